@@ -1,0 +1,88 @@
+# reqprof: a per-request sampling profiler for native HTTP servers.
+#
+#   make          build/libreqprof.so (to LD_PRELOAD) and build/reqprof (the tool)
+#   make demo     the test server under reqprof, a few requests, one report
+#   make test     unit and end-to-end tests; ends with "N passed, N failed"
+#   make deps     install the Debian packages the build and tests need (as root)
+#   make clean
+#
+# Override OPTIMIZATION, CFLAGS or LDFLAGS on the command line as usual.
+
+CC ?= cc
+OPTIMIZATION ?= -O2
+BUILD ?= build
+
+WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wpointer-arith -Wformat=2 -Wno-unused-parameter
+# -fPIC everywhere: the same objects go into the preloaded library and the tool.
+# -fvisibility=hidden: nothing of ours is seen by the server but the interposed
+# libc functions (preload/exports.map).
+FINAL_CFLAGS = -std=gnu11 $(OPTIMIZATION) -g -fPIC -fvisibility=hidden \
+               $(WARNINGS) -MMD -MP -Ipreload -Isymbolizer -Irenderers \
+               -D_GNU_SOURCE $(CFLAGS)
+FINAL_LDFLAGS = $(LDFLAGS)
+
+PRELOAD_SOURCES := $(wildcard preload/*.c)
+SYMBOLIZER_SOURCES := $(wildcard symbolizer/*.c)
+RENDERER_SOURCES := $(wildcard renderers/*.c)
+CLI_SOURCES := $(wildcard cli/*.c)
+UNIT_TEST_SOURCES := $(wildcard test/unit/test_*.c)
+
+objects_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+LIBRARY = $(BUILD)/libreqprof.so
+TOOL = $(BUILD)/reqprof
+# Modules without process-wide state, for unit tests to link against.
+CORE_ARCHIVE = $(BUILD)/libreqprof-core.a
+UNIT_TESTS = $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_TEST_SOURCES))
+TEST_SERVER = $(BUILD)/test/test_server
+
+# The test server is built the way servers ship: optimised, with debug info
+# and without frame pointers, so reqprof must unwind through DWARF CFI.
+TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
+                     -D_GNU_SOURCE -pthread
+
+.PHONY: all test demo deps clean
+all: $(LIBRARY) $(TOOL)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_CFLAGS) -c $< -o $@
+
+# libunwind is not linked: preload/unwind.c loads it with RTLD_LOCAL, because
+# libunwind.so.8 also defines _Unwind_* and backtrace, which would otherwise
+# take over the server's C++ exceptions and backtrace() calls.
+$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
+	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs \
+	    -Wl,--version-script=preload/exports.map -ldw -lelf -lz -ldl -lpthread -lrt
+
+$(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
+	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -ldw -lelf -lz
+
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/http_parser.c)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(CORE_ARCHIVE) $(FINAL_LDFLAGS) -ldw -lelf -lz
+
+$(TEST_SERVER): test/server/test_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
+
+deps:
+	@test/install-deps
+
+test: deps
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_SERVER)
+	@test/run-tests $(BUILD)
+
+demo: deps
+	@$(MAKE) --no-print-directory all $(TEST_SERVER)
+	@test/demo $(BUILD)
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,48 @@
+/*
+ * reqprof's settings: REQPROF_* environment variables, optionally read
+ * first from the file named by REQPROF_CONFIG (the environment wins where
+ * both set a key). profiler.conf.example documents every key.
+ */
+#ifndef REQPROF_CONFIG_H
+#define REQPROF_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Report formats, a bit each, as REQPROF_OUTPUT lists them. */
+enum rp_output_format {
+    RP_OUTPUT_TEXT = 1u << 0,
+    RP_OUTPUT_JSON = 1u << 1,
+};
+
+/* Sampling intervals reqprof accepts: finer costs too much, coarser says
+ * too little about one request. */
+#define RP_INTERVAL_MIN_NS 100000ull
+#define RP_INTERVAL_MAX_NS 1000000000ull
+
+struct rp_config {
+    char dir[PATH_MAX];   /* absolute directory for reports (REQPROF_DIR) */
+    unsigned outputs;     /* enum rp_output_format bits (REQPROF_OUTPUT) */
+    uint64_t interval_ns; /* sampling interval (REQPROF_INTERVAL) */
+    bool print;           /* also print each text report (REQPROF_PRINT) */
+};
+
+/* Fills config with the defaults. */
+void rp_config_defaults(struct rp_config *config);
+
+/*
+ * Sets one key ("REQPROF_INTERVAL") from its text. Returns 0, or -1 with
+ * a message in error naming the key, the value and what is accepted.
+ */
+int rp_config_set(struct rp_config *config, const char *key,
+                  const char *value, char *error, size_t error_size);
+
+/*
+ * Loads defaults, then REQPROF_CONFIG's file, then the environment.
+ * Returns 0, or -1 with the reason in error.
+ */
+int rp_config_load(struct rp_config *config, char *error, size_t error_size);
+
+#endif

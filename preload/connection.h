@@ -1,0 +1,40 @@
+/*
+ * What the server's socket calls mean for requests.
+ *
+ * The interposed calls report bytes here; this module feeds them to the
+ * connection's HTTP parsers, begins a request at its first byte read, ends
+ * it at the last byte of its response written (or when the connection
+ * closes), queues finished requests for the writer, and tells the calling
+ * thread which request it is working on, which is what its samples are
+ * tagged with.
+ *
+ * All functions keep errno as they found it, and take a connection's lock
+ * only for the parse itself.
+ */
+#ifndef REQPROF_CONNECTION_H
+#define REQPROF_CONNECTION_H
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+/* accept/accept4 returned fd: follow it from now on. */
+void rp_connection_accepted(int fd);
+
+/* The server read length bytes from fd into iov (length > 0). */
+void rp_connection_received(int fd, const struct iovec *iov, int iov_count,
+                            size_t length);
+
+/* The server wrote length bytes from iov to fd (length > 0). */
+void rp_connection_sent(int fd, const struct iovec *iov, int iov_count,
+                        size_t length);
+
+/* The server sent length bytes to fd that reqprof cannot see (sendfile). */
+void rp_connection_sent_unseen(int fd, size_t length);
+
+/* The server shut down fd for writing (how is SHUT_WR or SHUT_RDWR). */
+void rp_connection_write_shutdown(int fd);
+
+/* The server is closing fd. */
+void rp_connection_closing(int fd);
+
+#endif

@@ -1,0 +1,31 @@
+/* Resolution of the real libc functions; see real.h. */
+#include "real.h"
+
+#include <dlfcn.h>
+
+struct rp_real_functions rp_real;
+
+#define RP_RESOLVE(name)                                                     \
+    __atomic_store_n(&rp_real.name,                                          \
+                     (__typeof__(rp_real.name))dlsym(RTLD_NEXT, #name),      \
+                     __ATOMIC_RELEASE)
+
+void rp_real_resolve(void)
+{
+    RP_RESOLVE(accept);
+    RP_RESOLVE(accept4);
+    RP_RESOLVE(read);
+    RP_RESOLVE(readv);
+    RP_RESOLVE(recv);
+    RP_RESOLVE(recvfrom);
+    RP_RESOLVE(recvmsg);
+    RP_RESOLVE(write);
+    RP_RESOLVE(writev);
+    RP_RESOLVE(send);
+    RP_RESOLVE(sendto);
+    RP_RESOLVE(sendmsg);
+    RP_RESOLVE(sendfile);
+    RP_RESOLVE(sendfile64);
+    RP_RESOLVE(close);
+    RP_RESOLVE(shutdown);
+}

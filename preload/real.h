@@ -1,0 +1,49 @@
+/*
+ * The real libc functions behind the ones reqprof interposes.
+ *
+ * They are looked up once with dlsym(RTLD_NEXT) and kept here: calling
+ * through a stored pointer is both the fast path and the safe one (a tail
+ * call into a lazily resolved symbol from a constructor was seen to land
+ * in ld.so). A call that arrives before reqprof's constructor ran (another
+ * library's constructor) resolves them on the spot.
+ */
+#ifndef REQPROF_REAL_H
+#define REQPROF_REAL_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+struct rp_real_functions {
+    int (*accept)(int, struct sockaddr *, socklen_t *);
+    int (*accept4)(int, struct sockaddr *, socklen_t *, int);
+    ssize_t (*read)(int, void *, size_t);
+    ssize_t (*readv)(int, const struct iovec *, int);
+    ssize_t (*recv)(int, void *, size_t, int);
+    ssize_t (*recvfrom)(int, void *, size_t, int, struct sockaddr *,
+                        socklen_t *);
+    ssize_t (*recvmsg)(int, struct msghdr *, int);
+    ssize_t (*write)(int, const void *, size_t);
+    ssize_t (*writev)(int, const struct iovec *, int);
+    ssize_t (*send)(int, const void *, size_t, int);
+    ssize_t (*sendto)(int, const void *, size_t, int, const struct sockaddr *,
+                      socklen_t);
+    ssize_t (*sendmsg)(int, const struct msghdr *, int);
+    ssize_t (*sendfile)(int, int, off_t *, size_t);
+    ssize_t (*sendfile64)(int, int, off64_t *, size_t);
+    int (*close)(int);
+    int (*shutdown)(int, int);
+};
+
+/* Filled by rp_real_resolve; read-only afterwards. */
+extern struct rp_real_functions rp_real;
+
+/* Looks every function up. Idempotent; safe to call from any thread. */
+void rp_real_resolve(void);
+
+/* The real function NAME, resolved first if this is a very early call. */
+#define RP_REAL(name)                                                        \
+    (__builtin_expect(rp_real.name != NULL, 1) ? rp_real.name                \
+                                               : (rp_real_resolve(), rp_real.name))
+
+#endif

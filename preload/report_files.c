@@ -1,0 +1,282 @@
+/* Report files; see report_files.h. */
+#include "report_files.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "log.h"
+#include "real.h"
+
+/* Characters of the request path kept in file names. */
+#define STEM_PATH_MAX 60
+
+struct rp_report_files {
+    const struct rp_config *config;
+    struct rp_buffer rendered;   /* one format's rendering */
+    Bytef *compressed;           /* its gzip */
+    size_t compressed_capacity;
+    size_t compressed_length;
+    z_stream zlib;               /* reused: deflateReset, not a new stream */
+    bool zlib_ready;
+    bool directory_ready;        /* REQPROF_DIR exists */
+    bool directory_said;         /* its failure was reported */
+    bool write_said;             /* a write failure was reported */
+};
+
+struct rp_report_files *rp_report_files_new(const struct rp_config *config)
+{
+    struct rp_report_files *files = calloc(1, sizeof *files);
+    if (files == NULL)
+        return NULL;
+    files->config = config;
+    rp_buffer_init(&files->rendered);
+    /* Level 1: reports are small and the writer's time is the budget;
+     * windowBits 15 + 16 asks zlib for a gzip wrapper. */
+    files->zlib_ready = deflateInit2(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
+                                     Z_DEFAULT_STRATEGY) == Z_OK;
+    return files;
+}
+
+void rp_report_files_free(struct rp_report_files *files)
+{
+    if (files == NULL)
+        return;
+    if (files->zlib_ready)
+        deflateEnd(&files->zlib);
+    rp_buffer_free(&files->rendered);
+    free(files->compressed);
+    free(files);
+}
+
+/* Appends the path's characters that are safe in a file name, others as
+ * '_', runs of '_' collapsed, at most STEM_PATH_MAX of them. */
+static size_t stem_append_path(char *out, const char *path)
+{
+    size_t length = 0;
+    if (*path == '/')
+        path++;
+    for (; *path != '\0' && length < STEM_PATH_MAX; path++) {
+        char c = *path;
+        bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                    (c >= '0' && c <= '9') || c == '-' || c == '=' ||
+                    (c == '.' && length > 0 && out[length - 1] != '.');
+        if (!safe)
+            c = '_';
+        if (c == '_' && length > 0 && out[length - 1] == '_')
+            continue;
+        out[length++] = c;
+    }
+    while (length > 0 && (out[length - 1] == '_' || out[length - 1] == '.'))
+        length--;
+    if (length == 0)
+        out[length++] = '-';
+    out[length] = '\0';
+    return length;
+}
+
+void rp_report_file_stem(const struct rp_report *report, uint64_t request_id,
+                         char *buffer, size_t size)
+{
+    time_t seconds = (time_t)(report->start_unix_us / 1000000);
+    struct tm utc;
+    gmtime_r(&seconds, &utc);
+    char when[32];
+    strftime(when, sizeof when, "%Y%m%dT%H%M%S", &utc);
+    char method[RP_REPORT_METHOD_MAX + 1];
+    char path[STEM_PATH_MAX + 1];
+    (void)stem_append_path(method, report->method[0] ? report->method : "-");
+    (void)stem_append_path(path, report->path);
+    snprintf(buffer, size, "%s.%03dZ_%s_%s_%03d_%.0fms_%d-%" PRIu64, when,
+             (int)(report->start_unix_us / 1000 % 1000), method, path,
+             report->status, report->duration_ms, report->pid, request_id);
+}
+
+/* Creates the directory and its parents, like mkdir -p. */
+static int files_make_directory(const char *path)
+{
+    char partial[PATH_MAX];
+    snprintf(partial, sizeof partial, "%s", path);
+    for (char *slash = strchr(partial + 1, '/');; slash = strchr(slash + 1, '/')) {
+        if (slash != NULL)
+            *slash = '\0';
+        if (mkdir(partial, 0755) != 0 && errno != EEXIST)
+            return -1;
+        if (slash == NULL)
+            return 0;
+        *slash = '/';
+    }
+}
+
+static bool files_directory_ready(struct rp_report_files *files)
+{
+    if (files->directory_ready)
+        return true;
+    if (files_make_directory(files->config->dir) != 0 ||
+        access(files->config->dir, W_OK) != 0) {
+        rp_log_once(&files->directory_said,
+                    "cannot write reports to REQPROF_DIR=%s: %s (uid %d); the "
+                    "server runs on without them: make the directory writable "
+                    "or point REQPROF_DIR elsewhere",
+                    files->config->dir, strerror(errno), (int)geteuid());
+        return false;
+    }
+    files->directory_ready = true;
+    return true;
+}
+
+/* Writes all of data to fd; reqprof's own I/O bypasses interposition. */
+static int files_write_all(int fd, const char *data, size_t length)
+{
+    while (length > 0) {
+        ssize_t written = RP_REAL(write)(fd, data, length);
+        if (written < 0 && errno == EINTR)
+            continue;
+        if (written <= 0)
+            return -1;
+        data += written;
+        length -= (size_t)written;
+    }
+    return 0;
+}
+
+static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
+{
+    if (!files->zlib_ready)
+        return -1;
+    deflateReset(&files->zlib);
+    /* deflateBound covers the gzip header and trailer: one call finishes. */
+    size_t bound = deflateBound(&files->zlib, in->length);
+    if (files->compressed_capacity < bound) {
+        Bytef *grown = realloc(files->compressed, bound);
+        if (grown == NULL)
+            return -1;
+        files->compressed = grown;
+        files->compressed_capacity = bound;
+    }
+    files->zlib.next_in = (Bytef *)in->data;
+    files->zlib.avail_in = (uInt)in->length;
+    files->zlib.next_out = files->compressed;
+    files->zlib.avail_out = (uInt)files->compressed_capacity;
+    if (deflate(&files->zlib, Z_FINISH) != Z_STREAM_END)
+        return -1;
+    files->compressed_length = files->compressed_capacity - files->zlib.avail_out;
+    return 0;
+}
+
+/* Writes data to DIR/NAME through a temporary file and a rename. */
+static int files_write_atomically(struct rp_report_files *files,
+                                  const char *name, const void *data,
+                                  size_t length)
+{
+    char final_path[PATH_MAX], temporary_path[PATH_MAX];
+    int final_length = snprintf(final_path, sizeof final_path, "%s/%s",
+                                files->config->dir, name);
+    int temporary_length = snprintf(temporary_path, sizeof temporary_path,
+                                    "%s/.%s.tmp", files->config->dir, name);
+    if (final_length >= PATH_MAX || temporary_length >= PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(temporary_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    int result = files_write_all(fd, data, length);
+    if (RP_REAL(close)(fd) != 0)
+        result = -1;
+    if (result == 0)
+        result = rename(temporary_path, final_path);
+    if (result != 0)
+        unlink(temporary_path);
+    return result;
+}
+
+/* Renders one format, compresses it and writes it as STEM.EXTENSION.gz. */
+static int files_write_format(struct rp_report_files *files,
+                              const struct rp_report *report, unsigned format,
+                              const char *stem)
+{
+    static const struct rp_text_options plain = {.color = false, .unicode = true};
+    rp_buffer_reset(&files->rendered);
+    int rendered = format == RP_OUTPUT_JSON
+                       ? rp_render_json(report, &files->rendered)
+                       : rp_render_text(report, &plain, &files->rendered);
+    if (rendered != 0 || files_gzip(files, &files->rendered) != 0)
+        return -1;
+    char name[PATH_MAX];
+    snprintf(name, sizeof name, "%s.%s.gz", stem,
+             format == RP_OUTPUT_JSON ? "json" : "txt");
+    return files_write_atomically(files, name, files->compressed,
+                                  files->compressed_length);
+}
+
+/* Appends the request's line to DIR/index.tsv (docs/report-format.md). */
+static int files_append_index(struct rp_report_files *files,
+                              const struct rp_report *report, const char *stem)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/index.tsv", files->config->dir) >= PATH_MAX) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    /* Paths are the client's bytes: escape what would break the line. */
+    char escaped[RP_REPORT_PATH_MAX * 4];
+    size_t length = 0;
+    for (const char *c = report->path; *c != '\0'; c++) {
+        unsigned char byte = (unsigned char)*c;
+        if (byte < 0x21 || byte == 0x7f || byte == '%')
+            length += (size_t)snprintf(escaped + length, sizeof escaped - length,
+                                       "%%%02X", byte);
+        else
+            escaped[length++] = (char)byte;
+    }
+    escaped[length] = '\0';
+    char line[sizeof escaped + PATH_MAX + 256];
+    int line_length = snprintf(
+        line, sizeof line,
+        "%" PRId64 "\t%d\t%s\t%s\t%d\t%.3f\t%.3f\t%" PRIu64 "\t%s\n",
+        report->start_unix_us, report->pid, report->method, escaped,
+        report->status, report->duration_ms, report->cpu_ms, report->samples,
+        stem);
+    /* One write with O_APPEND: lines from several processes never mix. */
+    int result = files_write_all(fd, line, (size_t)line_length);
+    RP_REAL(close)(fd);
+    return result;
+}
+
+void rp_report_files_write(struct rp_report_files *files,
+                           const struct rp_report *report, uint64_t request_id)
+{
+    const struct rp_config *config = files->config;
+    if (config->print) {
+        static const struct rp_text_options plain = {.color = false, .unicode = true};
+        rp_buffer_reset(&files->rendered);
+        if (rp_render_text(report, &plain, &files->rendered) == 0)
+            (void)files_write_all(2, files->rendered.data, files->rendered.length);
+    }
+    if (!files_directory_ready(files))
+        return;
+    char stem[PATH_MAX / 2];
+    rp_report_file_stem(report, request_id, stem, sizeof stem);
+    int result = 0;
+    static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (config->outputs & formats[i])
+            result |= files_write_format(files, report, formats[i], stem);
+    result |= files_append_index(files, report, stem);
+    if (result != 0)
+        rp_log_once(&files->write_said,
+                    "cannot write a report in %s: %s; reports are lost until "
+                    "that is fixed (disk full? permissions?)",
+                    config->dir, strerror(errno));
+}

@@ -1,0 +1,39 @@
+/*
+ * Writing finished reports: rendering in each configured format, gzip,
+ * an atomic file per format in REQPROF_DIR (temporary name, then rename,
+ * so a reader never sees half a report), one line per request appended to
+ * the directory's index.tsv, and the text on stderr with REQPROF_PRINT=1.
+ * Writer thread only.
+ */
+#ifndef REQPROF_REPORT_FILES_H
+#define REQPROF_REPORT_FILES_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "report.h"
+
+struct rp_report_files;
+
+/* Returns a writer for the given settings, or NULL when out of memory. */
+struct rp_report_files *rp_report_files_new(const struct rp_config *config);
+
+void rp_report_files_free(struct rp_report_files *files);
+
+/*
+ * Writes every configured form of report; request_id makes file names
+ * unique within the process. Failures are reported on stderr once per
+ * kind and the report is lost; nothing here stops the server.
+ */
+void rp_report_files_write(struct rp_report_files *files,
+                           const struct rp_report *report, uint64_t request_id);
+
+/*
+ * Writes into buffer (size bytes) a file name stem for the report that
+ * sorts by time and shows method, path, status and duration, using only
+ * [A-Za-z0-9._=-] whatever the path holds. Exposed for unit tests.
+ */
+void rp_report_file_stem(const struct rp_report *report, uint64_t request_id,
+                         char *buffer, size_t size);
+
+#endif

@@ -1,0 +1,90 @@
+/*
+ * The signal handler; see sampler.h.
+ *
+ * Rules for everything reached from here (STYLE.md, habit 4): save and
+ * restore errno, no allocation, no locks, no waiting. The ring slot is
+ * preallocated, the unwinder was warmed up on this thread before its timer
+ * was armed, and the thread state is static TLS. If anything is not ready
+ * the sample is skipped: a missing sample costs accuracy, a deadlock costs
+ * the server.
+ */
+#include "sampler.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <ucontext.h>
+
+#include "process.h"
+#include "thread.h"
+#include "unwind.h"
+
+/* The unwinder's frames start inside this handler; the profile starts at
+ * the instruction the signal interrupted. Returns its index, or -1. */
+static int sampler_find_interrupted(void *const *frames, int count,
+                                    const ucontext_t *context)
+{
+    void *interrupted = (void *)context->uc_mcontext.gregs[REG_RIP];
+    for (int i = 0; i < count && i < RP_STACK_SIGNAL_FRAMES; i++)
+        if (frames[i] == interrupted)
+            return i;
+    return -1;
+}
+
+static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
+{
+    int saved_errno = errno;
+    struct rp_thread *thread = rp_thread_state;
+    /* Only our timer's ticks are samples; a kill(SIGPROF) is not. */
+    if (thread == NULL || info->si_code != SI_TIMER || thread->busy ||
+        thread->current_request == 0)
+        goto out;
+    thread->busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct rp_record *record = rp_ring_reserve(&thread->ring);
+    if (record != NULL) {
+        int capacity = RP_STACK_MAX + RP_STACK_SIGNAL_FRAMES;
+        int count = rp_unwind_backtrace(record->frames, capacity);
+        int first = sampler_find_interrupted(record->frames, count, context);
+        if (first < 0) {
+            /* The unwinder could not cross the signal frame: keep the one
+             * frame we know for certain. */
+            record->frames[0] =
+                (void *)((const ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
+            first = 0;
+            count = 1;
+        }
+        record->kind = RP_RECORD_STACK;
+        record->request_id = thread->current_request;
+        /* A timer that expired while the thread was off the CPU delivers
+         * one signal and counts the rest as overruns: each is wall time
+         * the request spent, so the sample stands for all of them. */
+        record->value = 1 + (uint64_t)(info->si_overrun > 0 ? info->si_overrun : 0);
+        record->first_frame = (uint16_t)first;
+        record->frame_count = (uint16_t)count;
+        record->truncated = count == capacity;
+        rp_ring_commit(&thread->ring, record);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->busy = 0;
+out:
+    errno = saved_errno;
+}
+
+int rp_sampler_install(char *error, unsigned long error_size)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_sigaction = sampler_on_signal;
+    /* SA_RESTART: read, write, accept and futex waits the signal lands in
+     * restart instead of failing with EINTR. */
+    action.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    if (sigaction(rp_process.sample_signal, &action, NULL) != 0) {
+        snprintf(error, error_size, "cannot install the handler for signal %d: %s",
+                 rp_process.sample_signal, strerror(errno));
+        return -1;
+    }
+    return 0;
+}

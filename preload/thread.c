@@ -1,0 +1,200 @@
+/*
+ * Per-thread state and the registry the writer drains; see thread.h.
+ *
+ * Lifetime: a server thread makes its state (an anonymous mapping, so the
+ * untouched part of the ring costs no memory) and publishes it in the
+ * registry with a compare-and-swap. When the thread exits, a pthread key
+ * destructor disarms and deletes its timer and marks the state exited; the
+ * writer drains what is left in the ring and only then unmaps it. Nothing
+ * on a server thread waits for the writer.
+ */
+#include "thread.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "process.h"
+#include "unwind.h"
+
+/* Threads profiled at once; more are served but not profiled. */
+#define THREAD_REGISTRY_SIZE 4096
+
+__thread struct rp_thread *rp_thread_state
+    __attribute__((tls_model("initial-exec")));
+__thread bool rp_thread_is_internal __attribute__((tls_model("initial-exec")));
+
+static struct rp_thread *thread_registry[THREAD_REGISTRY_SIZE];
+/* One past the highest slot ever used, so the writer scans no further. */
+static unsigned thread_registry_end;
+static pthread_key_t thread_exit_key;
+static bool thread_registry_full_said;
+
+static uint64_t thread_cpu_now_ns(void)
+{
+    struct timespec now;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0)
+        return 0;
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static void thread_set_timer(struct rp_thread *thread, uint64_t interval_ns)
+{
+    if (!thread->has_timer)
+        return;
+    struct itimerspec spec = {
+        .it_interval = {(time_t)(interval_ns / 1000000000u),
+                        (long)(interval_ns % 1000000000u)},
+    };
+    spec.it_value = spec.it_interval;
+    (void)timer_settime(thread->timer, 0, &spec, NULL);
+}
+
+/* Runs when a thread that has state exits. */
+static void thread_retire(void *state)
+{
+    struct rp_thread *thread = state;
+    rp_thread_set_current(thread, 0);
+    rp_thread_state = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (thread->has_timer)
+        timer_delete(thread->timer);
+    __atomic_store_n(&thread->exited, 1, __ATOMIC_RELEASE);
+}
+
+int rp_thread_init(char *error, size_t error_size)
+{
+    int result = pthread_key_create(&thread_exit_key, thread_retire);
+    if (result != 0) {
+        snprintf(error, error_size, "cannot create a thread-specific key: %s",
+                 strerror(result));
+        return -1;
+    }
+    return 0;
+}
+
+static bool thread_register(struct rp_thread *thread)
+{
+    for (unsigned slot = 0; slot < THREAD_REGISTRY_SIZE; slot++) {
+        struct rp_thread *expected = NULL;
+        if (!__atomic_compare_exchange_n(&thread_registry[slot], &expected,
+                                         thread, false, __ATOMIC_RELEASE,
+                                         __ATOMIC_RELAXED))
+            continue;
+        unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_RELAXED);
+        while (end < slot + 1 &&
+               !__atomic_compare_exchange_n(&thread_registry_end, &end,
+                                            slot + 1, true, __ATOMIC_RELEASE,
+                                            __ATOMIC_RELAXED))
+            ;
+        return true;
+    }
+    rp_log_once(&thread_registry_full_said,
+                "more than %d threads at once: the requests of the others are "
+                "not profiled",
+                THREAD_REGISTRY_SIZE);
+    return false;
+}
+
+struct rp_thread *rp_thread_self(void)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL || rp_thread_is_internal)
+        return thread;
+    thread = mmap(NULL, sizeof *thread, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (thread == MAP_FAILED)
+        return NULL;
+    struct sigevent event;
+    memset(&event, 0, sizeof event);
+    event.sigev_notify = SIGEV_THREAD_ID;
+    event.sigev_signo = rp_process.sample_signal;
+    event._sigev_un._tid = gettid();
+    thread->has_timer = timer_create(CLOCK_MONOTONIC, &event, &thread->timer) == 0;
+    rp_unwind_warm_up_thread();
+    if (!thread_register(thread)) {
+        if (thread->has_timer)
+            timer_delete(thread->timer);
+        munmap(thread, sizeof *thread);
+        return NULL;
+    }
+    (void)pthread_setspecific(thread_exit_key, thread);
+    rp_thread_state = thread;
+    return thread;
+}
+
+/* Hands CPU time spent on a request to the writer through the ring. */
+static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
+                              uint64_t cpu_ns)
+{
+    /* The timer may fire in the middle: busy tells the handler to leave
+     * the ring alone until the record is published. */
+    thread->busy = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    struct rp_record *record = rp_ring_reserve(&thread->ring);
+    if (record != NULL) {
+        record->kind = RP_RECORD_CPU;
+        record->request_id = request_id;
+        record->value = cpu_ns;
+        record->frame_count = 0;
+        record->first_frame = 0;
+        record->truncated = false;
+        rp_ring_commit(&thread->ring, record);
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->busy = 0;
+}
+
+void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id)
+{
+    uint64_t previous = thread->current_request;
+    if (previous == request_id)
+        return;
+    uint64_t now_ns = thread_cpu_now_ns();
+    if (previous != 0)
+        thread_record_cpu(thread, previous, now_ns - thread->cpu_mark_ns);
+    thread->cpu_mark_ns = now_ns;
+    thread->current_request = request_id;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (previous == 0)
+        thread_set_timer(thread, rp_process.config.interval_ns);
+    else if (request_id == 0)
+        thread_set_timer(thread, 0);
+}
+
+void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
+                         void *context)
+{
+    unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_ACQUIRE);
+    for (unsigned slot = 0; slot < end; slot++) {
+        struct rp_thread *thread =
+            __atomic_load_n(&thread_registry[slot], __ATOMIC_ACQUIRE);
+        if (thread == NULL)
+            continue;
+        /* Read exited before draining, so nothing the thread wrote before
+         * it exited is missed by this visit. */
+        bool exited = __atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE);
+        visit(thread, context);
+        if (exited) {
+            __atomic_store_n(&thread_registry[slot], NULL, __ATOMIC_RELEASE);
+            munmap(thread, sizeof *thread);
+        }
+    }
+}
+
+void rp_thread_forget_all(void)
+{
+    /* After fork only the forking thread exists and none of the parent's
+     * timers were inherited: unmap the parent's states. */
+    for (unsigned slot = 0; slot < THREAD_REGISTRY_SIZE; slot++) {
+        if (thread_registry[slot] != NULL)
+            munmap(thread_registry[slot], sizeof *thread_registry[slot]);
+        thread_registry[slot] = NULL;
+    }
+    thread_registry_end = 0;
+    rp_thread_state = NULL;
+}

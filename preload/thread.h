@@ -1,0 +1,73 @@
+/*
+ * Per-thread state: which request the thread works on, its sampling timer
+ * and its sample ring.
+ *
+ * A server thread gets its state the first time it touches a request. The
+ * state is registered so the writer thread can drain every ring, and is
+ * handed to the writer for freeing when the thread exits.
+ */
+#ifndef REQPROF_THREAD_H
+#define REQPROF_THREAD_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "sample_ring.h"
+
+struct rp_thread {
+    /* Read by the signal handler, written only by the thread itself. */
+    volatile uint64_t current_request; /* request id, 0: none */
+    volatile sig_atomic_t busy;        /* the thread is writing its ring */
+
+    /* The thread's own. */
+    uint64_t cpu_mark_ns; /* thread CPU clock when current_request was set */
+    timer_t timer;        /* per-thread CLOCK_MONOTONIC timer */
+    bool has_timer;       /* timer_create succeeded */
+
+    /* Shared with the writer. */
+    int exited; /* set (release) once the thread is gone */
+    struct rp_sample_ring ring;
+};
+
+/*
+ * The calling thread's state, read by the signal handler; NULL until the
+ * thread first touches a request. initial-exec: a preloaded library has
+ * static TLS, and the handler must not go through __tls_get_addr.
+ */
+extern __thread struct rp_thread *rp_thread_state
+    __attribute__((tls_model("initial-exec")));
+
+/*
+ * True on reqprof's own threads (the writer): their calls pass straight
+ * through, so reqprof never profiles or tracks itself.
+ */
+extern __thread bool rp_thread_is_internal
+    __attribute__((tls_model("initial-exec")));
+
+/* Sets up the key whose destructor retires exiting threads. Returns 0, or
+ * -1 with the reason in error. */
+int rp_thread_init(char *error, size_t error_size);
+
+/* The calling thread's state, made on first use; NULL if that failed. */
+struct rp_thread *rp_thread_self(void);
+
+/*
+ * Makes request_id (0: none) the thread's current request: accounts the
+ * CPU time spent on the previous one and arms or disarms the timer.
+ */
+void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id);
+
+/*
+ * Writer side: calls visit for every registered thread; a thread that has
+ * exited is unregistered and freed after its visit (its ring drained).
+ */
+void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
+                         void *context);
+
+/* In a fork child: forgets the parent's threads (only the caller lives). */
+void rp_thread_forget_all(void);
+
+#endif

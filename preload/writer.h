@@ -1,0 +1,23 @@
+/*
+ * The writer thread: reqprof's only thread. It drains the server threads'
+ * sample rings, symbolizes, builds each finished request's call tree and
+ * writes its report, so that none of that runs on a server thread.
+ */
+#ifndef REQPROF_WRITER_H
+#define REQPROF_WRITER_H
+
+/*
+ * Starts the writer if this process has none yet (the first connection
+ * accepted calls it, and again in a fork child). Failure is reported once
+ * on stderr; requests are then not profiled.
+ */
+void rp_writer_start(void);
+
+/* A request began or ended: wakes the writer if it sleeps idle. Never
+ * blocks; costs a syscall only when the writer was idle. */
+void rp_writer_notify(void);
+
+/* In a fork child: the parent's writer thread does not exist here. */
+void rp_writer_forget(void);
+
+#endif

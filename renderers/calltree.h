@@ -1,0 +1,88 @@
+/*
+ * The call tree of one request: the model every renderer walks.
+ *
+ * A tree is built from stacks (root first) of interned frames. Each node is
+ * one function reached by one path from the root, with the samples that
+ * passed through it (total) and the samples whose leaf it was (self). A
+ * tree owns copies of all its strings, so it outlives the symbolizer cache
+ * or JSON text it was built from.
+ */
+#ifndef REQPROF_CALLTREE_H
+#define REQPROF_CALLTREE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* One function as a report shows it. Strings are NULL when unknown. */
+struct rp_frame {
+    const char *function; /* symbol, or "0x<address>" when unknown; never NULL */
+    const char *object;   /* file name of the ELF object, e.g. "libc.so.6" */
+    const char *file;     /* source file of the function's entry, or NULL */
+    int line;             /* its line, or 0 when unknown */
+};
+
+/* Frame id of the synthetic root node, which stands for the request. */
+#define RP_FRAME_ROOT UINT32_MAX
+
+/*
+ * One node. Children are a singly linked list in the order they were first
+ * added, heaviest first once sorted.
+ */
+struct rp_calltree_node {
+    uint32_t frame;                       /* id from rp_calltree_intern */
+    uint64_t total;                       /* samples through this node */
+    uint64_t self;                        /* samples that ended here */
+    struct rp_calltree_node *parent;      /* NULL for the root */
+    struct rp_calltree_node *first_child; /* NULL for a leaf */
+    struct rp_calltree_node *next_sibling;
+};
+
+struct rp_calltree;
+
+/* Returns an empty tree (root only), or NULL when out of memory. */
+struct rp_calltree *rp_calltree_new(void);
+
+/* Frees the tree, its nodes and its frames. NULL is allowed. */
+void rp_calltree_free(struct rp_calltree *tree);
+
+/*
+ * Returns the id of a frame equal to *frame (same function, object, file
+ * and line; NULL equals only NULL), adding a copy if the tree has none yet;
+ * RP_FRAME_ROOT when out of memory or frame->function is NULL.
+ */
+uint32_t rp_calltree_intern(struct rp_calltree *tree,
+                            const struct rp_frame *frame);
+
+/*
+ * Adds one sample of the given weight whose stack is frames[0] (outermost)
+ * to frames[depth - 1] (leaf). depth 0 counts the sample on the root's self.
+ * Nodes on the path are created even for weight 0. Returns 0, or -1 when
+ * out of memory or an id is not one of this tree's frames (the tree is then
+ * unchanged).
+ */
+int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
+                          size_t depth, uint64_t weight);
+
+/* The root node; its total is the weight of every sample added. */
+const struct rp_calltree_node *rp_calltree_root(const struct rp_calltree *tree);
+
+/*
+ * The frame behind an id returned by rp_calltree_intern. RP_FRAME_ROOT
+ * gives the root's frame, whose function is "[request]" and location
+ * unknown; any other id the tree does not hold gives NULL.
+ */
+const struct rp_frame *rp_calltree_frame(const struct rp_calltree *tree,
+                                         uint32_t id);
+
+/* The child of parent (a node of this tree) for frame, or NULL if none. */
+const struct rp_calltree_node *
+rp_calltree_child(const struct rp_calltree *tree,
+                  const struct rp_calltree_node *parent, uint32_t frame);
+
+/*
+ * Orders every node's children by total, heaviest first; ties by function,
+ * object, file and line, so the order depends only on the tree's contents.
+ */
+void rp_calltree_sort(struct rp_calltree *tree);
+
+#endif

@@ -1,0 +1,257 @@
+/*
+ * Symbols through libdwfl, cached; see symbolizer.h.
+ *
+ * Two caches: address → frame, because the same return addresses recur in
+ * every sample; and (object, function start) → frame, so that every address
+ * inside one function yields the same frame and the call tree merges them.
+ * An address outside every known object usually means a library was loaded
+ * after the last look at the mappings: they are re-read, at most once a
+ * second, before the address is given up on.
+ */
+#include "symbolizer.h"
+
+#include <elfutils/libdwfl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Open-addressing hash table from a 64-bit key to a frame. */
+struct symbol_map {
+    uint64_t *keys;            /* 0 marks an empty slot */
+    struct rp_frame **frames;
+    size_t capacity;           /* power of two */
+    size_t count;
+};
+
+/* A frame plus the storage of its strings. */
+struct symbol_frame {
+    struct rp_frame frame;
+    struct symbol_frame *next; /* every frame, for freeing */
+    char text[];               /* function, object, file: NUL-separated */
+};
+
+struct rp_symbolizer {
+    Dwfl *dwfl;
+    struct symbol_map by_address;  /* looked-up address → frame */
+    struct symbol_map by_function; /* function entry address → frame */
+    struct symbol_frame *frames;
+    time_t mappings_read_at;       /* when the mappings were last read */
+};
+
+static const Dwfl_Callbacks symbolizer_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static uint64_t symbol_hash(uint64_t key)
+{
+    key ^= key >> 33;
+    key *= 0xff51afd7ed558ccdULL;
+    key ^= key >> 33;
+    return key;
+}
+
+static struct rp_frame *symbol_map_get(const struct symbol_map *map, uint64_t key)
+{
+    if (map->capacity == 0)
+        return NULL;
+    for (size_t i = symbol_hash(key) & (map->capacity - 1);;
+         i = (i + 1) & (map->capacity - 1)) {
+        if (map->keys[i] == key)
+            return map->frames[i];
+        if (map->keys[i] == 0)
+            return NULL;
+    }
+}
+
+static int symbol_map_put(struct symbol_map *map, uint64_t key,
+                          struct rp_frame *frame);
+
+static int symbol_map_grow(struct symbol_map *map)
+{
+    struct symbol_map bigger = {.capacity = map->capacity ? map->capacity * 2 : 1024};
+    bigger.keys = calloc(bigger.capacity, sizeof *bigger.keys);
+    bigger.frames = calloc(bigger.capacity, sizeof *bigger.frames);
+    if (bigger.keys == NULL || bigger.frames == NULL) {
+        free(bigger.keys);
+        free(bigger.frames);
+        return -1;
+    }
+    for (size_t i = 0; i < map->capacity; i++)
+        if (map->keys[i] != 0)
+            (void)symbol_map_put(&bigger, map->keys[i], map->frames[i]);
+    free(map->keys);
+    free(map->frames);
+    *map = bigger;
+    return 0;
+}
+
+/* Keys are addresses, never 0 (address 0 is simply not cached). */
+static int symbol_map_put(struct symbol_map *map, uint64_t key,
+                          struct rp_frame *frame)
+{
+    if (key == 0)
+        return 0;
+    if ((map->count + 1) * 2 > map->capacity && symbol_map_grow(map) != 0)
+        return -1;
+    size_t i = symbol_hash(key) & (map->capacity - 1);
+    while (map->keys[i] != 0 && map->keys[i] != key)
+        i = (i + 1) & (map->capacity - 1);
+    if (map->keys[i] == 0)
+        map->count++;
+    map->keys[i] = key;
+    map->frames[i] = frame;
+    return 0;
+}
+
+static void symbol_map_free(struct symbol_map *map)
+{
+    free(map->keys);
+    free(map->frames);
+}
+
+static int symbolizer_read_mappings(struct rp_symbolizer *symbolizer)
+{
+    symbolizer->mappings_read_at = time(NULL);
+    dwfl_report_begin_add(symbolizer->dwfl);
+    int result = dwfl_linux_proc_report(symbolizer->dwfl, getpid());
+    dwfl_report_end(symbolizer->dwfl, NULL, NULL);
+    return result == 0 ? 0 : -1;
+}
+
+struct rp_symbolizer *rp_symbolizer_new(void)
+{
+    struct rp_symbolizer *symbolizer = calloc(1, sizeof *symbolizer);
+    if (symbolizer == NULL)
+        return NULL;
+    symbolizer->dwfl = dwfl_begin(&symbolizer_callbacks);
+    if (symbolizer->dwfl == NULL) {
+        free(symbolizer);
+        return NULL;
+    }
+    (void)symbolizer_read_mappings(symbolizer);
+    return symbolizer;
+}
+
+void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
+{
+    if (symbolizer == NULL)
+        return;
+    dwfl_end(symbolizer->dwfl);
+    symbol_map_free(&symbolizer->by_address);
+    symbol_map_free(&symbolizer->by_function);
+    for (struct symbol_frame *frame = symbolizer->frames, *next; frame; frame = next) {
+        next = frame->next;
+        free(frame);
+    }
+    free(symbolizer);
+}
+
+/* Makes a frame owning copies of its strings (object and file may be NULL). */
+static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
+                                             const char *function,
+                                             const char *object,
+                                             const char *file, int line)
+{
+    size_t function_size = strlen(function) + 1;
+    size_t object_size = object ? strlen(object) + 1 : 0;
+    size_t file_size = file ? strlen(file) + 1 : 0;
+    struct symbol_frame *frame =
+        malloc(sizeof *frame + function_size + object_size + file_size);
+    if (frame == NULL)
+        return NULL;
+    char *text = frame->text;
+    frame->frame.function = memcpy(text, function, function_size);
+    text += function_size;
+    frame->frame.object = object ? memcpy(text, object, object_size) : NULL;
+    text += object_size;
+    frame->frame.file = file ? memcpy(text, file, file_size) : NULL;
+    frame->frame.line = line;
+    frame->next = symbolizer->frames;
+    symbolizer->frames = frame;
+    return &frame->frame;
+}
+
+/* The object's file name, which is what people recognise ("libc.so.6"). */
+static const char *symbolizer_object_name(Dwfl_Module *module)
+{
+    const char *name = dwfl_module_info(module, NULL, NULL, NULL, NULL, NULL,
+                                        NULL, NULL);
+    if (name == NULL)
+        return NULL;
+    const char *slash = strrchr(name, '/');
+    return slash ? slash + 1 : name;
+}
+
+/* The frame for an address inside a known object. */
+static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
+                                           Dwfl_Module *module,
+                                           Dwarf_Addr address)
+{
+    GElf_Off offset = 0;
+    GElf_Sym symbol;
+    const char *name = dwfl_module_addrinfo(module, address, &offset, &symbol,
+                                            NULL, NULL, NULL);
+    const char *object = symbolizer_object_name(module);
+    char unknown[64];
+    Dwarf_Addr entry = address;
+    if (name == NULL) {
+        /* No symbol covers it (stripped code, JIT): name it by the address
+         * within its object so it still means something after a restart. */
+        Dwarf_Addr start = 0;
+        dwfl_module_info(module, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+        snprintf(unknown, sizeof unknown, "0x%" PRIx64, (uint64_t)(address - start));
+        name = unknown;
+    } else {
+        entry = address - offset;
+    }
+    struct rp_frame *frame = symbol_map_get(&symbolizer->by_function, entry);
+    if (frame != NULL)
+        return frame;
+    /* The source line of the function's entry names the function's place
+     * in the code, like a definition line would. */
+    const char *file = NULL;
+    int line = 0;
+    Dwfl_Line *line_info = dwfl_module_getsrc(module, entry);
+    if (line_info != NULL)
+        file = dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL);
+    if (file == NULL)
+        line = 0;
+    frame = symbolizer_new_frame(symbolizer, name, object, file, line);
+    if (frame != NULL)
+        (void)symbol_map_put(&symbolizer->by_function, entry, frame);
+    return frame;
+}
+
+/* The frame for an address in no known object: named by the address. */
+static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
+                                           uintptr_t address)
+{
+    char name[32];
+    snprintf(name, sizeof name, "0x%" PRIxPTR, address);
+    return symbolizer_new_frame(symbolizer, name, NULL, NULL, 0);
+}
+
+const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
+                                            uintptr_t address,
+                                            bool is_return_address)
+{
+    static const struct rp_frame out_of_memory = {.function = "[out of memory]"};
+    uintptr_t lookup = is_return_address && address > 0 ? address - 1 : address;
+    struct rp_frame *frame = symbol_map_get(&symbolizer->by_address, lookup);
+    if (frame != NULL)
+        return frame;
+    Dwfl_Module *module = dwfl_addrmodule(symbolizer->dwfl, lookup);
+    if (module == NULL && time(NULL) != symbolizer->mappings_read_at &&
+        symbolizer_read_mappings(symbolizer) == 0)
+        module = dwfl_addrmodule(symbolizer->dwfl, lookup);
+    frame = module != NULL ? symbolizer_resolve(symbolizer, module, lookup)
+                           : symbolizer_unknown(symbolizer, lookup);
+    if (frame == NULL)
+        return &out_of_memory;
+    (void)symbol_map_put(&symbolizer->by_address, lookup, frame);
+    return frame;
+}

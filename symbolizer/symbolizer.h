@@ -1,0 +1,38 @@
+/*
+ * Code address → function, object and source line, for this process.
+ *
+ * Built on elfutils' libdwfl: it reads the process's mappings, finds every
+ * loaded ELF object (the executable, PIE or not, and each shared library)
+ * at its load address, takes symbols from .symtab or else .dynsym, and
+ * finds DWARF line tables in the object or a separate debug file. Runs
+ * only on the writer thread: it reads files and allocates.
+ */
+#ifndef REQPROF_SYMBOLIZER_H
+#define REQPROF_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "calltree.h"
+
+struct rp_symbolizer;
+
+/* Returns a symbolizer for the calling process, or NULL when out of memory. */
+struct rp_symbolizer *rp_symbolizer_new(void);
+
+/* Frees it and every frame it returned. NULL is allowed. */
+void rp_symbolizer_free(struct rp_symbolizer *symbolizer);
+
+/*
+ * The function holding address. A return address (any frame but the
+ * interrupted one) points after its call instruction, possibly past the
+ * end of the caller: is_return_address looks up address - 1 instead.
+ * Never NULL: an address in no known object gives a frame named by the
+ * address. Frames are shared by all addresses in one function and stay
+ * valid until the symbolizer is freed.
+ */
+const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
+                                            uintptr_t address,
+                                            bool is_return_address);
+
+#endif

@@ -1,0 +1,778 @@
+/*
+ * test_server: the HTTP/1.1 server that reqprof's end-to-end tests profile.
+ *
+ * Every route does a known amount of work in a known function, so a test can
+ * hold a request's profile against the truth: GET /burn?ms=200&fn=beta must
+ * show about 200 ms of samples in burn_beta, called from route_burn,
+ * request_dispatch, connection_serve and connection_thread. Those frames must
+ * survive optimisation (see SERVER_FRAME), and the Makefile builds this file
+ * without frame pointers, so reqprof has to unwind them through DWARF CFI.
+ *
+ * The routes also spread their responses over the libc calls that reqprof
+ * interposes, so each interposer sees real traffic. Requests are always read
+ * with read(). Parameters show their defaults; a malformed or out-of-range
+ * value gets 400.
+ *
+ *   route                             work                          written with
+ *   GET  /                            none                          writev
+ *   GET  /burn?ms=100&fn=alpha        burn_alpha or burn_beta       writev
+ *   GET  /mix?ms=200&pct=70           pct% burn_alpha, rest beta    writev
+ *   GET  /sleep?ms=100                sleep_wait                    send
+ *   GET  /sleepburn?sleep=50&burn=50  sleep_wait, then burn_alpha   writev
+ *   POST /echo                        reads the whole body          writev
+ *   GET  /chunked?chunks=4&ms=10      burn_alpha before each chunk  write per chunk
+ *   GET  /file?bytes=65536            none                          writev, sendfile
+ *   anything else                     none (404, or 405)            writev
+ *
+ * Each connection gets a detached thread that serves keep-alive and pipelined
+ * requests in order from its own buffer. SIGTERM and SIGINT make main()
+ * return, so the process exits with status 0 through the normal exit path,
+ * where atexit handlers and destructors (reqprof's too) still run.
+ *
+ * Usage: test_server [--port N]    (no port, or 0, picks a free one)
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Keeps a function as a frame of its own, under its own name, for profiles
+ * to show: noinline and noclone stop gcc from folding it into a caller or
+ * emitting a renamed copy (burn_alpha.constprop.0), and used keeps it in the
+ * binary whatever gcc concludes about its calls. No caller makes the call its
+ * last action, so no tail call replaces the caller's frame either. */
+#define SERVER_FRAME __attribute__((noinline, noclone, used))
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Request heads (request line and headers) larger than this get 431. */
+#define HTTP_HEAD_MAX (16 * 1024)
+/* Larger than HTTP_HEAD_MAX, so that any head allowed fits in the buffer. */
+#define CONNECTION_BUFFER_SIZE (32 * 1024)
+/* Room for a response's status line and headers. */
+#define RESPONSE_HEAD_MAX 256
+/* Upper limits of the query parameters. */
+#define PARAM_MS_MAX 60000
+#define PARAM_CHUNKS_MAX 10000
+#define FILE_BYTES_MAX (1024 * 1024)
+
+/* Iterations of burn work between two reads of the thread's CPU clock:
+ * about 40 µs on a 2.5 GHz core (every step waits for the one before it),
+ * against about 0.5 µs for the clock_gettime system call that reads a
+ * thread's CPU clock, so the clock takes under 2% of the samples. */
+#define BURN_ALPHA_ITERATIONS 24000
+#define BURN_BETA_ITERATIONS 28000
+
+/* One client connection, owned by its thread. */
+struct connection {
+    int fd;                            /* the accepted socket */
+    size_t start;                      /* first unconsumed byte of buf */
+    size_t end;                        /* one past the last byte read */
+    char head[HTTP_HEAD_MAX + 1];      /* the current request head, copied out
+                                          of buf (which reading the body moves)
+                                          and NUL-terminated; struct request
+                                          points into it */
+    char buf[CONNECTION_BUFFER_SIZE];  /* bytes read, not yet consumed */
+};
+
+/* One parsed request. */
+struct request {
+    const char *method;       /* "GET", "POST"... */
+    const char *path;         /* target up to any '?' */
+    const char *query;        /* target after the '?', or "" */
+    bool http_1_0;            /* HTTP/1.0: keep-alive only when asked for */
+    bool keep_alive;          /* serve another request after this one */
+    bool chunked;             /* body sent with Transfer-Encoding: chunked */
+    uint64_t content_length;  /* body length when not chunked */
+    uint64_t body_length;     /* body bytes received, once the body is read */
+};
+
+/* The call io_send_all hands bytes to the kernel with. */
+enum io_call { IO_WRITE, IO_SEND, IO_WRITEV };
+
+/* Route handlers return 0 once they have answered, -errno when the
+ * connection failed, or an HTTP error status (400 for a bad parameter) for
+ * request_dispatch to answer with. */
+typedef int (*route_handler)(int fd, const struct request *req);
+
+/* The /file payload: FILE_BYTES_MAX bytes in an unlinked temporary file. */
+static int file_fd = -1;
+/* The signal handler writes to [1]; the accept loop polls [0]. */
+static int shutdown_pipe[2] = {-1, -1};
+/* Where burn results go, so gcc cannot discard the work that made them. */
+static volatile uint64_t burn_sink;
+
+static uint64_t clock_ns(clockid_t clock) {
+    struct timespec now;
+
+    clock_gettime(clock, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/* Burns MS ms of this thread's CPU time in xorshift64 steps. The loop lives
+ * here, not in a helper, so that the samples are this function's self time. */
+SERVER_FRAME static void burn_alpha(unsigned ms) {
+    uint64_t deadline = clock_ns(CLOCK_THREAD_CPUTIME_ID) + ms * 1000000ull;
+    uint64_t x = 0x9e3779b97f4a7c15u;
+
+    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < deadline) {
+        for (int i = 0; i < BURN_ALPHA_ITERATIONS; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+        }
+    }
+    burn_sink = x;
+}
+
+/* As burn_alpha, with different work (an FNV-style multiply and rotate) so
+ * that gcc cannot merge the two functions into one symbol. */
+SERVER_FRAME static void burn_beta(unsigned ms) {
+    uint64_t deadline = clock_ns(CLOCK_THREAD_CPUTIME_ID) + ms * 1000000ull;
+    uint32_t h = 2166136261u;
+
+    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < deadline) {
+        for (uint32_t i = 0; i < BURN_BETA_ITERATIONS; i++) {
+            h = (h ^ i) * 16777619u;
+            h = h << 7 | h >> 25;
+        }
+    }
+    burn_sink = h;
+}
+
+/* Sleeps MS ms of wall-clock time. reqprof's sampling signals interrupt the
+ * sleep; an absolute deadline lets it resume without drifting. */
+SERVER_FRAME static void sleep_wait(unsigned ms) {
+    struct timespec deadline;
+
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += ms / 1000;
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (deadline.tv_nsec >= 1000000000) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000;
+    }
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
+        continue;
+}
+
+/* Sends COUNT buffers with CALL: one writev, or one write or send per
+ * buffer, resuming after partial writes and EINTR. Uses up IOV. Returns 0 or
+ * -errno. */
+static int io_send_all(int fd, enum io_call call, struct iovec *iov, int count) {
+    while (count > 0) {
+        ssize_t n = call == IO_WRITEV ? writev(fd, iov, count)
+                  : call == IO_SEND   ? send(fd, iov->iov_base, iov->iov_len, 0)
+                                      : write(fd, iov->iov_base, iov->iov_len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -errno;
+        for (; count > 0 && (size_t)n >= iov->iov_len; iov++, count--)
+            n -= (ssize_t)iov->iov_len;
+        if (count > 0) {
+            iov->iov_base = (char *)iov->iov_base + n;
+            iov->iov_len -= (size_t)n;
+        }
+    }
+    return 0;
+}
+
+/* Sends LENGTH bytes of IN_FD from OFFSET with sendfile. Returns 0 or -errno. */
+static int io_sendfile_all(int fd, int in_fd, off_t offset, size_t length) {
+    while (length > 0) {
+        ssize_t n = sendfile(fd, in_fd, &offset, length);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -EIO; /* EIO: the file is too short */
+        length -= (size_t)n;
+    }
+    return 0;
+}
+
+static const char *http_reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    default:  return "Error";
+    }
+}
+
+/* Formats the status line and headers into OUT (RESPONSE_HEAD_MAX bytes) and
+ * returns their length. BODY_LENGTH < 0 announces a chunked body. */
+static size_t response_head_format(char *out, const struct request *req, int status,
+                                   long long body_length) {
+    char framing[48] = "Transfer-Encoding: chunked";
+    const char *connection = "";
+
+    if (body_length >= 0)
+        snprintf(framing, sizeof framing, "Content-Length: %lld", body_length);
+    if (!req->keep_alive)
+        connection = "Connection: close\r\n";
+    else if (req->http_1_0)
+        connection = "Connection: keep-alive\r\n";
+    return (size_t)snprintf(out, RESPONSE_HEAD_MAX,
+                            "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n%s\r\n%s\r\n",
+                            status, http_reason(status), framing, connection);
+}
+
+/* Sends a whole response, head then BODY, with CALL. */
+static int response_send(int fd, enum io_call call, const struct request *req, int status,
+                         const char *body) {
+    char head[RESPONSE_HEAD_MAX];
+    size_t body_length = strlen(body);
+    struct iovec iov[2] = {
+        {head, response_head_format(head, req, status, (long long)body_length)},
+        {(void *)body, body_length},
+    };
+
+    return io_send_all(fd, call, iov, 2);
+}
+
+/* Answers with STATUS and its reason phrase as the body. */
+static int response_status(int fd, const struct request *req, int status) {
+    char body[64];
+
+    snprintf(body, sizeof body, "%s\n", http_reason(status));
+    return response_send(fd, IO_WRITEV, req, status, body);
+}
+
+/* Finds KEY in QUERY (key=value pairs joined by '&') and returns its value,
+ * which runs for *LENGTH bytes, or NULL when KEY is absent. */
+static const char *query_find(const char *query, const char *key, size_t *length) {
+    size_t key_length = strlen(key);
+
+    while (*query != '\0') {
+        size_t pair = strcspn(query, "&");
+        if (pair > key_length && strncmp(query, key, key_length) == 0 &&
+            query[key_length] == '=') {
+            *length = pair - key_length - 1;
+            return query + key_length + 1;
+        }
+        query += pair + (query[pair] == '&');
+    }
+    return NULL;
+}
+
+/* Reads the decimal parameter KEY into *VALUE, which keeps its default when
+ * KEY is absent. Returns 0, or 400 for anything but a number up to MAX. */
+static int query_uint(const char *query, const char *key, unsigned max, unsigned *value) {
+    size_t length;
+    const char *text = query_find(query, key, &length);
+    unsigned parsed = 0;
+
+    if (text == NULL)
+        return 0;
+    if (length == 0 || length > 9) /* 9 digits cannot overflow */
+        return 400;
+    for (size_t i = 0; i < length; i++) {
+        if (!isdigit((unsigned char)text[i]))
+            return 400;
+        parsed = parsed * 10 + (unsigned)(text[i] - '0');
+    }
+    if (parsed > max)
+        return 400;
+    *value = parsed;
+    return 0;
+}
+
+SERVER_FRAME static int route_root(int fd, const struct request *req) {
+    return response_send(fd, IO_WRITEV, req, 200, "ok\n");
+}
+
+SERVER_FRAME static int route_burn(int fd, const struct request *req) {
+    unsigned ms = 100;
+    size_t length;
+    const char *fn = query_find(req->query, "fn", &length);
+    bool beta = fn != NULL && length == 4 && memcmp(fn, "beta", 4) == 0;
+    char body[64];
+
+    if (fn != NULL && !beta && !(length == 5 && memcmp(fn, "alpha", 5) == 0))
+        return 400;
+    if (query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0)
+        return 400;
+    if (beta)
+        burn_beta(ms);
+    else
+        burn_alpha(ms);
+    snprintf(body, sizeof body, "burned %u ms in %s\n", ms, beta ? "burn_beta" : "burn_alpha");
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+SERVER_FRAME static int route_mix(int fd, const struct request *req) {
+    unsigned ms = 200, pct = 70, alpha_ms;
+    char body[80];
+
+    if (query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0 ||
+        query_uint(req->query, "pct", 100, &pct) != 0)
+        return 400;
+    alpha_ms = ms * pct / 100;
+    burn_alpha(alpha_ms);
+    burn_beta(ms - alpha_ms);
+    snprintf(body, sizeof body, "burned %u ms in burn_alpha and %u ms in burn_beta\n",
+             alpha_ms, ms - alpha_ms);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+SERVER_FRAME static int route_sleep(int fd, const struct request *req) {
+    unsigned ms = 100;
+    char body[64];
+
+    if (query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0)
+        return 400;
+    sleep_wait(ms);
+    snprintf(body, sizeof body, "slept %u ms in sleep_wait\n", ms);
+    return response_send(fd, IO_SEND, req, 200, body);
+}
+
+SERVER_FRAME static int route_sleepburn(int fd, const struct request *req) {
+    unsigned sleep_ms = 50, burn_ms = 50;
+    char body[80];
+
+    if (query_uint(req->query, "sleep", PARAM_MS_MAX, &sleep_ms) != 0 ||
+        query_uint(req->query, "burn", PARAM_MS_MAX, &burn_ms) != 0)
+        return 400;
+    sleep_wait(sleep_ms);
+    burn_alpha(burn_ms);
+    snprintf(body, sizeof body, "slept %u ms in sleep_wait, burned %u ms in burn_alpha\n",
+             sleep_ms, burn_ms);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+/* connection_serve has read the body already, as it does for every request. */
+SERVER_FRAME static int route_echo(int fd, const struct request *req) {
+    char body[64];
+
+    snprintf(body, sizeof body, "received %llu bytes\n", (unsigned long long)req->body_length);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+/* Writes the head, then each chunk (size line, data and CRLF) with a write()
+ * of its own, then the last chunk. */
+SERVER_FRAME static int route_chunked(int fd, const struct request *req) {
+    unsigned chunks = 4, ms = 10;
+    char buffer[RESPONSE_HEAD_MAX], data[64];
+    struct iovec iov = {buffer, 0};
+    int rc;
+
+    if (query_uint(req->query, "chunks", PARAM_CHUNKS_MAX, &chunks) != 0 ||
+        query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0)
+        return 400;
+    iov.iov_len = response_head_format(buffer, req, 200, -1);
+    rc = io_send_all(fd, IO_WRITE, &iov, 1);
+    for (unsigned i = 1; rc == 0 && i <= chunks; i++) {
+        burn_alpha(ms);
+        int length = snprintf(data, sizeof data, "chunk %u of %u after %u ms in burn_alpha\n",
+                              i, chunks, ms);
+        iov = (struct iovec){buffer, 0};
+        iov.iov_len = (size_t)snprintf(buffer, sizeof buffer, "%x\r\n%s\r\n", length, data);
+        rc = io_send_all(fd, IO_WRITE, &iov, 1);
+    }
+    iov = (struct iovec){(void *)"0\r\n\r\n", 5};
+    return rc != 0 ? rc : io_send_all(fd, IO_WRITE, &iov, 1);
+}
+
+SERVER_FRAME static int route_file(int fd, const struct request *req) {
+    unsigned bytes = 65536;
+    char head[RESPONSE_HEAD_MAX];
+    struct iovec iov = {head, 0};
+    int rc;
+
+    if (query_uint(req->query, "bytes", FILE_BYTES_MAX, &bytes) != 0)
+        return 400;
+    iov.iov_len = response_head_format(head, req, 200, bytes);
+    rc = io_send_all(fd, IO_WRITEV, &iov, 1);
+    return rc != 0 ? rc : io_sendfile_all(fd, file_fd, 0, bytes);
+}
+
+static const struct {
+    const char *method;
+    const char *path;
+    route_handler handler;
+} routes[] = {
+    {"GET", "/", route_root},
+    {"GET", "/burn", route_burn},
+    {"GET", "/mix", route_mix},
+    {"GET", "/sleep", route_sleep},
+    {"GET", "/sleepburn", route_sleepburn},
+    {"POST", "/echo", route_echo},
+    {"GET", "/chunked", route_chunked},
+    {"GET", "/file", route_file},
+};
+
+/* Runs the route for REQ and answers any error status it returns, which also
+ * keeps the handler call from being a tail call. Returns 0 or -errno. */
+SERVER_FRAME static int request_dispatch(int fd, const struct request *req) {
+    int rc = 404;
+
+    for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+        if (strcmp(req->path, routes[i].path) != 0)
+            continue;
+        rc = 405;
+        if (strcmp(req->method, routes[i].method) == 0) {
+            rc = routes[i].handler(fd, req);
+            break;
+        }
+    }
+    if (rc > 0)
+        rc = response_status(fd, req, rc);
+    return rc;
+}
+
+/* Moves unconsumed bytes to the front of the buffer and reads more after
+ * them; pointers into buf are invalid afterwards. Returns 0, or -errno with
+ * end of stream as -ECONNRESET (callers wait for more of a message, so the
+ * connection is over either way) and a full buffer as -ENOBUFS. */
+static int connection_fill(struct connection *c) {
+    memmove(c->buf, c->buf + c->start, c->end - c->start);
+    c->end -= c->start;
+    c->start = 0;
+    if (c->end == sizeof c->buf)
+        return -ENOBUFS;
+    for (;;) {
+        ssize_t n = read(c->fd, c->buf + c->end, sizeof c->buf - c->end);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return n < 0 ? -errno : -ECONNRESET;
+        c->end += (size_t)n;
+        return 0;
+    }
+}
+
+/* Consumes the next CRLF-terminated line and NUL-terminates it in place; the
+ * line stays valid until the next connection_fill. Returns 0 or -errno. */
+static int connection_line(struct connection *c, char **line) {
+    char *crlf;
+    int rc;
+
+    while ((crlf = memmem(c->buf + c->start, c->end - c->start, "\r\n", 2)) == NULL) {
+        if ((rc = connection_fill(c)) != 0)
+            return rc;
+    }
+    *crlf = '\0';
+    *line = c->buf + c->start;
+    c->start = (size_t)(crlf + 2 - c->buf);
+    return 0;
+}
+
+/* Consumes LENGTH body bytes, reading as needed; they are counted, not kept. */
+static int connection_skip(struct connection *c, uint64_t length) {
+    int rc;
+
+    while (length > 0) {
+        if (c->start == c->end && (rc = connection_fill(c)) != 0)
+            return rc;
+        size_t take = c->end - c->start < length ? c->end - c->start : (size_t)length;
+        c->start += take;
+        length -= take;
+    }
+    return 0;
+}
+
+/* Reads one header field into REQ. Returns 0 or an HTTP error status. */
+static int request_parse_header(struct request *req, const char *name, char *value) {
+    char *end, *token, *save;
+
+    if (strcasecmp(name, "Content-Length") == 0) {
+        errno = 0;
+        req->content_length = strtoull(value, &end, 10);
+        if (!isdigit((unsigned char)*value) || *end != '\0' || errno != 0)
+            return 400;
+    } else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+        if (strcasecmp(value, "chunked") != 0)
+            return 501;
+        req->chunked = true;
+    } else if (strcasecmp(name, "Connection") == 0) {
+        for (token = strtok_r(value, " ,", &save); token; token = strtok_r(NULL, " ,", &save)) {
+            if (strcasecmp(token, "close") == 0)
+                req->keep_alive = false;
+            else if (strcasecmp(token, "keep-alive") == 0)
+                req->keep_alive = true;
+        }
+    }
+    return 0;
+}
+
+/* Parses HEAD, every line of which ends with CRLF, in place into REQ.
+ * Returns 0 or an HTTP error status. */
+static int request_parse_head(char *head, struct request *req) {
+    char *next = strstr(head, "\r\n");
+    char *target, *version, *query, *line, *value;
+    int rc;
+
+    *next = '\0';
+    if ((target = strchr(head, ' ')) == NULL)
+        return 400;
+    *target++ = '\0';
+    if ((version = strchr(target, ' ')) == NULL || *target != '/')
+        return 400;
+    *version++ = '\0';
+    if (strcmp(version, "HTTP/1.1") != 0 && strcmp(version, "HTTP/1.0") != 0)
+        return 400;
+    req->method = head;
+    req->path = target;
+    req->query = "";
+    if ((query = strchr(target, '?')) != NULL) {
+        *query = '\0';
+        req->query = query + 1;
+    }
+    req->http_1_0 = version[7] == '0';
+    req->keep_alive = !req->http_1_0;
+
+    for (line = next + 2; *line != '\0'; line = next + 2) {
+        next = strstr(line, "\r\n");
+        *next = '\0';
+        if ((value = strchr(line, ':')) == NULL)
+            return 400;
+        *value++ = '\0';
+        value += strspn(value, " \t");
+        for (char *tail = next; tail > value && (tail[-1] == ' ' || tail[-1] == '\t');)
+            *--tail = '\0';
+        if ((rc = request_parse_header(req, line, value)) != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* Waits for a complete request head, copies it out of the buffer and parses
+ * it into REQ. Returns 0, -errno when the connection ended, or an HTTP error
+ * status. */
+static int request_read_head(struct connection *c, struct request *req) {
+    char *end;
+    size_t length;
+    int rc;
+
+    while ((end = memmem(c->buf + c->start, c->end - c->start, "\r\n\r\n", 4)) == NULL) {
+        if (c->end - c->start >= HTTP_HEAD_MAX)
+            return 431;
+        if ((rc = connection_fill(c)) != 0)
+            return rc;
+    }
+    length = (size_t)(end + 4 - (c->buf + c->start));
+    if (length > HTTP_HEAD_MAX)
+        return 431;
+    memcpy(c->head, c->buf + c->start, length - 2); /* keep the last CRLF */
+    c->head[length - 2] = '\0';
+    c->start += length;
+    return request_parse_head(c->head, req);
+}
+
+/* Reads the body of REQ, if any, and counts it into req->body_length.
+ * Returns 0, -errno, or 400 for malformed chunked coding. */
+static int request_read_body(struct connection *c, struct request *req) {
+    char *line, *end;
+    int rc;
+
+    if (!req->chunked) {
+        req->body_length = req->content_length;
+        return connection_skip(c, req->content_length);
+    }
+    for (;;) {
+        if ((rc = connection_line(c, &line)) != 0)
+            return rc;
+        errno = 0;
+        uint64_t size = strtoull(line, &end, 16);
+        if (!isxdigit((unsigned char)*line) || errno != 0 ||
+            (*end != '\0' && *end != ';' && *end != ' ' && *end != '\t'))
+            return 400;
+        if (size == 0)
+            break;
+        req->body_length += size;
+        if ((rc = connection_skip(c, size)) != 0 || (rc = connection_line(c, &line)) != 0)
+            return rc;
+        if (*line != '\0') /* chunk data must end with a bare CRLF */
+            return 400;
+    }
+    do { /* trailer fields, up to the empty line that ends the message */
+        if ((rc = connection_line(c, &line)) != 0)
+            return rc;
+    } while (*line != '\0');
+    return 0;
+}
+
+/* Serves requests in order until the client closes, asks to, or errs. */
+SERVER_FRAME static void connection_serve(struct connection *c) {
+    for (;;) {
+        struct request req = {0};
+        int rc = request_read_head(c, &req);
+        if (rc == 0)
+            rc = request_read_body(c, &req);
+        if (rc > 0) {
+            /* Nothing after a malformed request can be trusted to be one. */
+            req.keep_alive = false;
+            response_status(c->fd, &req, rc);
+            return;
+        }
+        if (rc < 0 || request_dispatch(c->fd, &req) < 0 || !req.keep_alive)
+            return;
+    }
+}
+
+SERVER_FRAME static void *connection_thread(void *arg) {
+    struct connection *c = arg;
+
+    connection_serve(c);
+    close(c->fd);
+    free(c);
+    return NULL;
+}
+
+/* Creates the /file payload, lines of text, in a temporary file unlinked at
+ * once so that nothing is left behind however the server ends. Returns the
+ * file descriptor or -errno. */
+static int file_create(void) {
+    char path[] = "/tmp/reqprof-test-server-XXXXXX";
+    char block[4096];
+    struct iovec iov;
+    int fd = mkstemp(path);
+    int rc = 0;
+
+    if (fd < 0)
+        return -errno;
+    unlink(path);
+    for (size_t i = 0; i < sizeof block; i++)
+        block[i] = i % 64 == 63 ? '\n' : (char)('a' + i % 64 % 26);
+    for (size_t done = 0; rc == 0 && done < FILE_BYTES_MAX; done += sizeof block) {
+        iov = (struct iovec){block, sizeof block};
+        rc = io_send_all(fd, IO_WRITE, &iov, 1);
+    }
+    if (rc != 0)
+        close(fd);
+    return rc != 0 ? rc : fd;
+}
+
+/* Listens on 127.0.0.1:PORT and returns the socket or -errno. The socket is
+ * non-blocking so that accept4 never waits once poll has said it is ready. */
+static int server_listen(unsigned port) {
+    struct sockaddr_in address = {
+        .sin_family = AF_INET,
+        .sin_port = htons((uint16_t)port),
+        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+    };
+    int one = 1, rc;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -errno;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+        rc = -errno;
+        close(fd);
+        return rc;
+    }
+    return fd;
+}
+
+static void server_on_signal(int signo) {
+    int saved_errno = errno;
+    /* Only write(2), which is async-signal-safe. The pipe is non-blocking, and
+     * if it is full, the bytes already in it are all main() needs. */
+    ssize_t ignored = write(shutdown_pipe[1], "", 1);
+
+    (void)ignored;
+    (void)signo;
+    errno = saved_errno;
+}
+
+/* Accepts connections, one thread each, until a shutdown signal arrives. */
+static void server_run(int listen_fd) {
+    struct pollfd fds[2] = {
+        {.fd = listen_fd, .events = POLLIN},
+        {.fd = shutdown_pipe[0], .events = POLLIN},
+    };
+    struct connection *c;
+    pthread_t thread;
+    int fd;
+
+    for (;;) {
+        if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+            perror("test_server: poll");
+            return;
+        }
+        if (fds[1].revents != 0)
+            return;
+        if ((fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+            if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED) {
+                perror("test_server: accept4");
+                /* Out of descriptors or memory: give connections time to end
+                 * rather than spin on a listening socket that stays ready. */
+                nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+            }
+            continue;
+        }
+        if ((c = malloc(sizeof *c)) != NULL) {
+            *c = (struct connection){.fd = fd};
+            if (pthread_create(&thread, NULL, connection_thread, c) == 0) {
+                pthread_detach(thread);
+                continue;
+            }
+        }
+        fprintf(stderr, "test_server: no memory or thread for a connection; closing it\n");
+        free(c);
+        close(fd);
+    }
+}
+
+int main(int argc, char **argv) {
+    struct sigaction action = {.sa_handler = server_on_signal};
+    struct sockaddr_in address;
+    socklen_t address_length = sizeof address;
+    unsigned long port = 0;
+    bool usage_ok = argc == 1;
+    char *end;
+    int listen_fd;
+
+    if (argc == 3 && strcmp(argv[1], "--port") == 0 && isdigit((unsigned char)argv[2][0])) {
+        port = strtoul(argv[2], &end, 10);
+        usage_ok = *end == '\0' && port <= 65535;
+    }
+    if (!usage_ok) {
+        fprintf(stderr, "usage: test_server [--port N]   (N = 0 or absent: any free port)\n");
+        return 2;
+    }
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is EPIPE, not death */
+    if ((file_fd = file_create()) < 0) {
+        fprintf(stderr, "test_server: cannot create a file in /tmp: %s\n", strerror(-file_fd));
+        return 1;
+    }
+    if ((listen_fd = server_listen((unsigned)port)) < 0) {
+        fprintf(stderr, "test_server: cannot listen on 127.0.0.1:%lu: %s\n", port,
+                strerror(-listen_fd));
+        return 1;
+    }
+    /* Handlers go in before "listening" is printed, so that a test that
+     * signals as soon as it reads the line still gets exit status 0. */
+    if (pipe2(shutdown_pipe, O_NONBLOCK | O_CLOEXEC) != 0 ||
+        sigaction(SIGTERM, &action, NULL) != 0 || sigaction(SIGINT, &action, NULL) != 0 ||
+        getsockname(listen_fd, (struct sockaddr *)&address, &address_length) != 0) {
+        perror("test_server: setup");
+        return 1;
+    }
+    printf("listening on %u\n", ntohs(address.sin_port));
+    fflush(stdout);
+
+    server_run(listen_fd);
+    close(listen_fd);
+    return 0;
+}

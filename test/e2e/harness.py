@@ -1,0 +1,190 @@
+"""Helpers for end-to-end tests: real servers under LD_PRELOAD, real clients.
+
+Every server is started by a test, listens on 127.0.0.1 only, writes its
+reports into a fresh temporary directory and is stopped when the test ends,
+whatever happens. Every wait is bounded.
+"""
+
+import gzip
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD = os.environ.get("REQPROF_BUILD", "build")
+LIBRARY = os.path.abspath(os.path.join(BUILD, "libreqprof.so"))
+TOOL = os.path.abspath(os.path.join(BUILD, "reqprof"))
+TEST_SERVER = os.path.abspath(os.path.join(BUILD, "test", "test_server"))
+
+
+class Server:
+    """The test server (or another program) running under reqprof."""
+
+    def __init__(self, env=None, command=None, preload=True):
+        self.workdir = tempfile.mkdtemp(prefix="reqprof-e2e-")
+        self.report_dir = os.path.join(self.workdir, "reqprof")
+        environment = {k: v for k, v in os.environ.items()
+                       if not k.startswith("REQPROF_")}
+        if preload:
+            environment["LD_PRELOAD"] = LIBRARY
+        # Tests read the JSON report: it is the source of truth.
+        environment["REQPROF_OUTPUT"] = "json"
+        environment.update(env or {})
+        self.stderr_path = os.path.join(self.workdir, "stderr")
+        self.stderr_file = open(self.stderr_path, "wb")
+        self.process = subprocess.Popen(
+            command or [TEST_SERVER, "--port", "0"], cwd=self.workdir,
+            env=environment, stdout=subprocess.PIPE,
+            stderr=self.stderr_file)
+        line = self._read_line(timeout=10)
+        if not line.startswith("listening on "):
+            self.stop()
+            raise AssertionError("server did not start: %r, stderr: %s"
+                                 % (line, self.stderr()))
+        self.port = int(line.split()[-1])
+
+    def _read_line(self, timeout):
+        deadline = time.monotonic() + timeout
+        line = b""
+        fd = self.process.stdout.fileno()
+        os.set_blocking(fd, False)
+        while time.monotonic() < deadline and not line.endswith(b"\n"):
+            try:
+                chunk = os.read(fd, 1)
+            except BlockingIOError:
+                time.sleep(0.01)
+                continue
+            if not chunk:
+                break
+            line += chunk
+        return line.decode(errors="replace").strip()
+
+    def url(self, path):
+        return "http://127.0.0.1:%d%s" % (self.port, path)
+
+    def stderr(self):
+        self.stderr_file.flush()
+        with open(self.stderr_path, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def wait_stderr(self, text, timeout=5):
+        """Waits until stderr holds text; returns all of stderr."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and text not in self.stderr():
+            time.sleep(0.05)
+        return self.stderr()
+
+    def index(self):
+        """Lines of index.tsv, each split into its fields."""
+        path = os.path.join(self.report_dir, "index.tsv")
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+
+    def wait_reports(self, count, timeout=10):
+        """Waits until count requests are indexed, then a little more to
+        catch any extra report that should not be there."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.index()) < count:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        lines = self.index()
+        assert len(lines) == count, "expected %d reports, got %d: %s" % (
+            count, len(lines), [line[3] for line in lines])
+        return [self.report(line[8]) for line in lines]
+
+    def report(self, stem):
+        with gzip.open(os.path.join(self.report_dir, stem + ".json.gz")) as f:
+            report = json.load(f)
+        report["stem"] = stem
+        return report
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=5)
+        self.process.stdout.close()
+        self.stderr_file.close()
+
+    def cleanup(self):
+        self.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exception):
+        self.cleanup()
+
+
+def curl(*arguments, timeout=30):
+    """Runs curl; returns its stdout. Fails the test if curl fails."""
+    result = subprocess.run(["curl", "-sS", "--max-time", str(timeout)]
+                            + list(arguments), capture_output=True,
+                            timeout=timeout + 5)
+    assert result.returncode == 0, "curl %s failed: %s" % (
+        " ".join(arguments), result.stderr.decode(errors="replace"))
+    return result.stdout.decode(errors="replace")
+
+
+def raw_exchange(port, payload, expect_responses, timeout=10):
+    """Sends payload in one write and reads until expect_responses complete
+    HTTP responses (Content-Length bodies) arrived or the peer closed."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(payload)
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if count_responses(data) >= expect_responses:
+                break
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return data
+
+
+def count_responses(data):
+    count = 0
+    while True:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end < 0:
+            return count
+        length = 0
+        for line in data[:head_end].split(b"\r\n")[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if len(data) < head_end + 4 + length:
+            return count
+        data = data[head_end + 4 + length:]
+        count += 1
+
+
+def function_total(node, name):
+    """Samples under frames of function name, each sample counted once even
+    when the function recurses."""
+    if node["function"] == name:
+        return node["total"]
+    return sum(function_total(child, name) for child in node["children"])
+
+
+def share(report, name):
+    return function_total(report["root"], name) / max(report["root"]["total"], 1)
+
+
+def functions(node):
+    """Every function name in the tree."""
+    names = {node["function"]}
+    for child in node["children"]:
+        names |= functions(child)
+    return names

@@ -1,0 +1,259 @@
+"""End-to-end: reqprof inside our own test server, checked against ground
+truth (named functions that burn or sleep a known time)."""
+
+import concurrent.futures
+import gzip
+import os
+import socket
+import subprocess
+import tempfile
+import time
+
+from harness import (Server, TOOL, curl, function_total, functions,
+                     raw_exchange, share)
+
+
+def check_request(report, method, path, status):
+    request = report["request"]
+    assert (request["method"], request["path"], request["status"]) == (
+        method, path, status), "report says %s %s %s, expected %s %s %s" % (
+        request["method"], request["path"], request["status"], method, path,
+        status)
+
+
+def check_sample_count(report):
+    expected = report["request"]["duration_ms"] / report["interval_ms"]
+    samples = report["samples"]
+    assert abs(samples - expected) <= 0.2 * expected, \
+        "%d samples for %.1f ms at %.2f ms: expected about %.0f" % (
+            samples, report["request"]["duration_ms"], report["interval_ms"],
+            expected)
+
+
+def test_single_burn_is_attributed_to_its_function():
+    with Server() as server:
+        assert "burn_alpha" in curl(server.url("/burn?ms=200"))
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", "/burn?ms=200", 200)
+        assert share(report, "burn_alpha") >= 0.85, \
+            "burn_alpha has %.0f%% of the samples" % (
+                100 * share(report, "burn_alpha"))
+        assert function_total(report["root"], "burn_beta") == 0
+        check_sample_count(report)
+        assert 180 <= report["request"]["cpu_ms"] <= 260, report["request"]
+
+
+def test_sleep_is_sampled_in_wall_time():
+    with Server() as server:
+        curl(server.url("/sleep?ms=150"))
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", "/sleep?ms=150", 200)
+        assert share(report, "sleep_wait") >= 0.85, share(report, "sleep_wait")
+        check_sample_count(report)
+        # Sleeping costs no CPU: what the report says must show it.
+        assert report["request"]["cpu_ms"] < 30, report["request"]
+
+
+def test_mix_shares_within_ten_points():
+    with Server() as server:
+        curl(server.url("/mix?ms=400&pct=70"))
+        [report] = server.wait_reports(1)
+        alpha, beta = share(report, "burn_alpha"), share(report, "burn_beta")
+        assert abs(alpha - 0.70) <= 0.10 and abs(beta - 0.30) <= 0.10, \
+            "alpha %.0f%%, beta %.0f%%: expected 70/30" % (100 * alpha,
+                                                            100 * beta)
+
+
+def test_keep_alive_requests_each_get_a_report():
+    with Server() as server:
+        paths = ["/burn?ms=30&fn=alpha", "/burn?ms=30&fn=beta", "/sleep?ms=20"]
+        arguments = ["-w", "%{num_connects}\n"]
+        for path in paths:
+            arguments += ["-o", "/dev/null", server.url(path)]
+        connects = curl(*arguments).split()
+        assert connects == ["1", "0", "0"], "not one connection: %s" % connects
+        reports = server.wait_reports(3)
+        assert [r["request"]["path"] for r in reports] == paths
+        assert function_total(reports[0]["root"], "burn_beta") == 0
+        assert function_total(reports[1]["root"], "burn_alpha") == 0
+        assert share(reports[1], "burn_beta") >= 0.85
+
+
+def test_pipelined_requests_in_one_write():
+    with Server() as server:
+        paths = ["/burn?ms=40&fn=alpha", "/burn?ms=40&fn=beta", "/nowhere"]
+        payload = b"".join(b"GET %s HTTP/1.1\r\nHost: x\r\n\r\n" % p.encode()
+                           for p in paths)
+        raw_exchange(server.port, payload, expect_responses=3)
+        reports = server.wait_reports(3)
+        assert [r["request"]["path"] for r in reports] == paths
+        assert [r["request"]["status"] for r in reports] == [200, 200, 404]
+        assert function_total(reports[0]["root"], "burn_beta") == 0
+        assert function_total(reports[1]["root"], "burn_alpha") == 0
+        assert share(reports[1], "burn_beta") >= 0.85
+
+
+def test_post_with_a_body():
+    with Server() as server:
+        body = os.path.join(server.workdir, "body")
+        with open(body, "wb") as f:
+            f.write(b"x" * 300000)
+        assert "received 300000 bytes" in curl("--data-binary", "@" + body,
+                                               server.url("/echo"))
+        [report] = server.wait_reports(1)
+        check_request(report, "POST", "/echo", 200)
+        assert report["request"]["request_bytes"] > 300000
+
+
+def test_chunked_request_body():
+    with Server() as server:
+        payload = (b"POST /echo HTTP/1.1\r\nHost: x\r\n"
+                   b"Transfer-Encoding: chunked\r\n\r\n"
+                   b"5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\nTrailer: t\r\n\r\n"
+                   b"GET /burn?ms=20 HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = raw_exchange(server.port, payload, expect_responses=2)
+        assert b"received 11 bytes" in data, data
+        reports = server.wait_reports(2)
+        assert [r["request"]["path"] for r in reports] == ["/echo",
+                                                           "/burn?ms=20"]
+
+
+def test_chunked_response_over_many_writes():
+    with Server() as server:
+        curl(server.url("/chunked?chunks=5&ms=20"))
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", "/chunked?chunks=5&ms=20", 200)
+        # The request ends with its last chunk, not with its first write:
+        # all five bursts of work are in it.
+        assert 90 <= report["request"]["duration_ms"], report["request"]
+        assert share(report, "burn_alpha") >= 0.85
+
+
+def test_sendfile_response():
+    with Server() as server:
+        data = curl(server.url("/file?bytes=500000"))
+        assert len(data) == 500000
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", "/file?bytes=500000", 200)
+        assert report["request"]["response_bytes"] >= 500000
+
+
+def test_eight_concurrent_requests_keep_their_own_samples():
+    with Server() as server:
+        paths = ["/burn?ms=100&fn=%s&n=%d" % ("alpha" if i % 2 else "beta", i)
+                 for i in range(8)]
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda p: curl(server.url(p)), paths))
+        reports = server.wait_reports(8)
+        assert sorted(r["request"]["path"] for r in reports) == sorted(paths)
+        for report in reports:
+            mine = "burn_alpha" if "alpha" in report["request"]["path"] \
+                else "burn_beta"
+            other = "burn_beta" if mine == "burn_alpha" else "burn_alpha"
+            assert function_total(report["root"], other) == 0, \
+                "%s has samples of %s" % (report["request"]["path"], other)
+            assert share(report, mine) >= 0.85, (report["request"]["path"],
+                                                 share(report, mine))
+
+
+def test_a_connection_that_is_not_http_is_left_alone():
+    with Server() as server:
+        tls_client_hello = bytes([0x16, 0x03, 0x01, 0x00, 0x2f, 0x01]) + \
+            bytes(60)
+        with socket.create_connection(("127.0.0.1", server.port)) as s:
+            s.sendall(tls_client_hello)
+        curl(server.url("/"))
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", "/", 200)
+
+
+def test_print_each_request_on_stderr():
+    with Server(env={"REQPROF_PRINT": "1"}) as server:
+        curl(server.url("/burn?ms=50"))
+        server.wait_reports(1)
+        stderr = server.stderr()
+        assert "GET /burn?ms=50" in stderr and "burn_alpha" in stderr, stderr
+
+
+def test_text_and_json_outputs_and_reqprof_show():
+    with Server(env={"REQPROF_OUTPUT": "text,json"}) as server:
+        curl(server.url("/burn?ms=60"))
+        [report] = server.wait_reports(1)
+        stem = os.path.join(server.report_dir, report["stem"])
+        with gzip.open(stem + ".txt.gz", "rt") as f:
+            text = f.read()
+        for expected in ("Samples:", "Duration:", "CPU time:", "test_server",
+                         "GET /burn?ms=60", "200", "burn_alpha"):
+            assert expected in text, "%r not in the text report:\n%s" % (
+                expected, text)
+        for suffix in (".json.gz", ".txt.gz"):
+            shown = subprocess.run([TOOL, "show", stem + suffix],
+                                   capture_output=True, text=True, timeout=10)
+            assert shown.returncode == 0, shown.stderr
+            assert "burn_alpha" in shown.stdout and \
+                "GET /burn?ms=60" in shown.stdout, shown.stdout
+
+
+def test_report_names_are_safe_whatever_the_path():
+    with Server() as server:
+        hostile = ["/../../etc/passwd", "/a/b/./c?q=../x", "/" + "long" * 200,
+                   "/%2e%2e/%00/sp%20ace"]
+        for path in hostile:
+            curl("--path-as-is", server.url(path))
+        reports = server.wait_reports(len(hostile))
+        # Targets longer than the parser keeps are cut, not refused.
+        kept = [path[:511] for path in hostile]
+        got = [r["request"]["path"] for r in reports]
+        assert got == kept, "paths %s, expected %s" % (got, kept)
+        names = os.listdir(server.report_dir)
+        for name in names:
+            assert "/" not in name and not name.startswith(".") or \
+                name == "index.tsv", name
+            assert len(name) < 200, name
+            assert all(c.isalnum() or c in "._=-" for c in name), name
+        assert len(names) == len(hostile) + 1, names
+
+
+def test_sampling_interval_setting():
+    with Server(env={"REQPROF_INTERVAL": "2ms"}) as server:
+        curl(server.url("/burn?ms=200"))
+        [report] = server.wait_reports(1)
+        assert report["interval_ms"] == 2.0, report["interval_ms"]
+        check_sample_count(report)
+
+
+def test_bad_setting_is_reported_and_the_server_serves_on():
+    with Server(env={"REQPROF_INTERVAL": "fast"}) as server:
+        assert "burned" in curl(server.url("/burn?ms=10"))
+        stderr = server.stderr()
+        assert "REQPROF_INTERVAL" in stderr and "fast" in stderr and \
+            "1ms" in stderr, stderr
+        assert stderr.count("reqprof:") == 1, stderr
+        assert not os.path.exists(server.report_dir)
+
+
+def test_config_file():
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as config:
+        config.write("# reqprof settings\nREQPROF_OUTPUT = json\n"
+                     "REQPROF_INTERVAL=2ms\n\nREQPROF_DIR=profiles\n")
+        config.flush()
+        with Server(env={"REQPROF_CONFIG": config.name,
+                         "REQPROF_INTERVAL": "4ms"}) as server:
+            server.report_dir = os.path.join(server.workdir, "profiles")
+            curl(server.url("/burn?ms=40"))
+            [report] = server.wait_reports(1)
+            # The environment wins over the file.
+            assert report["interval_ms"] == 4.0, report["interval_ms"]
+            files = os.listdir(server.report_dir)
+            assert not any(f.endswith(".txt.gz") for f in files), files
+
+
+def test_unwritable_directory_is_reported_once():
+    with Server(env={"REQPROF_DIR": "/proc/reqprof-cannot-be-here"}) as server:
+        for _ in range(3):
+            assert "burned" in curl(server.url("/burn?ms=10"))
+        stderr = server.wait_stderr("REQPROF_DIR")
+        time.sleep(0.3)
+        stderr = server.stderr()
+        assert stderr.count("reqprof:") == 1, stderr
+        assert "/proc/reqprof-cannot-be-here" in stderr, stderr

@@ -47,8 +47,8 @@ static const char *parse_output(struct rp_config *config, const char *value)
         unsigned bit;
     } formats[] = {{"text", RP_OUTPUT_TEXT}, {"json", RP_OUTPUT_JSON}};
     unsigned outputs = 0;
-    const char *cursor = value;
-    while (*cursor != '\0') {
+    /* Every item must name a format: "text," and ",json" are typos. */
+    for (const char *cursor = value;; cursor++) {
         size_t length = strcspn(cursor, ",");
         size_t i;
         for (i = 0; i < sizeof formats / sizeof formats[0]; i++)
@@ -59,11 +59,9 @@ static const char *parse_output(struct rp_config *config, const char *value)
             return accepts;
         outputs |= formats[i].bit;
         cursor += length;
-        if (*cursor == ',')
-            cursor++;
+        if (*cursor == '\0')
+            break;
     }
-    if (outputs == 0)
-        return accepts;
     config->outputs = outputs;
     return NULL;
 }

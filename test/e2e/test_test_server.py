@@ -257,3 +257,12 @@ def test_unwritable_directory_is_reported_once():
         stderr = server.stderr()
         assert stderr.count("reqprof:") == 1, stderr
         assert "/proc/reqprof-cannot-be-here" in stderr, stderr
+
+
+def test_the_example_config_file_is_valid():
+    example = os.path.abspath("profiler.conf.example")
+    with Server(env={"REQPROF_CONFIG": example, "REQPROF_OUTPUT": "json"}) as server:
+        curl(server.url("/burn?ms=20"))
+        [report] = server.wait_reports(1)
+        assert report["interval_ms"] == 1.0
+        assert "reqprof:" not in server.stderr(), server.stderr()

@@ -1,0 +1,130 @@
+/* Unit tests of the settings parser (preload/config.c). */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "unit.h"
+
+static char error[512];
+
+UNIT_TEST(test_defaults)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_INT_EQ(1000000, config.interval_ns);
+    EXPECT_INT_EQ(RP_OUTPUT_TEXT, config.outputs);
+    EXPECT_INT_EQ(0, config.print);
+    EXPECT_TRUE(config.dir[0] == '/');
+    EXPECT_TRUE(strstr(config.dir, "/reqprof") != NULL);
+}
+
+UNIT_TEST(test_intervals)
+{
+    static const struct {
+        const char *text;
+        long long nanoseconds; /* 0: must be refused */
+    } cases[] = {
+        {"1ms", 1000000},  {"500us", 500000}, {"2ms", 2000000},
+        {"0.5ms", 500000}, {"1s", 1000000000}, {"100us", 100000},
+        {"99us", 0},       {"2s", 0},          {"1", 0},
+        {"ms", 0},         {"fast", 0},        {"-1ms", 0},
+        {"1 ms", 0},       {"", 0},            {"nanms", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rp_config config;
+        rp_config_defaults(&config);
+        int result = rp_config_set(&config, "REQPROF_INTERVAL", cases[i].text,
+                                   error, sizeof error);
+        if (cases[i].nanoseconds == 0) {
+            EXPECT_INT_EQ(-1, result);
+            EXPECT_TRUE(strstr(error, "REQPROF_INTERVAL") != NULL);
+            EXPECT_TRUE(strstr(error, "500us, 1ms or 2ms") != NULL);
+        } else {
+            EXPECT_INT_EQ(0, result);
+            EXPECT_INT_EQ(cases[i].nanoseconds, config.interval_ns);
+        }
+    }
+}
+
+UNIT_TEST(test_outputs)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_OUTPUT", "text,json", error,
+                                   sizeof error));
+    EXPECT_INT_EQ(RP_OUTPUT_TEXT | RP_OUTPUT_JSON, config.outputs);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_OUTPUT", "json", error,
+                                   sizeof error));
+    EXPECT_INT_EQ(RP_OUTPUT_JSON, config.outputs);
+    static const char *const refused[] = {"", "xml", "text,", ",", "text,xml",
+                                          "TEXT", "text json"};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_OUTPUT", refused[i],
+                                        error, sizeof error));
+        EXPECT_TRUE(strstr(error, "text, json") != NULL);
+    }
+    EXPECT_INT_EQ(RP_OUTPUT_JSON, config.outputs);
+}
+
+UNIT_TEST(test_print_and_dir)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_PRINT", "yes", error, sizeof error));
+    EXPECT_INT_EQ(1, config.print);
+    EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_PRINT", "2", error, sizeof error));
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_DIR", "/var/tmp/r", error,
+                                   sizeof error));
+    EXPECT_STR_EQ("/var/tmp/r", config.dir);
+    EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_DIR", "", error, sizeof error));
+}
+
+UNIT_TEST(test_unknown_key_names_the_known_ones)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_OUTPUTS", "text", error,
+                                    sizeof error));
+    EXPECT_TRUE(strstr(error, "REQPROF_OUTPUTS") != NULL);
+    EXPECT_TRUE(strstr(error, "REQPROF_OUTPUT,") != NULL);
+}
+
+UNIT_TEST(test_load_from_file_then_environment)
+{
+    char path[] = "/tmp/reqprof-config-XXXXXX";
+    int fd = mkstemp(path);
+    EXPECT_TRUE(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    fputs("# comment\n\n  REQPROF_OUTPUT = json \nREQPROF_INTERVAL=2ms\n", file);
+    fclose(file);
+    setenv("REQPROF_CONFIG", path, 1);
+    setenv("REQPROF_INTERVAL", "3ms", 1);
+    struct rp_config config;
+    EXPECT_INT_EQ(0, rp_config_load(&config, error, sizeof error));
+    EXPECT_INT_EQ(RP_OUTPUT_JSON, config.outputs);
+    EXPECT_INT_EQ(3000000, config.interval_ns);
+
+    file = fopen(path, "w");
+    fputs("REQPROF_OUTPUT=json\nREQPROF_INTERVALL=2ms\n", file);
+    fclose(file);
+    EXPECT_INT_EQ(-1, rp_config_load(&config, error, sizeof error));
+    EXPECT_TRUE(strstr(error, ":2:") != NULL);
+    EXPECT_TRUE(strstr(error, "REQPROF_INTERVALL") != NULL);
+
+    unlink(path);
+    EXPECT_INT_EQ(-1, rp_config_load(&config, error, sizeof error));
+    EXPECT_TRUE(strstr(error, "cannot be read") != NULL);
+    unsetenv("REQPROF_CONFIG");
+    unsetenv("REQPROF_INTERVAL");
+}
+
+int main(void)
+{
+    UNIT_RUN(test_defaults);
+    UNIT_RUN(test_intervals);
+    UNIT_RUN(test_outputs);
+    UNIT_RUN(test_print_and_dir);
+    UNIT_RUN(test_unknown_key_names_the_known_ones);
+    UNIT_RUN(test_load_from_file_then_environment);
+    return unit_finish();
+}

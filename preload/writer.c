@@ -10,6 +10,7 @@
 #include "writer.h"
 
 #include <linux/futex.h>
+#include <locale.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -243,6 +244,11 @@ static bool writer_round(struct writer *writer)
 static void *writer_main(void *unused)
 {
     rp_thread_is_internal = true;
+    /* The server may setlocale() to one with a decimal comma: reports and
+     * the index are written in the C locale whatever it chose. */
+    locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (c_locale != (locale_t)0)
+        uselocale(c_locale);
     struct writer *writer = calloc(1, sizeof *writer);
     if (writer == NULL)
         return NULL;

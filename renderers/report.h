@@ -97,6 +97,10 @@ int rp_render_text(const struct rp_report *report,
                    const struct rp_text_options *options,
                    struct rp_buffer *out);
 
+/* What the JSON rendering's "format" and "version" members say. */
+#define RP_REPORT_JSON_FORMAT "reqprof-report"
+#define RP_REPORT_JSON_VERSION 1
+
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);
 

@@ -208,6 +208,15 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     } else {
         entry = address - offset;
     }
+    /* .symtab names carry their symbol version ("clock_gettime@@GLIBC_2.17"):
+     * people know the function by its plain name. */
+    char plain[256];
+    const char *at = strchr(name, '@');
+    if (at != NULL && at != name && (size_t)(at - name) < sizeof plain) {
+        memcpy(plain, name, (size_t)(at - name));
+        plain[at - name] = '\0';
+        name = plain;
+    }
     struct rp_frame *frame = symbol_map_get(&symbolizer->by_function, entry);
     if (frame != NULL)
         return frame;

@@ -1,0 +1,134 @@
+/*
+ * The growable output buffer every renderer writes to.
+ *
+ * The error is sticky, as in jemalloc's prof_sys.c writer: once an
+ * allocation fails, every later append does nothing, and the caller checks
+ * failed once at the end instead of after each append.
+ */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "report.h"
+
+/* The first allocation: one small report fits without growing. */
+#define BUFFER_INITIAL_CAPACITY 4096
+
+void rp_buffer_init(struct rp_buffer *buffer)
+{
+    memset(buffer, 0, sizeof *buffer);
+}
+
+void rp_buffer_free(struct rp_buffer *buffer)
+{
+    free(buffer->data);
+    rp_buffer_init(buffer);
+}
+
+void rp_buffer_reset(struct rp_buffer *buffer)
+{
+    buffer->failed = false;
+    rp_buffer_truncate(buffer, 0);
+}
+
+void rp_buffer_truncate(struct rp_buffer *buffer, size_t length)
+{
+    if (buffer->data == NULL || length > buffer->length)
+        return;
+    buffer->length = length;
+    buffer->data[length] = '\0';
+}
+
+/* Makes room for extra more bytes and the NUL; false (and failed) if not. */
+static bool buffer_reserve(struct rp_buffer *buffer, size_t extra)
+{
+    size_t capacity = buffer->capacity ? buffer->capacity
+                                       : BUFFER_INITIAL_CAPACITY;
+    char *data;
+
+    if (buffer->failed)
+        return false;
+    if (extra >= SIZE_MAX / 2 - buffer->length) {
+        buffer->failed = true;
+        return false;
+    }
+    if (buffer->length + extra < buffer->capacity)
+        return true;
+    while (buffer->length + extra >= capacity)
+        capacity *= 2;
+    data = realloc(buffer->data, capacity);
+    if (data == NULL) {
+        buffer->failed = true;
+        return false;
+    }
+    buffer->data = data;
+    buffer->capacity = capacity;
+    return true;
+}
+
+void rp_buffer_append(struct rp_buffer *buffer, const char *data, size_t length)
+{
+    if (!buffer_reserve(buffer, length))
+        return;
+    memcpy(buffer->data + buffer->length, data, length);
+    buffer->length += length;
+    buffer->data[buffer->length] = '\0';
+}
+
+void rp_buffer_puts(struct rp_buffer *buffer, const char *text)
+{
+    rp_buffer_append(buffer, text, strlen(text));
+}
+
+void rp_buffer_printf(struct rp_buffer *buffer, const char *format, ...)
+{
+    va_list arguments;
+    int length;
+
+    /* Measure first, then format into the room made for it. */
+    va_start(arguments, format);
+    length = vsnprintf(NULL, 0, format, arguments);
+    va_end(arguments);
+    if (length < 0) {
+        buffer->failed = true;
+        return;
+    }
+    if (!buffer_reserve(buffer, (size_t)length))
+        return;
+    va_start(arguments, format);
+    vsnprintf(buffer->data + buffer->length, (size_t)length + 1, format,
+              arguments);
+    va_end(arguments);
+    buffer->length += (size_t)length;
+}
+
+void rp_buffer_put_decimal(struct rp_buffer *buffer, double value,
+                           int decimals)
+{
+    /* 2^53: beyond it a double no longer holds every integer. */
+    const double limit = 9007199254740992.0;
+    long long scale = 1, scaled;
+
+    if (decimals < 0)
+        decimals = 0;
+    if (decimals > 6)
+        decimals = 6;
+    for (int i = 0; i < decimals; i++)
+        scale *= 10;
+    value *= (double)scale;
+    if (!isfinite(value))
+        value = 0;
+    if (value > limit)
+        value = limit;
+    if (value < -limit)
+        value = -limit;
+    /* Rounded by hand rather than with llround: the tool links no libm. The
+     * sign comes from the rounded integer, so -0.0001 prints "0.000". */
+    scaled = (long long)(value < 0 ? value - 0.5 : value + 0.5);
+    rp_buffer_printf(buffer, "%s%lld", scaled < 0 ? "-" : "",
+                     llabs(scaled) / scale);
+    if (decimals > 0)
+        rp_buffer_printf(buffer, ".%0*lld", decimals, llabs(scaled) % scale);
+}

@@ -1,0 +1,432 @@
+/*
+ * The call tree: interned frames, and nodes found by (parent, frame).
+ *
+ * Two open-addressing hash tables keep adding a stack linear in its depth:
+ * one maps a frame's contents to its id, the other maps (parent node, frame
+ * id) to the child node, so a node with thousands of children costs no more
+ * to extend than a node with one. Nodes live in chunks that never move, so
+ * the pointers in the public node structs stay valid as the tree grows.
+ *
+ * rp_calltree_add_stack reserves room for a whole stack before it changes
+ * anything, which is how a failed allocation leaves the tree unchanged.
+ */
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "calltree.h"
+
+/* Nodes per chunk: a report of a busy request has a few thousand. */
+#define NODE_CHUNK_SIZE 1024
+/* Slots in a hash table when it is first needed; always a power of two. */
+#define HASH_INITIAL_SIZE 256
+/* Marks an empty slot of the frame table (never a valid frame id). */
+#define FRAME_SLOT_EMPTY RP_FRAME_ROOT
+
+/* A node, and what only the tree needs to know about it. */
+struct calltree_node {
+    struct rp_calltree_node public; /* first, so the pointers convert */
+    /* The last child, so that children keep the order they came in. */
+    struct rp_calltree_node *last_child;
+};
+
+/* A block of nodes; a tree frees its nodes block by block. */
+struct node_chunk {
+    struct node_chunk *next; /* the chunk filled before this one */
+    size_t used;             /* nodes handed out from nodes[] */
+    size_t capacity;         /* nodes[] has room for this many */
+    struct calltree_node nodes[];
+};
+
+struct rp_calltree {
+    struct calltree_node root;
+
+    struct rp_frame *frames; /* by id; the tree owns the strings */
+    uint32_t frame_count;
+    uint32_t frame_capacity;
+    uint32_t *frame_slots;  /* ids by hash of contents, or FRAME_SLOT_EMPTY */
+    size_t frame_slot_count; /* power of two */
+
+    struct calltree_node **child_slots; /* nodes by (parent, frame), or NULL */
+    size_t child_slot_count;            /* power of two */
+    size_t node_count;                  /* nodes in child_slots: all but root */
+    struct node_chunk *chunks;          /* newest first; nodes come from it */
+};
+
+/* What rp_calltree_frame returns for the root. */
+static const struct rp_frame root_frame = {"[request]", NULL, NULL, 0};
+
+/* The 64-bit finaliser of MurmurHash3: spreads every input bit. */
+static uint64_t hash_mix(uint64_t value)
+{
+    value ^= value >> 33;
+    value *= UINT64_C(0xff51afd7ed558ccd);
+    value ^= value >> 33;
+    value *= UINT64_C(0xc4ceb9fe1a85ec53);
+    value ^= value >> 33;
+    return value;
+}
+
+/* FNV-1a over a string; NULL hashes apart from every string, "" included. */
+static uint64_t hash_string(uint64_t hash, const char *text)
+{
+    if (text == NULL)
+        return hash_mix(hash ^ 0x6e756c6c);
+    for (; *text; text++) {
+        hash ^= (unsigned char)*text;
+        hash *= UINT64_C(0x100000001b3);
+    }
+    return hash_mix(hash);
+}
+
+static uint64_t hash_frame(const struct rp_frame *frame)
+{
+    uint64_t hash = UINT64_C(0xcbf29ce484222325);
+
+    hash = hash_string(hash, frame->function);
+    hash = hash_string(hash, frame->object);
+    hash = hash_string(hash, frame->file);
+    return hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
+}
+
+static uint64_t hash_child(const struct rp_calltree_node *parent,
+                           uint32_t frame)
+{
+    return hash_mix(hash_mix((uint64_t)(uintptr_t)parent) ^ frame);
+}
+
+/* strcmp for strings that may be NULL, which sorts first. */
+static int compare_optional(const char *a, const char *b)
+{
+    if (a == NULL || b == NULL)
+        return (a != NULL) - (b != NULL);
+    return strcmp(a, b);
+}
+
+static int compare_frames(const struct rp_frame *a, const struct rp_frame *b)
+{
+    int order;
+
+    if ((order = compare_optional(a->function, b->function)) != 0 ||
+        (order = compare_optional(a->object, b->object)) != 0 ||
+        (order = compare_optional(a->file, b->file)) != 0)
+        return order;
+    return (a->line > b->line) - (a->line < b->line);
+}
+
+/* A copy of text (NULL stays NULL); false when out of memory. */
+static bool copy_optional(const char *text, const char **copy)
+{
+    *copy = NULL;
+    if (text == NULL)
+        return true;
+    *copy = strdup(text);
+    return *copy != NULL;
+}
+
+static void frame_free_strings(struct rp_frame *frame)
+{
+    free((char *)frame->function);
+    free((char *)frame->object);
+    free((char *)frame->file);
+}
+
+struct rp_calltree *rp_calltree_new(void)
+{
+    struct rp_calltree *tree = calloc(1, sizeof *tree);
+
+    if (tree != NULL)
+        tree->root.public.frame = RP_FRAME_ROOT;
+    return tree;
+}
+
+void rp_calltree_free(struct rp_calltree *tree)
+{
+    if (tree == NULL)
+        return;
+    for (uint32_t id = 0; id < tree->frame_count; id++)
+        frame_free_strings(&tree->frames[id]);
+    free(tree->frames);
+    free(tree->frame_slots);
+    free(tree->child_slots);
+    while (tree->chunks != NULL) {
+        struct node_chunk *next = tree->chunks->next;
+        free(tree->chunks);
+        tree->chunks = next;
+    }
+    free(tree);
+}
+
+/* The slot holding a frame equal to *frame, or the empty one it would take. */
+static size_t frame_slot_find(const struct rp_calltree *tree,
+                              const struct rp_frame *frame)
+{
+    size_t mask = tree->frame_slot_count - 1;
+    size_t slot = hash_frame(frame) & mask;
+
+    while (tree->frame_slots[slot] != FRAME_SLOT_EMPTY &&
+           compare_frames(&tree->frames[tree->frame_slots[slot]], frame) != 0)
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+/* Makes room for one more frame in frames[] and frame_slots[]. */
+static bool frames_reserve_one(struct rp_calltree *tree)
+{
+    if (tree->frame_count == tree->frame_capacity) {
+        uint32_t capacity = tree->frame_capacity ? tree->frame_capacity * 2
+                                                 : HASH_INITIAL_SIZE;
+        struct rp_frame *frames;
+
+        /* Doubling stops at 2^31 ids, below RP_FRAME_ROOT. */
+        if (capacity <= tree->frame_capacity)
+            return false;
+        frames = realloc(tree->frames, capacity * sizeof *frames);
+        if (frames == NULL)
+            return false;
+        tree->frames = frames;
+        tree->frame_capacity = capacity;
+    }
+    /* Keep the table at most three quarters full. */
+    if ((size_t)(tree->frame_count + 1) * 4 > tree->frame_slot_count * 3) {
+        size_t count = tree->frame_slot_count ? tree->frame_slot_count * 2
+                                              : HASH_INITIAL_SIZE;
+        uint32_t *slots = malloc(count * sizeof *slots);
+
+        if (slots == NULL)
+            return false;
+        memset(slots, 0xff, count * sizeof *slots); /* FRAME_SLOT_EMPTY */
+        free(tree->frame_slots);
+        tree->frame_slots = slots;
+        tree->frame_slot_count = count;
+        for (uint32_t id = 0; id < tree->frame_count; id++)
+            slots[frame_slot_find(tree, &tree->frames[id])] = id;
+    }
+    return true;
+}
+
+uint32_t rp_calltree_intern(struct rp_calltree *tree,
+                            const struct rp_frame *frame)
+{
+    struct rp_frame *copy;
+    size_t slot;
+
+    if (frame->function == NULL)
+        return RP_FRAME_ROOT;
+    if (tree->frame_count > 0) {
+        slot = frame_slot_find(tree, frame);
+        if (tree->frame_slots[slot] != FRAME_SLOT_EMPTY)
+            return tree->frame_slots[slot];
+    }
+    if (!frames_reserve_one(tree))
+        return RP_FRAME_ROOT;
+    copy = &tree->frames[tree->frame_count];
+    copy->line = frame->line;
+    if (!copy_optional(frame->function, &copy->function) ||
+        !copy_optional(frame->object, &copy->object) ||
+        !copy_optional(frame->file, &copy->file)) {
+        frame_free_strings(copy);
+        return RP_FRAME_ROOT;
+    }
+    tree->frame_slots[frame_slot_find(tree, frame)] = tree->frame_count;
+    return tree->frame_count++;
+}
+
+const struct rp_frame *rp_calltree_frame(const struct rp_calltree *tree,
+                                         uint32_t id)
+{
+    if (id == RP_FRAME_ROOT)
+        return &root_frame;
+    return id < tree->frame_count ? &tree->frames[id] : NULL;
+}
+
+/* The slot of parent's child for frame, or the empty one it would take. */
+static size_t child_slot_find(const struct rp_calltree *tree,
+                              const struct rp_calltree_node *parent,
+                              uint32_t frame)
+{
+    size_t mask = tree->child_slot_count - 1;
+    size_t slot = hash_child(parent, frame) & mask;
+    const struct calltree_node *node;
+
+    while ((node = tree->child_slots[slot]) != NULL &&
+           (node->public.parent != parent || node->public.frame != frame))
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+const struct rp_calltree_node *
+rp_calltree_child(const struct rp_calltree *tree,
+                  const struct rp_calltree_node *parent, uint32_t frame)
+{
+    const struct calltree_node *child;
+
+    if (tree->node_count == 0)
+        return NULL;
+    child = tree->child_slots[child_slot_find(tree, parent, frame)];
+    return child != NULL ? &child->public : NULL;
+}
+
+/* Makes room in child_slots for count more nodes, growing it if needed. */
+static bool child_slots_reserve(struct rp_calltree *tree, size_t count)
+{
+    size_t needed = tree->node_count + count;
+    size_t slot_count = tree->child_slot_count;
+    struct calltree_node **old = tree->child_slots;
+    size_t old_count = tree->child_slot_count;
+    struct calltree_node **slots;
+
+    /* Keep the table at most three quarters full. */
+    if (needed <= slot_count / 4 * 3)
+        return true;
+    if (slot_count == 0)
+        slot_count = HASH_INITIAL_SIZE;
+    while (needed > slot_count / 4 * 3) {
+        if (slot_count > SIZE_MAX / 2 / sizeof *slots)
+            return false;
+        slot_count *= 2;
+    }
+    slots = calloc(slot_count, sizeof *slots);
+    if (slots == NULL)
+        return false;
+    tree->child_slots = slots;
+    tree->child_slot_count = slot_count;
+    for (size_t i = 0; i < old_count; i++) {
+        if (old[i] != NULL)
+            tree->child_slots[child_slot_find(tree, old[i]->public.parent,
+                                              old[i]->public.frame)] = old[i];
+    }
+    free(old);
+    return true;
+}
+
+/* Makes sure the newest chunk has count unused nodes. */
+static bool nodes_reserve(struct rp_calltree *tree, size_t count)
+{
+    struct node_chunk *chunk = tree->chunks;
+    size_t capacity = count > NODE_CHUNK_SIZE ? count : NODE_CHUNK_SIZE;
+
+    if (chunk != NULL && chunk->capacity - chunk->used >= count)
+        return true;
+    if (capacity > (SIZE_MAX - sizeof *chunk) / sizeof chunk->nodes[0])
+        return false;
+    chunk = malloc(sizeof *chunk + capacity * sizeof chunk->nodes[0]);
+    if (chunk == NULL)
+        return false;
+    chunk->next = tree->chunks;
+    chunk->used = 0;
+    chunk->capacity = capacity;
+    tree->chunks = chunk;
+    return true;
+}
+
+/* The child of parent for frame, made (with zero counts) if it is new. */
+static struct calltree_node *child_get(struct rp_calltree *tree,
+                                       struct calltree_node *parent,
+                                       uint32_t frame)
+{
+    size_t slot = child_slot_find(tree, &parent->public, frame);
+    struct calltree_node *child = tree->child_slots[slot];
+
+    if (child != NULL)
+        return child;
+    /* Reserved by the caller: neither of these can run out. */
+    child = &tree->chunks->nodes[tree->chunks->used++];
+    memset(child, 0, sizeof *child);
+    child->public.frame = frame;
+    child->public.parent = &parent->public;
+    if (parent->last_child == NULL)
+        parent->public.first_child = &child->public;
+    else
+        parent->last_child->next_sibling = &child->public;
+    parent->last_child = &child->public;
+    tree->child_slots[slot] = child;
+    tree->node_count++;
+    return child;
+}
+
+int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
+                          size_t depth, uint64_t weight)
+{
+    struct calltree_node *node = &tree->root;
+
+    for (size_t i = 0; i < depth; i++) {
+        if (frames[i] >= tree->frame_count)
+            return -1;
+    }
+    if (!child_slots_reserve(tree, depth) || !nodes_reserve(tree, depth))
+        return -1;
+    node->public.total += weight;
+    for (size_t i = 0; i < depth; i++) {
+        node = child_get(tree, node, frames[i]);
+        node->public.total += weight;
+    }
+    node->public.self += weight;
+    return 0;
+}
+
+const struct rp_calltree_node *rp_calltree_root(const struct rp_calltree *tree)
+{
+    return &tree->root.public;
+}
+
+/* Whether a goes before b among siblings: heavier first, then by frame. */
+static bool node_goes_before(const struct rp_calltree *tree,
+                             const struct rp_calltree_node *a,
+                             const struct rp_calltree_node *b)
+{
+    if (a->total != b->total)
+        return a->total > b->total;
+    return compare_frames(&tree->frames[a->frame],
+                          &tree->frames[b->frame]) <= 0;
+}
+
+/*
+ * Merge sort of a sibling list: stable, O(n log n), and needs no memory, so
+ * rp_calltree_sort cannot fail. Recursion depth is log2 of the list length.
+ */
+static struct rp_calltree_node *sort_siblings(const struct rp_calltree *tree,
+                                              struct rp_calltree_node *list)
+{
+    struct rp_calltree_node *slow = list, *fast, *second, *merged = NULL;
+    struct rp_calltree_node **tail = &merged;
+
+    if (list == NULL || list->next_sibling == NULL)
+        return list;
+    for (fast = list->next_sibling; fast && fast->next_sibling;
+         fast = fast->next_sibling->next_sibling)
+        slow = slow->next_sibling;
+    second = slow->next_sibling;
+    slow->next_sibling = NULL;
+    list = sort_siblings(tree, list);
+    second = sort_siblings(tree, second);
+    while (list != NULL && second != NULL) {
+        struct rp_calltree_node **from =
+            node_goes_before(tree, list, second) ? &list : &second;
+        *tail = *from;
+        tail = &(*from)->next_sibling;
+        *from = (*from)->next_sibling;
+    }
+    *tail = list != NULL ? list : second;
+    return merged;
+}
+
+static void node_sort_children(const struct rp_calltree *tree,
+                               struct calltree_node *node)
+{
+    struct rp_calltree_node *child;
+
+    node->public.first_child = sort_siblings(tree, node->public.first_child);
+    for (child = node->public.first_child; child != NULL;
+         child = child->next_sibling)
+        node->last_child = child;
+}
+
+void rp_calltree_sort(struct rp_calltree *tree)
+{
+    node_sort_children(tree, &tree->root);
+    for (struct node_chunk *chunk = tree->chunks; chunk; chunk = chunk->next) {
+        for (size_t i = 0; i < chunk->used; i++)
+            node_sort_children(tree, &chunk->nodes[i]);
+    }
+}

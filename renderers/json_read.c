@@ -1,0 +1,703 @@
+/*
+ * Reads a report back from its JSON rendering.
+ *
+ * This is not a general JSON parser. It is a recursive-descent reader of
+ * exactly the document rp_render_json writes: the members in the order
+ * docs/report-format.md gives, each of the type given there. That keeps it
+ * small and its errors precise ("line 3: expected \"status\""), and anything
+ * else, JSON or not, is refused with the line where it stopped making sense.
+ *
+ * The input is untrusted (a report file anyone may have edited or cut
+ * short): every read is bounds-checked against the length, the nesting of
+ * the tree is limited so the recursion is too, and every count is checked
+ * for overflow and against the counts it must add up to.
+ */
+#include <inttypes.h>
+#include <locale.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "report.h"
+
+/* Objects and arrays open at once: a tree of ~1000 levels. */
+#define JSON_NESTING_MAX 2048
+/* Longest number token: a double with 17 digits and an exponent fits. */
+#define JSON_NUMBER_MAX 64
+
+/* One reading in progress. */
+struct json_reader {
+    const char *text;  /* the document; need not end with a NUL */
+    size_t length;     /* bytes in text */
+    size_t position;   /* next byte to read */
+    int line;          /* line of text[position], from 1 */
+    int nesting;       /* objects and arrays open */
+    bool failed;       /* error holds the reason */
+    char *error;       /* the caller's buffer for the reason */
+    size_t error_size; /* its size; 0 when the caller wants no reason */
+
+    locale_t c_locale;      /* for strtod_l: "1.5" whatever the locale is */
+    struct rp_buffer key;   /* the last member name read */
+    struct rp_buffer value; /* the last string value read */
+
+    /* The frame of the node being read, kept until it is interned. */
+    struct rp_buffer function, object, file;
+    bool has_object, has_file; /* false: the member was null */
+
+    struct rp_calltree *tree;            /* being built */
+    uint32_t path[JSON_NESTING_MAX / 2]; /* frame ids, root's child first */
+};
+
+/* Records the first error, prefixed with its line; returns false. */
+__attribute__((format(printf, 2, 3)))
+static bool reader_fail(struct json_reader *reader, const char *format, ...)
+{
+    va_list arguments;
+    int length;
+
+    if (reader->failed)
+        return false;
+    reader->failed = true;
+    if (reader->error_size == 0)
+        return false;
+    length = snprintf(reader->error, reader->error_size, "line %d: ",
+                      reader->line);
+    if (length >= 0 && (size_t)length < reader->error_size) {
+        va_start(arguments, format);
+        vsnprintf(reader->error + length, reader->error_size - (size_t)length,
+                  format, arguments);
+        va_end(arguments);
+    }
+    return false;
+}
+
+/* The next byte, or -1 at the end of the text. */
+static int reader_peek(const struct json_reader *reader)
+{
+    if (reader->position == reader->length)
+        return -1;
+    return (unsigned char)reader->text[reader->position];
+}
+
+static void reader_skip_space(struct json_reader *reader)
+{
+    for (int c; (c = reader_peek(reader)) != -1; reader->position++) {
+        if (c == '\n')
+            reader->line++;
+        else if (c != ' ' && c != '\t' && c != '\r')
+            break;
+    }
+}
+
+/* Describes the next byte for an error message. */
+static const char *reader_found(const struct json_reader *reader,
+                                char *text, size_t size)
+{
+    int c = reader_peek(reader);
+
+    if (c == -1)
+        return "the end of the file";
+    if (c > 0x20 && c < 0x7f)
+        snprintf(text, size, "'%c'", c);
+    else
+        snprintf(text, size, "byte 0x%02x", (unsigned)c);
+    return text;
+}
+
+/* Skips space and reads the byte expected, or fails. */
+static bool reader_expect(struct json_reader *reader, char expected)
+{
+    char found[16];
+
+    reader_skip_space(reader);
+    if (reader_peek(reader) == (unsigned char)expected) {
+        reader->position++;
+        return true;
+    }
+    return reader_fail(reader, "expected '%c', found %s", expected,
+                       reader_found(reader, found, sizeof found));
+}
+
+/* Skips space and reads the byte if it is the one given. */
+static bool reader_accept(struct json_reader *reader, char expected)
+{
+    reader_skip_space(reader);
+    if (reader_peek(reader) != (unsigned char)expected)
+        return false;
+    reader->position++;
+    return true;
+}
+
+/* Reads '{' or '[' and counts it against the nesting limit. */
+static bool reader_open(struct json_reader *reader, char bracket)
+{
+    if (!reader_expect(reader, bracket))
+        return false;
+    if (++reader->nesting > JSON_NESTING_MAX)
+        return reader_fail(reader, "nested deeper than %d", JSON_NESTING_MAX);
+    return true;
+}
+
+static bool reader_close(struct json_reader *reader, char bracket)
+{
+    reader->nesting--;
+    return reader_expect(reader, bracket);
+}
+
+/* Reads the four hex digits of a \u escape. */
+static bool reader_hex4(struct json_reader *reader, uint32_t *value)
+{
+    *value = 0;
+    for (int i = 0; i < 4; i++) {
+        int c = reader_peek(reader), digit;
+
+        if (c >= '0' && c <= '9')
+            digit = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            digit = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            digit = c - 'A' + 10;
+        else
+            return reader_fail(reader, "bad \\u escape in a string");
+        *value = *value << 4 | (uint32_t)digit;
+        reader->position++;
+    }
+    return true;
+}
+
+/* Appends codepoint, a Unicode scalar value, as UTF-8. */
+static void buffer_put_utf8(struct rp_buffer *buffer, uint32_t codepoint)
+{
+    char bytes[4];
+    size_t length;
+
+    if (codepoint < 0x80) {
+        bytes[0] = (char)codepoint;
+        length = 1;
+    } else if (codepoint < 0x800) {
+        bytes[0] = (char)(0xC0 | codepoint >> 6);
+        bytes[1] = (char)(0x80 | (codepoint & 0x3F));
+        length = 2;
+    } else if (codepoint < 0x10000) {
+        bytes[0] = (char)(0xE0 | codepoint >> 12);
+        bytes[1] = (char)(0x80 | (codepoint >> 6 & 0x3F));
+        bytes[2] = (char)(0x80 | (codepoint & 0x3F));
+        length = 3;
+    } else {
+        bytes[0] = (char)(0xF0 | codepoint >> 18);
+        bytes[1] = (char)(0x80 | (codepoint >> 12 & 0x3F));
+        bytes[2] = (char)(0x80 | (codepoint >> 6 & 0x3F));
+        bytes[3] = (char)(0x80 | (codepoint & 0x3F));
+        length = 4;
+    }
+    rp_buffer_append(buffer, bytes, length);
+}
+
+/* Reads the rest of a \u escape (after the u), surrogate pairs included. */
+static bool reader_unicode_escape(struct json_reader *reader,
+                                  struct rp_buffer *into)
+{
+    uint32_t codepoint, low;
+
+    if (!reader_hex4(reader, &codepoint))
+        return false;
+    if (codepoint >= 0xD800 && codepoint <= 0xDBFF) {
+        if (reader->length - reader->position < 2 ||
+            memcmp(reader->text + reader->position, "\\u", 2) != 0)
+            return reader_fail(reader, "unpaired surrogate in a string");
+        reader->position += 2;
+        if (!reader_hex4(reader, &low))
+            return false;
+        if (low < 0xDC00 || low > 0xDFFF)
+            return reader_fail(reader, "unpaired surrogate in a string");
+        codepoint = 0x10000 + ((codepoint - 0xD800) << 10) + (low - 0xDC00);
+    } else if (codepoint >= 0xDC00 && codepoint <= 0xDFFF) {
+        return reader_fail(reader, "unpaired surrogate in a string");
+    }
+    /* C strings end at NUL, so no report can hold one. */
+    if (codepoint == 0)
+        return reader_fail(reader, "\\u0000 in a string");
+    buffer_put_utf8(into, codepoint);
+    return true;
+}
+
+/* Reads a string into *into (replacing its contents). */
+static bool reader_string(struct json_reader *reader, struct rp_buffer *into)
+{
+    static const char escapes[] = "\"\"\\\\//b\bf\fn\nr\rt\t";
+    char found[16];
+
+    reader_skip_space(reader);
+    if (reader_peek(reader) != '"')
+        return reader_fail(reader, "expected a string, found %s",
+                           reader_found(reader, found, sizeof found));
+    reader->position++;
+    rp_buffer_reset(into);
+    /* Make data a string even when the JSON string is empty. */
+    rp_buffer_append(into, "", 0);
+    for (;;) {
+        int c = reader_peek(reader);
+        uint32_t codepoint;
+        size_t size;
+
+        if (c == -1)
+            return reader_fail(reader, "unterminated string");
+        if (c == '"')
+            break;
+        if (c < 0x20)
+            return reader_fail(reader, "control character in a string");
+        if (c == '\\') {
+            const char *escape;
+
+            reader->position++;
+            c = reader_peek(reader);
+            if (c == 'u') {
+                reader->position++;
+                if (!reader_unicode_escape(reader, into))
+                    return false;
+                continue;
+            }
+            for (escape = escapes; *escape && *escape != c; escape += 2)
+                ;
+            if (c == -1 || *escape == '\0')
+                return reader_fail(reader, "bad escape in a string");
+            rp_buffer_append(into, escape + 1, 1);
+            reader->position++;
+            continue;
+        }
+        size = rp_utf8_decode(reader->text + reader->position,
+                              reader->length - reader->position, &codepoint);
+        if (size == 0)
+            return reader_fail(reader, "invalid UTF-8 in a string");
+        rp_buffer_append(into, reader->text + reader->position, size);
+        reader->position += size;
+    }
+    reader->position++;
+    if (into->failed)
+        return reader_fail(reader, "out of memory");
+    return true;
+}
+
+/* Reads the literal null if it comes next. */
+static bool reader_accept_null(struct json_reader *reader)
+{
+    reader_skip_space(reader);
+    if (reader->length - reader->position < 4 ||
+        memcmp(reader->text + reader->position, "null", 4) != 0)
+        return false;
+    reader->position += 4;
+    return true;
+}
+
+/* Reads a string, or null (then *present is false). */
+static bool reader_optional_string(struct json_reader *reader,
+                                   struct rp_buffer *into, bool *present)
+{
+    *present = !reader_accept_null(reader);
+    return !*present || reader_string(reader, into);
+}
+
+/* Reads "name": , the next member's key, which must be name. */
+static bool reader_key(struct json_reader *reader, const char *name)
+{
+    if (!reader_string(reader, &reader->key))
+        return false;
+    if (strcmp(reader->key.data, name) != 0)
+        return reader_fail(reader, "expected \"%s\", found \"%.40s\"", name,
+                           reader->key.data);
+    return reader_expect(reader, ':');
+}
+
+/* Reads ", " then the key: every member but an object's first. */
+static bool reader_next_key(struct json_reader *reader, const char *name)
+{
+    return reader_expect(reader, ',') && reader_key(reader, name);
+}
+
+/* Skips decimal digits; returns how many. */
+static size_t reader_digits(struct json_reader *reader)
+{
+    size_t count = 0;
+
+    for (int c; (c = reader_peek(reader)) >= '0' && c <= '9'; count++)
+        reader->position++;
+    return count;
+}
+
+/*
+ * Scans a number as JSON's grammar has it (RFC 8259 section 6), leaving
+ * the position after it and *start at its first byte.
+ */
+static bool reader_number(struct json_reader *reader, const char **start,
+                          bool *is_integer)
+{
+    size_t integer_digits;
+    char found[16];
+
+    reader_skip_space(reader);
+    *start = reader->text + reader->position;
+    *is_integer = true;
+    if (reader_peek(reader) == '-')
+        reader->position++;
+    integer_digits = reader_digits(reader);
+    if (integer_digits == 0) {
+        reader->position = (size_t)(*start - reader->text);
+        return reader_fail(reader, "expected a number, found %s",
+                           reader_found(reader, found, sizeof found));
+    }
+    if (integer_digits > 1 &&
+        reader->text[reader->position - integer_digits] == '0')
+        return reader_fail(reader, "number with a leading zero");
+    if (reader_peek(reader) == '.') {
+        *is_integer = false;
+        reader->position++;
+        if (reader_digits(reader) == 0)
+            return reader_fail(reader, "no digits after '.'");
+    }
+    if (reader_peek(reader) == 'e' || reader_peek(reader) == 'E') {
+        *is_integer = false;
+        reader->position++;
+        if (reader_peek(reader) == '+' || reader_peek(reader) == '-')
+            reader->position++;
+        if (reader_digits(reader) == 0)
+            return reader_fail(reader, "no digits in an exponent");
+    }
+    return true;
+}
+
+/*
+ * Reads an integer as its sign and magnitude, refusing a magnitude above
+ * maximum and, unless negative_allowed, a minus sign.
+ */
+static bool reader_integer(struct json_reader *reader, bool negative_allowed,
+                           uint64_t maximum, uint64_t *magnitude,
+                           bool *negative)
+{
+    const char *digit, *end;
+    bool is_integer;
+
+    if (!reader_number(reader, &digit, &is_integer))
+        return false;
+    if (!is_integer)
+        return reader_fail(reader, "expected an integer");
+    *negative = *digit == '-';
+    if (*negative && !negative_allowed)
+        return reader_fail(reader, "expected a count, found a negative number");
+    *magnitude = 0;
+    end = reader->text + reader->position;
+    for (digit += *negative; digit < end; digit++) {
+        unsigned value = (unsigned)(*digit - '0');
+
+        if (*magnitude > (maximum - value) / 10)
+            return reader_fail(reader, "integer out of range");
+        *magnitude = *magnitude * 10 + value;
+    }
+    return true;
+}
+
+static bool reader_uint64(struct json_reader *reader, uint64_t *value)
+{
+    bool negative;
+
+    return reader_integer(reader, false, UINT64_MAX, value, &negative);
+}
+
+/* Reads an int64_t; the range is symmetric, -INT64_MAX up. */
+static bool reader_int64(struct json_reader *reader, int64_t *value)
+{
+    uint64_t magnitude;
+    bool negative;
+
+    if (!reader_integer(reader, true, INT64_MAX, &magnitude, &negative))
+        return false;
+    *value = negative ? -(int64_t)magnitude : (int64_t)magnitude;
+    return true;
+}
+
+/* Reads an int from 0 up: statuses, pids and lines are never negative. */
+static bool reader_count_int(struct json_reader *reader, int *value)
+{
+    uint64_t magnitude;
+    bool negative;
+
+    if (!reader_integer(reader, false, INT32_MAX, &magnitude, &negative))
+        return false;
+    *value = (int)magnitude;
+    return true;
+}
+
+static bool reader_double(struct json_reader *reader, double *value)
+{
+    char number[JSON_NUMBER_MAX];
+    const char *start;
+    bool is_integer;
+    size_t length;
+
+    if (!reader_number(reader, &start, &is_integer))
+        return false;
+    length = (size_t)(reader->text + reader->position - start);
+    if (length >= sizeof number)
+        return reader_fail(reader, "number too long");
+    memcpy(number, start, length);
+    number[length] = '\0';
+    *value = strtod_l(number, NULL, reader->c_locale);
+    if (!isfinite(*value))
+        return reader_fail(reader, "number out of range");
+    return true;
+}
+
+/* Reads a string into one of the report's arrays, cut at a character. */
+static bool reader_string_array(struct json_reader *reader, char *array,
+                                size_t size)
+{
+    const char *text;
+    size_t length;
+
+    if (!reader_string(reader, &reader->value))
+        return false;
+    text = reader->value.data;
+    length = strlen(text);
+
+    if (length >= size) {
+        length = size - 1;
+        /* Back off continuation bytes to the start of the cut character. */
+        while (length > 0 && ((unsigned char)text[length] & 0xC0) == 0x80)
+            length--;
+    }
+    memcpy(array, text, length);
+    array[length] = '\0';
+    return true;
+}
+
+/* Whether frame is the root's: the writer writes no other at the root. */
+static bool frame_is_root(const struct json_reader *reader,
+                          const struct rp_frame *frame)
+{
+    const struct rp_frame *root =
+        rp_calltree_frame(reader->tree, RP_FRAME_ROOT);
+
+    return strcmp(frame->function, root->function) == 0 &&
+           frame->object == NULL && frame->file == NULL && frame->line == 0;
+}
+
+/* Reads the frame members of a node, up to and including "self". */
+static bool reader_node_frame(struct json_reader *reader,
+                              struct rp_frame *frame, uint64_t *total,
+                              uint64_t *self)
+{
+    if (!reader_key(reader, "function") ||
+        !reader_string(reader, &reader->function) ||
+        !reader_next_key(reader, "object") ||
+        !reader_optional_string(reader, &reader->object, &reader->has_object) ||
+        !reader_next_key(reader, "file") ||
+        !reader_optional_string(reader, &reader->file, &reader->has_file) ||
+        !reader_next_key(reader, "line"))
+        return false;
+    frame->function = reader->function.data;
+    frame->object = reader->has_object ? reader->object.data : NULL;
+    frame->file = reader->has_file ? reader->file.data : NULL;
+    frame->line = 0;
+    if (!reader_accept_null(reader)) {
+        if (!reader_count_int(reader, &frame->line))
+            return false;
+        /* The writer writes an unknown line as null, never as 0. */
+        if (frame->line == 0)
+            return reader_fail(reader, "\"line\": 0, but an unknown line "
+                                       "is written as null");
+    }
+    return reader_next_key(reader, "total") && reader_uint64(reader, total) &&
+           reader_next_key(reader, "self") && reader_uint64(reader, self);
+}
+
+/*
+ * Reads one node and, recursively, its children; depth is the number of
+ * frames from the root to the node (0: the root itself), whose parent is
+ * parent. The recursion is bounded by JSON_NESTING_MAX, as each level
+ * opens an object and an array. Children enter the tree in the order read,
+ * each with its self weight, and each total is checked to be self plus the
+ * children's totals, so the tree gets exactly the totals the file gives.
+ * Sets *total to the node's total.
+ */
+static bool reader_node(struct json_reader *reader,
+                        const struct rp_calltree_node *parent, size_t depth,
+                        uint64_t *total)
+{
+    const struct rp_calltree_node *node;
+    struct rp_frame frame;
+    uint64_t self, sum;
+
+    if (!reader_open(reader, '{') ||
+        !reader_node_frame(reader, &frame, total, &self))
+        return false;
+    if (depth == 0) {
+        if (!frame_is_root(reader, &frame))
+            return reader_fail(reader, "the root must be \"[request]\" with "
+                                       "no object, file or line");
+    } else {
+        uint32_t id = rp_calltree_intern(reader->tree, &frame);
+
+        if (id == RP_FRAME_ROOT)
+            return reader_fail(reader, "out of memory");
+        /* add_stack would merge the two, and the totals with them. */
+        if (rp_calltree_child(reader->tree, parent, id) != NULL)
+            return reader_fail(reader, "the same frame twice among siblings");
+        reader->path[depth - 1] = id;
+    }
+    if (rp_calltree_add_stack(reader->tree, reader->path, depth, self) != 0)
+        return reader_fail(reader, "out of memory");
+    node = depth == 0 ? rp_calltree_root(reader->tree)
+                      : rp_calltree_child(reader->tree, parent,
+                                          reader->path[depth - 1]);
+
+    if (!reader_next_key(reader, "children") || !reader_open(reader, '['))
+        return false;
+    sum = self;
+    reader_skip_space(reader);
+    if (reader_peek(reader) != ']') {
+        do {
+            uint64_t child_total;
+
+            if (!reader_node(reader, node, depth + 1, &child_total))
+                return false;
+            if (child_total > UINT64_MAX - sum)
+                return reader_fail(reader, "counts out of range");
+            sum += child_total;
+        } while (reader_accept(reader, ','));
+    }
+    if (!reader_close(reader, ']') || !reader_close(reader, '}'))
+        return false;
+    if (sum != *total)
+        return reader_fail(reader,
+                           "total %" PRIu64 " is not self plus the children's "
+                           "totals, %" PRIu64,
+                           *total, sum);
+    return true;
+}
+
+/* Reads "format" and "version": they tell a report from any other JSON. */
+static bool reader_header(struct json_reader *reader)
+{
+    uint64_t version;
+
+    reader_skip_space(reader);
+    if (reader_peek(reader) != '{')
+        return reader_fail(reader, "not a reqprof report (not a JSON object)");
+    if (!reader_open(reader, '{') || !reader_string(reader, &reader->key) ||
+        strcmp(reader->key.data, "format") != 0 ||
+        !reader_expect(reader, ':') || !reader_string(reader, &reader->value) ||
+        strcmp(reader->value.data, RP_REPORT_JSON_FORMAT) != 0) {
+        /* Whichever step stopped (say, "expected a string"), the reason to
+         * give is that this is not our file: replace its message. */
+        reader->failed = false;
+        return reader_fail(reader, "not a reqprof report (no \"format\": \""
+                                   RP_REPORT_JSON_FORMAT "\" at the start)");
+    }
+    if (!reader_next_key(reader, "version") || !reader_uint64(reader, &version))
+        return false;
+    if (version != RP_REPORT_JSON_VERSION)
+        return reader_fail(reader,
+                           "report version %" PRIu64 " is not supported "
+                           "(this reqprof reads version %d)",
+                           version, RP_REPORT_JSON_VERSION);
+    return true;
+}
+
+/* Reads the "request" object. */
+static bool reader_request(struct json_reader *reader,
+                           struct rp_report *report)
+{
+    return reader_next_key(reader, "request") && reader_open(reader, '{') &&
+           reader_key(reader, "method") &&
+           reader_string_array(reader, report->method,
+                               sizeof report->method) &&
+           reader_next_key(reader, "path") &&
+           reader_string_array(reader, report->path, sizeof report->path) &&
+           reader_next_key(reader, "status") &&
+           reader_count_int(reader, &report->status) &&
+           reader_next_key(reader, "start_unix_us") &&
+           reader_int64(reader, &report->start_unix_us) &&
+           reader_next_key(reader, "duration_ms") &&
+           reader_double(reader, &report->duration_ms) &&
+           reader_next_key(reader, "cpu_ms") &&
+           reader_double(reader, &report->cpu_ms) &&
+           reader_next_key(reader, "request_bytes") &&
+           reader_uint64(reader, &report->request_bytes) &&
+           reader_next_key(reader, "response_bytes") &&
+           reader_uint64(reader, &report->response_bytes) &&
+           reader_close(reader, '}');
+}
+
+/* Reads everything after the request: process, sampling and tree. */
+static bool reader_rest(struct json_reader *reader, struct rp_report *report)
+{
+    uint64_t root_total;
+
+    if (!reader_next_key(reader, "process") || !reader_open(reader, '{') ||
+        !reader_key(reader, "pid") || !reader_count_int(reader, &report->pid) ||
+        !reader_next_key(reader, "program") ||
+        !reader_string_array(reader, report->program,
+                             sizeof report->program) ||
+        !reader_close(reader, '}') ||
+        !reader_next_key(reader, "interval_ms") ||
+        !reader_double(reader, &report->interval_ms) ||
+        !reader_next_key(reader, "samples") ||
+        !reader_uint64(reader, &report->samples) ||
+        !reader_next_key(reader, "samples_dropped") ||
+        !reader_uint64(reader, &report->samples_dropped) ||
+        !reader_next_key(reader, "root") ||
+        !reader_node(reader, NULL, 0, &root_total) ||
+        !reader_close(reader, '}'))
+        return false;
+    if (report->samples != root_total)
+        return reader_fail(reader,
+                           "samples is %" PRIu64 " but the tree holds %" PRIu64,
+                           report->samples, root_total);
+    reader_skip_space(reader);
+    if (reader_peek(reader) != -1)
+        return reader_fail(reader, "unexpected data after the report");
+    return true;
+}
+
+int rp_report_from_json(const char *text, size_t length,
+                        struct rp_report *report, char *error,
+                        size_t error_size)
+{
+    struct json_reader reader = {
+        .text = text,
+        .length = length,
+        .line = 1,
+        .error = error,
+        .error_size = error_size,
+    };
+    bool ok;
+
+    memset(report, 0, sizeof *report);
+    if (error_size > 0)
+        error[0] = '\0';
+    rp_buffer_init(&reader.key);
+    rp_buffer_init(&reader.value);
+    rp_buffer_init(&reader.function);
+    rp_buffer_init(&reader.object);
+    rp_buffer_init(&reader.file);
+    reader.c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
+    reader.tree = report->tree = rp_calltree_new();
+    if (reader.c_locale == (locale_t)0 || report->tree == NULL)
+        reader_fail(&reader, "out of memory");
+
+    ok = !reader.failed && reader_header(&reader) &&
+         reader_request(&reader, report) && reader_rest(&reader, report);
+    if (!ok)
+        rp_report_release(report);
+
+    if (reader.c_locale != (locale_t)0)
+        freelocale(reader.c_locale);
+    rp_buffer_free(&reader.key);
+    rp_buffer_free(&reader.value);
+    rp_buffer_free(&reader.function);
+    rp_buffer_free(&reader.object);
+    rp_buffer_free(&reader.file);
+    return ok ? 0 : -1;
+}

@@ -1,0 +1,152 @@
+/*
+ * The JSON rendering: the report's source of truth (docs/report-format.md).
+ *
+ * The output is always valid JSON and valid UTF-8, whatever bytes the path
+ * or the symbols hold, and is byte-for-byte the same for the same report,
+ * so that reading it back and rendering again reproduces it exactly. Each
+ * node starts a line indented by its depth, which keeps the file readable
+ * without making it much larger.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "internal.h"
+#include "report.h"
+
+/* Indentation stops growing here, so a very deep tree stays linear in size. */
+#define JSON_INDENT_MAX 64
+/* Decimals of every millisecond value: microseconds. */
+#define JSON_MS_DECIMALS 3
+
+/*
+ * Appends text (length bytes, any bytes) as a JSON string. Control
+ * characters, DEL and the C1 controls are escaped although JSON only
+ * requires it of the first: then the file is safe to cat to a terminal.
+ */
+static void json_put_string(struct rp_buffer *out, const char *text,
+                            size_t length)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t run = 0; /* bytes before i that can be copied as they are */
+
+    rp_buffer_puts(out, "\"");
+    for (size_t i = 0; i < length;) {
+        const char *escape = NULL;
+        char control[7] = "\\u00";
+        uint32_t codepoint;
+        size_t size = rp_utf8_decode(text + i, length - i, &codepoint);
+
+        if (size == 0) {
+            escape = RP_UTF8_REPLACEMENT;
+            size = 1;
+        } else if (codepoint == '"') {
+            escape = "\\\"";
+        } else if (codepoint == '\\') {
+            escape = "\\\\";
+        } else if (codepoint == '\n') {
+            escape = "\\n";
+        } else if (codepoint == '\t') {
+            escape = "\\t";
+        } else if (rp_unicode_is_control(codepoint)) {
+            control[4] = hex[codepoint >> 4];
+            control[5] = hex[codepoint & 0xF];
+            escape = control;
+        }
+        if (escape == NULL) {
+            run += size;
+        } else {
+            rp_buffer_append(out, text + i - run, run);
+            rp_buffer_puts(out, escape);
+            run = 0;
+        }
+        i += size;
+    }
+    rp_buffer_append(out, text + length - run, run);
+    rp_buffer_puts(out, "\"");
+}
+
+/* Appends a NUL-terminated string, or null for NULL. */
+static void json_put_optional(struct rp_buffer *out, const char *text)
+{
+    if (text == NULL)
+        rp_buffer_puts(out, "null");
+    else
+        json_put_string(out, text, strlen(text));
+}
+
+/* Appends one of the report's char arrays, which may lack its NUL. */
+#define json_put_array(out, array)                                           \
+    json_put_string((out), (array), strnlen((array), sizeof(array)))
+
+static void json_put_ms(struct rp_buffer *out, double milliseconds)
+{
+    rp_buffer_put_decimal(out, milliseconds, JSON_MS_DECIMALS);
+}
+
+/*
+ * Appends a node and, recursively, its children. The recursion is as deep
+ * as the tree, which the unwinder's frame limit (or, for a tree read from
+ * JSON, the reader's nesting limit) bounds.
+ */
+static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
+                          const struct rp_calltree_node *node, int depth)
+{
+    const struct rp_frame *frame = rp_calltree_frame(tree, node->frame);
+
+    rp_buffer_puts(out, "{\"function\": ");
+    json_put_optional(out, frame->function);
+    rp_buffer_puts(out, ", \"object\": ");
+    json_put_optional(out, frame->object);
+    rp_buffer_puts(out, ", \"file\": ");
+    json_put_optional(out, frame->file);
+    if (frame->line > 0)
+        rp_buffer_printf(out, ", \"line\": %d", frame->line);
+    else
+        rp_buffer_puts(out, ", \"line\": null");
+    rp_buffer_printf(out,
+                     ", \"total\": %" PRIu64 ", \"self\": %" PRIu64
+                     ", \"children\": [",
+                     node->total, node->self);
+    for (const struct rp_calltree_node *child = node->first_child; child;
+         child = child->next_sibling) {
+        int indent = depth + 1 < JSON_INDENT_MAX ? depth + 1 : JSON_INDENT_MAX;
+
+        rp_buffer_printf(out, "%s\n %*s", child == node->first_child ? "" : ",",
+                         indent, "");
+        json_put_node(out, tree, child, depth + 1);
+    }
+    rp_buffer_puts(out, "]}");
+}
+
+int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
+{
+    rp_buffer_printf(out,
+                     "{\"format\": \"" RP_REPORT_JSON_FORMAT "\", "
+                     "\"version\": %d,\n \"request\": {\"method\": ",
+                     RP_REPORT_JSON_VERSION);
+    json_put_array(out, report->method);
+    rp_buffer_puts(out, ", \"path\": ");
+    json_put_array(out, report->path);
+    rp_buffer_printf(out, ", \"status\": %d, \"start_unix_us\": %" PRId64
+                          ", \"duration_ms\": ",
+                     report->status, report->start_unix_us);
+    json_put_ms(out, report->duration_ms);
+    rp_buffer_puts(out, ", \"cpu_ms\": ");
+    json_put_ms(out, report->cpu_ms);
+    rp_buffer_printf(out,
+                     ", \"request_bytes\": %" PRIu64
+                     ", \"response_bytes\": %" PRIu64 "},\n"
+                     " \"process\": {\"pid\": %d, \"program\": ",
+                     report->request_bytes, report->response_bytes,
+                     report->pid);
+    json_put_array(out, report->program);
+    rp_buffer_puts(out, "},\n \"interval_ms\": ");
+    json_put_ms(out, report->interval_ms);
+    rp_buffer_printf(out,
+                     ", \"samples\": %" PRIu64 ", \"samples_dropped\": %" PRIu64
+                     ",\n \"root\": ",
+                     report->samples, report->samples_dropped);
+    json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);
+    rp_buffer_puts(out, "}\n");
+    return out->failed ? -1 : 0;
+}

@@ -1,0 +1,611 @@
+/*
+ * Unit tests of the report formats (renderers/render_*.c, json_read.c):
+ * JSON round trips byte for byte, the text view has pyinstrument's lines,
+ * hostile strings still give valid output, and broken JSON is refused with
+ * a reason instead of a crash.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "report.h"
+#include "unit.h"
+
+/* Tree depths for the nesting tests: within and beyond the reader's limit. */
+#define DEPTH_ALLOWED 1000
+#define DEPTH_REFUSED 1100
+
+static uint32_t intern(struct rp_calltree *tree, const char *function,
+                       const char *object, const char *file, int line)
+{
+    struct rp_frame frame = {function, object, file, line};
+
+    return rp_calltree_intern(tree, &frame);
+}
+
+/*
+ * A request like the test server's /burn?ms=200: 203 samples, 200 of them
+ * in burn_alpha (150 its own, 50 in burn_beta, whose path is long), 2 in
+ * handle_request itself and 1 in libc's read, which has no source file.
+ */
+static void report_make_burn(struct rp_report *report)
+{
+    struct rp_calltree *tree = rp_calltree_new();
+    uint32_t stack[4];
+
+    memset(report, 0, sizeof *report);
+    strcpy(report->method, "GET");
+    strcpy(report->path, "/burn?ms=200");
+    report->status = 200;
+    report->start_unix_us = INT64_C(1795000000123456);
+    report->duration_ms = 203.4;
+    report->cpu_ms = 201.2;
+    report->request_bytes = 78;
+    report->response_bytes = 120;
+    report->interval_ms = 1.0;
+    report->samples = 203;
+    report->samples_dropped = 4;
+    report->pid = 1234;
+    strcpy(report->program, "/usr/local/bin/test_server");
+    report->tree = tree;
+
+    stack[0] = intern(tree, "main", "test_server", "test_server.c", 120);
+    stack[1] = intern(tree, "handle_request", "test_server", "test_server.c",
+                      88);
+    stack[2] = intern(tree, "burn_alpha", "test_server", "test_server.c", 40);
+    stack[3] = intern(tree, "burn_beta", "test_server",
+                      "/home/build/work/server/src/lib/burn_beta_impl.c", 52);
+    rp_calltree_add_stack(tree, stack, 3, 150);
+    rp_calltree_add_stack(tree, stack, 4, 50);
+    rp_calltree_add_stack(tree, stack, 2, 2);
+    stack[2] = intern(tree, "read", "libc.so.6", NULL, 0);
+    rp_calltree_add_stack(tree, stack, 3, 1);
+    rp_calltree_sort(tree);
+}
+
+/* Renders to JSON; the caller frees the buffer. */
+static struct rp_buffer render_json(const struct rp_report *report)
+{
+    struct rp_buffer out;
+
+    rp_buffer_init(&out);
+    EXPECT_INT_EQ(0, rp_render_json(report, &out));
+    return out;
+}
+
+static struct rp_buffer render_text(const struct rp_report *report,
+                                    bool unicode, bool color)
+{
+    struct rp_text_options options = {.color = color, .unicode = unicode};
+    struct rp_buffer out;
+
+    rp_buffer_init(&out);
+    EXPECT_INT_EQ(0, rp_render_text(report, &options, &out));
+    return out;
+}
+
+/* Whether text is UTF-8 without control characters other than newline. */
+static bool text_is_clean(const char *text, size_t length, bool allow_escape)
+{
+    uint32_t codepoint;
+
+    for (size_t i = 0, size; i < length; i += size) {
+        size = rp_utf8_decode(text + i, length - i, &codepoint);
+        if (size == 0)
+            return false;
+        if ((codepoint < 0x20 && codepoint != '\n' &&
+             !(allow_escape && codepoint == 0x1b)) ||
+            (codepoint >= 0x7f && codepoint <= 0x9f))
+            return false;
+    }
+    return true;
+}
+
+static bool optional_equal(const char *a, const char *b)
+{
+    return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+/* Compares two subtrees node by node, frames by contents. */
+static bool trees_equal(const struct rp_calltree *tree_a,
+                        const struct rp_calltree_node *a,
+                        const struct rp_calltree *tree_b,
+                        const struct rp_calltree_node *b)
+{
+    const struct rp_frame *frame_a = rp_calltree_frame(tree_a, a->frame);
+    const struct rp_frame *frame_b = rp_calltree_frame(tree_b, b->frame);
+
+    if (a->total != b->total || a->self != b->self ||
+        strcmp(frame_a->function, frame_b->function) != 0 ||
+        !optional_equal(frame_a->object, frame_b->object) ||
+        !optional_equal(frame_a->file, frame_b->file) ||
+        frame_a->line != frame_b->line) {
+        UNIT_FAIL_AT("nodes differ: %s (%" PRIu64 "/%" PRIu64 ") and %s "
+                     "(%" PRIu64 "/%" PRIu64 ")",
+                     frame_a->function, a->total, a->self, frame_b->function,
+                     b->total, b->self);
+        return false;
+    }
+    for (a = a->first_child, b = b->first_child; a && b;
+         a = a->next_sibling, b = b->next_sibling) {
+        if (!trees_equal(tree_a, a, tree_b, b))
+            return false;
+    }
+    if (a != NULL || b != NULL) {
+        UNIT_FAIL_AT("children of %s differ in number", frame_a->function);
+        return false;
+    }
+    return true;
+}
+
+/* Expects text to be refused, with a reason that contains reason_part. */
+static void expect_refused(const char *text, size_t length,
+                           const char *reason_part, int line)
+{
+    struct rp_report report;
+    char error[256];
+
+    if (rp_report_from_json(text, length, &report, error, sizeof error) == 0) {
+        UNIT_FAIL_AT("(line %d) accepted: %.60s", line, text);
+        rp_report_release(&report);
+        return;
+    }
+    if (report.tree != NULL)
+        UNIT_FAIL_AT("(line %d) refused, but a tree was left behind", line);
+    if (reason_part != NULL && strstr(error, reason_part) == NULL)
+        UNIT_FAIL_AT("(line %d) error \"%s\" lacks \"%s\"", line, error,
+                     reason_part);
+    if (strncmp(error, "line ", 5) != 0)
+        UNIT_FAIL_AT("(line %d) error \"%s\" has no line number", line, error);
+}
+
+#define EXPECT_REFUSED(text, reason_part)                                    \
+    expect_refused((text), strlen(text), (reason_part), __LINE__)
+
+/* Replaces the first from in text by to; false if from is not there. */
+static bool text_replace(struct rp_buffer *text, const char *from,
+                         const char *to)
+{
+    char *at = strstr(text->data, from);
+    struct rp_buffer edited;
+
+    if (at == NULL)
+        return false;
+    rp_buffer_init(&edited);
+    rp_buffer_append(&edited, text->data, (size_t)(at - text->data));
+    rp_buffer_puts(&edited, to);
+    rp_buffer_puts(&edited, at + strlen(from));
+    rp_buffer_free(text);
+    *text = edited;
+    return true;
+}
+
+UNIT_TEST(json_reads_back_the_same_report)
+{
+    struct rp_report written, read;
+    struct rp_buffer first, second;
+    char error[256];
+
+    report_make_burn(&written);
+    first = render_json(&written);
+    EXPECT_INT_EQ(0, rp_report_from_json(first.data, first.length, &read, error,
+                                         sizeof error));
+    EXPECT_STR_EQ("", error);
+    EXPECT_STR_EQ("GET", read.method);
+    EXPECT_STR_EQ("/burn?ms=200", read.path);
+    EXPECT_INT_EQ(200, read.status);
+    EXPECT_INT_EQ(INT64_C(1795000000123456), read.start_unix_us);
+    EXPECT_TRUE(fabs(read.duration_ms - 203.4) < 1e-9);
+    EXPECT_TRUE(fabs(read.cpu_ms - 201.2) < 1e-9);
+    EXPECT_INT_EQ(78, read.request_bytes);
+    EXPECT_INT_EQ(120, read.response_bytes);
+    EXPECT_TRUE(read.interval_ms == 1.0);
+    EXPECT_INT_EQ(203, read.samples);
+    EXPECT_INT_EQ(4, read.samples_dropped);
+    EXPECT_INT_EQ(1234, read.pid);
+    EXPECT_STR_EQ("/usr/local/bin/test_server", read.program);
+    if (read.tree != NULL)
+        trees_equal(written.tree, rp_calltree_root(written.tree), read.tree,
+                    rp_calltree_root(read.tree));
+
+    second = render_json(&read);
+    EXPECT_INT_EQ(first.length, second.length);
+    EXPECT_TRUE(strcmp(first.data, second.data) == 0);
+    rp_buffer_free(&first);
+    rp_buffer_free(&second);
+    rp_report_release(&written);
+    rp_report_release(&read);
+}
+
+UNIT_TEST(json_has_the_documented_shape)
+{
+    static const char start[] =
+        "{\"format\": \"reqprof-report\", \"version\": 1,\n \"request\": ";
+    struct rp_report report;
+    struct rp_buffer json;
+
+    report_make_burn(&report);
+    json = render_json(&report);
+    EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
+    EXPECT_TRUE(strstr(json.data, "\"duration_ms\": 203.400, "
+                                  "\"cpu_ms\": 201.200") != NULL);
+    EXPECT_TRUE(strstr(json.data, "\"root\": {\"function\": \"[request]\", "
+                                  "\"object\": null, \"file\": null, "
+                                  "\"line\": null, \"total\": 203, "
+                                  "\"self\": 0, \"children\": [") != NULL);
+    EXPECT_TRUE(strstr(json.data, "{\"function\": \"read\", \"object\": "
+                                  "\"libc.so.6\", \"file\": null, \"line\": "
+                                  "null, \"total\": 1, \"self\": 1, "
+                                  "\"children\": []}") != NULL);
+    EXPECT_TRUE(json.data[json.length - 1] == '\n');
+    rp_buffer_free(&json);
+    rp_report_release(&report);
+}
+
+UNIT_TEST(text_has_pyinstrument_lines)
+{
+    static const char tree_lines[] =
+        "203.0 [request] GET /burn?ms=200\n"
+        "└─ 203.0 main  test_server.c:120\n"
+        "   └─ 203.0 handle_request  test_server.c:88\n"
+        "      ├─ 200.0 burn_alpha  test_server.c:40\n"
+        "      │  ├─ 150.0 [self]\n"
+        "      │  └─ 50.0 burn_beta  burn_beta_impl.c:52\n"
+        "      ├─ 2.0 [self]\n"
+        "      └─ 1.0 read  libc.so.6\n";
+    struct rp_report report;
+    struct rp_buffer text;
+
+    report_make_burn(&report);
+    text = render_text(&report, true, false);
+    EXPECT_TRUE(strncmp(text.data, RP_REPORT_TEXT_MAGIC,
+                        strlen(RP_REPORT_TEXT_MAGIC)) == 0);
+    EXPECT_TRUE(strstr(text.data, "Samples:  203 (every 1.0 ms, 4 dropped)"));
+    EXPECT_TRUE(strstr(text.data, "Duration: 203.4 ms"));
+    EXPECT_TRUE(strstr(text.data, "CPU time: 201.2 ms"));
+    EXPECT_TRUE(strstr(text.data, "Program: /usr/local/bin/test_server "
+                                  "(pid 1234)\n"));
+    EXPECT_TRUE(strstr(text.data, "Request: GET /burn?ms=200 → 200 "
+                                  "(78 bytes in, 120 bytes out)\n"));
+    if (strstr(text.data, tree_lines) == NULL)
+        UNIT_FAIL_AT("tree not found in:\n%s", text.data);
+    EXPECT_TRUE(text_is_clean(text.data, text.length, false));
+    rp_buffer_free(&text);
+    rp_report_release(&report);
+}
+
+UNIT_TEST(text_in_ascii_and_colour)
+{
+    struct rp_report report;
+    struct rp_buffer ascii, color;
+
+    report_make_burn(&report);
+    ascii = render_text(&report, false, false);
+    EXPECT_TRUE(strstr(ascii.data, "      |  |- 150.0 [self]\n"));
+    EXPECT_TRUE(strstr(ascii.data, "      `- 1.0 read  libc.so.6\n"));
+    EXPECT_TRUE(strstr(ascii.data, "GET /burn?ms=200 -> 200"));
+    for (size_t i = 0; i < ascii.length; i++) {
+        if ((unsigned char)ascii.data[i] >= 0x80) {
+            UNIT_FAIL_AT("non-ASCII byte at %zu", i);
+            break;
+        }
+    }
+    color = render_text(&report, true, true);
+    EXPECT_TRUE(strstr(color.data, "\033[31m200.0\033[0m \033[1mburn_alpha"
+                                   "\033[0m  \033[2mtest_server.c:40\033[0m"));
+    EXPECT_TRUE(strstr(ascii.data, "\033[") == NULL);
+    rp_buffer_free(&ascii);
+    rp_buffer_free(&color);
+    rp_report_release(&report);
+}
+
+UNIT_TEST(hostile_strings_give_valid_json_and_clean_text)
+{
+    static const char path[] = "/a\"b\\c\nd\x01" "e\x1b[31m\xff\xc3(\xe2\x82";
+    static const char path_read[] =
+        "/a\"b\\c\nd\x01" "e\x1b[31m" RP_UTF8_REPLACEMENT RP_UTF8_REPLACEMENT
+        "(" RP_UTF8_REPLACEMENT RP_UTF8_REPLACEMENT;
+    struct rp_report report, read;
+    struct rp_buffer first, second, text;
+    uint32_t stack[2];
+    char error[256];
+
+    report_make_burn(&report);
+    memcpy(report.path, path, sizeof path);
+    strcpy(report.program, "/opt/caf\xe9/\xf0\x9f\x8d\xb5server");
+    stack[0] = intern(report.tree, "operator\"\"_x<\x7f\t>", "lib\x80.so",
+                      "dir\\file\r.c", 7);
+    stack[1] = intern(report.tree, "\xc0\xaf", NULL, NULL, 0);
+    rp_calltree_add_stack(report.tree, stack, 2, 3);
+    report.samples += 3;
+    rp_calltree_sort(report.tree);
+
+    first = render_json(&report);
+    EXPECT_TRUE(text_is_clean(first.data, first.length, false));
+    EXPECT_INT_EQ(0, rp_report_from_json(first.data, first.length, &read, error,
+                                         sizeof error));
+    EXPECT_STR_EQ("", error);
+    EXPECT_STR_EQ(path_read, read.path);
+    EXPECT_STR_EQ("/opt/caf" RP_UTF8_REPLACEMENT "/\xf0\x9f\x8d\xb5server",
+                  read.program);
+    second = render_json(&read);
+    EXPECT_TRUE(second.data && strcmp(first.data, second.data) == 0);
+
+    text = render_text(&report, true, false);
+    EXPECT_TRUE(text_is_clean(text.data, text.length, false));
+    EXPECT_TRUE(strstr(text.data, "\xf0\x9f\x8d\xb5server") != NULL);
+    rp_buffer_free(&text);
+    text = render_text(&report, true, true);
+    EXPECT_TRUE(text_is_clean(text.data, text.length, true));
+    EXPECT_TRUE(strstr(text.data, "\x1b[31m\xff") == NULL);
+    rp_buffer_free(&text);
+    rp_buffer_free(&first);
+    rp_buffer_free(&second);
+    rp_report_release(&report);
+    rp_report_release(&read);
+}
+
+UNIT_TEST(long_strings_are_cut_at_a_character)
+{
+    struct rp_buffer json;
+    struct rp_report report, read;
+    char error[256];
+
+    /* 300 "é": 600 bytes for a 512-byte array. */
+    report_make_burn(&report);
+    json = render_json(&report);
+    {
+        struct rp_buffer path;
+
+        rp_buffer_init(&path);
+        rp_buffer_puts(&path, "\"path\": \"");
+        for (int i = 0; i < 300; i++)
+            rp_buffer_puts(&path, "\xc3\xa9");
+        rp_buffer_puts(&path, "\"");
+        EXPECT_TRUE(text_replace(&json, "\"path\": \"/burn?ms=200\"",
+                                 path.data));
+        rp_buffer_free(&path);
+    }
+    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
+                                         sizeof error));
+    EXPECT_INT_EQ(510, strlen(read.path));
+    EXPECT_TRUE(text_is_clean(read.path, strlen(read.path), false));
+    rp_buffer_free(&json);
+    rp_report_release(&report);
+    rp_report_release(&read);
+}
+
+UNIT_TEST(every_truncation_is_refused)
+{
+    struct rp_report report;
+    struct rp_buffer json;
+
+    report_make_burn(&report);
+    json = render_json(&report);
+    /* The last byte is the newline after the object: only that may go. */
+    for (size_t length = 0; length + 1 < json.length; length++)
+        expect_refused(json.data, length, NULL, __LINE__);
+    rp_buffer_free(&json);
+    rp_report_release(&report);
+}
+
+UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
+{
+    struct rp_report report;
+    struct rp_buffer json;
+    static const struct {
+        const char *from, *to, *reason;
+    } edits[] = {
+        {"\"version\": 1", "\"version\": 2", "version 2 is not supported"},
+        {"\"cpu_ms\": 201.200, ", "", "expected \"cpu_ms\""},
+        {"\"status\": 200", "\"status\": \"200\"", "expected a number"},
+        {"\"status\": 200", "\"status\": 200.5", "expected an integer"},
+        {"\"status\": 200", "\"status\": -1", "negative"},
+        {"\"status\": 200", "\"status\": 99999999999", "out of range"},
+        {"\"status\": 200", "\"status\": 0200", "leading zero"},
+        {"\"samples\": 203", "\"samples\": 204", "but the tree holds 203"},
+        {"\"total\": 203, \"self\": 0", "\"total\": 204, \"self\": 0",
+         "total 204 is not self plus"},
+        {"\"line\": 40", "\"line\": 0", "unknown line is written as null"},
+        {"\"function\": \"[request]\"", "\"function\": \"main\"",
+         "root must be"},
+        {"\"path\": \"/burn?ms=200\"", "\"path\": \"/burn\\u0000\"",
+         "\\u0000"},
+        {"\"path\": \"/burn?ms=200\"", "\"path\": \"\\ud800\"", "surrogate"},
+        {"\"path\": \"/burn?ms=200\"", "\"path\": \"\\q\"", "bad escape"},
+        {"\"path\": \"/burn?ms=200\"", "\"path\": \"\xff\"", "invalid UTF-8"},
+        {"\"duration_ms\": 203.400", "\"duration_ms\": 1e999",
+         "out of range"},
+        {"\"duration_ms\": 203.400", "\"duration_ms\": 1.", "digits"},
+        {"\"libc.so.6\"", "\"libc.so.6", "expected ','"},
+        {"\"children\": []}", "\"children\": [,]}", "expected '{'"},
+    };
+
+    EXPECT_REFUSED("", "not a reqprof report");
+    EXPECT_REFUSED("hello", "not a reqprof report");
+    EXPECT_REFUSED("\x1f\x8b\x08\x00garbage", "not a reqprof report");
+    EXPECT_REFUSED("[1, 2]", "not a reqprof report");
+    EXPECT_REFUSED("{\"name\": \"x\", \"format\": \"reqprof-report\"}",
+                   "not a reqprof report");
+    EXPECT_REFUSED("{\"format\": \"pprof\"}", "not a reqprof report");
+    EXPECT_REFUSED("{\"format\"", "not a reqprof report");
+
+    report_make_burn(&report);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        json = render_json(&report);
+        if (!text_replace(&json, edits[i].from, edits[i].to))
+            UNIT_FAIL_AT("edit %zu: \"%s\" not in the JSON", i, edits[i].from);
+        else
+            expect_refused(json.data, json.length, edits[i].reason, __LINE__);
+        rp_buffer_free(&json);
+    }
+    json = render_json(&report);
+    rp_buffer_puts(&json, "{}");
+    expect_refused(json.data, json.length, "unexpected data after", __LINE__);
+    rp_buffer_free(&json);
+    rp_report_release(&report);
+}
+
+/* Appends a minimal node with the given function and no children. */
+static void json_put_leaf(struct rp_buffer *json, const char *function)
+{
+    rp_buffer_printf(json, "{\"function\": \"%s\", \"object\": null, "
+                           "\"file\": null, \"line\": null, \"total\": 1, "
+                           "\"self\": 1, \"children\": []}", function);
+}
+
+/* A report whose root has the given children (JSON nodes) and total. */
+static void json_put_report(struct rp_buffer *json, const char *children,
+                            unsigned total)
+{
+    rp_buffer_printf(json,
+                     "{\"format\": \"reqprof-report\", \"version\": 1,\n"
+                     "\"request\": {\"method\": \"GET\", \"path\": \"/\", "
+                     "\"status\": 200, \"start_unix_us\": 0, "
+                     "\"duration_ms\": 1, \"cpu_ms\": 1, \"request_bytes\": 1, "
+                     "\"response_bytes\": 1},\n"
+                     "\"process\": {\"pid\": 1, \"program\": \"p\"},\n"
+                     "\"interval_ms\": 1, \"samples\": %u, "
+                     "\"samples_dropped\": 0,\n"
+                     "\"root\": {\"function\": \"[request]\", "
+                     "\"object\": null, \"file\": null, \"line\": null, "
+                     "\"total\": %u, "
+                     "\"self\": 0, \"children\": [%s]}}",
+                     total, total, children);
+}
+
+UNIT_TEST(the_same_frame_twice_among_siblings_is_refused)
+{
+    struct rp_buffer children, json;
+
+    rp_buffer_init(&children);
+    rp_buffer_init(&json);
+    json_put_leaf(&children, "twice");
+    rp_buffer_puts(&children, ", ");
+    json_put_leaf(&children, "twice");
+    json_put_report(&json, children.data, 2);
+    expect_refused(json.data, json.length, "the same frame twice", __LINE__);
+    rp_buffer_free(&children);
+    rp_buffer_free(&json);
+}
+
+/* A chain of depth nodes, each the only child of the one before. */
+static void json_put_chain(struct rp_buffer *json, int depth)
+{
+    struct rp_buffer chain;
+
+    rp_buffer_init(&chain);
+    for (int i = 0; i < depth; i++)
+        rp_buffer_printf(&chain, "{\"function\": \"f\", \"object\": null, "
+                                 "\"file\": null, \"line\": null, "
+                                 "\"total\": 1, \"self\": %d, "
+                                 "\"children\": [", i == depth - 1);
+    for (int i = 0; i < depth; i++)
+        rp_buffer_puts(&chain, "]}");
+    json_put_report(json, chain.data, 1);
+    rp_buffer_free(&chain);
+}
+
+UNIT_TEST(nesting_is_limited)
+{
+    struct rp_buffer json, again;
+    struct rp_report report;
+    char error[256];
+
+    rp_buffer_init(&json);
+    json_put_chain(&json, DEPTH_ALLOWED);
+    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &report,
+                                         error, sizeof error));
+    EXPECT_STR_EQ("", error);
+    if (report.tree != NULL) {
+        again = render_json(&report);
+        rp_report_release(&report);
+        EXPECT_INT_EQ(0, rp_report_from_json(again.data, again.length, &report,
+                                             error, sizeof error));
+        rp_buffer_free(&again);
+        rp_report_release(&report);
+    }
+    rp_buffer_reset(&json);
+    json_put_chain(&json, DEPTH_REFUSED);
+    expect_refused(json.data, json.length, "nested deeper than", __LINE__);
+    rp_buffer_free(&json);
+}
+
+UNIT_TEST(changed_bytes_never_crash_the_reader)
+{
+    static const char replacements[] = {'"', '{', '}', '[', ']', ',', ':', '0',
+                                        '-', '\\', ' ', 'n', '\0', '\x80'};
+    struct rp_report report, read;
+    struct rp_buffer json;
+    char error[64];
+
+    report_make_burn(&report);
+    json = render_json(&report);
+    for (size_t i = 0; i < json.length; i++) {
+        char original = json.data[i];
+
+        for (size_t r = 0; r < sizeof replacements; r++) {
+            json.data[i] = replacements[r];
+            if (rp_report_from_json(json.data, json.length, &read, error,
+                                    sizeof error) == 0)
+                rp_report_release(&read);
+            else if (error[0] == '\0')
+                UNIT_FAIL_AT("refused without a reason at byte %zu", i);
+        }
+        json.data[i] = original;
+    }
+    rp_buffer_free(&json);
+    rp_report_release(&report);
+}
+
+UNIT_TEST(small_error_buffers_are_not_overrun)
+{
+    struct rp_report report;
+    char error[8];
+
+    memset(error, 'x', sizeof error);
+    EXPECT_INT_EQ(-1, rp_report_from_json("[]", 2, &report, error, 4));
+    EXPECT_STR_EQ("lin", error);
+    EXPECT_TRUE(error[4] == 'x');
+    EXPECT_INT_EQ(-1, rp_report_from_json("[]", 2, &report, NULL, 0));
+}
+
+UNIT_TEST(decimals_ignore_sign_of_zero_and_non_finite_values)
+{
+    static const struct {
+        double value;
+        int decimals;
+        const char *expected;
+    } cases[] = {
+        {203.4, 3, "203.400"}, {-0.0004, 3, "0.000"}, {-1.25, 1, "-1.3"},
+        {0.05, 1, "0.1"},      {203.5, 0, "204"},     {NAN, 3, "0.000"},
+        {-INFINITY, 1, "0.0"}, {1e300, 3, "9007199254740.992"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rp_buffer out;
+
+        rp_buffer_init(&out);
+        rp_buffer_put_decimal(&out, cases[i].value, cases[i].decimals);
+        EXPECT_STR_EQ(cases[i].expected, out.data);
+        rp_buffer_free(&out);
+    }
+}
+
+int main(void)
+{
+    UNIT_RUN(json_reads_back_the_same_report);
+    UNIT_RUN(json_has_the_documented_shape);
+    UNIT_RUN(text_has_pyinstrument_lines);
+    UNIT_RUN(text_in_ascii_and_colour);
+    UNIT_RUN(hostile_strings_give_valid_json_and_clean_text);
+    UNIT_RUN(long_strings_are_cut_at_a_character);
+    UNIT_RUN(every_truncation_is_refused);
+    UNIT_RUN(foreign_and_broken_json_is_refused_with_a_reason);
+    UNIT_RUN(the_same_frame_twice_among_siblings_is_refused);
+    UNIT_RUN(nesting_is_limited);
+    UNIT_RUN(changed_bytes_never_crash_the_reader);
+    UNIT_RUN(small_error_buffers_are_not_overrun);
+    UNIT_RUN(decimals_ignore_sign_of_zero_and_non_finite_values);
+    return unit_finish();
+}

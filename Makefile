@@ -36,6 +36,8 @@ TOOL = $(BUILD)/reqprof
 CORE_ARCHIVE = $(BUILD)/libreqprof-core.a
 UNIT_TESTS = $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_TEST_SOURCES))
 TEST_SERVER = $(BUILD)/test/test_server
+# Programs the end-to-end tests run under reqprof (test/server/*.c).
+TEST_PROGRAMS = $(patsubst test/server/%.c,$(BUILD)/test/%,$(wildcard test/server/*.c))
 
 # The test server is built the way servers ship: optimised, with debug info
 # and without frame pointers, so reqprof must unwind through DWARF CFI.
@@ -67,7 +69,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(CORE_ARCHIVE) $(FINAL_LDFLAGS) -ldw -lelf -lz
 
-$(TEST_SERVER): test/server/test_server.c
+$(BUILD)/test/%: test/server/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
 
@@ -75,7 +77,7 @@ deps:
 	@test/install-deps
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_SERVER)
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_PROGRAMS)
 	@test/run-tests $(BUILD)
 
 demo: deps

@@ -48,6 +48,11 @@ bool rp_finish_queue_push(const struct rp_request *request)
     }
 }
 
+size_t rp_finish_queue_pushed(void)
+{
+    return __atomic_load_n(&finish_push_position, __ATOMIC_ACQUIRE);
+}
+
 bool rp_finish_queue_pop(struct rp_request *request)
 {
     size_t position = finish_pop_position;

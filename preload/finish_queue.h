@@ -10,11 +10,15 @@
 #define REQPROF_FINISH_QUEUE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "request.h"
 
 /* Any thread: queues a copy of request. False when the queue is full. */
 bool rp_finish_queue_push(const struct rp_request *request);
+
+/* How many requests were ever queued (since load or fork). */
+size_t rp_finish_queue_pushed(void);
 
 /* Writer only: takes the oldest request into *request. False when empty. */
 bool rp_finish_queue_pop(struct rp_request *request);

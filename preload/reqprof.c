@@ -33,6 +33,10 @@ static void reqprof_after_fork_in_child(void)
     rp_writer_forget();
 }
 
+/* Reports of the requests that ended just before exit are worth a short
+ * wait; a writer that cannot finish in time loses them, the exit goes on. */
+#define REQPROF_EXIT_FLUSH_MS 500
+
 __attribute__((constructor)) static void reqprof_load(void)
 {
     char error[1024];
@@ -48,4 +52,10 @@ __attribute__((constructor)) static void reqprof_load(void)
     }
     pthread_atfork(NULL, NULL, reqprof_after_fork_in_child);
     rp_process.enabled = true;
+}
+
+__attribute__((destructor)) static void reqprof_unload(void)
+{
+    if (rp_process.enabled)
+        rp_writer_flush(REQPROF_EXIT_FLUSH_MS);
 }

@@ -67,6 +67,8 @@ static uint32_t writer_wakeups;
 /* Set while the writer is idle: only then does a notify cost a syscall. */
 static uint32_t writer_idle;
 static bool writer_started;
+/* Requests taken off the finish queue and written (or given up on). */
+static size_t writer_requests_done;
 static bool writer_start_said;
 
 static struct writer_request **writer_bucket(struct writer *writer, uint64_t id)
@@ -236,6 +238,7 @@ static bool writer_round(struct writer *writer)
     rp_thread_visit_all(writer_drain_thread, writer);
     for (size_t i = 0; i < count; i++)
         writer_report(writer, &finished[i]);
+    __atomic_fetch_add(&writer_requests_done, count, __ATOMIC_RELEASE);
     if (writer->round % 512 == 0)
         writer_discard_stale(writer);
     return count > 0 || writer->records_seen > 0 || writer->open_count > 0;
@@ -308,7 +311,22 @@ void rp_writer_notify(void)
         syscall(SYS_futex, &writer_wakeups, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+void rp_writer_flush(unsigned timeout_ms)
+{
+    if (!__atomic_load_n(&writer_started, __ATOMIC_ACQUIRE))
+        return;
+    size_t target = rp_finish_queue_pushed();
+    for (unsigned waited = 0; waited < timeout_ms; waited++) {
+        if (__atomic_load_n(&writer_requests_done, __ATOMIC_ACQUIRE) >= target)
+            return;
+        rp_writer_notify();
+        struct timespec millisecond = {0, 1000000};
+        nanosleep(&millisecond, NULL);
+    }
+}
+
 void rp_writer_forget(void)
 {
     writer_started = false;
+    writer_requests_done = 0;
 }

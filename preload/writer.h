@@ -17,6 +17,12 @@ void rp_writer_start(void);
  * blocks; costs a syscall only when the writer was idle. */
 void rp_writer_notify(void);
 
+/*
+ * Waits, at most timeout_ms, until every request finished so far has its
+ * report written: at exit, so a server's last requests are not lost.
+ */
+void rp_writer_flush(unsigned timeout_ms);
+
 /* In a fork child: the parent's writer thread does not exist here. */
 void rp_writer_forget(void);
 

@@ -266,3 +266,32 @@ def test_the_example_config_file_is_valid():
         [report] = server.wait_reports(1)
         assert report["interval_ms"] == 1.0
         assert "reqprof:" not in server.stderr(), server.stderr()
+
+
+def test_socket_calls_return_what_they_would_without_reqprof():
+    probe = os.path.join(os.path.dirname(TOOL), "test", "socket_probe")
+    outputs = []
+    for preload in (False, True):
+        with tempfile.TemporaryDirectory() as workdir:
+            environment = dict(os.environ, REQPROF_OUTPUT="json")
+            if preload:
+                environment["LD_PRELOAD"] = os.path.join(
+                    os.path.dirname(TOOL), "libreqprof.so")
+            result = subprocess.run([probe], cwd=workdir, env=environment,
+                                    capture_output=True, text=True, timeout=20)
+            assert result.returncode == 0, result.stderr
+            assert result.stderr == "", result.stderr
+            outputs.append(result.stdout)
+            if preload:
+                index = os.path.join(workdir, "reqprof", "index.tsv")
+                for _ in range(50):
+                    if os.path.exists(index):
+                        break
+                    time.sleep(0.05)
+                with open(index) as f:
+                    [line] = f.read().splitlines()
+                # The probe's one exchange was seen as a request.
+                assert line.split("\t")[2:5] == ["GET", "/probe", "200"], line
+    assert outputs[0] == outputs[1], "with reqprof:\n%s\nwithout:\n%s" % (
+        outputs[1], outputs[0])
+    assert "errno=4242" in outputs[0] and "errno=32" in outputs[0]

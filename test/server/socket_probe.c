@@ -1,0 +1,79 @@
+/*
+ * Makes socket calls whose results are known: successes, EAGAIN, EPIPE,
+ * EBADF, EINVAL, on an accepted (so reqprof-tracked) socket, and prints
+ * each call's return value and errno, one line per call. The end-to-end
+ * tests run it with and without libreqprof.so and require identical
+ * output: reqprof must not change what the server's calls return.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+/* errno set before each call: a call that succeeds must leave it alone. */
+#define ERRNO_SENTINEL 4242
+
+static void report(const char *call, long result)
+{
+    printf("%-28s result=%ld errno=%d\n", call, result, errno);
+}
+
+#define PROBE(call)                                                          \
+    do {                                                                     \
+        errno = ERRNO_SENTINEL;                                              \
+        long probe_result_ = (long)(call);                                   \
+        report(#call, probe_result_);                                        \
+    } while (0)
+
+int main(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    int listener = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in address = {.sin_family = AF_INET,
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t length = sizeof address;
+    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 ||
+        listen(listener, 1) != 0 ||
+        getsockname(listener, (struct sockaddr *)&address, &length) != 0)
+        return 1;
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    if (connect(client, (struct sockaddr *)&address, sizeof address) != 0)
+        return 1;
+
+    int server;
+    PROBE(accept4(listener, NULL, NULL, -1));
+    /* Only whether it succeeded: reqprof's own files may take fd numbers. */
+    PROBE((server = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) >= 0);
+    char buffer[256];
+    PROBE(recv(server, buffer, sizeof buffer, MSG_DONTWAIT));
+
+    static const char request[] = "GET /probe HTTP/1.1\r\nHost: x\r\n\r\n";
+    PROBE(send(client, request, sizeof request - 1, 0));
+    PROBE(recv(server, buffer, 4, MSG_PEEK));
+    PROBE(read(server, buffer, sizeof buffer));
+    static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
+    struct iovec response[] = {{(void *)head, sizeof head - 1}, {"ok", 2}};
+    PROBE(writev(server, response, 2));
+    PROBE(read(client, buffer, sizeof buffer));
+
+    close(client);
+    /* The first write after the peer closed may still succeed; a later one
+     * gets EPIPE (or ECONNRESET) once the reset came back. */
+    usleep(20000);
+    (void)!write(server, "x", 1);
+    usleep(20000);
+    PROBE(write(server, "x", 1));
+    PROBE(sendfile(server, -1, NULL, 10));
+    PROBE(close(server));
+    PROBE(close(server));
+    PROBE(read(-1, buffer, 1));
+    PROBE(shutdown(server, SHUT_RDWR));
+    close(listener);
+    return 0;
+}

@@ -71,7 +71,10 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 
 $(BUILD)/test/%: test/server/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< $(TEST_SERVER_LDLIBS)
+
+# Test programs that link a library of the server they stand for.
+$(BUILD)/test/mhd_server: TEST_SERVER_LDLIBS = -lmicrohttpd
 
 deps:
 	@test/install-deps

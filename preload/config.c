@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <signal.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,6 +105,30 @@ static const char *parse_print(struct rp_config *config, const char *value)
     return NULL;
 }
 
+static const char *parse_signal(struct rp_config *config, const char *value)
+{
+    static const char accepts[] =
+        "SIGPROF, SIGVTALRM or SIGRTMIN+N (N from 0 to SIGRTMAX-SIGRTMIN), "
+        "a signal the server does not use";
+    const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
+    if (strcmp(name, "PROF") == 0) {
+        config->signal = SIGPROF;
+    } else if (strcmp(name, "VTALRM") == 0) {
+        config->signal = SIGVTALRM;
+    } else if (strncmp(name, "RTMIN", 5) == 0) {
+        char *end;
+        long offset = name[5] == '\0' ? 0 : strtol(name + 6, &end, 10);
+        if (name[5] != '\0' && (name[5] != '+' || end == name + 6 || *end != '\0'))
+            return accepts;
+        if (offset < 0 || offset > SIGRTMAX - SIGRTMIN)
+            return accepts;
+        config->signal = SIGRTMIN + (int)offset;
+    } else {
+        return accepts;
+    }
+    return NULL;
+}
+
 static const struct {
     const char *key;
     config_parse_fn parse;
@@ -112,6 +137,7 @@ static const struct {
     {"REQPROF_OUTPUT", parse_output},
     {"REQPROF_INTERVAL", parse_interval},
     {"REQPROF_PRINT", parse_print},
+    {"REQPROF_SIGNAL", parse_signal},
 };
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
@@ -123,6 +149,7 @@ void rp_config_defaults(struct rp_config *config)
     config->outputs = RP_OUTPUT_TEXT;
     config->interval_ns = 1000000;
     config->print = false;
+    config->signal = SIGPROF;
 }
 
 int rp_config_set(struct rp_config *config, const char *key,
@@ -140,7 +167,7 @@ int rp_config_set(struct rp_config *config, const char *key,
     }
     snprintf(error, error_size,
              "unknown setting %s (known: REQPROF_DIR, REQPROF_OUTPUT, "
-             "REQPROF_INTERVAL, REQPROF_PRINT, REQPROF_CONFIG)",
+             "REQPROF_INTERVAL, REQPROF_PRINT, REQPROF_SIGNAL, REQPROF_CONFIG)",
              key);
     return -1;
 }

@@ -27,6 +27,7 @@ struct rp_config {
     unsigned outputs;     /* enum rp_output_format bits (REQPROF_OUTPUT) */
     uint64_t interval_ns; /* sampling interval (REQPROF_INTERVAL) */
     bool print;           /* also print each text report (REQPROF_PRINT) */
+    int signal;           /* the sampling signal (REQPROF_SIGNAL) */
 };
 
 /* Fills config with the defaults. */

@@ -1,40 +1,17 @@
-/*
- * fd → connection, two levels deep; see conn_table.h.
- *
- * The first level covers fds up to 2^20 in chunks of 1024 slots, made on
- * first use, so a server with a few hundred sockets pays a few KiB.
- */
+/* fd → connection; see conn_table.h. */
 #include "conn_table.h"
 
 #include <stdlib.h>
 
-#define CONN_CHUNK_BITS 10
-#define CONN_CHUNK_SIZE (1u << CONN_CHUNK_BITS)
-#define CONN_CHUNK_COUNT 1024u
+#include "fd_map.h"
 
-static struct rp_conn **conn_chunks[CONN_CHUNK_COUNT];
+static struct rp_fd_map conn_map = RP_FD_MAP_INIT(struct rp_conn *);
 static struct rp_conn *conn_free_list;
 static pthread_mutex_t conn_free_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct rp_conn **conn_slot(int fd, bool create)
 {
-    if (fd < 0 || (unsigned)fd >= CONN_CHUNK_SIZE * CONN_CHUNK_COUNT)
-        return NULL;
-    unsigned chunk_index = (unsigned)fd >> CONN_CHUNK_BITS;
-    struct rp_conn **chunk = __atomic_load_n(&conn_chunks[chunk_index], __ATOMIC_ACQUIRE);
-    if (chunk == NULL) {
-        if (!create)
-            return NULL;
-        struct rp_conn **fresh = calloc(CONN_CHUNK_SIZE, sizeof *fresh);
-        if (fresh == NULL)
-            return NULL;
-        if (__atomic_compare_exchange_n(&conn_chunks[chunk_index], &chunk, fresh,
-                                        false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            chunk = fresh;
-        else
-            free(fresh); /* another thread made it first */
-    }
-    return &chunk[(unsigned)fd & (CONN_CHUNK_SIZE - 1)];
+    return rp_fd_map_entry(&conn_map, fd, create);
 }
 
 struct rp_conn *rp_conn_table_get(int fd)
@@ -97,4 +74,16 @@ void rp_conn_release(struct rp_conn *conn)
     conn->next_free = conn_free_list;
     conn_free_list = conn;
     pthread_mutex_unlock(&conn_free_lock);
+}
+
+void rp_conn_table_before_fork(void)
+{
+    pthread_mutex_lock(&conn_free_lock);
+}
+
+void rp_conn_table_after_fork(bool in_child)
+{
+    pthread_mutex_unlock(&conn_free_lock);
+    if (in_child)
+        rp_fd_map_clear(&conn_map);
 }

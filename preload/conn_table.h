@@ -46,6 +46,15 @@ struct rp_conn *rp_conn_table_add(int fd, struct rp_conn **stale);
 /* Stops tracking fd; returns its connection (to end and release) or NULL. */
 struct rp_conn *rp_conn_table_remove(int fd);
 
+/*
+ * Around fork: the free list's lock is held across it, so the child never
+ * inherits it locked. In the child, every connection inherited from the
+ * parent stops being followed (the parent reports its requests); their
+ * memory is not reused.
+ */
+void rp_conn_table_before_fork(void);
+void rp_conn_table_after_fork(bool in_child);
+
 /* Returns a removed connection to the free list. */
 void rp_conn_release(struct rp_conn *conn);
 

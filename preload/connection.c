@@ -185,7 +185,7 @@ static void connection_unlock_and_follow(struct connection_call *call)
     pthread_mutex_unlock(&conn->lock);
     struct rp_thread *thread = request_id != 0 ? rp_thread_self() : rp_thread_state;
     if (thread != NULL)
-        rp_thread_set_current(thread, request_id);
+        rp_thread_set_current(thread, request_id, request_id != 0 ? conn : NULL);
 }
 
 /* After a parse error or overflow: leave the connection alone for good. */
@@ -299,6 +299,16 @@ void rp_connection_closing(int fd)
     pthread_mutex_unlock(&conn->lock);
     rp_conn_release(conn);
     if (call.ended_current)
-        rp_thread_set_current(rp_thread_state, 0);
+        rp_thread_set_current(rp_thread_state, 0, NULL);
     errno = saved_errno;
+}
+
+bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id)
+{
+    bool pending = false;
+    pthread_mutex_lock(&conn->lock);
+    for (unsigned i = 0; i < conn->pending_count && !pending; i++)
+        pending = connection_pending(conn, i)->id == request_id;
+    pthread_mutex_unlock(&conn->lock);
+    return pending;
 }

@@ -14,7 +14,9 @@
 #ifndef REQPROF_CONNECTION_H
 #define REQPROF_CONNECTION_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/uio.h>
 
 /* accept/accept4 returned fd: follow it from now on. */
@@ -36,5 +38,10 @@ void rp_connection_write_shutdown(int fd);
 
 /* The server is closing fd. */
 void rp_connection_closing(int fd);
+
+struct rp_conn;
+
+/* Whether request_id is still read and unanswered on conn. */
+bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id);
 
 #endif

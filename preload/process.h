@@ -1,6 +1,6 @@
 /*
- * Process-wide state of the preloaded library: whether reqprof is on, its
- * settings, and the signal it samples with. Set up by the constructor
+ * Process-wide state of the preloaded library: whether reqprof is on, and
+ * its settings. Set up by the constructor
  * (preload/reqprof.c) before any server thread can see it, then read-only.
  */
 #ifndef REQPROF_PROCESS_H
@@ -13,7 +13,6 @@
 struct rp_process {
     bool enabled;            /* false: every interposed call passes through */
     struct rp_config config; /* settings, valid when enabled */
-    int sample_signal;       /* the signal the per-thread timers send */
 };
 
 extern struct rp_process rp_process;

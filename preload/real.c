@@ -28,4 +28,25 @@ void rp_real_resolve(void)
     RP_RESOLVE(sendfile64);
     RP_RESOLVE(close);
     RP_RESOLVE(shutdown);
+    RP_RESOLVE(epoll_wait);
+    RP_RESOLVE(epoll_pwait);
+    RP_RESOLVE(epoll_pwait2);
+    RP_RESOLVE(poll);
+    RP_RESOLVE(ppoll);
+    RP_RESOLVE(select);
+    RP_RESOLVE(pselect);
+    RP_RESOLVE(nanosleep);
+    RP_RESOLVE(clock_nanosleep);
+    RP_RESOLVE(usleep);
+    RP_RESOLVE(sleep);
+    RP_RESOLVE(__read_chk);
+    RP_RESOLVE(__recv_chk);
+    RP_RESOLVE(__recvfrom_chk);
+    RP_RESOLVE(syscall);
+    RP_RESOLVE(sigaction);
+    RP_RESOLVE(signal);
+    RP_RESOLVE(setuid);
+    RP_RESOLVE(seteuid);
+    RP_RESOLVE(setreuid);
+    RP_RESOLVE(setresuid);
 }

@@ -10,9 +10,15 @@
 #ifndef REQPROF_REAL_H
 #define REQPROF_REAL_H
 
+#include <poll.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
 
 struct rp_real_functions {
     int (*accept)(int, struct sockaddr *, socklen_t *);
@@ -33,6 +39,36 @@ struct rp_real_functions {
     ssize_t (*sendfile64)(int, int, off64_t *, size_t);
     int (*close)(int);
     int (*shutdown)(int, int);
+
+    /* Waits: event loops and sleeps (interpose_wait.c). */
+    int (*epoll_wait)(int, struct epoll_event *, int, int);
+    int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+    int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+                        const sigset_t *);
+    int (*poll)(struct pollfd *, nfds_t, int);
+    int (*ppoll)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *);
+    int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
+    int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
+                   const sigset_t *);
+    int (*nanosleep)(const struct timespec *, struct timespec *);
+    int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
+    int (*usleep)(useconds_t);
+    unsigned int (*sleep)(unsigned int);
+
+    /* Fortified reads (_FORTIFY_SOURCE builds call these instead). */
+    ssize_t (*__read_chk)(int, void *, size_t, size_t);
+    ssize_t (*__recv_chk)(int, void *, size_t, size_t, int);
+    ssize_t (*__recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *,
+                              socklen_t *);
+
+    /* Process-level calls (interpose_process.c). */
+    long (*syscall)(long, ...);
+    int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+    sighandler_t (*signal)(int, sighandler_t);
+    int (*setuid)(uid_t);
+    int (*seteuid)(uid_t);
+    int (*setreuid)(uid_t, uid_t);
+    int (*setresuid)(uid_t, uid_t, uid_t);
 };
 
 /* Filled by rp_real_resolve; read-only afterwards. */

@@ -99,8 +99,7 @@ void rp_report_file_stem(const struct rp_report *report, uint64_t request_id,
              report->status, report->duration_ms, report->pid, request_id);
 }
 
-/* Creates the directory and its parents, like mkdir -p. */
-static int files_make_directory(const char *path)
+int rp_report_directory_make(const char *path)
 {
     char partial[PATH_MAX];
     snprintf(partial, sizeof partial, "%s", path);
@@ -119,7 +118,7 @@ static bool files_directory_ready(struct rp_report_files *files)
 {
     if (files->directory_ready)
         return true;
-    if (files_make_directory(files->config->dir) != 0 ||
+    if (rp_report_directory_make(files->config->dir) != 0 ||
         access(files->config->dir, W_OK) != 0) {
         rp_log_once(&files->directory_said,
                     "cannot write reports to REQPROF_DIR=%s: %s (uid %d); the "

@@ -28,6 +28,10 @@ void rp_report_files_free(struct rp_report_files *files);
 void rp_report_files_write(struct rp_report_files *files,
                            const struct rp_report *report, uint64_t request_id);
 
+/* Creates the directory and its parents, like mkdir -p. Returns 0 or -1
+ * (errno set). */
+int rp_report_directory_make(const char *path);
+
 /*
  * Writes into buffer (size bytes) a file name stem for the report that
  * sorts by time and shows method, path, status and duration, using only

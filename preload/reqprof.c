@@ -13,6 +13,8 @@
 #include <stdio.h>
 
 #include "config.h"
+#include "conn_table.h"
+#include "follow.h"
 #include "finish_queue.h"
 #include "log.h"
 #include "process.h"
@@ -24,13 +26,38 @@
 
 struct rp_process rp_process;
 
+/* The forking thread's signal mask before fork, restored after it. */
+static __thread sigset_t reqprof_mask_before_fork;
+
+/* No sample may land in the forking thread while fork copies the process
+ * (the child would inherit a half-written ring), and the connection free
+ * list must not be copied locked. */
+static void reqprof_before_fork(void)
+{
+    sigset_t sampling;
+    sigemptyset(&sampling);
+    sigaddset(&sampling, rp_process.config.signal);
+    pthread_sigmask(SIG_BLOCK, &sampling, &reqprof_mask_before_fork);
+    rp_conn_table_before_fork();
+}
+
+static void reqprof_after_fork_in_parent(void)
+{
+    rp_conn_table_after_fork(false);
+    pthread_sigmask(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
+}
+
 /* A fork child has only the forking thread and none of the parent's
- * timers or writer: start over, lazily, as at load. */
+ * timers, writer or requests: it starts over, lazily, as at load, and a
+ * child that never accepts a connection never writes anything. */
 static void reqprof_after_fork_in_child(void)
 {
+    rp_conn_table_after_fork(true);
+    rp_follow_forget_all();
     rp_thread_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();
+    pthread_sigmask(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 
 /* Reports of the requests that ended just before exit are worth a short
@@ -42,7 +69,6 @@ __attribute__((constructor)) static void reqprof_load(void)
     char error[1024];
     rp_real_resolve();
     rp_finish_queue_init();
-    rp_process.sample_signal = SIGPROF;
     if (rp_config_load(&rp_process.config, error, sizeof error) != 0 ||
         rp_unwind_load(error, sizeof error) != 0 ||
         rp_thread_init(error, sizeof error) != 0 ||
@@ -50,7 +76,8 @@ __attribute__((constructor)) static void reqprof_load(void)
         rp_log("%s; reqprof is off for this process", error);
         return;
     }
-    pthread_atfork(NULL, NULL, reqprof_after_fork_in_child);
+    pthread_atfork(reqprof_before_fork, reqprof_after_fork_in_parent,
+                   reqprof_after_fork_in_child);
     rp_process.enabled = true;
 }
 

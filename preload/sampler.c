@@ -17,6 +17,7 @@
 #include <ucontext.h>
 
 #include "process.h"
+#include "real.h"
 #include "thread.h"
 #include "unwind.h"
 
@@ -74,6 +75,19 @@ out:
 
 int rp_sampler_install(char *error, unsigned long error_size)
 {
+    int signal_number = rp_process.config.signal;
+    struct sigaction existing;
+    if (RP_REAL(sigaction)(signal_number, NULL, &existing) == 0 &&
+        (existing.sa_flags & SA_SIGINFO ? existing.sa_sigaction != NULL
+                                        : existing.sa_handler != SIG_DFL &&
+                                              existing.sa_handler != SIG_IGN)) {
+        /* Someone (a library's constructor) already handles it. */
+        snprintf(error, error_size,
+                 "signal %d (%s) already has a handler in this process: pick "
+                 "another with REQPROF_SIGNAL, e.g. SIGRTMIN+4",
+                 signal_number, strsignal(signal_number));
+        return -1;
+    }
     struct sigaction action;
     memset(&action, 0, sizeof action);
     action.sa_sigaction = sampler_on_signal;
@@ -81,9 +95,9 @@ int rp_sampler_install(char *error, unsigned long error_size)
      * restart instead of failing with EINTR. */
     action.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&action.sa_mask);
-    if (sigaction(rp_process.sample_signal, &action, NULL) != 0) {
+    if (RP_REAL(sigaction)(signal_number, &action, NULL) != 0) {
         snprintf(error, error_size, "cannot install the handler for signal %d: %s",
-                 rp_process.sample_signal, strerror(errno));
+                 signal_number, strerror(errno));
         return -1;
     }
     return 0;

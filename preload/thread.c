@@ -32,6 +32,9 @@ static struct rp_thread *thread_registry[THREAD_REGISTRY_SIZE];
 /* One past the highest slot ever used, so the writer scans no further. */
 static unsigned thread_registry_end;
 static pthread_key_t thread_exit_key;
+/* Held while a thread state is unmapped, and by whoever walks the states
+ * from outside the writer (rp_thread_stop_sampling_everywhere). */
+static pthread_mutex_t thread_unmap_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool thread_registry_full_said;
 
 static uint64_t thread_cpu_now_ns(void)
@@ -41,6 +44,9 @@ static uint64_t thread_cpu_now_ns(void)
         return 0;
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
+
+/* Set once the server installed its own handler for our signal. */
+static bool thread_sampling_stopped;
 
 static void thread_set_timer(struct rp_thread *thread, uint64_t interval_ns)
 {
@@ -58,7 +64,7 @@ static void thread_set_timer(struct rp_thread *thread, uint64_t interval_ns)
 static void thread_retire(void *state)
 {
     struct rp_thread *thread = state;
-    rp_thread_set_current(thread, 0);
+    rp_thread_set_current(thread, 0, NULL);
     rp_thread_state = NULL;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (thread->has_timer)
@@ -112,7 +118,7 @@ struct rp_thread *rp_thread_self(void)
     struct sigevent event;
     memset(&event, 0, sizeof event);
     event.sigev_notify = SIGEV_THREAD_ID;
-    event.sigev_signo = rp_process.sample_signal;
+    event.sigev_signo = rp_process.config.signal;
     event._sigev_un._tid = gettid();
     thread->has_timer = timer_create(CLOCK_MONOTONIC, &event, &thread->timer) == 0;
     rp_unwind_warm_up_thread();
@@ -149,8 +155,26 @@ static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
     thread->busy = 0;
 }
 
-void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id)
+void rp_thread_set_sampling(struct rp_thread *thread, bool on)
 {
+    if (on && __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE))
+        on = false;
+    if (thread->sampling == on)
+        return;
+    thread->sampling = on;
+    thread_set_timer(thread, on ? rp_process.config.interval_ns : 0);
+    /* Sampling may have been stopped between the check and the arming;
+     * whoever stopped it may have walked past this thread already. */
+    if (on && __atomic_load_n(&thread_sampling_stopped, __ATOMIC_SEQ_CST)) {
+        thread->sampling = false;
+        thread_set_timer(thread, 0);
+    }
+}
+
+void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
+                           struct rp_conn *conn)
+{
+    thread->current_conn = conn;
     uint64_t previous = thread->current_request;
     if (previous == request_id)
         return;
@@ -160,10 +184,24 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id)
     thread->cpu_mark_ns = now_ns;
     thread->current_request = request_id;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (previous == 0)
-        thread_set_timer(thread, rp_process.config.interval_ns);
-    else if (request_id == 0)
-        thread_set_timer(thread, 0);
+    rp_thread_set_sampling(thread, request_id != 0);
+}
+
+void rp_thread_stop_sampling_everywhere(void)
+{
+    __atomic_store_n(&thread_sampling_stopped, true, __ATOMIC_SEQ_CST);
+    /* Timers belong to the process: any thread may disarm any of them.
+     * The lock keeps the writer from unmapping a state meanwhile; a thread
+     * that arms after this loop saw the flag first and does not. */
+    pthread_mutex_lock(&thread_unmap_lock);
+    unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_ACQUIRE);
+    for (unsigned slot = 0; slot < end; slot++) {
+        struct rp_thread *thread =
+            __atomic_load_n(&thread_registry[slot], __ATOMIC_ACQUIRE);
+        if (thread != NULL && !__atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE))
+            thread_set_timer(thread, 0);
+    }
+    pthread_mutex_unlock(&thread_unmap_lock);
 }
 
 void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
@@ -180,8 +218,10 @@ void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
         bool exited = __atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE);
         visit(thread, context);
         if (exited) {
+            pthread_mutex_lock(&thread_unmap_lock);
             __atomic_store_n(&thread_registry[slot], NULL, __ATOMIC_RELEASE);
             munmap(thread, sizeof *thread);
+            pthread_mutex_unlock(&thread_unmap_lock);
         }
     }
 }
@@ -197,4 +237,5 @@ void rp_thread_forget_all(void)
     }
     thread_registry_end = 0;
     rp_thread_state = NULL;
+    pthread_mutex_init(&thread_unmap_lock, NULL);
 }

@@ -17,13 +17,21 @@
 
 #include "sample_ring.h"
 
+struct rp_conn;
+
 struct rp_thread {
     /* Read by the signal handler, written only by the thread itself. */
     volatile uint64_t current_request; /* request id, 0: none */
     volatile sig_atomic_t busy;        /* the thread is writing its ring */
 
     /* The thread's own. */
+    struct rp_conn *current_conn; /* connection of current_request */
     uint64_t cpu_mark_ns; /* thread CPU clock when current_request was set */
+    bool sampling;        /* the timer is armed */
+    uint64_t wait_start_ns;      /* quiet wait (wait.c): when it began */
+    uint64_t wait_remainder_ns;  /* waited time not yet worth a sample */
+    uint16_t wait_frame_count;   /* frames of the waiting call, leaf first */
+    void *wait_frames[RP_STACK_MAX];
     timer_t timer;        /* per-thread CLOCK_MONOTONIC timer */
     bool has_timer;       /* timer_create succeeded */
 
@@ -55,10 +63,22 @@ int rp_thread_init(char *error, size_t error_size);
 struct rp_thread *rp_thread_self(void);
 
 /*
- * Makes request_id (0: none) the thread's current request: accounts the
- * CPU time spent on the previous one and arms or disarms the timer.
+ * Makes request_id (0: none) of connection conn the thread's current
+ * request: accounts the CPU time spent on the previous one and arms or
+ * disarms the timer.
  */
-void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id);
+void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
+                           struct rp_conn *conn);
+
+/*
+ * Arms (on) or disarms the thread's timer without changing its request:
+ * quiet waits disarm it for the length of a blocking call. Arming is
+ * refused while sampling is stopped process-wide.
+ */
+void rp_thread_set_sampling(struct rp_thread *thread, bool on);
+
+/* Stops sampling in every thread for good (the server took our signal). */
+void rp_thread_stop_sampling_everywhere(void);
 
 /*
  * Writer side: calls visit for every registered thread; a thread that has

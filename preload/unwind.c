@@ -3,6 +3,8 @@
 
 #include <dlfcn.h>
 #include <libunwind.h>
+#include <link.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Debian's runtime package (libunwind8) ships this soname. */
@@ -11,6 +13,28 @@
 /* unw_backtrace walks with libunwind's cached frame descriptions: about
  * 0.5 µs for 30 frames, against 15 µs for an unw_step loop. */
 static int (*unwind_backtrace)(void **, int);
+
+/* Where libreqprof.so's own code is loaded: [own_code_start, own_code_end). */
+static uintptr_t own_code_start, own_code_end;
+
+/* dl_iterate_phdr callback: finds the object holding rp_unwind_load. */
+static int unwind_find_own_code(struct dl_phdr_info *info, size_t size, void *unused)
+{
+    uintptr_t self = (uintptr_t)&rp_unwind_load;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *segment = &info->dlpi_phdr[i];
+        if (segment->p_type != PT_LOAD || !(segment->p_flags & PF_X))
+            continue;
+        uintptr_t start = info->dlpi_addr + segment->p_vaddr;
+        uintptr_t end = start + segment->p_memsz;
+        if (self >= start && self < end) {
+            own_code_start = start;
+            own_code_end = end;
+            return 1;
+        }
+    }
+    return 0;
+}
 
 int rp_unwind_load(char *error, unsigned long error_size)
 {
@@ -38,6 +62,7 @@ int rp_unwind_load(char *error, unsigned long error_size)
     /* Without a cache each sample re-parses unwind tables (~55 µs); a
      * per-thread cache needs no lock inside the signal handler. */
     set_caching_policy(*local_space, UNW_CACHE_PER_THREAD);
+    dl_iterate_phdr(unwind_find_own_code, NULL);
     return 0;
 }
 
@@ -50,4 +75,9 @@ void rp_unwind_warm_up_thread(void)
 int rp_unwind_backtrace(void **frames, int capacity)
 {
     return unwind_backtrace(frames, capacity);
+}
+
+bool rp_unwind_is_own_code(const void *address)
+{
+    return (uintptr_t)address >= own_code_start && (uintptr_t)address < own_code_end;
 }

@@ -10,6 +10,8 @@
 #ifndef REQPROF_UNWIND_H
 #define REQPROF_UNWIND_H
 
+#include <stdbool.h>
+
 /*
  * Loads libunwind and selects its per-thread cache. Returns 0, or -1 with
  * the reason in error. Call once, outside any signal handler.
@@ -29,5 +31,8 @@ void rp_unwind_warm_up_thread(void);
  * thread is warmed up.
  */
 int rp_unwind_backtrace(void **frames, int capacity);
+
+/* Whether address is in libreqprof.so's own code. */
+bool rp_unwind_is_own_code(const void *address);
 
 #endif

@@ -22,6 +22,7 @@
 #include "finish_queue.h"
 #include "log.h"
 #include "process.h"
+#include "real.h"
 #include "report_files.h"
 #include "symbolizer.h"
 #include "thread.h"
@@ -219,7 +220,7 @@ static void writer_sleep(uint64_t timeout_ns, bool idle, uint32_t seen_wakeups)
                                (long)(timeout_ns % 1000000000u)};
     if (idle)
         __atomic_store_n(&writer_idle, 1, __ATOMIC_SEQ_CST);
-    syscall(SYS_futex, &writer_wakeups, FUTEX_WAIT_PRIVATE, seen_wakeups,
+    RP_REAL(syscall)(SYS_futex, &writer_wakeups, FUTEX_WAIT_PRIVATE, seen_wakeups,
             &timeout, NULL, 0);
     if (idle)
         __atomic_store_n(&writer_idle, 0, __ATOMIC_SEQ_CST);
@@ -308,7 +309,7 @@ void rp_writer_notify(void)
 {
     __atomic_fetch_add(&writer_wakeups, 1, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&writer_idle, __ATOMIC_SEQ_CST))
-        syscall(SYS_futex, &writer_wakeups, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+        RP_REAL(syscall)(SYS_futex, &writer_wakeups, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 void rp_writer_flush(unsigned timeout_ms)
@@ -321,7 +322,7 @@ void rp_writer_flush(unsigned timeout_ms)
             return;
         rp_writer_notify();
         struct timespec millisecond = {0, 1000000};
-        nanosleep(&millisecond, NULL);
+        RP_REAL(nanosleep)(&millisecond, NULL);
     }
 }
 

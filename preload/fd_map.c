@@ -1,0 +1,38 @@
+/* fd → entry maps; see fd_map.h. */
+#include "fd_map.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define FD_MAP_CHUNK_SIZE (1u << RP_FD_MAP_CHUNK_BITS)
+
+void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create)
+{
+    if (fd < 0 || (unsigned)fd >= FD_MAP_CHUNK_SIZE * RP_FD_MAP_CHUNKS)
+        return NULL;
+    unsigned index = (unsigned)fd >> RP_FD_MAP_CHUNK_BITS;
+    char *chunk = __atomic_load_n(&map->chunks[index], __ATOMIC_ACQUIRE);
+    if (chunk == NULL) {
+        if (!create)
+            return NULL;
+        char *fresh = calloc(FD_MAP_CHUNK_SIZE, map->entry_size);
+        if (fresh == NULL)
+            return NULL;
+        void *expected = NULL;
+        if (__atomic_compare_exchange_n(&map->chunks[index], &expected, fresh,
+                                        false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            chunk = fresh;
+        else {
+            free(fresh); /* another thread made it first */
+            chunk = expected;
+        }
+    }
+    return chunk + ((unsigned)fd & (FD_MAP_CHUNK_SIZE - 1)) * map->entry_size;
+}
+
+void rp_fd_map_clear(struct rp_fd_map *map)
+{
+    for (unsigned i = 0; i < RP_FD_MAP_CHUNKS; i++)
+        if (map->chunks[i] != NULL)
+            memset(map->chunks[i], 0, FD_MAP_CHUNK_SIZE * map->entry_size);
+}

@@ -1,0 +1,114 @@
+/* Upstream sockets and the requests they serve; see follow.h. */
+#include "follow.h"
+
+#include <errno.h>
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "conn_table.h"
+#include "connection.h"
+#include "fd_map.h"
+#include "thread.h"
+
+enum follow_kind {
+    FOLLOW_KIND_UNKNOWN, /* not looked at since it was opened */
+    FOLLOW_KIND_SOCKET,
+    FOLLOW_KIND_OTHER,   /* a file, pipe or eventfd: never followed */
+};
+
+/* One fd; fields are read by other threads without a lock. A torn pair
+ * (owner of one request, conn of another) only fails the liveness check. */
+struct follow_entry {
+    uint64_t owner;        /* request that last wrote to it; 0: none */
+    struct rp_conn *conn;  /* the connection of that request */
+    uint8_t kind;          /* enum follow_kind */
+};
+
+static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
+
+/* Pipes and eventfds that wake event loops must not drag a request along:
+ * only sockets are followed. One fstat per fd while it stays open. */
+static bool follow_is_socket(int fd, struct follow_entry *entry)
+{
+    uint8_t kind = __atomic_load_n(&entry->kind, __ATOMIC_RELAXED);
+    if (kind == FOLLOW_KIND_UNKNOWN) {
+        struct stat status;
+        kind = fstat(fd, &status) == 0 && S_ISSOCK(status.st_mode)
+                   ? FOLLOW_KIND_SOCKET
+                   : FOLLOW_KIND_OTHER;
+        __atomic_store_n(&entry->kind, kind, __ATOMIC_RELAXED);
+    }
+    return kind == FOLLOW_KIND_SOCKET;
+}
+
+/* Makes the socket's owner the thread's current request, if it lives. */
+static void follow_resume_owner(struct follow_entry *entry)
+{
+    uint64_t owner = __atomic_load_n(&entry->owner, __ATOMIC_RELAXED);
+    struct rp_conn *conn = __atomic_load_n(&entry->conn, __ATOMIC_RELAXED);
+    if (owner == 0)
+        return;
+    struct rp_thread *thread = rp_thread_self();
+    if (thread == NULL || thread->current_request == owner)
+        return;
+    if (!rp_connection_is_pending(conn, owner)) {
+        __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
+        return;
+    }
+    rp_thread_set_current(thread, owner, conn);
+}
+
+void rp_follow_sent(int fd)
+{
+    int saved_errno = errno;
+    struct rp_thread *thread = rp_thread_state;
+    uint64_t current = thread != NULL ? thread->current_request : 0;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, current != 0);
+    if (entry == NULL) {
+        errno = saved_errno;
+        return;
+    }
+    if (current == 0) {
+        follow_resume_owner(entry);
+    } else if (follow_is_socket(fd, entry)) {
+        __atomic_store_n(&entry->conn, thread->current_conn, __ATOMIC_RELAXED);
+        __atomic_store_n(&entry->owner, current, __ATOMIC_RELAXED);
+    }
+    errno = saved_errno;
+}
+
+void rp_follow_received(int fd)
+{
+    int saved_errno = errno;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    if (entry != NULL)
+        follow_resume_owner(entry);
+    errno = saved_errno;
+}
+
+void rp_follow_forget(int fd)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    if (entry == NULL)
+        return;
+    __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->kind, FOLLOW_KIND_UNKNOWN, __ATOMIC_RELAXED);
+}
+
+bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
+{
+    uint64_t current = thread->current_request;
+    if (current == 0)
+        return false;
+    struct rp_conn *conn = rp_conn_table_get(fd);
+    if (conn != NULL)
+        return conn == thread->current_conn;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    return entry != NULL &&
+           __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
+}
+
+void rp_follow_forget_all(void)
+{
+    rp_fd_map_clear(&follow_map);
+}

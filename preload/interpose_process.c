@@ -1,0 +1,115 @@
+/*
+ * Interposed process-level calls: dropping privileges, taking over
+ * reqprof's signal, and syscall(SYS_close).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "interpose.h"
+#include "log.h"
+#include "process.h"
+#include "real.h"
+#include "report_files.h"
+#include "thread.h"
+
+#define RP_EXPORT __attribute__((visibility("default")))
+
+/*
+ * A server started as root (nginx, apache2, h2o) serves from workers that
+ * switch to an unprivileged user, and it is they that write reports. Just
+ * before a root process gives its user id away, reqprof creates the report
+ * directory if it does not exist yet and hands it to the new user. A
+ * directory that already exists is left as it is: if the new user cannot
+ * write there, the writer says so once, with the fix.
+ */
+static void process_before_user_change(uid_t new_uid)
+{
+    if (!rp_process.enabled || new_uid == (uid_t)-1 || new_uid == 0 ||
+        geteuid() != 0)
+        return;
+    int saved_errno = errno;
+    const char *dir = rp_process.config.dir;
+    if (access(dir, F_OK) != 0 && rp_report_directory_make(dir) == 0)
+        (void)!chown(dir, new_uid, (gid_t)-1);
+    errno = saved_errno;
+}
+
+RP_EXPORT int setuid(uid_t uid)
+{
+    process_before_user_change(uid);
+    return RP_REAL(setuid)(uid);
+}
+
+RP_EXPORT int seteuid(uid_t uid)
+{
+    process_before_user_change(uid);
+    return RP_REAL(seteuid)(uid);
+}
+
+RP_EXPORT int setreuid(uid_t real_uid, uid_t effective_uid)
+{
+    process_before_user_change(effective_uid);
+    return RP_REAL(setreuid)(real_uid, effective_uid);
+}
+
+RP_EXPORT int setresuid(uid_t real_uid, uid_t effective_uid, uid_t saved_uid)
+{
+    process_before_user_change(effective_uid);
+    return RP_REAL(setresuid)(real_uid, effective_uid, saved_uid);
+}
+
+/*
+ * The server installs its own disposition for reqprof's signal: from now
+ * on a tick of our timer would run the server's handler, or kill the
+ * process (SIG_DFL). Stop every timer first, then let the server have it.
+ */
+static void process_before_signal_change(int signal_number)
+{
+    static bool said;
+    if (!rp_process.enabled || signal_number != rp_process.config.signal)
+        return;
+    int saved_errno = errno;
+    rp_thread_stop_sampling_everywhere();
+    rp_log_once(&said,
+                "the server installs its own handler for signal %d (%s), which "
+                "reqprof samples with: sampling stops in this process (pick "
+                "another signal with REQPROF_SIGNAL, e.g. SIGRTMIN+4)",
+                signal_number, strsignal(signal_number));
+    errno = saved_errno;
+}
+
+RP_EXPORT int sigaction(int signal_number, const struct sigaction *action,
+                        struct sigaction *previous)
+{
+    if (action != NULL)
+        process_before_signal_change(signal_number);
+    return RP_REAL(sigaction)(signal_number, action, previous);
+}
+
+RP_EXPORT sighandler_t signal(int signal_number, sighandler_t handler)
+{
+    process_before_signal_change(signal_number);
+    return RP_REAL(signal)(signal_number, handler);
+}
+
+/* node (libuv) closes sockets with a raw syscall: the close must still
+ * end the connection's requests. The six arguments are read as glibc's
+ * own syscall() reads them. */
+RP_EXPORT long syscall(long number, ...)
+{
+    va_list arguments;
+    va_start(arguments, number);
+    long a = va_arg(arguments, long), b = va_arg(arguments, long),
+         c = va_arg(arguments, long), d = va_arg(arguments, long),
+         e = va_arg(arguments, long), f = va_arg(arguments, long);
+    va_end(arguments);
+    if (number == SYS_close)
+        rp_interpose_closing((int)a);
+    return RP_REAL(syscall)(number, a, b, c, d, e, f);
+}

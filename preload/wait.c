@@ -1,0 +1,81 @@
+/* Quiet waits and idle event loops; see wait.h. */
+#include "wait.h"
+
+#include <errno.h>
+#include <time.h>
+
+#include "process.h"
+#include "unwind.h"
+
+static uint64_t wait_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+struct rp_thread *rp_wait_begin(void *function)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || thread->current_request == 0)
+        return NULL;
+    int saved_errno = errno;
+    rp_thread_set_sampling(thread, false);
+    /* Outside a signal handler unwinding is just a function call. Our own
+     * frames (the wrapper and this function) are not the server's: the
+     * stack starts at the libc function it called. */
+    void *frames[RP_STACK_MAX];
+    int count = rp_unwind_backtrace(frames, RP_STACK_MAX);
+    int first = 0;
+    while (first < count && rp_unwind_is_own_code(frames[first]))
+        first++;
+    thread->wait_frames[0] = function;
+    unsigned kept = 1;
+    for (int i = first; i < count && kept < RP_STACK_MAX; i++)
+        thread->wait_frames[kept++] = frames[i];
+    thread->wait_frame_count = (uint16_t)kept;
+    thread->wait_start_ns = wait_now_ns();
+    errno = saved_errno;
+    return thread;
+}
+
+void rp_wait_end(struct rp_thread *thread)
+{
+    if (thread == NULL)
+        return;
+    int saved_errno = errno;
+    uint64_t interval_ns = rp_process.config.interval_ns;
+    thread->wait_remainder_ns += wait_now_ns() - thread->wait_start_ns;
+    uint64_t samples = thread->wait_remainder_ns / interval_ns;
+    thread->wait_remainder_ns %= interval_ns;
+    if (samples > 0 && thread->current_request != 0) {
+        thread->busy = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        struct rp_record *record = rp_ring_reserve(&thread->ring);
+        if (record != NULL) {
+            record->kind = RP_RECORD_STACK;
+            record->request_id = thread->current_request;
+            record->value = samples;
+            record->first_frame = 0;
+            record->frame_count = thread->wait_frame_count;
+            record->truncated = thread->wait_frame_count == RP_STACK_MAX;
+            for (unsigned i = 0; i < thread->wait_frame_count; i++)
+                record->frames[i] = thread->wait_frames[i];
+            rp_ring_commit(&thread->ring, record);
+        }
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        thread->busy = 0;
+    }
+    rp_thread_set_sampling(thread, thread->current_request != 0);
+    errno = saved_errno;
+}
+
+void rp_wait_idle(void)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || thread->current_request == 0)
+        return;
+    int saved_errno = errno;
+    rp_thread_set_current(thread, 0, NULL);
+    errno = saved_errno;
+}

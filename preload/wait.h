@@ -1,0 +1,36 @@
+/*
+ * Quiet waits: blocking calls made while a thread works on a request.
+ *
+ * A timer signal that lands in nanosleep, poll or select makes it fail
+ * with EINTR whatever SA_RESTART says, and a server that does not expect
+ * that would behave differently under reqprof. So for the length of such a
+ * call the timer is disarmed, the stack is taken once before it, and
+ * afterwards the time it blocked is recorded as that stack's samples, as
+ * many as intervals passed. The wait is profiled exactly, and no signal of
+ * reqprof's can reach it.
+ */
+#ifndef REQPROF_WAIT_H
+#define REQPROF_WAIT_H
+
+#include <stdbool.h>
+
+#include "thread.h"
+
+/*
+ * Before a blocking call to the libc function at address function (whose
+ * wrapper is the caller): returns the thread to pass to rp_wait_end, or
+ * NULL when the thread works on no request (nothing to do).
+ */
+struct rp_thread *rp_wait_begin(void *function);
+
+/* After the call: records the wait and re-arms the timer. Keeps errno. */
+void rp_wait_end(struct rp_thread *thread);
+
+/*
+ * Before an event loop blocks for events (epoll_wait, or poll and select on
+ * fds that are not all the current request's): the thread works on no
+ * request while it waits. Keeps errno.
+ */
+void rp_wait_idle(void);
+
+#endif

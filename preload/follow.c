@@ -22,6 +22,7 @@ struct follow_entry {
     uint64_t owner;        /* request that last wrote to it; 0: none */
     struct rp_conn *conn;  /* the connection of that request */
     uint8_t kind;          /* enum follow_kind */
+    bool has_timeout;      /* SO_RCVTIMEO or SO_SNDTIMEO is set on it */
 };
 
 static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
@@ -93,6 +94,20 @@ void rp_follow_forget(int fd)
         return;
     __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&entry->kind, FOLLOW_KIND_UNKNOWN, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->has_timeout, false, __ATOMIC_RELAXED);
+}
+
+void rp_follow_set_timeout(int fd, bool has_timeout)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, has_timeout);
+    if (entry != NULL)
+        __atomic_store_n(&entry->has_timeout, has_timeout, __ATOMIC_RELAXED);
+}
+
+bool rp_follow_has_timeout(int fd)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    return entry != NULL && __atomic_load_n(&entry->has_timeout, __ATOMIC_RELAXED);
 }
 
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)

@@ -1,4 +1,7 @@
 /*
+ * What reqprof knows of fds that are not client connections: which
+ * request an upstream socket serves, and whether a socket has a timeout.
+ *
  * Upstream sockets follow the request that wrote to them.
  *
  * A request that waits on an upstream (a proxied backend, a database)
@@ -26,6 +29,14 @@ void rp_follow_forget(int fd);
 
 /* Whether fd is the thread's current request's connection or upstream. */
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread);
+
+/*
+ * Socket timeouts: a socket call on an fd with SO_RCVTIMEO or SO_SNDTIMEO
+ * fails with EINTR when any signal arrives, SA_RESTART or not, so reqprof
+ * must keep its signal away from such calls (wait.h). setsockopt tells.
+ */
+void rp_follow_set_timeout(int fd, bool has_timeout);
+bool rp_follow_has_timeout(int fd);
 
 /* In a fork child: the parent's upstream sockets are the parent's. */
 void rp_follow_forget_all(void);

@@ -21,6 +21,7 @@
 #include "connection.h"
 #include "follow.h"
 #include "interpose.h"
+#include "wait.h"
 #include "process.h"
 #include "real.h"
 #include "thread.h"
@@ -37,6 +38,20 @@ ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size, int flag
 static inline bool interpose_active(void)
 {
     return rp_process.enabled && !rp_thread_is_internal;
+}
+
+/*
+ * Before a socket call that may block: on a socket with a timeout, while
+ * the thread works on a request, the call is a quiet wait (see follow.h).
+ * Returns the thread to pass to rp_wait_end, or NULL.
+ */
+static inline struct rp_thread *interpose_begin(int fd, void *function)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || thread->current_request == 0 || !interpose_active() ||
+        !rp_follow_has_timeout(fd))
+        return NULL;
+    return rp_wait_begin(function);
 }
 
 static void interpose_accepted(int fd)
@@ -100,21 +115,27 @@ RP_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length,
 
 RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(read));
     ssize_t result = RP_REAL(read)(fd, buffer, count);
+    rp_wait_end(quiet);
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(__read_chk));
     ssize_t result = RP_REAL(__read_chk)(fd, buffer, count, size);
+    rp_wait_end(quiet);
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(readv));
     ssize_t result = RP_REAL(readv)(fd, iov, iov_count);
+    rp_wait_end(quiet);
     interpose_received(fd, iov, iov_count, result);
     return result;
 }
@@ -122,7 +143,9 @@ RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
 /* MSG_PEEK leaves the bytes in the socket: they will be read again. */
 RP_EXPORT ssize_t recv(int fd, void *buffer, size_t count, int flags)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(recv));
     ssize_t result = RP_REAL(recv)(fd, buffer, count, flags);
+    rp_wait_end(quiet);
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -131,7 +154,9 @@ RP_EXPORT ssize_t recv(int fd, void *buffer, size_t count, int flags)
 RP_EXPORT ssize_t __recv_chk(int fd, void *buffer, size_t count, size_t size,
                              int flags)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(__recv_chk));
     ssize_t result = RP_REAL(__recv_chk)(fd, buffer, count, size, flags);
+    rp_wait_end(quiet);
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -141,8 +166,9 @@ RP_EXPORT ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size
                                  int flags, struct sockaddr *address,
                                  socklen_t *length)
 {
-    ssize_t result =
-        RP_REAL(__recvfrom_chk)(fd, buffer, count, size, flags, address, length);
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(__recvfrom_chk));
+    ssize_t result = RP_REAL(__recvfrom_chk)(fd, buffer, count, size, flags, address, length);
+    rp_wait_end(quiet);
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -151,7 +177,9 @@ RP_EXPORT ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size
 RP_EXPORT ssize_t recvfrom(int fd, void *buffer, size_t count, int flags,
                            struct sockaddr *address, socklen_t *length)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(recvfrom));
     ssize_t result = RP_REAL(recvfrom)(fd, buffer, count, flags, address, length);
+    rp_wait_end(quiet);
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -159,7 +187,9 @@ RP_EXPORT ssize_t recvfrom(int fd, void *buffer, size_t count, int flags,
 
 RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(recvmsg));
     ssize_t result = RP_REAL(recvmsg)(fd, message, flags);
+    rp_wait_end(quiet);
     if (!(flags & MSG_PEEK))
         interpose_received(fd, message->msg_iov, (int)message->msg_iovlen, result);
     return result;
@@ -167,21 +197,27 @@ RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
 
 RP_EXPORT ssize_t write(int fd, const void *buffer, size_t count)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(write));
     ssize_t result = RP_REAL(write)(fd, buffer, count);
+    rp_wait_end(quiet);
     interpose_sent_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iov_count)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(writev));
     ssize_t result = RP_REAL(writev)(fd, iov, iov_count);
+    rp_wait_end(quiet);
     interpose_sent(fd, iov, iov_count, result);
     return result;
 }
 
 RP_EXPORT ssize_t send(int fd, const void *buffer, size_t count, int flags)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(send));
     ssize_t result = RP_REAL(send)(fd, buffer, count, flags);
+    rp_wait_end(quiet);
     interpose_sent_buffer(fd, buffer, result);
     return result;
 }
@@ -189,29 +225,53 @@ RP_EXPORT ssize_t send(int fd, const void *buffer, size_t count, int flags)
 RP_EXPORT ssize_t sendto(int fd, const void *buffer, size_t count, int flags,
                          const struct sockaddr *address, socklen_t length)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(sendto));
     ssize_t result = RP_REAL(sendto)(fd, buffer, count, flags, address, length);
+    rp_wait_end(quiet);
     interpose_sent_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *message, int flags)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(sendmsg));
     ssize_t result = RP_REAL(sendmsg)(fd, message, flags);
+    rp_wait_end(quiet);
     interpose_sent(fd, message->msg_iov, (int)message->msg_iovlen, result);
     return result;
 }
 
 RP_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
 {
+    struct rp_thread *quiet = interpose_begin(out_fd, (void *)RP_REAL(sendfile));
     ssize_t result = RP_REAL(sendfile)(out_fd, in_fd, offset, count);
+    rp_wait_end(quiet);
     interpose_sent(out_fd, NULL, 0, result);
     return result;
 }
 
 RP_EXPORT ssize_t sendfile64(int out_fd, int in_fd, off64_t *offset, size_t count)
 {
+    struct rp_thread *quiet = interpose_begin(out_fd, (void *)RP_REAL(sendfile64));
     ssize_t result = RP_REAL(sendfile64)(out_fd, in_fd, offset, count);
+    rp_wait_end(quiet);
     interpose_sent(out_fd, NULL, 0, result);
+    return result;
+}
+
+RP_EXPORT int setsockopt(int fd, int level, int name, const void *value,
+                         socklen_t length)
+{
+    int result = RP_REAL(setsockopt)(fd, level, name, value, length);
+    if (result == 0 && level == SOL_SOCKET &&
+        (name == SO_RCVTIMEO || name == SO_SNDTIMEO) && value != NULL &&
+        length >= sizeof(struct timeval) && interpose_active()) {
+        const struct timeval *timeout = value;
+        /* Either timeout makes socket calls on fd fail with EINTR; the other
+         * one may still be set, so a zero only clears on a fresh socket. */
+        if (timeout->tv_sec != 0 || timeout->tv_usec != 0)
+            rp_follow_set_timeout(fd, true);
+    }
     return result;
 }
 

@@ -28,6 +28,7 @@ void rp_real_resolve(void)
     RP_RESOLVE(sendfile64);
     RP_RESOLVE(close);
     RP_RESOLVE(shutdown);
+    RP_RESOLVE(setsockopt);
     RP_RESOLVE(epoll_wait);
     RP_RESOLVE(epoll_pwait);
     RP_RESOLVE(epoll_pwait2);

@@ -39,6 +39,7 @@ struct rp_real_functions {
     ssize_t (*sendfile64)(int, int, off64_t *, size_t);
     int (*close)(int);
     int (*shutdown)(int, int);
+    int (*setsockopt)(int, int, int, const void *, socklen_t);
 
     /* Waits: event loops and sleeps (interpose_wait.c). */
     int (*epoll_wait)(int, struct epoll_event *, int, int);

@@ -4,6 +4,7 @@ truth (named functions that burn or sleep a known time)."""
 import concurrent.futures
 import gzip
 import os
+import signal
 import socket
 import subprocess
 import tempfile
@@ -295,3 +296,52 @@ def test_socket_calls_return_what_they_would_without_reqprof():
     assert outputs[0] == outputs[1], "with reqprof:\n%s\nwithout:\n%s" % (
         outputs[1], outputs[0])
     assert "errno=4242" in outputs[0] and "errno=32" in outputs[0]
+
+
+def test_blocking_calls_never_see_an_eintr_of_reqprofs():
+    expected = ("nanosleep=0 usleep=0 clock_nanosleep=0 recv=EAGAIN poll=0 "
+                "select=0 epoll_wait=0")
+    # The finest interval: without protection each 30 ms call would be
+    # interrupted about 300 times.
+    with Server(env={"REQPROF_INTERVAL": "100us"}) as server:
+        body = curl(server.url("/waits?ms=30")).strip()
+        assert body == expected, "got %r" % body
+        [report] = server.wait_reports(1)
+        # The sleeps were profiled as waits of the request, not lost.
+        assert function_total(report["root"], "route_waits") >= \
+            0.5 * report["samples"], report["samples"]
+
+
+def test_a_forked_child_writes_no_report():
+    with Server() as server:
+        assert curl(server.url("/fork")).strip() == "child ok"
+        curl(server.url("/burn?ms=20"))
+        reports = server.wait_reports(2)
+        assert [r["request"]["path"] for r in reports] == ["/fork",
+                                                           "/burn?ms=20"]
+        assert len({r["process"]["pid"] for r in reports}) == 1
+        assert "reqprof:" not in server.stderr(), server.stderr()
+
+
+def test_server_taking_the_sampling_signal_stops_sampling_not_the_server():
+    with Server() as server:
+        curl(server.url("/burn?ms=30"))
+        assert "SIG_DFL" in curl(server.url("/takeover?signal=%d" % signal.SIGPROF))
+        # A tick of reqprof's timer under SIG_DFL would kill the server.
+        for _ in range(3):
+            assert "burned" in curl(server.url("/burn?ms=50"))
+        reports = server.wait_reports(5)
+        assert server.process.poll() is None, "the server died"
+        stderr = server.stderr()
+        assert stderr.count("reqprof:") == 1 and "REQPROF_SIGNAL" in stderr, stderr
+        assert reports[0]["samples"] > 0
+        assert [r["samples"] for r in reports[2:]] == [0, 0, 0]
+
+
+def test_another_sampling_signal():
+    with Server(env={"REQPROF_SIGNAL": "SIGRTMIN+4"}) as server:
+        assert "SIG_DFL" in curl(server.url("/takeover?signal=%d" % signal.SIGPROF))
+        curl(server.url("/burn?ms=100"))
+        reports = server.wait_reports(2)
+        assert share(reports[1], "burn_alpha") >= 0.85
+        assert "reqprof:" not in server.stderr(), server.stderr()

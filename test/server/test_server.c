@@ -22,6 +22,15 @@
  *   POST /echo                        reads the whole body          writev
  *   GET  /chunked?chunks=4&ms=10      burn_alpha before each chunk  write per chunk
  *   GET  /file?bytes=65536            none                          writev, sendfile
+ *   GET  /fork                        forks a child that burns      writev
+ *                                     10 ms, runs /bin/true and
+ *                                     exits; waits for it
+ *   GET  /takeover?signal=27          installs SIG_DFL for that     writev
+ *                                     signal, as daemons that reset
+ *                                     dispositions do
+ *   GET  /waits?ms=30                 blocking calls that a signal  writev
+ *                                     would interrupt (EINTR), each
+ *                                     made once, results in the body
  *   anything else                     none (404, or 405)            writev
  *
  * Each connection gets a detached thread that serves keep-alive and pipelined
@@ -36,6 +45,8 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -47,6 +58,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -358,6 +370,94 @@ SERVER_FRAME static int route_sleepburn(int fd, const struct request *req) {
     return response_send(fd, IO_WRITEV, req, 200, body);
 }
 
+/* Appends "name=result" for one call: its return value, or errno's name. */
+static void waits_note(char *body, size_t size, const char *name, long result) {
+    size_t used = strlen(body);
+    if (result >= 0)
+        snprintf(body + used, size - used, "%s=%ld ", name, result);
+    else
+        snprintf(body + used, size - used, "%s=%s ", name,
+                 errno == EINTR ? "EINTR" : errno == EAGAIN ? "EAGAIN" : "error");
+}
+
+/*
+ * Makes, once each, the calls that a signal interrupts with EINTR whatever
+ * SA_RESTART says, each blocking for ms: a profiler whose signals reach
+ * them shows up as EINTR in the body. The sleeps and the socket timeout
+ * come first, while the request is surely the thread's current one.
+ */
+SERVER_FRAME static int route_waits(int fd, const struct request *req) {
+    unsigned ms = 30;
+    char body[256] = "";
+    int pipe_fds[2], pair[2], epoll_fd;
+
+    if (query_uint(req->query, "ms", 1000, &ms) != 0)
+        return 400;
+    if (pipe(pipe_fds) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0 ||
+        (epoll_fd = epoll_create1(0)) < 0)
+        return 500;
+    struct timespec duration = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    struct timeval timeout = {ms / 1000, (long)(ms % 1000) * 1000L};
+    struct pollfd watched = {pipe_fds[0], POLLIN, 0};
+    struct epoll_event event = {.events = EPOLLIN};
+    fd_set read_set;
+    char byte;
+
+    waits_note(body, sizeof body, "nanosleep", nanosleep(&duration, NULL));
+    waits_note(body, sizeof body, "usleep", usleep(ms * 1000));
+    int slept = clock_nanosleep(CLOCK_MONOTONIC, 0, &duration, NULL);
+    errno = slept;
+    waits_note(body, sizeof body, "clock_nanosleep", slept ? -1 : 0);
+    setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    waits_note(body, sizeof body, "recv", recv(pair[0], &byte, 1, 0));
+    waits_note(body, sizeof body, "poll", poll(&watched, 1, (int)ms));
+    FD_ZERO(&read_set);
+    FD_SET(pipe_fds[0], &read_set);
+    waits_note(body, sizeof body, "select", select(pipe_fds[0] + 1, &read_set, NULL, NULL, &timeout));
+    epoll_ctl(epoll_fd, EPOLL_CTL_ADD, pipe_fds[0], &event);
+    waits_note(body, sizeof body, "epoll_wait", epoll_wait(epoll_fd, &event, 1, (int)ms));
+    close(epoll_fd);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    close(pair[0]);
+    close(pair[1]);
+    strcat(body, "\n");
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+/* A forked child inherits LD_PRELOAD and the parent's connections, but
+ * serves nothing: reqprof must write nothing for it. */
+SERVER_FRAME static int route_fork(int fd, const struct request *req) {
+    pid_t child = fork();
+    if (child < 0)
+        return 500;
+    if (child == 0) {
+        /* Children that run other programs close what they inherited; the
+         * parent still owns this connection and its request. */
+        close(fd);
+        burn_alpha(10);
+        int status = system("/bin/true");
+        exit(status == 0 ? 0 : 1);
+    }
+    int status;
+    while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+        ;
+    return response_send(fd, IO_WRITEV, req, 200,
+                         WIFEXITED(status) && WEXITSTATUS(status) == 0 ? "child ok\n"
+                                                                      : "child failed\n");
+}
+
+SERVER_FRAME static int route_takeover(int fd, const struct request *req) {
+    unsigned signal_number = SIGPROF;
+    char body[64];
+
+    if (query_uint(req->query, "signal", 64, &signal_number) != 0)
+        return 400;
+    signal((int)signal_number, SIG_DFL);
+    snprintf(body, sizeof body, "signal %u is SIG_DFL\n", signal_number);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
 /* connection_serve has read the body already, as it does for every request. */
 SERVER_FRAME static int route_echo(int fd, const struct request *req) {
     char body[64];
@@ -417,6 +517,9 @@ static const struct {
     {"POST", "/echo", route_echo},
     {"GET", "/chunked", route_chunked},
     {"GET", "/file", route_file},
+    {"GET", "/waits", route_waits},
+    {"GET", "/fork", route_fork},
+    {"GET", "/takeover", route_takeover},
 };
 
 /* Runs the route for REQ and answers any error status it returns, which also

@@ -1,4 +1,5 @@
 /* Unit tests of the settings parser (preload/config.c). */
+#include <signal.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -79,6 +80,30 @@ UNIT_TEST(test_print_and_dir)
     EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_DIR", "", error, sizeof error));
 }
 
+UNIT_TEST(test_signals)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_INT_EQ(SIGPROF, config.signal);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_SIGNAL", "SIGRTMIN+4", error,
+                                   sizeof error));
+    EXPECT_INT_EQ(SIGRTMIN + 4, config.signal);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_SIGNAL", "VTALRM", error,
+                                   sizeof error));
+    EXPECT_INT_EQ(SIGVTALRM, config.signal);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_SIGNAL", "SIGRTMIN", error,
+                                   sizeof error));
+    EXPECT_INT_EQ(SIGRTMIN, config.signal);
+    static const char *const refused[] = {"SIGUSR1", "SIGRTMIN+", "SIGRTMIN+x",
+                                          "SIGRTMIN-1", "SIGRTMIN+99", "27", ""};
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_SIGNAL", refused[i],
+                                        error, sizeof error));
+        EXPECT_TRUE(strstr(error, "SIGRTMIN+N") != NULL);
+    }
+    EXPECT_INT_EQ(SIGRTMIN, config.signal);
+}
+
 UNIT_TEST(test_unknown_key_names_the_known_ones)
 {
     struct rp_config config;
@@ -124,6 +149,7 @@ int main(void)
     UNIT_RUN(test_intervals);
     UNIT_RUN(test_outputs);
     UNIT_RUN(test_print_and_dir);
+    UNIT_RUN(test_signals);
     UNIT_RUN(test_unknown_key_names_the_known_ones);
     UNIT_RUN(test_load_from_file_then_environment);
     return unit_finish();

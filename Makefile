@@ -90,4 +90,20 @@ demo: deps
 clean:
 	rm -rf $(BUILD)
 
+# The HTML report's page is written as HTML, CSS and JavaScript in
+# renderers/html/ and built into the library and the tool as C strings.
+HTML_PAGE_SOURCES = renderers/html/report.html renderers/html/report.css \
+                    renderers/html/report.js
+HTML_PAGE_OBJECT = $(BUILD)/obj/renderers/html_page.o
+
+$(BUILD)/gen/html_page.c: renderers/embed.sh $(HTML_PAGE_SOURCES)
+	@mkdir -p $(dir $@)
+	renderers/embed.sh $(HTML_PAGE_SOURCES) > $@.tmp && mv $@.tmp $@
+
+$(HTML_PAGE_OBJECT): $(BUILD)/gen/html_page.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_CFLAGS) -c $< -o $@
+
+$(LIBRARY) $(CORE_ARCHIVE): $(HTML_PAGE_OBJECT)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -42,11 +42,13 @@ static const char *parse_dir(struct rp_config *config, const char *value)
 
 static const char *parse_output(struct rp_config *config, const char *value)
 {
-    static const char accepts[] = "a comma list of: text, json";
+    static const char accepts[] = "a comma list of: text, json, html";
     static const struct {
         const char *name;
         unsigned bit;
-    } formats[] = {{"text", RP_OUTPUT_TEXT}, {"json", RP_OUTPUT_JSON}};
+    } formats[] = {{"text", RP_OUTPUT_TEXT},
+                   {"json", RP_OUTPUT_JSON},
+                   {"html", RP_OUTPUT_HTML}};
     unsigned outputs = 0;
     /* Every item must name a format: "text," and ",json" are typos. */
     for (const char *cursor = value;; cursor++) {
@@ -92,17 +94,33 @@ static const char *parse_interval(struct rp_config *config, const char *value)
     return NULL;
 }
 
-static const char *parse_print(struct rp_config *config, const char *value)
+/* Parses a switch into *flag; what it accepts otherwise. */
+static const char *parse_flag(bool *flag, const char *value)
 {
     if (strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
         strcmp(value, "true") == 0)
-        config->print = true;
+        *flag = true;
     else if (strcmp(value, "0") == 0 || strcmp(value, "no") == 0 ||
              strcmp(value, "false") == 0)
-        config->print = false;
+        *flag = false;
     else
         return "1 or 0 (also yes/no, true/false)";
     return NULL;
+}
+
+static const char *parse_print(struct rp_config *config, const char *value)
+{
+    return parse_flag(&config->print, value);
+}
+
+static const char *parse_show_all(struct rp_config *config, const char *value)
+{
+    return parse_flag(&config->show_all, value);
+}
+
+static const char *parse_unicode(struct rp_config *config, const char *value)
+{
+    return parse_flag(&config->unicode, value);
 }
 
 static const char *parse_signal(struct rp_config *config, const char *value)
@@ -137,6 +155,8 @@ static const struct {
     {"REQPROF_OUTPUT", parse_output},
     {"REQPROF_INTERVAL", parse_interval},
     {"REQPROF_PRINT", parse_print},
+    {"REQPROF_SHOW_ALL", parse_show_all},
+    {"REQPROF_UNICODE", parse_unicode},
     {"REQPROF_SIGNAL", parse_signal},
 };
 
@@ -149,6 +169,8 @@ void rp_config_defaults(struct rp_config *config)
     config->outputs = RP_OUTPUT_TEXT;
     config->interval_ns = 1000000;
     config->print = false;
+    config->show_all = false;
+    config->unicode = true;
     config->signal = SIGPROF;
 }
 
@@ -167,7 +189,8 @@ int rp_config_set(struct rp_config *config, const char *key,
     }
     snprintf(error, error_size,
              "unknown setting %s (known: REQPROF_DIR, REQPROF_OUTPUT, "
-             "REQPROF_INTERVAL, REQPROF_PRINT, REQPROF_SIGNAL, REQPROF_CONFIG)",
+             "REQPROF_INTERVAL, REQPROF_PRINT, REQPROF_SHOW_ALL, "
+             "REQPROF_UNICODE, REQPROF_SIGNAL, REQPROF_CONFIG)",
              key);
     return -1;
 }

@@ -15,6 +15,7 @@
 enum rp_output_format {
     RP_OUTPUT_TEXT = 1u << 0,
     RP_OUTPUT_JSON = 1u << 1,
+    RP_OUTPUT_HTML = 1u << 2,
 };
 
 /* Sampling intervals reqprof accepts: finer costs too much, coarser says
@@ -27,6 +28,8 @@ struct rp_config {
     unsigned outputs;     /* enum rp_output_format bits (REQPROF_OUTPUT) */
     uint64_t interval_ns; /* sampling interval (REQPROF_INTERVAL) */
     bool print;           /* also print each text report (REQPROF_PRINT) */
+    bool show_all;        /* text: no folding, no threshold (REQPROF_SHOW_ALL) */
+    bool unicode;         /* text: box-drawing characters (REQPROF_UNICODE) */
     int signal;           /* the sampling signal (REQPROF_SIGNAL) */
 };
 

@@ -197,19 +197,43 @@ static int files_write_atomically(struct rp_report_files *files,
     return result;
 }
 
-/* Renders one format, compresses it and writes it as STEM.EXTENSION.gz. */
+/* The text view as REQPROF_SHOW_ALL and REQPROF_UNICODE ask, never in
+ * colour: reports are files, and stderr is the server's log. */
+static struct rp_text_options files_text_options(const struct rp_config *config)
+{
+    return (struct rp_text_options){
+        .unicode = config->unicode,
+        .fold_libraries = !config->show_all,
+        .threshold = config->show_all ? 0 : RP_TEXT_THRESHOLD_DEFAULT,
+    };
+}
+
+/*
+ * Renders one format and writes it as STEM.EXTENSION.gz, except the HTML
+ * page: it is written as STEM.html, uncompressed, because it is made to be
+ * opened in a browser and browsers do not open a .html.gz file from disk.
+ */
 static int files_write_format(struct rp_report_files *files,
                               const struct rp_report *report, unsigned format,
                               const char *stem)
 {
-    static const struct rp_text_options plain = {.color = false, .unicode = true};
+    struct rp_text_options text = files_text_options(files->config);
     rp_buffer_reset(&files->rendered);
     int rendered = format == RP_OUTPUT_JSON
                        ? rp_render_json(report, &files->rendered)
-                       : rp_render_text(report, &plain, &files->rendered);
-    if (rendered != 0 || files_gzip(files, &files->rendered) != 0)
+                   : format == RP_OUTPUT_HTML
+                       ? rp_render_html(report, &files->rendered)
+                       : rp_render_text(report, &text, &files->rendered);
+    if (rendered != 0)
         return -1;
     char name[PATH_MAX];
+    if (format == RP_OUTPUT_HTML) {
+        snprintf(name, sizeof name, "%s.html", stem);
+        return files_write_atomically(files, name, files->rendered.data,
+                                      files->rendered.length);
+    }
+    if (files_gzip(files, &files->rendered) != 0)
+        return -1;
     snprintf(name, sizeof name, "%s.%s.gz", stem,
              format == RP_OUTPUT_JSON ? "json" : "txt");
     return files_write_atomically(files, name, files->compressed,
@@ -258,9 +282,9 @@ void rp_report_files_write(struct rp_report_files *files,
 {
     const struct rp_config *config = files->config;
     if (config->print) {
-        static const struct rp_text_options plain = {.color = false, .unicode = true};
+        struct rp_text_options text = files_text_options(config);
         rp_buffer_reset(&files->rendered);
-        if (rp_render_text(report, &plain, &files->rendered) == 0)
+        if (rp_render_text(report, &text, &files->rendered) == 0)
             (void)files_write_all(2, files->rendered.data, files->rendered.length);
     }
     if (!files_directory_ready(files))
@@ -268,7 +292,8 @@ void rp_report_files_write(struct rp_report_files *files,
     char stem[PATH_MAX / 2];
     rp_report_file_stem(report, request_id, stem, sizeof stem);
     int result = 0;
-    static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON};
+    static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON,
+                                       RP_OUTPUT_HTML};
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (config->outputs & formats[i])
             result |= files_write_format(files, report, formats[i], stem);

@@ -31,6 +31,7 @@ enum rp_record_kind {
 struct rp_record {
     uint64_t request_id;  /* the request this belongs to */
     uint64_t value;       /* STACK: weight in intervals; CPU: nanoseconds */
+    uint64_t time_ns;     /* STACK: CLOCK_MONOTONIC when it was taken */
     uint32_t kind;        /* enum rp_record_kind */
     uint32_t dropped;     /* samples lost on this thread just before this */
     uint16_t first_frame; /* index of the interrupted frame in frames */

@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <ucontext.h>
 
 #include "process.h"
@@ -56,6 +57,9 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
             first = 0;
             count = 1;
         }
+        struct timespec now; /* clock_gettime is async-signal-safe (vDSO) */
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        record->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
         record->kind = RP_RECORD_STACK;
         record->request_id = thread->current_request;
         /* A timer that expired while the thread was off the CPU delivers

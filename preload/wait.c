@@ -45,7 +45,8 @@ void rp_wait_end(struct rp_thread *thread)
         return;
     int saved_errno = errno;
     uint64_t interval_ns = rp_process.config.interval_ns;
-    thread->wait_remainder_ns += wait_now_ns() - thread->wait_start_ns;
+    uint64_t end_ns = wait_now_ns();
+    thread->wait_remainder_ns += end_ns - thread->wait_start_ns;
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
     if (samples > 0 && thread->current_request != 0) {
@@ -54,6 +55,7 @@ void rp_wait_end(struct rp_thread *thread)
         struct rp_record *record = rp_ring_reserve(&thread->ring);
         if (record != NULL) {
             record->kind = RP_RECORD_STACK;
+            record->time_ns = end_ns;
             record->request_id = thread->current_request;
             record->value = samples;
             record->first_frame = 0;

@@ -134,8 +134,8 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
         if (depth == sizeof writer->frame_ids / sizeof writer->frame_ids[0])
             break;
     }
-    if (rp_calltree_add_stack(request->tree, writer->frame_ids, depth,
-                              record->value) != 0)
+    if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
+                               record->value, record->time_ns) != 0)
         request->samples_dropped += record->value;
 }
 
@@ -184,6 +184,7 @@ static void writer_report(struct writer *writer, const struct rp_request *reques
         if (report.tree == NULL)
             return;
     }
+    rp_calltree_timeline_rebase(report.tree, request->start_ns);
     rp_calltree_sort(report.tree);
     report.samples = rp_calltree_root(report.tree)->total;
     rp_report_files_write(writer->files, &report, request->id);

@@ -51,6 +51,11 @@ struct rp_calltree {
     size_t child_slot_count;            /* power of two */
     size_t node_count;                  /* nodes in child_slots: all but root */
     struct node_chunk *chunks;          /* newest first; nodes come from it */
+
+    struct rp_timeline_point *points; /* the timeline, oldest first */
+    size_t point_count;
+    size_t point_capacity;  /* grows up to RP_TIMELINE_MAX */
+    uint32_t point_stride;  /* samples a point gathers before the next */
 };
 
 /* What rp_calltree_frame returns for the root. */
@@ -135,8 +140,10 @@ struct rp_calltree *rp_calltree_new(void)
 {
     struct rp_calltree *tree = calloc(1, sizeof *tree);
 
-    if (tree != NULL)
+    if (tree != NULL) {
         tree->root.public.frame = RP_FRAME_ROOT;
+        tree->point_stride = 1;
+    }
     return tree;
 }
 
@@ -149,6 +156,7 @@ void rp_calltree_free(struct rp_calltree *tree)
     free(tree->frames);
     free(tree->frame_slots);
     free(tree->child_slots);
+    free(tree->points);
     while (tree->chunks != NULL) {
         struct node_chunk *next = tree->chunks->next;
         free(tree->chunks);
@@ -345,23 +353,43 @@ static struct calltree_node *child_get(struct rp_calltree *tree,
     return child;
 }
 
-int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
-                          size_t depth, uint64_t weight)
+/* add_stack, returning the leaf node (NULL when it failed). */
+static struct calltree_node *tree_add_stack(struct rp_calltree *tree,
+                                            const uint32_t *frames,
+                                            size_t depth, uint64_t weight)
 {
     struct calltree_node *node = &tree->root;
 
     for (size_t i = 0; i < depth; i++) {
         if (frames[i] >= tree->frame_count)
-            return -1;
+            return NULL;
     }
     if (!child_slots_reserve(tree, depth) || !nodes_reserve(tree, depth))
-        return -1;
+        return NULL;
     node->public.total += weight;
     for (size_t i = 0; i < depth; i++) {
         node = child_get(tree, node, frames[i]);
         node->public.total += weight;
     }
     node->public.self += weight;
+    return node;
+}
+
+int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
+                          size_t depth, uint64_t weight)
+{
+    return tree_add_stack(tree, frames, depth, weight) != NULL ? 0 : -1;
+}
+
+int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,
+                           size_t depth, uint64_t weight, uint64_t time_ns)
+{
+    struct calltree_node *leaf = tree_add_stack(tree, frames, depth, weight);
+
+    if (leaf == NULL)
+        return -1;
+    if (weight > 0)
+        (void)rp_calltree_timeline_add(tree, &leaf->public, time_ns, weight);
     return 0;
 }
 
@@ -429,4 +457,134 @@ void rp_calltree_sort(struct rp_calltree *tree)
         for (size_t i = 0; i < chunk->used; i++)
             node_sort_children(tree, &chunk->nodes[i]);
     }
+}
+
+/* Adds from's subtree under node (tree's node for the same path). */
+static int merge_subtree(struct rp_calltree *tree, uint32_t **path,
+                         size_t *path_capacity, size_t depth,
+                         const struct rp_calltree *from,
+                         const struct rp_calltree_node *node)
+{
+    if (depth > 0) {
+        uint32_t id = rp_calltree_intern(tree, &from->frames[node->frame]);
+
+        if (id == RP_FRAME_ROOT)
+            return -1;
+        if (depth > *path_capacity) {
+            size_t capacity = *path_capacity ? *path_capacity * 2 : 64;
+            uint32_t *grown = realloc(*path, capacity * sizeof *grown);
+
+            if (grown == NULL)
+                return -1;
+            *path = grown;
+            *path_capacity = capacity;
+        }
+        (*path)[depth - 1] = id;
+    }
+    /* Weight 0 still makes the node, as the source tree has it. */
+    if (rp_calltree_add_stack(tree, *path, depth, node->self) != 0)
+        return -1;
+    for (node = node->first_child; node != NULL; node = node->next_sibling) {
+        if (merge_subtree(tree, path, path_capacity, depth + 1, from,
+                          node) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int rp_calltree_merge(struct rp_calltree *tree, const struct rp_calltree *from)
+{
+    uint32_t *path = NULL;
+    size_t path_capacity = 0;
+    int result = merge_subtree(tree, &path, &path_capacity, 0, from,
+                               &from->root.public);
+
+    free(path);
+    return result;
+}
+
+/* Folds b into a: the later time, both weights, the heavier one's leaf. */
+static void point_absorb(struct rp_timeline_point *a,
+                         const struct rp_timeline_point *b)
+{
+    if (b->weight >= a->weight)
+        a->leaf = b->leaf;
+    if (b->time_ns > a->time_ns)
+        a->time_ns = b->time_ns;
+    a->weight = a->weight > UINT32_MAX - b->weight ? UINT32_MAX
+                                                   : a->weight + b->weight;
+    a->merged += b->merged;
+}
+
+/* Halves the timeline by merging neighbours; later points gather twice
+ * as many samples, so the timeline stays even. A point not yet full (the
+ * last, when the count was odd) takes samples until it is. */
+static void timeline_halve(struct rp_calltree *tree)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < tree->point_count; i += 2) {
+        tree->points[kept] = tree->points[i];
+        if (i + 1 < tree->point_count)
+            point_absorb(&tree->points[kept], &tree->points[i + 1]);
+        kept++;
+    }
+    tree->point_count = kept;
+    tree->point_stride *= 2;
+}
+
+int rp_calltree_timeline_add(struct rp_calltree *tree,
+                             const struct rp_calltree_node *leaf,
+                             uint64_t time_ns, uint64_t weight)
+{
+    struct rp_timeline_point point = {
+        time_ns, leaf, weight > UINT32_MAX ? UINT32_MAX : (uint32_t)weight, 1};
+    size_t at = tree->point_count;
+
+    if (weight == 0)
+        return -1;
+    /* Samples come in nearly in order (one thread's ring at a time), so
+     * the place to insert is found from the end in a few steps. */
+    while (at > 0 && tree->points[at - 1].time_ns > time_ns)
+        at--;
+    if (at > 0 && tree->points[at - 1].merged < tree->point_stride) {
+        point_absorb(&tree->points[at - 1], &point);
+        return 0;
+    }
+    if (tree->point_count == RP_TIMELINE_MAX) {
+        timeline_halve(tree);
+        return rp_calltree_timeline_add(tree, leaf, time_ns, weight);
+    }
+    if (tree->point_count == tree->point_capacity) {
+        size_t capacity = tree->point_capacity ? tree->point_capacity * 2 : 64;
+        struct rp_timeline_point *points;
+
+        if (capacity > RP_TIMELINE_MAX)
+            capacity = RP_TIMELINE_MAX;
+        points = realloc(tree->points, capacity * sizeof *points);
+        if (points == NULL)
+            return -1;
+        tree->points = points;
+        tree->point_capacity = capacity;
+    }
+    memmove(&tree->points[at + 1], &tree->points[at],
+            (tree->point_count - at) * sizeof *tree->points);
+    tree->points[at] = point;
+    tree->point_count++;
+    return 0;
+}
+
+void rp_calltree_timeline_rebase(struct rp_calltree *tree, uint64_t start_ns)
+{
+    for (size_t i = 0; i < tree->point_count; i++)
+        tree->points[i].time_ns = tree->points[i].time_ns > start_ns
+                                      ? tree->points[i].time_ns - start_ns
+                                      : 0;
+}
+
+const struct rp_timeline_point *
+rp_calltree_timeline(const struct rp_calltree *tree, size_t *count)
+{
+    *count = tree->point_count;
+    return tree->points;
 }

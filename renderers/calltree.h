@@ -85,4 +85,64 @@ rp_calltree_child(const struct rp_calltree *tree,
  */
 void rp_calltree_sort(struct rp_calltree *tree);
 
+/*
+ * Adds every sample of from to tree, as if each stack had been added to
+ * tree too (the timeline is not carried over). Returns 0, or -1 when out
+ * of memory, with tree holding part of from.
+ */
+int rp_calltree_merge(struct rp_calltree *tree,
+                      const struct rp_calltree *from);
+
+/*
+ * The timeline: when each sample was taken, and where its stack ended, so
+ * a view can show what the request did in order (the tree only says how
+ * much). It is optional: a tree built with rp_calltree_add_stack alone has
+ * none. Points are kept in order of time.
+ *
+ * It is bounded: past RP_TIMELINE_MAX points, neighbouring points are
+ * merged in pairs, and from then on every two (then four...) samples make
+ * one point, so a long request keeps an even, coarser timeline. A merged
+ * point takes the later time, the sum of the weights and the leaf of the
+ * heavier one.
+ */
+#define RP_TIMELINE_MAX 10000
+
+struct rp_timeline_point {
+    uint64_t time_ns; /* when: see rp_calltree_timeline_rebase */
+    const struct rp_calltree_node *leaf; /* the node the stack ended in */
+    uint32_t weight;  /* samples (intervals) it stands for, at least 1 */
+    uint32_t merged;  /* samples added into it, for the bound above */
+};
+
+/*
+ * rp_calltree_add_stack, and a point on the timeline for the sample at
+ * time_ns (any clock; rp_calltree_timeline_rebase makes it relative to the
+ * request). The writer calls this instead of rp_calltree_add_stack for
+ * each stack sample. Returns 0, or -1 when the stack could not be added
+ * (as rp_calltree_add_stack). A point that finds no memory is left out:
+ * the tree, which every view needs, still has the sample.
+ */
+int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,
+                           size_t depth, uint64_t weight, uint64_t time_ns);
+
+/*
+ * Adds a timeline point for weight samples (1 to UINT32_MAX) that ended in
+ * leaf, a node of this tree, at time_ns. Returns 0, or -1 when out of
+ * memory or weight is 0.
+ */
+int rp_calltree_timeline_add(struct rp_calltree *tree,
+                             const struct rp_calltree_node *leaf,
+                             uint64_t time_ns, uint64_t weight);
+
+/*
+ * Makes every point's time relative to start_ns, the request's first
+ * byte on the clock the points were taken with; earlier points get 0.
+ * The writer calls it once, before the report is rendered.
+ */
+void rp_calltree_timeline_rebase(struct rp_calltree *tree, uint64_t start_ns);
+
+/* The points, oldest first, and their number in *count (0: no timeline). */
+const struct rp_timeline_point *
+rp_calltree_timeline(const struct rp_calltree *tree, size_t *count);
+
 #endif

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "calltree.h"
+
 /*
  * Decodes the UTF-8 character at the start of text (length > 0). Returns
  * its length in bytes with *codepoint set, or 0 when text does not begin
@@ -28,5 +30,45 @@ static inline bool rp_unicode_is_control(uint32_t codepoint)
 
 /* U+FFFD REPLACEMENT CHARACTER, which stands in for undecodable bytes. */
 #define RP_UTF8_REPLACEMENT "\xEF\xBF\xBD"
+
+struct rp_buffer;
+
+/*
+ * Appends text (length bytes, any bytes) as a JSON string: always valid
+ * JSON and UTF-8, bytes that are not UTF-8 written as U+FFFD.
+ */
+void rp_json_put_string(struct rp_buffer *out, const char *text,
+                        size_t length);
+
+/*
+ * The HTML report's page, stylesheet and script (renderers/html/), built
+ * into C strings by renderers/embed.sh.
+ */
+extern const char rp_html_report_html[];
+extern const char rp_html_report_css[];
+extern const char rp_html_report_js[];
+
+/* Distinct strings in the order first added; they are not copied. */
+struct rp_string_set {
+    const char **items;
+    size_t count;
+    size_t capacity;
+    bool failed; /* out of memory: a string was not added */
+};
+
+/*
+ * Adds text unless an equal string is there; returns its index either way,
+ * or count (and failed is set) when out of memory. Zero-initialise a set;
+ * rp_string_set_free frees it.
+ */
+size_t rp_string_set_add(struct rp_string_set *set, const char *text);
+void rp_string_set_free(struct rp_string_set *set);
+
+/*
+ * Whether frame comes from one of the system's shared libraries (libc,
+ * libstdc++, the dynamic loader, the vDSO...) rather than from program
+ * (the report's program path) or its own modules; see library.c.
+ */
+bool rp_frame_is_library(const struct rp_frame *frame, const char *program);
 
 #endif

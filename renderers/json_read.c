@@ -47,8 +47,14 @@ struct json_reader {
     struct rp_buffer function, object, file;
     bool has_object, has_file; /* false: the member was null */
 
+    uint64_t version; /* of the document: 1 or RP_REPORT_JSON_VERSION */
+
     struct rp_calltree *tree;            /* being built */
     uint32_t path[JSON_NESTING_MAX / 2]; /* frame ids, root's child first */
+    /* Nodes in the order read, for the timeline to name them by number. */
+    const struct rp_calltree_node **nodes;
+    size_t node_count;
+    size_t node_capacity;
 };
 
 /* Records the first error, prefixed with its line; returns false. */
@@ -512,6 +518,25 @@ static bool reader_node_frame(struct json_reader *reader,
            reader_next_key(reader, "self") && reader_uint64(reader, self);
 }
 
+/* Gives node the next number, in the order rp_render_json lists nodes. */
+static bool reader_number_node(struct json_reader *reader,
+                               const struct rp_calltree_node *node)
+{
+    if (reader->node_count == reader->node_capacity) {
+        size_t capacity = reader->node_capacity ? reader->node_capacity * 2
+                                                : 256;
+        const struct rp_calltree_node **nodes =
+            realloc(reader->nodes, capacity * sizeof *nodes);
+
+        if (nodes == NULL)
+            return reader_fail(reader, "out of memory");
+        reader->nodes = nodes;
+        reader->node_capacity = capacity;
+    }
+    reader->nodes[reader->node_count++] = node;
+    return true;
+}
+
 /*
  * Reads one node and, recursively, its children; depth is the number of
  * frames from the root to the node (0: the root itself), whose parent is
@@ -551,6 +576,8 @@ static bool reader_node(struct json_reader *reader,
     node = depth == 0 ? rp_calltree_root(reader->tree)
                       : rp_calltree_child(reader->tree, parent,
                                           reader->path[depth - 1]);
+    if (!reader_number_node(reader, node))
+        return false;
 
     if (!reader_next_key(reader, "children") || !reader_open(reader, '['))
         return false;
@@ -597,11 +624,12 @@ static bool reader_header(struct json_reader *reader)
     }
     if (!reader_next_key(reader, "version") || !reader_uint64(reader, &version))
         return false;
-    if (version != RP_REPORT_JSON_VERSION)
+    if (version < 1 || version > RP_REPORT_JSON_VERSION)
         return reader_fail(reader,
                            "report version %" PRIu64 " is not supported "
-                           "(this reqprof reads version %d)",
+                           "(this reqprof reads versions 1 to %d)",
                            version, RP_REPORT_JSON_VERSION);
+    reader->version = version;
     return true;
 }
 
@@ -630,6 +658,63 @@ static bool reader_request(struct json_reader *reader,
            reader_close(reader, '}');
 }
 
+/* Reads one point of the timeline, [µs, node number, weight]. */
+static bool reader_point(struct json_reader *reader, uint64_t *time_us,
+                         uint64_t *node, uint64_t *weight)
+{
+    if (!reader_open(reader, '[') || !reader_uint64(reader, time_us) ||
+        !reader_expect(reader, ',') || !reader_uint64(reader, node) ||
+        !reader_expect(reader, ',') || !reader_uint64(reader, weight) ||
+        !reader_close(reader, ']'))
+        return false;
+    if (*time_us > UINT64_MAX / 1000)
+        return reader_fail(reader, "timeline time out of range");
+    if (*node >= reader->node_count)
+        return reader_fail(reader,
+                           "timeline names node %" PRIu64 " of %zu", *node,
+                           reader->node_count);
+    if (*weight == 0 || *weight > UINT32_MAX)
+        return reader_fail(reader, "timeline weight out of range");
+    return true;
+}
+
+/*
+ * Reads the timeline: null, or its points in order of time, no more than
+ * the writer keeps and with no more samples than the tree holds.
+ */
+static bool reader_timeline(struct json_reader *reader, uint64_t samples)
+{
+    uint64_t previous = 0, sum = 0, count = 0;
+
+    if (reader_accept_null(reader))
+        return true;
+    if (!reader_open(reader, '['))
+        return false;
+    reader_skip_space(reader);
+    if (reader_peek(reader) != ']') {
+        do {
+            uint64_t time_us, node, weight;
+
+            if (!reader_point(reader, &time_us, &node, &weight))
+                return false;
+            if (time_us < previous)
+                return reader_fail(reader, "timeline goes back in time");
+            if (++count > RP_TIMELINE_MAX)
+                return reader_fail(reader, "more than %d timeline points",
+                                   RP_TIMELINE_MAX);
+            sum += weight;
+            if (sum > samples)
+                return reader_fail(reader, "timeline holds more samples "
+                                           "than the tree");
+            if (rp_calltree_timeline_add(reader->tree, reader->nodes[node],
+                                         time_us * 1000, weight) != 0)
+                return reader_fail(reader, "out of memory");
+            previous = time_us;
+        } while (reader_accept(reader, ','));
+    }
+    return reader_close(reader, ']');
+}
+
 /* Reads everything after the request: process, sampling and tree. */
 static bool reader_rest(struct json_reader *reader, struct rp_report *report)
 {
@@ -646,15 +731,30 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
         !reader_next_key(reader, "samples") ||
         !reader_uint64(reader, &report->samples) ||
         !reader_next_key(reader, "samples_dropped") ||
-        !reader_uint64(reader, &report->samples_dropped) ||
-        !reader_next_key(reader, "root") ||
-        !reader_node(reader, NULL, 0, &root_total) ||
-        !reader_close(reader, '}'))
+        !reader_uint64(reader, &report->samples_dropped))
+        return false;
+    report->requests = 1;
+    if (reader->version >= 2) {
+        if (!reader_next_key(reader, "requests") ||
+            !reader_uint64(reader, &report->requests))
+            return false;
+        if (report->requests == 0)
+            return reader_fail(reader, "\"requests\": 0, but a report "
+                                       "covers at least one");
+    }
+    if (!reader_next_key(reader, "root") ||
+        !reader_node(reader, NULL, 0, &root_total))
         return false;
     if (report->samples != root_total)
         return reader_fail(reader,
                            "samples is %" PRIu64 " but the tree holds %" PRIu64,
                            report->samples, root_total);
+    if (reader->version >= 2 &&
+        (!reader_next_key(reader, "timeline") ||
+         !reader_timeline(reader, root_total)))
+        return false;
+    if (!reader_close(reader, '}'))
+        return false;
     reader_skip_space(reader);
     if (reader_peek(reader) != -1)
         return reader_fail(reader, "unexpected data after the report");
@@ -699,5 +799,6 @@ int rp_report_from_json(const char *text, size_t length,
     rp_buffer_free(&reader.function);
     rp_buffer_free(&reader.object);
     rp_buffer_free(&reader.file);
+    free(reader.nodes);
     return ok ? 0 : -1;
 }

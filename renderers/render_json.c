@@ -8,6 +8,7 @@
  * without making it much larger.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
@@ -17,14 +18,16 @@
 #define JSON_INDENT_MAX 64
 /* Decimals of every millisecond value: microseconds. */
 #define JSON_MS_DECIMALS 3
+/* Timeline points per line. */
+#define JSON_POINTS_PER_LINE 8
 
 /*
- * Appends text (length bytes, any bytes) as a JSON string. Control
- * characters, DEL and the C1 controls are escaped although JSON only
- * requires it of the first: then the file is safe to cat to a terminal.
+ * Control characters, DEL and the C1 controls are escaped although JSON
+ * only requires it of the first: then the file is safe to cat to a
+ * terminal.
  */
-static void json_put_string(struct rp_buffer *out, const char *text,
-                            size_t length)
+void rp_json_put_string(struct rp_buffer *out, const char *text,
+                        size_t length)
 {
     static const char hex[] = "0123456789abcdef";
     size_t run = 0; /* bytes before i that can be copied as they are */
@@ -71,12 +74,12 @@ static void json_put_optional(struct rp_buffer *out, const char *text)
     if (text == NULL)
         rp_buffer_puts(out, "null");
     else
-        json_put_string(out, text, strlen(text));
+        rp_json_put_string(out, text, strlen(text));
 }
 
 /* Appends one of the report's char arrays, which may lack its NUL. */
 #define json_put_array(out, array)                                           \
-    json_put_string((out), (array), strnlen((array), sizeof(array)))
+    rp_json_put_string((out), (array), strnlen((array), sizeof(array)))
 
 static void json_put_ms(struct rp_buffer *out, double milliseconds)
 {
@@ -118,6 +121,82 @@ static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
     rp_buffer_puts(out, "]}");
 }
 
+/* A node and its number in the order the JSON lists nodes (root 0). */
+struct json_node_number {
+    const struct rp_calltree_node *node;
+    uint32_t number;
+};
+
+/* Numbers the subtree's nodes from *next on, as json_put_node lists them. */
+static void json_number_nodes(struct json_node_number *numbers, uint32_t *next,
+                              const struct rp_calltree_node *node)
+{
+    numbers[*next] = (struct json_node_number){node, *next};
+    (*next)++;
+    for (node = node->first_child; node != NULL; node = node->next_sibling)
+        json_number_nodes(numbers, next, node);
+}
+
+static uint32_t json_count_nodes(const struct rp_calltree_node *node)
+{
+    uint32_t count = 1;
+
+    for (node = node->first_child; node != NULL; node = node->next_sibling)
+        count += json_count_nodes(node);
+    return count;
+}
+
+static int json_compare_nodes(const void *a, const void *b)
+{
+    const struct json_node_number *x = a, *y = b;
+
+    return (x->node > y->node) - (x->node < y->node);
+}
+
+/*
+ * Appends the timeline: null, or [[µs since the request began, number of
+ * the leaf node, weight], ...]. A point names its leaf by the node's place
+ * in the tree as written, so the reader can find it again.
+ */
+static void json_put_timeline(struct rp_buffer *out,
+                              const struct rp_calltree *tree)
+{
+    const struct rp_calltree_node *root = rp_calltree_root(tree);
+    size_t count;
+    const struct rp_timeline_point *points = rp_calltree_timeline(tree, &count);
+    struct json_node_number *numbers;
+    uint32_t node_count, next = 0;
+
+    if (count == 0) {
+        rp_buffer_puts(out, "null");
+        return;
+    }
+    node_count = json_count_nodes(root);
+    numbers = malloc(node_count * sizeof *numbers);
+    if (numbers == NULL) {
+        out->failed = true;
+        return;
+    }
+    json_number_nodes(numbers, &next, root);
+    qsort(numbers, node_count, sizeof *numbers, json_compare_nodes);
+    rp_buffer_puts(out, "[");
+    for (size_t i = 0; i < count; i++) {
+        struct json_node_number key = {points[i].leaf, 0};
+        const struct json_node_number *found =
+            bsearch(&key, numbers, node_count, sizeof *numbers,
+                    json_compare_nodes);
+
+        rp_buffer_printf(out,
+                         "%s[%" PRIu64 ", %" PRIu32 ", %" PRIu32 "]",
+                         i == 0 ? "\n  "
+                         : i % JSON_POINTS_PER_LINE == 0 ? ",\n  " : ", ",
+                         points[i].time_ns / 1000, found ? found->number : 0,
+                         points[i].weight);
+    }
+    rp_buffer_puts(out, "]");
+    free(numbers);
+}
+
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
 {
     rp_buffer_printf(out,
@@ -144,9 +223,12 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
     json_put_ms(out, report->interval_ms);
     rp_buffer_printf(out,
                      ", \"samples\": %" PRIu64 ", \"samples_dropped\": %" PRIu64
-                     ",\n \"root\": ",
-                     report->samples, report->samples_dropped);
+                     ", \"requests\": %" PRIu64 ",\n \"root\": ",
+                     report->samples, report->samples_dropped,
+                     report->requests > 1 ? report->requests : 1);
     json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);
+    rp_buffer_puts(out, ",\n \"timeline\": ");
+    json_put_timeline(out, report->tree);
     rp_buffer_puts(out, "}\n");
     return out->failed ? -1 : 0;
 }

@@ -4,18 +4,26 @@
  * milliseconds, its function and where that function is:
  *
  *   203.0 [request] GET /burn?ms=200
- *   └─ 203.0 handle_request  test_server.c:88
- *      ├─ 200.0 burn_alpha  test_server.c:40
- *      │  ├─ 150.0 [self]
- *      │  └─ 50.0 burn_beta  test_server.c:52
- *      └─ 3.0 [self]
+ *   └─ 203.0 [2 frames hidden] libc.so.6
+ *      └─ 203.0 handle_request  test_server.c:88
+ *         ├─ 200.0 burn_alpha  test_server.c:40
+ *         │  ├─ 150.0 [self]
+ *         │  └─ 50.0 burn_beta  test_server.c:52
+ *         └─ 3.0 [self]
  *
- * A node with children and samples of its own gets a "[self]" line for
- * those, placed among the children by its time. Paths and symbols are
- * arbitrary bytes and the output may go to a terminal, so control
- * characters and undecodable bytes are replaced before they are printed.
+ * Under each node (or fold) the renderer first gathers the lines to print,
+ * "items": the children, or a fold's first frames outside the fold; a
+ * "[self]" line for the samples that ended in the node itself; then drops
+ * those under the threshold and prints the rest heaviest first. A node with
+ * children and samples of its own gets its [self] line only when something
+ * else is printed under it.
+ *
+ * Paths and symbols are arbitrary bytes and the output may go to a
+ * terminal, so control characters and undecodable bytes are replaced
+ * before they are printed.
  */
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -63,9 +71,42 @@ struct text_renderer {
     const struct rp_calltree *tree;   /* the report's tree */
     const struct text_glyphs *glyphs; /* Unicode or ASCII */
     bool color;                       /* add ANSI styles */
+    bool fold_libraries;              /* fold runs of library frames */
+    const char *program;              /* the report's program, for folding */
     double interval_ms;               /* milliseconds per sample */
     uint64_t request_total;           /* the root's samples: 100% */
+    double threshold_samples;         /* lines under this are left out */
+    uint64_t frames_left_out;         /* nodes not printed for it */
     struct rp_buffer margin;          /* what precedes the current branch */
+};
+
+/* What one line under a node or a fold stands for. */
+enum text_item_kind {
+    ITEM_NODE, /* a node and its subtree */
+    ITEM_FOLD, /* a run of library frames, from node down */
+    ITEM_SELF, /* the samples that ended in the parent itself */
+};
+
+struct text_item {
+    enum text_item_kind kind;
+    const struct rp_calltree_node *node; /* NULL for ITEM_SELF */
+    uint64_t total;                      /* samples the line shows */
+    size_t order; /* when it was found: ties keep the tree's order */
+};
+
+/* The lines under one node or fold, gathered before they are printed. */
+struct text_items {
+    struct text_item *items;
+    size_t count;
+    size_t capacity;
+    bool failed; /* out of memory: some items are missing */
+};
+
+/* What a fold hides, to name it on its line. */
+struct text_fold {
+    uint64_t frames;              /* library frames in the run */
+    uint64_t self;                /* samples that ended in one of them */
+    struct rp_string_set objects; /* their objects, as first met */
 };
 
 static void text_style(struct text_renderer *renderer, const char *style)
@@ -74,31 +115,11 @@ static void text_style(struct text_renderer *renderer, const char *style)
         rp_buffer_puts(renderer->out, style);
 }
 
-/*
- * Appends text (length bytes), replacing what would upset a terminal:
- * control characters (C0, DEL and C1, which can start escape sequences)
- * and bytes that are not UTF-8.
- */
 static void text_put_printable(struct text_renderer *renderer,
                                const char *text, size_t length)
 {
-    size_t run = 0; /* bytes before i that can be copied as they are */
-
-    for (size_t i = 0; i < length;) {
-        uint32_t codepoint;
-        size_t size = rp_utf8_decode(text + i, length - i, &codepoint);
-
-        if (size != 0 && !rp_unicode_is_control(codepoint)) {
-            run += size;
-            i += size;
-            continue;
-        }
-        rp_buffer_append(renderer->out, text + i - run, run);
-        rp_buffer_puts(renderer->out, renderer->glyphs->replacement);
-        run = 0;
-        i += size ? size : 1;
-    }
-    rp_buffer_append(renderer->out, text + length - run, run);
+    rp_buffer_put_printable(renderer->out, text, length,
+                            renderer->glyphs->replacement);
 }
 
 static void text_puts_printable(struct text_renderer *renderer,
@@ -178,60 +199,225 @@ static void text_line_start(struct text_renderer *renderer, bool last)
                                        : renderer->glyphs->branch);
 }
 
-static void text_self_line(struct text_renderer *renderer, uint64_t self,
-                           bool last)
+/* Whether node is a library frame that a fold may hide. */
+static bool text_is_hidden(const struct text_renderer *renderer,
+                           const struct rp_calltree_node *node)
 {
-    text_line_start(renderer, last);
-    text_put_time(renderer, self);
-    rp_buffer_puts(renderer->out, "[self]\n");
+    return renderer->fold_libraries && node->frame != RP_FRAME_ROOT &&
+           (double)node->self <
+               RP_TEXT_FOLD_KEEP * (double)renderer->request_total &&
+           rp_frame_is_library(rp_calltree_frame(renderer->tree, node->frame),
+                               renderer->program);
+}
+
+/* Whether a fold starts at node: one hidden frame calling another. A lone
+ * library frame is shown as it is, which is shorter than its fold. */
+static bool text_starts_fold(const struct text_renderer *renderer,
+                             const struct rp_calltree_node *node)
+{
+    if (!text_is_hidden(renderer, node))
+        return false;
+    for (const struct rp_calltree_node *child = node->first_child; child;
+         child = child->next_sibling) {
+        if (text_is_hidden(renderer, child))
+            return true;
+    }
+    return false;
+}
+
+static void items_push(struct text_items *list, enum text_item_kind kind,
+                       const struct rp_calltree_node *node, uint64_t total)
+{
+    if (list->count == list->capacity) {
+        size_t capacity = list->capacity ? list->capacity * 2 : 8;
+        struct text_item *items =
+            realloc(list->items, capacity * sizeof *items);
+
+        if (items == NULL) {
+            list->failed = true;
+            return;
+        }
+        list->items = items;
+        list->capacity = capacity;
+    }
+    list->items[list->count] = (struct text_item){kind, node, total,
+                                                  list->count};
+    list->count++;
+}
+
+/* The item a node is under its parent: itself, or the fold it starts. */
+static void items_push_node(const struct text_renderer *renderer,
+                            struct text_items *list,
+                            const struct rp_calltree_node *node)
+{
+    items_push(list, text_starts_fold(renderer, node) ? ITEM_FOLD : ITEM_NODE,
+               node, node->total);
+}
+
+/*
+ * Takes the hidden node into the fold and gathers what the fold shows
+ * below it: the first frame that is not hidden on each path out of it.
+ */
+static void fold_gather(const struct text_renderer *renderer,
+                        struct text_fold *fold, struct text_items *list,
+                        const struct rp_calltree_node *node)
+{
+    fold->frames++;
+    fold->self += node->self;
+    rp_string_set_add(&fold->objects,
+                      rp_calltree_frame(renderer->tree, node->frame)->object);
+    for (const struct rp_calltree_node *child = node->first_child; child;
+         child = child->next_sibling) {
+        if (text_is_hidden(renderer, child))
+            fold_gather(renderer, fold, list, child);
+        else
+            items_push(list, ITEM_NODE, child, child->total);
+    }
+}
+
+static uint64_t subtree_size(const struct rp_calltree_node *node)
+{
+    uint64_t size = 1;
+
+    for (node = node->first_child; node; node = node->next_sibling)
+        size += subtree_size(node);
+    return size;
+}
+
+/* Heaviest first; among equals, [self] last and the rest as found. */
+static int item_compare(const void *a, const void *b)
+{
+    const struct text_item *x = a, *y = b;
+
+    if (x->total != y->total)
+        return x->total > y->total ? -1 : 1;
+    if ((x->kind == ITEM_SELF) != (y->kind == ITEM_SELF))
+        return x->kind == ITEM_SELF ? 1 : -1;
+    return (x->order > y->order) - (x->order < y->order);
+}
+
+/*
+ * Drops the items under the threshold, counting the frames they hold, and
+ * the [self] item when it would be alone; sorts the rest.
+ */
+static void items_select(struct text_renderer *renderer,
+                         struct text_items *list)
+{
+    size_t kept = 0;
+
+    for (size_t i = 0; i < list->count; i++) {
+        struct text_item *item = &list->items[i];
+
+        /* An empty [self] says nothing; an empty node can still be
+         * shown, when nothing is left out. */
+        if ((double)item->total >= renderer->threshold_samples &&
+            (item->kind != ITEM_SELF || item->total > 0)) {
+            list->items[kept++] = *item;
+            continue;
+        }
+        if (item->kind != ITEM_SELF)
+            renderer->frames_left_out += subtree_size(item->node);
+    }
+    if (kept == 1 && list->items[0].kind == ITEM_SELF)
+        kept = 0;
+    list->count = kept;
+    qsort(list->items, list->count, sizeof *list->items, item_compare);
 }
 
 static void text_node(struct text_renderer *renderer,
                       const struct rp_calltree_node *node, bool last);
+static void text_fold(struct text_renderer *renderer,
+                      const struct rp_calltree_node *node, bool last);
 
 /*
- * Appends the lines of node's children (node has some), with its [self]
- * line among them by time: before the first lighter child, as the children
- * are sorted. Folding library frames into one line will go here too.
+ * Selects and prints the lines gathered under a node or fold. The
+ * recursion is as deep as the tree, which the unwinder's frame limit (or,
+ * for a tree read from JSON, the reader's nesting limit) bounds.
  */
-static void text_children(struct text_renderer *renderer,
-                          const struct rp_calltree_node *node)
+static void text_items(struct text_renderer *renderer, struct text_items *list)
 {
-    bool self_pending = node->self > 0;
+    if (list->failed)
+        renderer->out->failed = true;
+    items_select(renderer, list);
+    for (size_t i = 0; i < list->count; i++) {
+        const struct text_item *item = &list->items[i];
+        bool last = i + 1 == list->count;
 
-    for (const struct rp_calltree_node *child = node->first_child; child;
-         child = child->next_sibling) {
-        if (self_pending && node->self > child->total) {
-            text_self_line(renderer, node->self, false);
-            self_pending = false;
+        if (item->kind == ITEM_NODE) {
+            text_node(renderer, item->node, last);
+        } else if (item->kind == ITEM_FOLD) {
+            text_fold(renderer, item->node, last);
+        } else {
+            text_line_start(renderer, last);
+            text_put_time(renderer, item->total);
+            rp_buffer_puts(renderer->out, "[self]\n");
         }
-        text_node(renderer, child,
-                  child->next_sibling == NULL && !self_pending);
     }
-    if (self_pending)
-        text_self_line(renderer, node->self, true);
+    free(list->items);
 }
 
-/*
- * Appends a node's line and its subtree's. The recursion is as deep as the
- * tree, which the unwinder's frame limit (or, for a tree read from JSON,
- * the reader's nesting limit) bounds.
- */
+/* Prints the items under the line just printed, one margin further in. */
+static void text_below(struct text_renderer *renderer, struct text_items *list,
+                       bool last)
+{
+    size_t margin_length = renderer->margin.length;
+
+    rp_buffer_puts(&renderer->margin, last ? renderer->glyphs->blank
+                                           : renderer->glyphs->vertical);
+    text_items(renderer, list);
+    rp_buffer_truncate(&renderer->margin, margin_length);
+}
+
+/* The lines under a node: its children, and its [self]. */
+static void text_gather_children(const struct text_renderer *renderer,
+                                 struct text_items *list,
+                                 const struct rp_calltree_node *node)
+{
+    for (const struct rp_calltree_node *child = node->first_child; child;
+         child = child->next_sibling)
+        items_push_node(renderer, list, child);
+    if (node->first_child != NULL)
+        items_push(list, ITEM_SELF, NULL, node->self);
+}
+
+/* Appends a node's line and its subtree's. */
 static void text_node(struct text_renderer *renderer,
                       const struct rp_calltree_node *node, bool last)
 {
-    size_t margin_length = renderer->margin.length;
+    struct text_items list = {0};
 
     text_line_start(renderer, last);
     text_put_time(renderer, node->total);
     text_put_frame(renderer, rp_calltree_frame(renderer->tree, node->frame));
     rp_buffer_puts(renderer->out, "\n");
-    if (node->first_child == NULL)
-        return;
-    rp_buffer_puts(&renderer->margin, last ? renderer->glyphs->blank
-                                           : renderer->glyphs->vertical);
-    text_children(renderer, node);
-    rp_buffer_truncate(&renderer->margin, margin_length);
+    text_gather_children(renderer, &list, node);
+    text_below(renderer, &list, last);
+}
+
+/* Appends a fold's line, "[3 frames hidden] libc.so.6", and what it calls. */
+static void text_fold(struct text_renderer *renderer,
+                      const struct rp_calltree_node *node, bool last)
+{
+    struct text_items list = {0};
+    struct text_fold fold = {0};
+
+    fold_gather(renderer, &fold, &list, node);
+    items_push(&list, ITEM_SELF, NULL, fold.self);
+    text_line_start(renderer, last);
+    text_put_time(renderer, node->total);
+    text_style(renderer, STYLE_DIM);
+    rp_buffer_printf(renderer->out, "[%" PRIu64 " frames hidden]",
+                     fold.frames);
+    for (size_t i = 0; i < fold.objects.count; i++) {
+        rp_buffer_puts(renderer->out, i == 0 ? " " : ", ");
+        text_puts_printable(renderer, fold.objects.items[i]);
+    }
+    text_style(renderer, STYLE_RESET);
+    rp_buffer_puts(renderer->out, "\n");
+    if (fold.objects.failed)
+        renderer->out->failed = true;
+    rp_string_set_free(&fold.objects);
+    text_below(renderer, &list, last);
 }
 
 /* The root's line names the request instead of a location. */
@@ -239,6 +425,7 @@ static void text_root(struct text_renderer *renderer,
                       const struct rp_report *report)
 {
     const struct rp_calltree_node *root = rp_calltree_root(report->tree);
+    struct text_items list = {0};
 
     text_put_time(renderer, root->total);
     text_put_frame(renderer, rp_calltree_frame(report->tree, root->frame));
@@ -249,8 +436,25 @@ static void text_root(struct text_renderer *renderer,
         text_put_array(renderer, report->path);
     }
     rp_buffer_puts(renderer->out, "\n");
-    if (root->first_child != NULL)
-        text_children(renderer, root);
+    text_gather_children(renderer, &list, root);
+    text_items(renderer, &list);
+}
+
+/* Says what the threshold left out, so nobody wonders where time went. */
+static void text_footer(struct text_renderer *renderer, double threshold)
+{
+    double percent = threshold * 100;
+    double fraction = percent - (double)(long long)percent;
+
+    if (renderer->frames_left_out == 0)
+        return;
+    rp_buffer_printf(renderer->out, "\n%" PRIu64 " frame%s under ",
+                     renderer->frames_left_out,
+                     renderer->frames_left_out == 1 ? "" : "s");
+    /* "1%", or "0.5%" when a whole number won't do. */
+    rp_buffer_put_decimal(renderer->out, percent, fraction > 1e-9 ? 1 : 0);
+    rp_buffer_puts(renderer->out, "% of the request not shown "
+                                  "(REQPROF_SHOW_ALL=1 shows every frame)\n");
 }
 
 /* Appends the sampling interval: "1.0", or "0.250" when tenths won't do. */
@@ -270,6 +474,7 @@ static void text_header(struct text_renderer *renderer,
     char recorded[32] = "unknown";
     struct tm local;
     size_t start;
+    bool merged = report->requests > 1;
 
     if (localtime_r(&seconds, &local) != NULL)
         strftime(recorded, sizeof recorded, "%Y-%m-%d %H:%M:%S", &local);
@@ -292,8 +497,20 @@ static void text_header(struct text_renderer *renderer,
     rp_buffer_puts(out, "  CPU time: ");
     rp_buffer_put_decimal(out, report->cpu_ms, TEXT_MS_DECIMALS);
     rp_buffer_puts(out, " ms\n\nProgram: ");
-    text_put_array(renderer, report->program);
-    rp_buffer_printf(out, " (pid %d)\nRequest: ", report->pid);
+    /* A merge of requests blanks what they do not share. */
+    if (merged && report->program[0] == '\0')
+        rp_buffer_puts(out, "several");
+    else
+        text_put_array(renderer, report->program);
+    if (merged && report->pid == 0)
+        rp_buffer_puts(out, " (several processes)");
+    else
+        rp_buffer_printf(out, " (pid %d)", report->pid);
+    if (merged)
+        rp_buffer_printf(out, "\nRequests: %" PRIu64 " merged, ",
+                         report->requests);
+    else
+        rp_buffer_puts(out, "\nRequest: ");
     text_put_array(renderer, report->method);
     rp_buffer_puts(out, " ");
     text_put_array(renderer, report->path);
@@ -301,28 +518,33 @@ static void text_header(struct text_renderer *renderer,
     if (report->status != 0)
         rp_buffer_printf(out, "%d", report->status);
     else
-        rp_buffer_puts(out, "no response");
-    rp_buffer_printf(out,
-                     " (%" PRIu64 " bytes in, %" PRIu64 " bytes out)\n\n",
-                     report->request_bytes, report->response_bytes);
+        rp_buffer_puts(out, merged ? "several statuses" : "no response");
+    rp_buffer_printf(out, " (%" PRIu64 " bytes in, %" PRIu64 " bytes out%s)\n\n",
+                     report->request_bytes, report->response_bytes,
+                     merged ? " in all" : "");
 }
 
 int rp_render_text(const struct rp_report *report,
                    const struct rp_text_options *options,
                    struct rp_buffer *out)
 {
+    uint64_t request_total = rp_calltree_root(report->tree)->total;
     struct text_renderer renderer = {
         .out = out,
         .tree = report->tree,
         .glyphs = options->unicode ? &unicode_glyphs : &ascii_glyphs,
         .color = options->color,
+        .fold_libraries = options->fold_libraries,
+        .program = report->program,
         .interval_ms = report->interval_ms,
-        .request_total = rp_calltree_root(report->tree)->total,
+        .request_total = request_total,
+        .threshold_samples = options->threshold * (double)request_total,
     };
 
     rp_buffer_init(&renderer.margin);
     text_header(&renderer, report);
     text_root(&renderer, report);
+    text_footer(&renderer, options->threshold);
     /* A margin that could not grow means lines are missing their margin. */
     if (renderer.margin.failed)
         out->failed = true;

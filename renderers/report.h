@@ -41,7 +41,12 @@ struct rp_report {
     int pid;
     char program[RP_REPORT_PROGRAM_MAX]; /* path of the executable */
 
-    /* Where the time went; owned by the report. */
+    /* Requests the report covers: more than 1 for the sum of several
+     * (reqprof merge), where the fields above are totals or, if they
+     * differ, blank. 0 counts as 1. */
+    uint64_t requests;
+
+    /* Where the time went, and when (its timeline); owned by the report. */
     struct rp_calltree *tree;
 };
 
@@ -77,16 +82,38 @@ void rp_buffer_put_decimal(struct rp_buffer *buffer, double value,
                            int decimals);
 
 /*
+ * Appends text (length bytes, any bytes) with everything that would upset
+ * a terminal replaced by replacement: control characters (C0, DEL and C1,
+ * which can start escape sequences) and bytes that are not UTF-8.
+ */
+void rp_buffer_put_printable(struct rp_buffer *buffer, const char *text,
+                             size_t length, const char *replacement);
+
+/*
  * What every text rendering begins with, so that a reader can tell a text
  * report from any other file.
  */
 #define RP_REPORT_TEXT_MAGIC "reqprof "
 
-/* How the text view looks. */
+/* How the text view looks. All false and 0 prints every frame. */
 struct rp_text_options {
     bool color;   /* ANSI colours (only when printing to a terminal) */
     bool unicode; /* box-drawing characters; ASCII otherwise */
+    /* Runs of two or more system library frames as one line,
+     * "[N frames hidden] libc.so.6, ..." (renderers/library.c says which
+     * frames); a library frame that itself holds RP_TEXT_FOLD_KEEP of the
+     * request stays visible. */
+    bool fold_libraries;
+    /* Leaves out frames under this share of the request (0.01: 1%) and
+     * says how many; 0 leaves out none. */
+    double threshold;
 };
+
+/* What reqprof uses unless told to show everything (REQPROF_SHOW_ALL=1). */
+#define RP_TEXT_THRESHOLD_DEFAULT 0.01
+/* A library frame whose own samples reach this share is never folded:
+ * pyinstrument's rule, so a request stuck in read() or a lock shows it. */
+#define RP_TEXT_FOLD_KEEP 0.2
 
 /*
  * Renders the report as a pyinstrument-like text tree. Children are printed
@@ -99,18 +126,77 @@ int rp_render_text(const struct rp_report *report,
 
 /* What the JSON rendering's "format" and "version" members say. */
 #define RP_REPORT_JSON_FORMAT "reqprof-report"
-#define RP_REPORT_JSON_VERSION 1
+#define RP_REPORT_JSON_VERSION 2
 
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);
 
 /*
- * Reads a report back from the JSON that rp_render_json wrote, children in
- * the order written. Returns 0, or -1 with a one-line reason in error (e.g.
+ * Renders the report as a self-contained HTML page (no network, no other
+ * file): the request, an interactive call tree, a flame graph, the
+ * timeline, search. The JSON rendering travels inside it, so the report
+ * can be read back (rp_report_from_html). Returns 0 or -1.
+ */
+int rp_render_html(const struct rp_report *report, struct rp_buffer *out);
+
+/*
+ * Renders the report as pprof's profile.proto message, not compressed:
+ * gzip it, as pprof and Pyroscope expect of a .pb.gz file. Returns 0 or -1.
+ */
+int rp_render_pprof(const struct rp_report *report, struct rp_buffer *out);
+
+/*
+ * Renders the report as collapsed stacks, "frame;frame;frame count" per
+ * line, for flamegraph.pl and speedscope. Returns 0 or -1.
+ */
+int rp_render_collapsed(const struct rp_report *report, struct rp_buffer *out);
+
+/* The formats, as REQPROF_OUTPUT and reqprof convert --to name them. */
+enum rp_format {
+    RP_FORMAT_TEXT,
+    RP_FORMAT_JSON,
+    RP_FORMAT_HTML,
+    RP_FORMAT_PPROF,
+    RP_FORMAT_COLLAPSED,
+    RP_FORMAT_COUNT
+};
+
+/* "text", "json", "html", "pprof" or "collapsed". */
+const char *rp_format_name(enum rp_format format);
+
+/* The format named name, or -1 if there is none. */
+int rp_format_from_name(const char *name);
+
+/*
+ * Renders report in format (options: for text only). Returns 0, or -1 if
+ * the buffer failed.
+ */
+int rp_render(const struct rp_report *report, enum rp_format format,
+              const struct rp_text_options *options, struct rp_buffer *out);
+
+/*
+ * Reads a report back from the JSON that rp_render_json wrote (or that of
+ * version 1, which had no "requests" and no "timeline"), children in the
+ * order written. Returns 0, or -1 with a one-line reason in error (e.g.
  * "line 3: expected ':'") and the report cleared. Strings longer than the
  * report's arrays are cut at a character boundary.
  */
 int rp_report_from_json(const char *text, size_t length,
+                        struct rp_report *report, char *error,
+                        size_t error_size);
+
+/*
+ * Whether text (length bytes) is an HTML page, judged by its start; only
+ * then is rp_report_from_html worth trying.
+ */
+bool rp_report_is_html(const char *text, size_t length);
+
+/*
+ * Reads a report back from the HTML page rp_render_html wrote, from the
+ * JSON inside it. Returns 0, or -1 with a one-line reason in error, such
+ * as that the page is not one of reqprof's.
+ */
+int rp_report_from_html(const char *text, size_t length,
                         struct rp_report *report, char *error,
                         size_t error_size);
 

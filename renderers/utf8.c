@@ -1,9 +1,11 @@
 /*
  * UTF-8 decoding, strict as RFC 3629 section 4 says: the renderers promise
  * valid UTF-8 output, so anything a lenient decoder would let through
- * (overlong forms, surrogates) must count as undecodable here.
+ * (overlong forms, surrogates) must count as undecodable here. And the
+ * filter every view that prints to a terminal puts names through.
  */
 #include "internal.h"
+#include "report.h"
 
 size_t rp_utf8_decode(const char *text, size_t length, uint32_t *codepoint)
 {
@@ -42,4 +44,26 @@ size_t rp_utf8_decode(const char *text, size_t length, uint32_t *codepoint)
         return 0;
     *codepoint = value;
     return needed;
+}
+
+void rp_buffer_put_printable(struct rp_buffer *buffer, const char *text,
+                             size_t length, const char *replacement)
+{
+    size_t run = 0; /* bytes before i that can be copied as they are */
+
+    for (size_t i = 0; i < length;) {
+        uint32_t codepoint;
+        size_t size = rp_utf8_decode(text + i, length - i, &codepoint);
+
+        if (size != 0 && !rp_unicode_is_control(codepoint)) {
+            run += size;
+            i += size;
+            continue;
+        }
+        rp_buffer_append(buffer, text + i - run, run);
+        rp_buffer_puts(buffer, replacement);
+        run = 0;
+        i += size ? size : 1;
+    }
+    rp_buffer_append(buffer, text + length - run, run);
 }

@@ -22,11 +22,29 @@ TEST_SERVER = os.path.abspath(os.path.join(BUILD, "test", "test_server"))
 
 
 class Server:
-    """The test server (or another program) running under reqprof."""
+    """The test server (or another program) running under reqprof.
 
-    def __init__(self, env=None, command=None, preload=True):
-        self.workdir = tempfile.mkdtemp(prefix="reqprof-e2e-")
+    By default the program prints "listening on PORT" on stdout once it
+    serves. A program that prints nothing of the kind (nginx, apache2...)
+    is given port, the port its configuration listens on, and is taken as
+    started once that port accepts connections; its stdout then goes to the
+    stderr file too.
+
+    workdir, when given, is a directory the caller made (to write the
+    program's configuration into first); it becomes the program's working
+    directory and is removed by cleanup() like a directory of our own.
+
+    The program runs in a process group of its own, so that stop() also ends
+    the processes it forked (workers, helpers) if they outlive it.
+    stop_signal is what asks it to stop (nginx finishes gracefully on
+    SIGQUIT, for example).
+    """
+
+    def __init__(self, env=None, command=None, preload=True, port=None,
+                 workdir=None, stop_signal=signal.SIGTERM, start_timeout=10):
+        self.workdir = workdir or tempfile.mkdtemp(prefix="reqprof-e2e-")
         self.report_dir = os.path.join(self.workdir, "reqprof")
+        self.stop_signal = stop_signal
         environment = {k: v for k, v in os.environ.items()
                        if not k.startswith("REQPROF_")}
         if preload:
@@ -38,14 +56,39 @@ class Server:
         self.stderr_file = open(self.stderr_path, "wb")
         self.process = subprocess.Popen(
             command or [TEST_SERVER, "--port", "0"], cwd=self.workdir,
-            env=environment, stdout=subprocess.PIPE,
-            stderr=self.stderr_file)
-        line = self._read_line(timeout=10)
-        if not line.startswith("listening on "):
-            self.stop()
-            raise AssertionError("server did not start: %r, stderr: %s"
-                                 % (line, self.stderr()))
-        self.port = int(line.split()[-1])
+            env=environment,
+            stdout=subprocess.PIPE if port is None else self.stderr_file,
+            stderr=self.stderr_file, start_new_session=True)
+        if port is None:
+            line = self._read_line(timeout=start_timeout)
+            if not line.startswith("listening on "):
+                self.stop()
+                raise AssertionError("server did not start: %r, stderr: %s"
+                                     % (line, self.stderr()))
+            self.port = int(line.split()[-1])
+        else:
+            self.port = port
+            self._wait_accepting(start_timeout)
+
+    def _wait_accepting(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port),
+                                         timeout=1).close()
+                return
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                status = self.process.poll()
+                self.stop()
+                raise AssertionError(
+                    "%s did not start listening on 127.0.0.1:%d within %d s "
+                    "(%s); its output:\n%s" % (
+                        os.path.basename(self.process.args[0]), self.port,
+                        timeout, "still running" if status is None else
+                        "exit status %d" % status, self.stderr()))
+            time.sleep(0.05)
 
     def _read_line(self, timeout):
         deadline = time.monotonic() + timeout
@@ -67,7 +110,8 @@ class Server:
         return "http://127.0.0.1:%d%s" % (self.port, path)
 
     def stderr(self):
-        self.stderr_file.flush()
+        if not self.stderr_file.closed:
+            self.stderr_file.flush()
         with open(self.stderr_path, "rb") as f:
             return f.read().decode(errors="replace")
 
@@ -106,13 +150,19 @@ class Server:
 
     def stop(self):
         if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+            self.process.send_signal(self.stop_signal)
             try:
-                self.process.wait(timeout=5)
+                self.process.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=5)
-        self.process.stdout.close()
+        # Forked workers or helpers still there once their parent is gone.
+        try:
+            os.killpg(self.process.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         self.stderr_file.close()
 
     def cleanup(self):
@@ -168,6 +218,28 @@ def count_responses(data):
             return count
         data = data[head_end + 4 + length:]
         count += 1
+
+
+def response_statuses(data):
+    """Status codes of the complete responses (Content-Length bodies) in
+    data, in order; interim 1xx responses are left out."""
+    statuses = []
+    while True:
+        head_end = data.find(b"\r\n\r\n")
+        if head_end < 0:
+            return statuses
+        lines = data[:head_end].split(b"\r\n")
+        length = 0
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        if len(data) < head_end + 4 + length:
+            return statuses
+        status = int(lines[0].split()[1])
+        if status >= 200:
+            statuses.append(status)
+        data = data[head_end + 4 + length:]
 
 
 def function_total(node, name):

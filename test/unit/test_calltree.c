@@ -342,6 +342,86 @@ UNIT_TEST(deep_stack_is_one_chain)
     rp_calltree_free(tree);
 }
 
+UNIT_TEST(merge_adds_every_sample_of_the_other_tree)
+{
+    struct rp_calltree *a = rp_calltree_new(), *b = rp_calltree_new();
+    uint32_t a_path[] = {intern_function(a, "main"), intern_function(a, "burn")};
+    uint32_t b_path[] = {intern_function(b, "main"), intern_function(b, "burn"),
+                         intern_function(b, "deeper")};
+    uint32_t b_other[] = {b_path[0], intern_function(b, "parse")};
+
+    rp_calltree_add_stack(a, a_path, 2, 5);
+    rp_calltree_add_stack(b, b_path, 2, 3);
+    rp_calltree_add_stack(b, b_path, 3, 4);
+    rp_calltree_add_stack(b, b_other, 2, 0);
+    rp_calltree_add_stack(b, b_path, 0, 1);
+    EXPECT_INT_EQ(0, rp_calltree_merge(a, b));
+    EXPECT_INT_EQ(13, rp_calltree_root(a)->total);
+    EXPECT_INT_EQ(1, rp_calltree_root(a)->self);
+    EXPECT_INT_EQ(12, node_at(a, a_path, 2)->total);
+    EXPECT_INT_EQ(8, node_at(a, a_path, 2)->self);
+    {
+        uint32_t deeper[] = {a_path[0], a_path[1],
+                             intern_function(a, "deeper")};
+        uint32_t parse[] = {a_path[0], intern_function(a, "parse")};
+
+        EXPECT_INT_EQ(4, node_at(a, deeper, 3)->self);
+        /* A node without samples comes over too, as JSON would keep it. */
+        EXPECT_TRUE(node_at(a, parse, 2) != NULL);
+    }
+    rp_calltree_free(a);
+    rp_calltree_free(b);
+}
+
+UNIT_TEST(timeline_keeps_time_order_and_its_bound)
+{
+    struct rp_calltree *tree = rp_calltree_new();
+    uint32_t burn = intern_function(tree, "burn");
+    uint32_t wait = intern_function(tree, "wait");
+    const struct rp_timeline_point *points;
+    uint64_t weights = 0;
+    size_t count;
+
+    /* Two threads' samples, drained one ring after the other. */
+    rp_calltree_add_sample(tree, &burn, 1, 1, 3000);
+    rp_calltree_add_sample(tree, &burn, 1, 1, 5000);
+    rp_calltree_add_sample(tree, &wait, 1, 4, 4000);
+    rp_calltree_add_sample(tree, &wait, 1, 1, 1000);
+    points = rp_calltree_timeline(tree, &count);
+    EXPECT_INT_EQ(4, count);
+    EXPECT_INT_EQ(1000, points[0].time_ns);
+    EXPECT_INT_EQ(4000, points[2].time_ns);
+    EXPECT_INT_EQ(4, points[2].weight);
+    EXPECT_TRUE(points[2].leaf == node_at(tree, &wait, 1));
+    rp_calltree_timeline_rebase(tree, 2000);
+    points = rp_calltree_timeline(tree, &count);
+    EXPECT_INT_EQ(0, points[0].time_ns);
+    EXPECT_INT_EQ(1000, points[1].time_ns);
+    rp_calltree_free(tree);
+
+    /* 25 000 samples, the last third of them in wait: no more than the
+     * bound, every sample's weight kept, in order, evenly spread. */
+    tree = rp_calltree_new();
+    burn = intern_function(tree, "burn");
+    wait = intern_function(tree, "wait");
+    for (uint64_t i = 0; i < 25000; i++)
+        rp_calltree_add_sample(tree, i < 16667 ? &burn : &wait, 1, 1,
+                               i * 1000000);
+    points = rp_calltree_timeline(tree, &count);
+    EXPECT_TRUE(count <= RP_TIMELINE_MAX && count >= RP_TIMELINE_MAX / 2);
+    for (size_t i = 0; i < count; i++) {
+        weights += points[i].weight;
+        if (i > 0 && points[i].time_ns < points[i - 1].time_ns)
+            UNIT_FAIL_AT("point %zu goes back in time", i);
+        if (points[i].weight > 4)
+            UNIT_FAIL_AT("point %zu has weight %u", i, points[i].weight);
+    }
+    EXPECT_INT_EQ(25000, weights);
+    EXPECT_TRUE(points[count - 1].leaf == node_at(tree, &wait, 1));
+    EXPECT_TRUE(points[0].leaf == node_at(tree, &burn, 1));
+    rp_calltree_free(tree);
+}
+
 int main(void)
 {
     UNIT_RUN(empty_tree_is_a_root_without_samples);
@@ -356,5 +436,7 @@ int main(void)
     UNIT_RUN(root_total_is_the_sum_of_weights);
     UNIT_RUN(unknown_frame_id_is_refused_and_changes_nothing);
     UNIT_RUN(deep_stack_is_one_chain);
+    UNIT_RUN(merge_adds_every_sample_of_the_other_tree);
+    UNIT_RUN(timeline_keeps_time_order_and_its_bound);
     return unit_finish();
 }

@@ -220,7 +220,7 @@ UNIT_TEST(json_reads_back_the_same_report)
 UNIT_TEST(json_has_the_documented_shape)
 {
     static const char start[] =
-        "{\"format\": \"reqprof-report\", \"version\": 1,\n \"request\": ";
+        "{\"format\": \"reqprof-report\", \"version\": 2,\n \"request\": ";
     struct rp_report report;
     struct rp_buffer json;
 
@@ -396,7 +396,16 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     static const struct {
         const char *from, *to, *reason;
     } edits[] = {
-        {"\"version\": 1", "\"version\": 2", "version 2 is not supported"},
+        {"\"version\": 2", "\"version\": 3", "version 3 is not supported"},
+        {"\"version\": 2", "\"version\": 0", "version 0 is not supported"},
+        {"\"requests\": 1", "\"requests\": 0", "covers at least one"},
+        {"\"timeline\": null", "\"timeline\": []]", "expected '}'"},
+        {"\"timeline\": null", "\"timeline\": [[0, 99, 1]]", "node 99 of"},
+        {"\"timeline\": null", "\"timeline\": [[0, 1, 0]]", "weight out of"},
+        {"\"timeline\": null", "\"timeline\": [[5, 1, 1], [4, 1, 1]]",
+         "back in time"},
+        {"\"timeline\": null", "\"timeline\": [[5, 1, 300]]",
+         "more samples than the tree"},
         {"\"cpu_ms\": 201.200, ", "", "expected \"cpu_ms\""},
         {"\"status\": 200", "\"status\": \"200\"", "expected a number"},
         {"\"status\": 200", "\"status\": 200.5", "expected an integer"},
@@ -472,6 +481,118 @@ static void json_put_report(struct rp_buffer *json, const char *children,
                      "\"total\": %u, "
                      "\"self\": 0, \"children\": [%s]}}",
                      total, total, children);
+}
+
+UNIT_TEST(version_1_is_read_as_one_request_without_timeline)
+{
+    struct rp_buffer children, json, again;
+    struct rp_report report;
+    size_t points = 99;
+    char error[256];
+
+    rp_buffer_init(&children);
+    rp_buffer_init(&json);
+    json_put_leaf(&children, "only");
+    json_put_report(&json, children.data, 1);
+    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &report,
+                                         error, sizeof error));
+    EXPECT_STR_EQ("", error);
+    EXPECT_INT_EQ(1, report.requests);
+    if (report.tree != NULL) {
+        rp_calltree_timeline(report.tree, &points);
+        EXPECT_INT_EQ(0, points);
+        again = render_json(&report);
+        EXPECT_TRUE(strstr(again.data, "\"version\": 2,") != NULL);
+        EXPECT_TRUE(strstr(again.data, "\"requests\": 1,") != NULL);
+        EXPECT_TRUE(strstr(again.data, ",\n \"timeline\": null}\n") != NULL);
+        rp_buffer_free(&again);
+    }
+    rp_report_release(&report);
+    rp_buffer_free(&children);
+    rp_buffer_free(&json);
+}
+
+UNIT_TEST(timeline_and_request_count_read_back_the_same)
+{
+    struct rp_report written, read;
+    struct rp_buffer first, second;
+    const struct rp_timeline_point *points;
+    size_t count;
+    uint32_t stack[2];
+    char error[256];
+
+    /* Samples at 1 ms steps from a monotonic time of 5 s; the request
+     * began at 5 s, so the timeline starts near 0. */
+    report_make_burn(&written);
+    written.requests = 3;
+    stack[0] = intern(written.tree, "main", "test_server", "test_server.c",
+                      120);
+    stack[1] = intern(written.tree, "tick", "test_server", "test_server.c",
+                      9);
+    for (int i = 1; i <= 5; i++)
+        EXPECT_INT_EQ(0, rp_calltree_add_sample(written.tree, stack, 2,
+                                                i == 3 ? 2 : 1,
+                                                UINT64_C(5000000000) +
+                                                    (uint64_t)i * 1000000));
+    written.samples += 6;
+    rp_calltree_timeline_rebase(written.tree, UINT64_C(5000000000));
+    rp_calltree_sort(written.tree);
+    first = render_json(&written);
+    EXPECT_TRUE(strstr(first.data, "\"requests\": 3,") != NULL);
+    /* main is node 1, handle_request 2, burn_alpha 3, burn_beta 4, read 5,
+     * tick 6 (the tree lists heaviest first). */
+    if (strstr(first.data, "\"timeline\": [\n  [1000, 6, 1], [2000, 6, 1], "
+                           "[3000, 6, 2], [4000, 6, 1], [5000, 6, 1]]}\n") ==
+        NULL)
+        UNIT_FAIL_AT("timeline not as expected in:\n%s", first.data);
+    EXPECT_INT_EQ(0, rp_report_from_json(first.data, first.length, &read, error,
+                                         sizeof error));
+    EXPECT_STR_EQ("", error);
+    EXPECT_INT_EQ(3, read.requests);
+    if (read.tree != NULL) {
+        points = rp_calltree_timeline(read.tree, &count);
+        EXPECT_INT_EQ(5, count);
+        EXPECT_INT_EQ(3000000, points[2].time_ns);
+        EXPECT_INT_EQ(2, points[2].weight);
+        EXPECT_STR_EQ("tick",
+                      rp_calltree_frame(read.tree, points[2].leaf->frame)
+                          ->function);
+        second = render_json(&read);
+        EXPECT_TRUE(second.data && strcmp(first.data, second.data) == 0);
+        rp_buffer_free(&second);
+    }
+    /* Cut anywhere, the timeline too is refused, never half read. */
+    for (size_t length = 0; length + 1 < first.length; length++)
+        expect_refused(first.data, length, NULL, __LINE__);
+    rp_buffer_free(&first);
+    rp_report_release(&written);
+    rp_report_release(&read);
+}
+
+UNIT_TEST(text_with_defaults_is_the_documented_example)
+{
+    static const char tree_lines[] =
+        "203.0 [request] GET /burn?ms=200\n"
+        "└─ 203.0 main  test_server.c:120\n"
+        "   └─ 203.0 handle_request  test_server.c:88\n"
+        "      └─ 200.0 burn_alpha  test_server.c:40\n"
+        "         ├─ 150.0 [self]\n"
+        "         └─ 50.0 burn_beta  burn_beta_impl.c:52\n"
+        "\n"
+        "1 frame under 1% of the request not shown "
+        "(REQPROF_SHOW_ALL=1 shows every frame)\n";
+    struct rp_text_options options = {.unicode = true, .fold_libraries = true,
+                                      .threshold = RP_TEXT_THRESHOLD_DEFAULT};
+    struct rp_report report;
+    struct rp_buffer text;
+
+    report_make_burn(&report);
+    rp_buffer_init(&text);
+    EXPECT_INT_EQ(0, rp_render_text(&report, &options, &text));
+    if (strstr(text.data, tree_lines) == NULL)
+        UNIT_FAIL_AT("tree not found in:\n%s", text.data);
+    rp_buffer_free(&text);
+    rp_report_release(&report);
 }
 
 UNIT_TEST(the_same_frame_twice_among_siblings_is_refused)
@@ -602,6 +723,9 @@ int main(void)
     UNIT_RUN(long_strings_are_cut_at_a_character);
     UNIT_RUN(every_truncation_is_refused);
     UNIT_RUN(foreign_and_broken_json_is_refused_with_a_reason);
+    UNIT_RUN(version_1_is_read_as_one_request_without_timeline);
+    UNIT_RUN(timeline_and_request_count_read_back_the_same);
+    UNIT_RUN(text_with_defaults_is_the_documented_example);
     UNIT_RUN(the_same_frame_twice_among_siblings_is_refused);
     UNIT_RUN(nesting_is_limited);
     UNIT_RUN(changed_bytes_never_crash_the_reader);

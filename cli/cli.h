@@ -1,0 +1,169 @@
+/*
+ * Declarations shared by the reqprof tool's files: reading report files
+ * and the index, writing output, the options every command that prints
+ * text takes, and the commands themselves.
+ *
+ * Errors: a function that can fail returns 0 or -1 and puts a one-line
+ * reason in the caller's buffer; commands print it as "reqprof: FILE:
+ * REASON" and return an exit status.
+ */
+#ifndef REQPROF_CLI_H
+#define REQPROF_CLI_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "report.h"
+
+/* Exit statuses, the same for every command. */
+#define RP_EXIT_OK 0
+#define RP_EXIT_FAILURE 1 /* a file is missing, unreadable, corrupt, foreign */
+#define RP_EXIT_USAGE 2   /* the command line is wrong */
+
+/* Room for one error message. */
+#define RP_CLI_ERROR_MAX 512
+
+/* What a report file holds, told by its content (not its name). */
+enum rp_cli_report_kind {
+    RP_CLI_REPORT_JSON,
+    RP_CLI_REPORT_HTML,
+    RP_CLI_REPORT_TEXT,
+};
+
+/*
+ * Reads a report file, gzip-compressed or not, into contents and says
+ * what kind of report it is. Returns 0, or -1 with the reason in error
+ * (missing, unreadable, corrupt gzip, empty, not a report).
+ */
+int rp_cli_report_read(const char *path, struct rp_buffer *contents,
+                       enum rp_cli_report_kind *kind, char *error,
+                       size_t error_size);
+
+/*
+ * Reads a report out of a file's contents (rp_cli_report_read's) into
+ * report (to release). Returns 0, or -1 with the reason in error; a text
+ * report cannot be read back.
+ */
+int rp_cli_report_parse(const struct rp_buffer *contents,
+                        enum rp_cli_report_kind kind, struct rp_report *report,
+                        char *error, size_t error_size);
+
+/*
+ * Reads a JSON or HTML report file into report (to release). Returns 0,
+ * or -1 with the reason in error; a text report cannot be read back.
+ */
+int rp_cli_report_load(const char *path, struct rp_report *report,
+                       char *error, size_t error_size);
+
+/*
+ * Writes data to the file at path, or to stdout when path is NULL or "-";
+ * gzip-compressed when compress. Returns 0, or -1 with the reason in
+ * error (a file left behind half written is removed).
+ */
+int rp_cli_output_write(const char *path, const struct rp_buffer *data,
+                        bool compress, char *error, size_t error_size);
+
+/*
+ * Renders report (sorted) in format and writes it to output (NULL or "-":
+ * stdout): gzip-compressed for pprof, as its readers expect, and when
+ * output ends in .gz. Refuses to send pprof's binary to a terminal.
+ * Returns an exit status, with the reason on stderr.
+ */
+int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
+                        const struct rp_text_options *options,
+                        const char *output);
+
+/*
+ * The text view's settings before options: from REQPROF_SHOW_ALL and
+ * REQPROF_UNICODE (as the library reads them), colour when color_allowed
+ * and NO_COLOR is unset.
+ */
+void rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
+
+/* The long options every command that prints text takes; the values are
+ * what getopt_long returns for them. */
+#define RP_CLI_TEXT_OPTIONS                                                  \
+    {"all", no_argument, NULL, 'A'},                                         \
+        {"threshold", required_argument, NULL, 'T'},                         \
+        {"ascii", no_argument, NULL, 'S'}
+#define RP_CLI_TEXT_OPTIONS_HELP                                             \
+    "  --all            every frame: no folding of library frames and no\n"  \
+    "                   threshold (also REQPROF_SHOW_ALL=1)\n"               \
+    "  --threshold PCT  leave out frames under PCT% of the request\n"        \
+    "                   (default 1)\n"                                       \
+    "  --ascii          draw the tree with ASCII (also REQPROF_UNICODE=0)\n"
+
+/*
+ * Applies one of RP_CLI_TEXT_OPTIONS. Returns 1 if option is one of them,
+ * 0 if not, -1 (with a message on stderr) if its value is wrong.
+ */
+int rp_cli_text_option(int option, const char *value,
+                       struct rp_text_options *options);
+
+/* One line of a report directory's index.tsv (docs/report-format.md). */
+struct rp_cli_request {
+    int64_t start_unix_us;
+    int pid;
+    char method[RP_REPORT_METHOD_MAX];
+    char path[RP_REPORT_PATH_MAX]; /* the request target, unescaped */
+    int status;
+    double duration_ms;
+    double cpu_ms;
+    uint64_t samples;
+    char stem[256]; /* the report's file name without .FORMAT.gz */
+};
+
+/*
+ * Reads DIR/index.tsv: the requests whose target matches pattern (NULL:
+ * all; see rp_cli_path_matches), in the order they began. Returns their
+ * number with *requests to free, or -1 with the reason in error.
+ * Malformed lines are skipped, with one warning on stderr.
+ */
+long rp_cli_index_read(const char *dir, const char *pattern,
+                       struct rp_cli_request **requests, char *error,
+                       size_t error_size);
+
+/*
+ * Whether a request target matches a shell pattern: the path without its
+ * query string ("/burn" matches "/burn?ms=100"), or the whole target
+ * ("/burn?ms=1*").
+ */
+bool rp_cli_path_matches(const char *pattern, const char *target);
+
+/*
+ * Writes into path (size bytes) the report file of request in dir that
+ * can be read back: its .json.gz, else its .html, else (if text_too) its
+ * .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none).
+ */
+int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
+                     bool text_too, char *path, size_t size);
+
+/* The commands: argv[0] is the command's name. Each returns an exit
+ * status. */
+int rp_cli_ls(int argc, char **argv);
+int rp_cli_show(int argc, char **argv);
+int rp_cli_open(int argc, char **argv);
+int rp_cli_convert(int argc, char **argv);
+int rp_cli_merge(int argc, char **argv);
+
+/*
+ * Prints a command's usage: on stdout when asked for (returns 0), on
+ * stderr after a mistake (returns RP_EXIT_USAGE).
+ */
+int rp_cli_usage(const char *text, bool asked);
+
+/*
+ * After getopt_long returned an option the command does not take: says
+ * which (argv[optind - 1]) and prints usage. Returns RP_EXIT_USAGE.
+ */
+int rp_cli_bad_option(char **argv, const char *usage);
+
+/* Whether text ends with suffix: file names say what to do with them. */
+bool rp_cli_ends_with(const char *text, const char *suffix);
+
+/* The directory the library writes to when nothing else is said. */
+const char *rp_cli_default_dir(void);
+
+#endif

@@ -1,0 +1,211 @@
+/*
+ * reqprof ls: the requests of a report directory as a table, from its
+ * index.tsv, oldest first or slowest first.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+
+static const char ls_usage[] =
+    "usage: reqprof ls [DIR] [--slowest N] [--path PATTERN]\n"
+    "\n"
+    "Lists the requests recorded in DIR (default $REQPROF_DIR, else\n"
+    "./reqprof), oldest first: when each began (local time), method, path,\n"
+    "status, duration and CPU time in ms, samples, and the report to give\n"
+    "reqprof show or open.\n"
+    "\n"
+    "  --slowest N     only the N slowest, slowest first\n"
+    "  --path PATTERN  only requests whose path matches the shell pattern\n"
+    "                  (\"/api/*\"; \"/burn\" also matches \"/burn?ms=5\")\n";
+
+/* The table's columns. */
+enum {
+    COLUMN_TIME,
+    COLUMN_METHOD,
+    COLUMN_PATH,
+    COLUMN_STATUS,
+    COLUMN_DURATION,
+    COLUMN_CPU,
+    COLUMN_SAMPLES,
+    COLUMN_REPORT,
+    COLUMN_COUNT
+};
+
+static const char *const column_titles[COLUMN_COUNT] = {
+    "TIME", "METHOD", "PATH", "STATUS", "DURATION", "CPU", "SAMPLES", "REPORT",
+};
+
+/* Numbers are right-aligned, as a reader compares their magnitudes. */
+static const bool column_numeric[COLUMN_COUNT] = {
+    [COLUMN_STATUS] = true, [COLUMN_DURATION] = true, [COLUMN_CPU] = true,
+    [COLUMN_SAMPLES] = true,
+};
+
+/* Characters, not bytes, that text takes on a terminal (near enough). */
+static size_t text_width(const char *text)
+{
+    size_t width = 0;
+
+    for (; *text; text++)
+        width += ((unsigned char)*text & 0xC0) != 0x80;
+    return width;
+}
+
+/* Writes one request's cells, each NUL-terminated, into cells. */
+static void request_cells(const char *dir, const struct rp_cli_request *request,
+                          struct rp_buffer *cells)
+{
+    time_t seconds = (time_t)(request->start_unix_us / 1000000);
+    char when[32] = "?", report[4096];
+    struct tm local;
+
+    if (localtime_r(&seconds, &local) != NULL)
+        strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &local);
+    rp_buffer_printf(cells, "%s.%03d", when,
+                     (int)(request->start_unix_us / 1000 % 1000));
+    rp_buffer_append(cells, "", 1);
+    rp_buffer_put_printable(cells, request->method, strlen(request->method),
+                            "?");
+    rp_buffer_append(cells, "", 1);
+    /* A client's bytes: never let them move the cursor or colour. */
+    rp_buffer_put_printable(cells, request->path, strlen(request->path), "?");
+    rp_buffer_append(cells, "", 1);
+    rp_buffer_printf(cells, "%d", request->status);
+    rp_buffer_append(cells, "", 1);
+    rp_buffer_put_decimal(cells, request->duration_ms, 1);
+    rp_buffer_append(cells, " ms", 4);
+    rp_buffer_put_decimal(cells, request->cpu_ms, 1);
+    rp_buffer_append(cells, " ms", 4);
+    rp_buffer_printf(cells, "%" PRIu64, request->samples);
+    rp_buffer_append(cells, "", 1);
+    if (rp_cli_report_of(dir, request, true, report, sizeof report) != 0)
+        snprintf(report, sizeof report, "(no report file)");
+    rp_buffer_puts(cells, report);
+    rp_buffer_append(cells, "", 1);
+}
+
+/* Prints one row of NUL-separated cells, padded to the widths. */
+static void print_row(const char *cells, const size_t *widths)
+{
+    for (int column = 0; column < COLUMN_COUNT; column++) {
+        size_t padding = widths[column] - text_width(cells);
+        bool last = column == COLUMN_COUNT - 1;
+
+        if (column_numeric[column])
+            printf("%*s%s", (int)padding, "", cells);
+        else
+            printf("%s%*s", cells, last ? 0 : (int)padding, "");
+        fputs(last ? "\n" : "  ", stdout);
+        cells += strlen(cells) + 1;
+    }
+}
+
+static int request_compare_slowest(const void *a, const void *b)
+{
+    const struct rp_cli_request *x = a, *y = b;
+
+    if (x->duration_ms != y->duration_ms)
+        return x->duration_ms > y->duration_ms ? -1 : 1;
+    return (x->start_unix_us > y->start_unix_us) -
+           (x->start_unix_us < y->start_unix_us);
+}
+
+/* Prints the table of requests. Returns an exit status. */
+static int ls_print(const char *dir, const struct rp_cli_request *requests,
+                    size_t count)
+{
+    struct rp_buffer cells;
+    size_t widths[COLUMN_COUNT];
+    const char *row;
+
+    rp_buffer_init(&cells);
+    for (int column = 0; column < COLUMN_COUNT; column++) {
+        rp_buffer_puts(&cells, column_titles[column]);
+        rp_buffer_append(&cells, "", 1);
+    }
+    for (size_t i = 0; i < count; i++)
+        request_cells(dir, &requests[i], &cells);
+    if (cells.failed) {
+        fprintf(stderr, "reqprof: out of memory\n");
+        rp_buffer_free(&cells);
+        return RP_EXIT_FAILURE;
+    }
+    memset(widths, 0, sizeof widths);
+    row = cells.data;
+    for (size_t i = 0; i <= count; i++) {
+        for (int column = 0; column < COLUMN_COUNT; column++) {
+            size_t width = text_width(row);
+
+            if (width > widths[column])
+                widths[column] = width;
+            row += strlen(row) + 1;
+        }
+    }
+    row = cells.data;
+    for (size_t i = 0; i <= count; i++) {
+        print_row(row, widths);
+        for (int column = 0; column < COLUMN_COUNT; column++)
+            row += strlen(row) + 1;
+    }
+    rp_buffer_free(&cells);
+    return fflush(stdout) == 0 ? RP_EXIT_OK : RP_EXIT_FAILURE;
+}
+
+int rp_cli_ls(int argc, char **argv)
+{
+    static const struct option options[] = {
+        {"slowest", required_argument, NULL, 's'},
+        {"path", required_argument, NULL, 'p'},
+        {"help", no_argument, NULL, 'h'},
+        {0}};
+    struct rp_cli_request *requests;
+    const char *dir = rp_cli_default_dir(), *pattern = NULL;
+    char error[RP_CLI_ERROR_MAX], *end;
+    long slowest = -1, count;
+    int option, status;
+
+    opterr = 0;
+    while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (option == 'h')
+            return rp_cli_usage(ls_usage, true);
+        if (option == 'p') {
+            pattern = optarg;
+        } else if (option == 's') {
+            slowest = strtol(optarg, &end, 10);
+            if (end == optarg || *end != '\0' || slowest < 1) {
+                fprintf(stderr, "reqprof ls: --slowest %s: expected a "
+                                "number of requests, 1 or more\n", optarg);
+                return RP_EXIT_USAGE;
+            }
+        } else {
+            return rp_cli_bad_option(argv, ls_usage);
+        }
+    }
+    if (argc - optind > 1) {
+        fprintf(stderr, "reqprof ls: expected at most one DIR\n\n");
+        return rp_cli_usage(ls_usage, false);
+    }
+    if (optind < argc)
+        dir = argv[optind];
+    count = rp_cli_index_read(dir, pattern, &requests, error, sizeof error);
+    if (count < 0) {
+        fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);
+        return RP_EXIT_FAILURE;
+    }
+    if (slowest > 0) {
+        qsort(requests, (size_t)count, sizeof *requests,
+              request_compare_slowest);
+        if (count > slowest)
+            count = slowest;
+    }
+    if (count == 0)
+        fprintf(stderr, "reqprof: no request in %s/index.tsv%s%s\n", dir,
+                pattern ? " matches " : "", pattern ? pattern : "");
+    status = count > 0 ? ls_print(dir, requests, (size_t)count) : RP_EXIT_OK;
+    free(requests);
+    return status;
+}

@@ -1,0 +1,189 @@
+/*
+ * A report directory's index.tsv, read back: one line per request, the
+ * fields docs/report-format.md lists. ls and merge work from it rather
+ * than from the reports, so listing thousands of requests opens one file.
+ *
+ * Several processes append to the same index, each line in one write, so
+ * lines are whole but not in the order requests began: readers sort them.
+ */
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+
+/* Fields of an index line. */
+#define INDEX_FIELDS 9
+
+/* Undoes the index's %XX escapes into out (size bytes); false if bad. */
+static bool index_unescape(const char *text, char *out, size_t size)
+{
+    size_t length = 0;
+
+    for (; *text != '\0'; text++) {
+        unsigned value;
+
+        if (length + 1 >= size)
+            return false;
+        if (*text != '%') {
+            out[length++] = *text;
+            continue;
+        }
+        if (sscanf(text + 1, "%2x", &value) != 1 || text[1] == '\0' ||
+            text[2] == '\0')
+            return false;
+        out[length++] = (char)value;
+        text += 2;
+    }
+    out[length] = '\0';
+    return true;
+}
+
+/* Parses one line (without its newline) into request. */
+static bool index_parse_line(char *line, struct rp_cli_request *request)
+{
+    char *fields[INDEX_FIELDS], *end;
+    size_t count = 0;
+
+    for (char *field = line; count < INDEX_FIELDS; count++) {
+        fields[count] = field;
+        field = strchr(field, '\t');
+        if (field == NULL) {
+            count++;
+            break;
+        }
+        *field++ = '\0';
+    }
+    if (count != INDEX_FIELDS || strchr(fields[INDEX_FIELDS - 1], '\t'))
+        return false;
+    memset(request, 0, sizeof *request);
+    errno = 0;
+    request->start_unix_us = strtoll(fields[0], &end, 10);
+    if (*end != '\0' || errno != 0)
+        return false;
+    request->pid = (int)strtol(fields[1], &end, 10);
+    if (*end != '\0')
+        return false;
+    if (strlen(fields[2]) >= sizeof request->method ||
+        !index_unescape(fields[3], request->path, sizeof request->path))
+        return false;
+    strcpy(request->method, fields[2]);
+    request->status = (int)strtol(fields[4], &end, 10);
+    if (*end != '\0')
+        return false;
+    request->duration_ms = strtod(fields[5], &end);
+    if (*end != '\0')
+        return false;
+    request->cpu_ms = strtod(fields[6], &end);
+    if (*end != '\0')
+        return false;
+    request->samples = strtoull(fields[7], &end, 10);
+    if (*end != '\0' || fields[8][0] == '\0' ||
+        strlen(fields[8]) >= sizeof request->stem || strchr(fields[8], '/'))
+        return false;
+    strcpy(request->stem, fields[8]);
+    return true;
+}
+
+static int request_compare_start(const void *a, const void *b)
+{
+    const struct rp_cli_request *x = a, *y = b;
+
+    if (x->start_unix_us != y->start_unix_us)
+        return x->start_unix_us < y->start_unix_us ? -1 : 1;
+    return (x->pid > y->pid) - (x->pid < y->pid);
+}
+
+bool rp_cli_path_matches(const char *pattern, const char *target)
+{
+    char path[RP_REPORT_PATH_MAX];
+
+    if (fnmatch(pattern, target, 0) == 0)
+        return true;
+    snprintf(path, sizeof path, "%.*s", (int)strcspn(target, "?"), target);
+    return fnmatch(pattern, path, 0) == 0;
+}
+
+long rp_cli_index_read(const char *dir, const char *pattern,
+                       struct rp_cli_request **requests, char *error,
+                       size_t error_size)
+{
+    char path[4096];
+    char *line = NULL;
+    size_t line_size = 0, count = 0, capacity = 0, bad = 0, number = 0;
+    bool out_of_memory = false;
+    ssize_t length;
+    FILE *file;
+
+    *requests = NULL;
+    snprintf(path, sizeof path, "%s/index.tsv", dir);
+    file = fopen(path, "re");
+    if (file == NULL) {
+        snprintf(error, error_size, "%s%s", strerror(errno),
+                 errno == ENOENT ? " (not a directory reqprof wrote "
+                                   "reports to?)"
+                                 : "");
+        return -1;
+    }
+    while ((length = getline(&line, &line_size, file)) >= 0) {
+        struct rp_cli_request request;
+
+        number++;
+        if (length > 0 && line[length - 1] == '\n')
+            line[--length] = '\0';
+        if (!index_parse_line(line, &request)) {
+            if (bad++ == 0)
+                fprintf(stderr, "reqprof: %s:%zu: not an index line "
+                                "(skipped)\n", path, number);
+            continue;
+        }
+        if (pattern != NULL && !rp_cli_path_matches(pattern, request.path))
+            continue;
+        if (count == capacity) {
+            size_t grown = capacity ? capacity * 2 : 256;
+            struct rp_cli_request *more =
+                realloc(*requests, grown * sizeof *more);
+
+            if (more == NULL) {
+                out_of_memory = true;
+                break;
+            }
+            *requests = more;
+            capacity = grown;
+        }
+        (*requests)[count++] = request;
+    }
+    free(line);
+    fclose(file);
+    if (out_of_memory || (bad > 0 && bad == number)) {
+        free(*requests);
+        *requests = NULL;
+        if (out_of_memory)
+            snprintf(error, error_size, "out of memory");
+        else
+            snprintf(error, error_size, "not a reqprof index (no line has "
+                                        "its %d tab-separated fields)",
+                     INDEX_FIELDS);
+        return -1;
+    }
+    qsort(*requests, count, sizeof **requests, request_compare_start);
+    return (long)count;
+}
+
+int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
+                     bool text_too, char *path, size_t size)
+{
+    /* The ones that can be read back first; text last. */
+    static const char *const extensions[] = {".json.gz", ".html", ".txt.gz"};
+    size_t kinds = sizeof extensions / sizeof extensions[0] - !text_too;
+
+    for (size_t i = 0; i < kinds; i++) {
+        snprintf(path, size, "%s/%s%s", dir, request->stem, extensions[i]);
+        if (access(path, R_OK) == 0)
+            return 0;
+    }
+    return -1;
+}

@@ -1,0 +1,285 @@
+/*
+ * Report files in and out: reading one whatever its kind, and writing
+ * what a command produces.
+ *
+ * zlib's gzread passes plain files through unchanged, so one read path
+ * takes gzip-compressed and uncompressed reports alike. The content, not
+ * the name, says what the file is: the JSON rendering is an object, the
+ * HTML one a page with the JSON inside, and the text one begins with its
+ * magic. Anything else is refused as "not a reqprof report".
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "cli.h"
+
+/* Reports are kilobytes; this only stops a gzip bomb from eating memory. */
+#define REPORT_SIZE_MAX (256u << 20)
+/* Bytes decompressed per gzread call. */
+#define READ_CHUNK 65536
+
+/* Reads the whole (decompressed) file into contents. */
+static int report_file_read(const char *path, struct rp_buffer *contents,
+                            char *error, size_t error_size)
+{
+    char chunk[READ_CHUNK];
+    gzFile file;
+    int length, errnum, status;
+
+    errno = 0;
+    file = gzopen(path, "rb");
+    if (file == NULL) {
+        /* gzopen leaves errno at 0 when it failed for lack of memory. */
+        snprintf(error, error_size, "%s", errno ? strerror(errno)
+                                                : "out of memory");
+        return -1;
+    }
+    while ((length = gzread(file, chunk, sizeof chunk)) > 0) {
+        if (contents->length + (size_t)length > REPORT_SIZE_MAX) {
+            snprintf(error, error_size,
+                     "larger than %u MiB: not a reqprof report",
+                     REPORT_SIZE_MAX >> 20);
+            gzclose_r(file);
+            return -1;
+        }
+        rp_buffer_append(contents, chunk, (size_t)length);
+    }
+    if (length < 0) {
+        const char *reason = gzerror(file, &errnum);
+        size_t path_length = strlen(path);
+
+        /* zlib says "PATH: reason"; our line names the file already. */
+        if (strncmp(reason, path, path_length) == 0 &&
+            strncmp(reason + path_length, ": ", 2) == 0)
+            reason += path_length + 2;
+        if (errnum == Z_ERRNO)
+            snprintf(error, error_size, "%s", strerror(errno));
+        else
+            snprintf(error, error_size, "corrupt gzip data (%s)", reason);
+        gzclose_r(file);
+        return -1;
+    }
+    /* gzclose_r is where a stream cut short shows up, as Z_BUF_ERROR. */
+    status = gzclose_r(file);
+    if (status == Z_BUF_ERROR) {
+        snprintf(error, error_size, "corrupt gzip data (truncated)");
+        return -1;
+    }
+    if (status != Z_OK || contents->failed) {
+        snprintf(error, error_size, "%s", contents->failed ? "out of memory"
+                                                           : "read error");
+        return -1;
+    }
+    return 0;
+}
+
+int rp_cli_report_read(const char *path, struct rp_buffer *contents,
+                       enum rp_cli_report_kind *kind, char *error,
+                       size_t error_size)
+{
+    size_t start = 0;
+
+    if (report_file_read(path, contents, error, error_size) != 0)
+        return -1;
+    while (start < contents->length &&
+           strchr(" \t\r\n", contents->data[start]) != NULL)
+        start++;
+    if (start == contents->length) {
+        snprintf(error, error_size, "empty file: not a reqprof report");
+        return -1;
+    }
+    if (contents->data[start] == '{') {
+        *kind = RP_CLI_REPORT_JSON;
+    } else if (rp_report_is_html(contents->data, contents->length)) {
+        *kind = RP_CLI_REPORT_HTML;
+    } else if (strncmp(contents->data, RP_REPORT_TEXT_MAGIC,
+                       strlen(RP_REPORT_TEXT_MAGIC)) == 0) {
+        *kind = RP_CLI_REPORT_TEXT;
+    } else {
+        snprintf(error, error_size, "not a reqprof report (neither its "
+                                    "JSON, its HTML nor its text)");
+        return -1;
+    }
+    return 0;
+}
+
+int rp_cli_report_parse(const struct rp_buffer *contents,
+                        enum rp_cli_report_kind kind, struct rp_report *report,
+                        char *error, size_t error_size)
+{
+    switch (kind) {
+    case RP_CLI_REPORT_JSON:
+        return rp_report_from_json(contents->data, contents->length, report,
+                                   error, error_size);
+    case RP_CLI_REPORT_HTML:
+        return rp_report_from_html(contents->data, contents->length, report,
+                                   error, error_size);
+    case RP_CLI_REPORT_TEXT:
+        break;
+    }
+    memset(report, 0, sizeof *report);
+    snprintf(error, error_size,
+             "a text report cannot be read back: use the same request's "
+             ".json.gz or .html report (REQPROF_OUTPUT=json or html)");
+    return -1;
+}
+
+int rp_cli_report_load(const char *path, struct rp_report *report,
+                       char *error, size_t error_size)
+{
+    struct rp_buffer contents;
+    enum rp_cli_report_kind kind;
+    int result;
+
+    memset(report, 0, sizeof *report);
+    rp_buffer_init(&contents);
+    result = rp_cli_report_read(path, &contents, &kind, error, error_size);
+    if (result == 0)
+        result = rp_cli_report_parse(&contents, kind, report, error,
+                                     error_size);
+    rp_buffer_free(&contents);
+    return result;
+}
+
+/* Writes data to stdout, or to the open file, compressed or not. */
+static int output_write_to(FILE *stream, const struct rp_buffer *data,
+                           bool compress)
+{
+    gzFile file;
+    int status;
+
+    if (!compress)
+        return fwrite(data->data, 1, data->length, stream) == data->length &&
+                       fflush(stream) == 0
+                   ? 0
+                   : -1;
+    if (fflush(stream) != 0)
+        return -1;
+    /* gzdopen takes over a descriptor of its own, which gzclose closes. */
+    file = gzdopen(dup(fileno(stream)), "wb");
+    if (file == NULL)
+        return -1;
+    status = data->length == 0 ||
+                     gzwrite(file, data->data, (unsigned)data->length) > 0
+                 ? 0
+                 : -1;
+    if (gzclose(file) != Z_OK)
+        status = -1;
+    return status;
+}
+
+int rp_cli_output_write(const char *path, const struct rp_buffer *data,
+                        bool compress, char *error, size_t error_size)
+{
+    bool to_stdout = path == NULL || strcmp(path, "-") == 0;
+    FILE *stream = to_stdout ? stdout : fopen(path, "wbe");
+    int status;
+
+    if (stream == NULL) {
+        snprintf(error, error_size, "%s", strerror(errno));
+        return -1;
+    }
+    errno = 0;
+    status = output_write_to(stream, data, compress);
+    if (status != 0)
+        snprintf(error, error_size, "%s",
+                 errno ? strerror(errno) : "cannot write");
+    if (!to_stdout && fclose(stream) != 0 && status == 0) {
+        snprintf(error, error_size, "%s", strerror(errno));
+        status = -1;
+    }
+    if (status != 0 && !to_stdout)
+        unlink(path);
+    return status;
+}
+
+bool rp_cli_ends_with(const char *text, const char *suffix)
+{
+    size_t length = strlen(text), suffix_length = strlen(suffix);
+
+    return length >= suffix_length &&
+           strcmp(text + length - suffix_length, suffix) == 0;
+}
+
+int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
+                        const struct rp_text_options *options,
+                        const char *output)
+{
+    struct rp_buffer rendered;
+    char error[RP_CLI_ERROR_MAX];
+    bool to_stdout = output == NULL || strcmp(output, "-") == 0;
+    /* pprof files are gzip-compressed by convention, whatever the name. */
+    bool compress = format == RP_FORMAT_PPROF ||
+                    (!to_stdout && rp_cli_ends_with(output, ".gz"));
+    int status = RP_EXIT_FAILURE;
+
+    if (to_stdout && format == RP_FORMAT_PPROF && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "reqprof: pprof is binary: give -o FILE or "
+                        "redirect stdout\n");
+        return RP_EXIT_USAGE;
+    }
+    rp_buffer_init(&rendered);
+    if (rp_render(report, format, options, &rendered) != 0)
+        fprintf(stderr, "reqprof: out of memory\n");
+    else if (rp_cli_output_write(output, &rendered, compress, error,
+                                 sizeof error) != 0)
+        fprintf(stderr, "reqprof: %s: %s\n", to_stdout ? "stdout" : output,
+                error);
+    else
+        status = RP_EXIT_OK;
+    rp_buffer_free(&rendered);
+    return status;
+}
+
+/* Whether an environment variable is set to 1 (or yes or true). */
+static bool environment_flag(const char *name, bool unset)
+{
+    const char *value = getenv(name);
+
+    if (value == NULL || value[0] == '\0')
+        return unset;
+    return strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
+           strcmp(value, "true") == 0;
+}
+
+void rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
+{
+    bool show_all = environment_flag("REQPROF_SHOW_ALL", false);
+
+    options->color = color_allowed && getenv("NO_COLOR") == NULL;
+    options->unicode = environment_flag("REQPROF_UNICODE", true);
+    options->fold_libraries = !show_all;
+    options->threshold = show_all ? 0 : RP_TEXT_THRESHOLD_DEFAULT;
+}
+
+int rp_cli_text_option(int option, const char *value,
+                       struct rp_text_options *options)
+{
+    char *end;
+    double percent;
+
+    switch (option) {
+    case 'A':
+        options->fold_libraries = false;
+        options->threshold = 0;
+        return 1;
+    case 'S':
+        options->unicode = false;
+        return 1;
+    case 'T':
+        percent = strtod(value, &end);
+        if (end == value || *end != '\0' || !(percent >= 0 && percent <= 100)) {
+            fprintf(stderr, "reqprof: --threshold %s: expected a percentage "
+                            "from 0 to 100, such as 1 or 0.5\n", value);
+            return -1;
+        }
+        options->threshold = percent / 100;
+        return 1;
+    default:
+        return 0;
+    }
+}

@@ -1,0 +1,171 @@
+/*
+ * The HTML rendering, and reading a report back from it.
+ *
+ * The page is renderers/html/report.html with its stylesheet and script
+ * written in (no file, CDN or server needed: it works offline from a
+ * single file), and two blocks of data the script draws from:
+ *
+ *   <script type="application/json" id="reqprof-report">  the JSON report
+ *   <script type="application/json" id="reqprof-view">    what the views
+ *       need from C: which objects are system libraries (library.c) and
+ *       the folding and threshold shares the text view uses
+ *
+ * The template marks where each goes with <!--reqprof:NAME-->.
+ *
+ * Data inside a <script> element ends at the first "</script" whatever
+ * JSON thinks, and "<!--" changes how the HTML parser reads on. The JSON
+ * only holds '<' inside strings, so writing every '<' as \u003c makes
+ * both impossible and keeps the JSON equal in meaning. Reading the page
+ * back parses that JSON, and rendering it again gives the original bytes,
+ * as the JSON rendering is canonical.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "internal.h"
+#include "report.h"
+
+/* What opens the report's data in the page; the reader looks for it. */
+#define HTML_REPORT_OPEN "<script type=\"application/json\" id=\"reqprof-report\">"
+#define HTML_SCRIPT_CLOSE "</script>"
+/* What the template's placeholders look like. */
+#define HTML_MARK_OPEN "<!--reqprof:"
+#define HTML_MARK_CLOSE "-->"
+
+/* Appends JSON text with every '<' as \u003c (see the top of the file). */
+static void html_put_json(struct rp_buffer *out, const struct rp_buffer *json)
+{
+    const char *start = json->data, *end = json->data + json->length;
+
+    for (const char *less; (less = memchr(start, '<', (size_t)(end - start)));
+         start = less + 1) {
+        rp_buffer_append(out, start, (size_t)(less - start));
+        rp_buffer_puts(out, "\\u003c");
+    }
+    rp_buffer_append(out, start, (size_t)(end - start));
+}
+
+/* The report's JSON, in its script element. */
+static void html_put_report(struct rp_buffer *out,
+                            const struct rp_report *report,
+                            struct rp_buffer *scratch)
+{
+    rp_buffer_reset(scratch);
+    rp_render_json(report, scratch);
+    rp_buffer_puts(out, HTML_REPORT_OPEN "\n");
+    html_put_json(out, scratch);
+    rp_buffer_puts(out, HTML_SCRIPT_CLOSE);
+}
+
+/* What the views need that only C knows, in its script element. */
+static void html_put_view(struct rp_buffer *out,
+                          const struct rp_report *report,
+                          struct rp_buffer *scratch)
+{
+    struct rp_string_set libraries = {0};
+    const struct rp_frame *frame;
+
+    for (uint32_t id = 0; (frame = rp_calltree_frame(report->tree, id)); id++) {
+        if (rp_frame_is_library(frame, report->program))
+            rp_string_set_add(&libraries, frame->object);
+    }
+    rp_buffer_reset(scratch);
+    rp_buffer_puts(scratch, "{\"fold_keep\": ");
+    rp_buffer_put_decimal(scratch, RP_TEXT_FOLD_KEEP, 3);
+    rp_buffer_puts(scratch, ", \"threshold\": ");
+    rp_buffer_put_decimal(scratch, RP_TEXT_THRESHOLD_DEFAULT, 3);
+    rp_buffer_puts(scratch, ", \"libraries\": [");
+    for (size_t i = 0; i < libraries.count; i++) {
+        rp_buffer_puts(scratch, i > 0 ? ", " : "");
+        rp_json_put_string(scratch, libraries.items[i],
+                           strlen(libraries.items[i]));
+    }
+    if (libraries.failed)
+        scratch->failed = true;
+    rp_string_set_free(&libraries);
+    rp_buffer_puts(scratch, "]}");
+    rp_buffer_puts(out, "<script type=\"application/json\" id=\"reqprof-view\">");
+    html_put_json(out, scratch);
+    rp_buffer_puts(out, HTML_SCRIPT_CLOSE);
+}
+
+int rp_render_html(const struct rp_report *report, struct rp_buffer *out)
+{
+    const char *template = rp_html_report_html, *mark;
+    struct rp_buffer scratch;
+
+    rp_buffer_init(&scratch);
+    while ((mark = strstr(template, HTML_MARK_OPEN)) != NULL) {
+        const char *name = mark + strlen(HTML_MARK_OPEN);
+        const char *end = strstr(name, HTML_MARK_CLOSE);
+        size_t length;
+
+        if (end == NULL)
+            break;
+        length = (size_t)(end - name);
+        rp_buffer_append(out, template, (size_t)(mark - template));
+        if (length == 6 && strncmp(name, "report", length) == 0)
+            html_put_report(out, report, &scratch);
+        else if (length == 4 && strncmp(name, "view", length) == 0)
+            html_put_view(out, report, &scratch);
+        else if (length == 5 && strncmp(name, "style", length) == 0)
+            rp_buffer_puts(out, rp_html_report_css);
+        else if (length == 6 && strncmp(name, "script", length) == 0)
+            rp_buffer_puts(out, rp_html_report_js);
+        template = end + strlen(HTML_MARK_CLOSE);
+    }
+    rp_buffer_puts(out, template);
+    if (scratch.failed)
+        out->failed = true;
+    rp_buffer_free(&scratch);
+    return out->failed ? -1 : 0;
+}
+
+bool rp_report_is_html(const char *text, size_t length)
+{
+    static const char bom[] = "\xEF\xBB\xBF";
+    size_t start = 0;
+
+    if (length >= 3 && memcmp(text, bom, 3) == 0)
+        start = 3;
+    while (start < length && strchr(" \t\r\n", text[start]) != NULL)
+        start++;
+    text += start;
+    length -= start;
+    return (length >= 14 && strncasecmp(text, "<!DOCTYPE html", 14) == 0) ||
+           (length >= 5 && strncasecmp(text, "<html", 5) == 0);
+}
+
+/* memmem for a NUL-terminated needle. */
+static const char *html_find(const char *text, size_t length,
+                             const char *needle)
+{
+    return memmem(text, length, needle, strlen(needle));
+}
+
+int rp_report_from_html(const char *text, size_t length,
+                        struct rp_report *report, char *error,
+                        size_t error_size)
+{
+    const char *start = html_find(text, length, HTML_REPORT_OPEN);
+    const char *end;
+
+    memset(report, 0, sizeof *report);
+    if (start == NULL) {
+        snprintf(error, error_size, "an HTML page, but not a reqprof report "
+                                    "(no report data in it)");
+        return -1;
+    }
+    start += strlen(HTML_REPORT_OPEN);
+    end = html_find(start, length - (size_t)(start - text), HTML_SCRIPT_CLOSE);
+    if (end == NULL) {
+        snprintf(error, error_size, "the report data in the page is cut "
+                                    "short (no " HTML_SCRIPT_CLOSE ")");
+        return -1;
+    }
+    return rp_report_from_json(start, (size_t)(end - start), report, error,
+                               error_size);
+}

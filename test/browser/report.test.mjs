@@ -1,0 +1,178 @@
+// Drives Debian's chromium (headless, through playwright-core) through a
+// reqprof HTML report, as a person would: expand and collapse a node,
+// open a fold, search a function, switch the unit, the flame graph and the
+// timeline, and checks what each shows. Ends with "N passed, N failed".
+//
+// Usage: node test/browser/report.test.mjs REPORT.html SCREENSHOT.png
+//            [--timeline]
+// REPORT.html must come from the test server's /mix?ms=...&pct=70 (frames
+// route_mix, burn_alpha, burn_beta; libc starting the thread). With
+// --timeline the report must have a timeline, without it must not.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const [reportPath, screenshotPath] = process.argv.slice(2);
+const expectTimeline = process.argv.includes("--timeline");
+if (!reportPath || !screenshotPath) {
+  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline]");
+  process.exit(2);
+}
+
+let passed = 0;
+let failed = 0;
+
+async function check(name, test) {
+  try {
+    await test();
+    passed++;
+    console.log("ok   " + name);
+  } catch (error) {
+    failed++;
+    console.log("FAIL " + name + ": " + (error && error.message ? error.message : error));
+  }
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+// A fresh profile each run: nothing from an earlier run is reused.
+const profile = mkdtempSync(join(tmpdir(), "reqprof-chromium-"));
+const browser = await chromium.launchPersistentContext(profile, {
+  executablePath: "/usr/bin/chromium",
+  headless: true,
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  viewport: { width: 1280, height: 760 },
+  timeout: 60000,
+});
+
+try {
+  const page = await browser.newPage();
+  const errors = [];
+  const requests = [];
+  page.on("pageerror", (error) => errors.push(String(error)));
+  page.on("console", (message) => { if (message.type() === "error") errors.push(message.text()); });
+  page.on("request", (request) => requests.push(request.url()));
+  await page.goto("file://" + resolve(reportPath));
+
+  const row = (fn) => page.locator(`#tree .row[data-function="${fn}"]`).first();
+  const rowVisible = async (fn) => (await page.locator(`#tree .row[data-function="${fn}"]`).count()) > 0;
+
+  await check("the page loads offline, without script errors", async () => {
+    expect(errors.length === 0, "errors: " + errors.join("; "));
+    const foreign = requests.filter((url) => !url.startsWith("file://"));
+    expect(foreign.length === 0, "requests outside the file: " + foreign.join(", "));
+  });
+
+  await check("the header names the request", async () => {
+    expect((await page.textContent("#request-method")) === "GET", "method");
+    expect((await page.textContent("#request-path")).startsWith("/mix?"), "path");
+    expect((await page.textContent("#request-status")) === "200", "status");
+    expect((await page.title()).includes("/mix"), "title: " + (await page.title()));
+  });
+
+  await check("the call tree shows the server's frames and folds libc's", async () => {
+    expect(await rowVisible("burn_alpha"), "no burn_alpha row");
+    expect(await rowVisible("burn_beta"), "no burn_beta row");
+    expect(!(await rowVisible("start_thread")), "start_thread is shown, not folded");
+    const fold = await page.locator("#tree .row.fold").first().textContent();
+    expect(/\[\d+ frames hidden\] libc\.so\.6/.test(fold), "fold row reads: " + fold);
+  });
+
+  await check("collapsing a node hides its children and expanding shows them", async () => {
+    await row("route_mix").locator(".toggle").click();
+    expect(!(await rowVisible("burn_alpha")), "burn_alpha still shown after collapsing");
+    expect((await row("route_mix").getAttribute("aria-expanded")) === "false", "aria-expanded");
+    await row("route_mix").locator(".toggle").click();
+    expect(await rowVisible("burn_alpha"), "burn_alpha not back after expanding");
+  });
+
+  await check("clicking a fold shows the frames it hid", async () => {
+    await page.locator("#tree .row.fold .name").first().click();
+    expect(await rowVisible("start_thread"), "start_thread not shown in the opened fold");
+  });
+
+  await check("the time unit switches to % of the request", async () => {
+    await page.click("#unit-percent");
+    const time = await row("route_mix").locator(".time").textContent();
+    expect(time === "100.0%", "route_mix shows " + time);
+    await page.click("#unit-ms");
+    expect(!(await row("route_mix").locator(".time").textContent()).includes("%"), "still %");
+  });
+
+  await check("searching marks the function and sums its time", async () => {
+    await page.fill("#search", "burn_beta");
+    const result = await page.textContent("#search-result");
+    expect(/^1 match, [\d.]+ ms \([\d.]+%\)$/.test(result), "result: " + result);
+    expect(await row("burn_beta").evaluate((e) => e.classList.contains("match")), "row not marked");
+    expect(!(await row("burn_alpha").evaluate((e) => e.classList.contains("match"))), "alpha marked");
+    expect((await row("burn_beta").locator("mark").textContent()) === "burn_beta", "no <mark>");
+  });
+
+  await check("the flame graph shows the search too, and zooms", async () => {
+    await page.click('.tab[data-view="flame"]');
+    const beta = page.locator('#flame .cell[data-function="burn_beta"]');
+    const alpha = page.locator('#flame .cell[data-function="burn_alpha"]');
+    expect(await beta.evaluate((e) => e.classList.contains("match")), "burn_beta cell not marked");
+    expect(await alpha.evaluate((e) => e.classList.contains("dimmed")), "burn_alpha cell not dimmed");
+    const alphaWidth = await alpha.evaluate((e) => e.offsetWidth);
+    const betaWidth = await beta.evaluate((e) => e.offsetWidth);
+    expect(alphaWidth > betaWidth, `alpha ${alphaWidth}px is not wider than beta ${betaWidth}px`);
+    await page.fill("#search", "");
+    await beta.click();
+    const zoomed = await page.locator('#flame .cell[data-function="burn_beta"]').evaluate((e) => e.offsetWidth);
+    const full = await page.locator("#flame").evaluate((e) => e.clientWidth);
+    expect(Math.abs(zoomed - full) <= 2, `zoomed burn_beta is ${zoomed}px of ${full}px`);
+    expect((await page.textContent("#flame-crumbs")).includes("burn_beta"), "no zoom crumb");
+  });
+
+  await check("the fold switch shows every frame", async () => {
+    await page.click('.tab[data-view="tree"]');
+    await page.uncheck("#fold");
+    expect(await rowVisible("start_thread"), "start_thread hidden with folding off");
+    expect((await page.locator("#tree .row.fold").count()) === 0, "a fold is left");
+    await page.check("#fold");
+  });
+
+  await check(expectTimeline ? "the timeline draws the samples in order"
+                             : "without a timeline the page says so", async () => {
+    await page.click('.tab[data-view="timeline"]');
+    const note = await page.textContent("#timeline-note");
+    if (!expectTimeline) {
+      expect(note.includes("no timeline"), "note: " + note);
+      return;
+    }
+    expect(/^\d+ points over/.test(note), "note: " + note);
+    // burn_alpha runs first and burn_beta after it: the lane that holds
+    // them is coloured on its left and on its right half.
+    const painted = await page.evaluate(() => {
+      const canvas = document.getElementById("timeline");
+      const context = canvas.getContext("2d");
+      const lanes = canvas.height / (18 * (window.devicePixelRatio || 1));
+      let best = 0;
+      for (let lane = 0; lane < lanes; lane++) {
+        const y = Math.floor((lane + 0.5) * canvas.height / lanes);
+        const data = context.getImageData(0, y, canvas.width, 1).data;
+        let count = 0;
+        for (let i = 3; i < data.length; i += 4) if (data[i] > 0) count++;
+        best = Math.max(best, count / canvas.width);
+      }
+      return best;
+    });
+    expect(painted > 0.9, "the fullest lane is only " + (100 * painted).toFixed(0) + "% painted");
+  });
+
+  await page.click('.tab[data-view="tree"]');
+  await page.fill("#search", "burn_alpha");
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+} finally {
+  await browser.close();
+  rmSync(profile, { recursive: true, force: true });
+}
+
+console.log(`${passed} passed, ${failed} failed`);
+process.exit(failed === 0 ? 0 : 1);

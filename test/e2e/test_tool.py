@@ -1,0 +1,435 @@
+"""End-to-end: the reqprof tool and the report formats, on real reports of
+the test server (ls, show, convert, open, merge; text, JSON, HTML, pprof,
+collapsed), real readers where Debian has them (go tool pprof, headless
+chromium), and clear errors for missing, corrupt and foreign files."""
+
+import atexit
+import glob
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+
+from harness import BUILD, TOOL, Server, curl, function_total
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BROWSER_TEST = os.path.join(HERE, "..", "browser", "report.test.mjs")
+
+# The requests every test reads, recorded once (see recorded()).
+REQUESTS = ["/burn?ms=60", "/burn?ms=60", "/burn?ms=60",
+            "/mix?ms=200&pct=70", "/sleep?ms=40"]
+
+_recorded = None
+
+
+def recorded():
+    """A directory of reports of REQUESTS, written by libreqprof.so in
+    every format, kept for the whole run: the server runs once."""
+    global _recorded
+    if _recorded is None:
+        keep = tempfile.mkdtemp(prefix="reqprof-tool-")
+        atexit.register(shutil.rmtree, keep, True)
+        with Server(env={"REQPROF_OUTPUT": "json,html,text"}) as server:
+            for path in REQUESTS:
+                curl(server.url(path))
+            server.wait_reports(len(REQUESTS))
+            shutil.copytree(server.report_dir, os.path.join(keep, "reqprof"))
+        _recorded = os.path.join(keep, "reqprof")
+    return _recorded
+
+
+def report_of(path, extension="json.gz"):
+    """The report file of the first recorded request for path."""
+    with open(os.path.join(recorded(), "index.tsv")) as index:
+        for line in index:
+            fields = line.rstrip("\n").split("\t")
+            if fields[3] == path:
+                return os.path.join(recorded(), fields[8] + "." + extension)
+    raise AssertionError("no report of %s" % path)
+
+
+def load_json(path):
+    with gzip.open(path) as f:
+        return json.load(f)
+
+
+def tool(*arguments, env=None, expect=0):
+    """Runs build/reqprof; returns (stdout bytes, stderr text), failing the
+    test if the exit status is not expect."""
+    environment = {k: v for k, v in os.environ.items()
+                   if not k.startswith("REQPROF_") and k != "NO_COLOR"}
+    environment.update(env or {})
+    result = subprocess.run([TOOL] + list(arguments), capture_output=True,
+                            env=environment, timeout=60)
+    stderr = result.stderr.decode(errors="replace")
+    assert result.returncode == expect, "reqprof %s exited %d, not %d: %s" % (
+        " ".join(arguments), result.returncode, expect, stderr)
+    return result.stdout, stderr
+
+
+def test_ls_lists_every_request_in_order():
+    out, _ = tool("ls", recorded())
+    lines = out.decode().splitlines()
+    assert lines[0].split() == ["TIME", "METHOD", "PATH", "STATUS",
+                                "DURATION", "CPU", "SAMPLES", "REPORT"], lines[0]
+    assert [line.split()[3] for line in lines[1:]] == REQUESTS, lines
+    for line in lines[1:]:
+        assert line.split()[-1].endswith(".json.gz"), line
+        assert os.path.exists(line.split()[-1]), line
+
+
+def test_ls_slowest_and_path_filter():
+    out, _ = tool("ls", recorded(), "--slowest", "1")
+    rows = out.decode().splitlines()[1:]
+    assert len(rows) == 1 and rows[0].split()[3] == "/mix?ms=200&pct=70", rows
+    out, _ = tool("ls", recorded(), "--path", "/burn")
+    rows = out.decode().splitlines()[1:]
+    assert [r.split()[3] for r in rows] == ["/burn?ms=60"] * 3, rows
+    out, _ = tool("ls", "--path", "/s*", env={"REQPROF_DIR": recorded()})
+    rows = out.decode().splitlines()[1:]
+    assert [r.split()[3] for r in rows] == ["/sleep?ms=40"], rows
+
+
+def test_show_folds_library_frames_and_keeps_the_server():
+    out, _ = tool("show", report_of("/mix?ms=200&pct=70"))
+    text = out.decode()
+    assert text.startswith("reqprof "), text
+    assert "burn_alpha  test/server/test_server.c" in text, text
+    assert "burn_beta" in text, text
+    assert "frames hidden] libc.so.6" in text, text
+    assert "start_thread" not in text and "__clone3" not in text, text
+    assert "\033[" not in text, "colour when not on a terminal"
+
+
+def test_show_all_and_ascii():
+    report = report_of("/mix?ms=200&pct=70")
+    for arguments, env in ((["--all"], None), ([], {"REQPROF_SHOW_ALL": "1"})):
+        out, _ = tool("show", *arguments, report, env=env)
+        text = out.decode()
+        assert "start_thread" in text and "frames hidden" not in text, text
+        assert "not shown" not in text, text
+    out, _ = tool("show", "--ascii", report)
+    assert "`- " in out.decode() and "└" not in out.decode(), out.decode()
+    out, _ = tool("show", report, env={"REQPROF_UNICODE": "0"})
+    assert "`- " in out.decode(), out.decode()
+
+
+def test_show_threshold_leaves_out_small_frames_and_counts_them():
+    report = report_of("/mix?ms=200&pct=70")
+    # burn_beta has 30% of the request.
+    out, _ = tool("show", "--all", "--threshold", "50", report)
+    text = out.decode()
+    assert "burn_beta" not in text, text
+    assert "under 50% of the request not shown" in text, text
+    out, _ = tool("show", "--threshold", "abc", report, expect=2)
+
+
+def test_json_to_html_to_json_is_identical():
+    report = report_of("/mix?ms=200&pct=70")
+    with gzip.open(report) as f:
+        original = f.read()
+    work = tempfile.mkdtemp(prefix="reqprof-convert-")
+    try:
+        page = os.path.join(work, "page.html")
+        tool("convert", report, "--to", "html", "-o", page)
+        with open(page, "rb") as f:
+            assert f.read(15) == b"<!DOCTYPE html>"
+        back, _ = tool("convert", page, "--to", "json")
+        assert back == original, "JSON changed on its way through HTML"
+        # A compressed copy reads back the same.
+        tool("convert", page, "--to", "json", "-o", os.path.join(work, "x.json.gz"))
+        with gzip.open(os.path.join(work, "x.json.gz")) as f:
+            assert f.read() == original
+    finally:
+        shutil.rmtree(work)
+
+
+def test_library_html_report_holds_the_same_data_as_its_json():
+    json_report = report_of("/mix?ms=200&pct=70")
+    html_report = report_of("/mix?ms=200&pct=70", "html")
+    with open(html_report, "rb") as f:
+        assert f.read(15) == b"<!DOCTYPE html>", "the page is not plain HTML"
+    with gzip.open(json_report) as f:
+        original = f.read()
+    back, _ = tool("convert", html_report, "--to", "json")
+    assert back == original
+    out, _ = tool("show", html_report)
+    assert "burn_alpha" in out.decode()
+
+
+def test_collapsed_stacks_add_up_to_the_samples():
+    report = report_of("/mix?ms=200&pct=70")
+    data = load_json(report)
+    out, _ = tool("convert", report, "--to", "collapsed")
+    lines = out.decode().splitlines()
+    total = 0
+    alpha = 0
+    for line in lines:
+        stack, count = line.rsplit(" ", 1)
+        total += int(count)
+        if "burn_alpha" in stack.split(";"):
+            alpha += int(count)
+        assert stack.split(";")[0] in ("__clone3", "start_thread", "[request]",
+                                       "clone", "clone3"), line
+    assert total == data["samples"], (total, data["samples"])
+    assert alpha == function_total(data["root"], "burn_alpha"), alpha
+    assert len(set(l.rsplit(" ", 1)[0] for l in lines)) == len(lines)
+
+
+def read_varint(data, at):
+    value = shift = 0
+    while True:
+        byte = data[at]
+        at += 1
+        value |= (byte & 0x7f) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, at
+
+
+def read_fields(data):
+    """The fields of a protobuf message: (number, int or bytes)."""
+    at = 0
+    while at < len(data):
+        key, at = read_varint(data, at)
+        if key & 7 == 0:
+            value, at = read_varint(data, at)
+        elif key & 7 == 2:
+            length, at = read_varint(data, at)
+            value, at = data[at:at + length], at + length
+        else:
+            raise AssertionError("wire type %d" % (key & 7))
+        yield key >> 3, value
+
+
+def read_packed(data):
+    values, at = [], 0
+    while at < len(data):
+        value, at = read_varint(data, at)
+        values.append(value)
+    return values
+
+
+def test_pprof_totals_and_labels_match_the_json():
+    report = report_of("/mix?ms=200&pct=70")
+    data = load_json(report)
+    work = tempfile.mkdtemp(prefix="reqprof-pprof-")
+    try:
+        profile = os.path.join(work, "mix.pb.gz")
+        tool("convert", report, "--to", "pprof", "-o", profile)
+        with gzip.open(profile) as f:
+            message = f.read()
+        strings, samples = [], []
+        for number, value in read_fields(message):
+            if number == 6:
+                strings.append(value.decode())
+            elif number == 2:
+                samples.append(list(read_fields(value)))
+        counts = walls = 0
+        labels = set()
+        for sample in samples:
+            for number, value in sample:
+                if number == 2:
+                    count, wall = read_packed(value)
+                    counts += count
+                    walls += wall
+                elif number == 3:
+                    label = dict(read_fields(value))
+                    labels.add((label[1], label[2]))
+        assert counts == data["samples"], (counts, data["samples"])
+        assert walls == data["samples"] * round(data["interval_ms"] * 1e6)
+        named = {(strings[k], strings[v]) for k, v in labels}
+        assert named == {("method", "GET"), ("path", "/mix?ms=200&pct=70"),
+                         ("status", "200")}, named
+        assert "burn_alpha" in strings
+
+        # pprof itself, where Debian's golang-go brings it.
+        if shutil.which("go"):
+            env = dict(os.environ, HOME=work, GOCACHE=os.path.join(work, "go"))
+            top = subprocess.run(
+                ["go", "tool", "pprof", "-top", "-sample_index=samples",
+                 profile], capture_output=True, env=env, timeout=120)
+            text = top.stdout.decode()
+            assert top.returncode == 0, top.stderr.decode()
+            assert "burn_alpha" in text and "burn_beta" in text, text
+            assert "of %d total" % data["samples"] in text, text
+            tags = subprocess.run(["go", "tool", "pprof", "-tags", profile],
+                                  capture_output=True, env=env, timeout=120)
+            text = tags.stdout.decode()
+            assert "/mix?ms=200&pct=70" in text and "GET" in text, text
+    finally:
+        shutil.rmtree(work)
+
+
+def test_convert_refuses_unknown_formats_and_a_missing_to():
+    report = report_of("/mix?ms=200&pct=70")
+    _, stderr = tool("convert", report, "--to", "svg", expect=2)
+    assert "expected text, html, json, pprof or collapsed" in stderr, stderr
+    _, stderr = tool("convert", report, expect=2)
+    assert "--to" in stderr, stderr
+
+
+def test_merge_of_three_burns_sums_them():
+    burns = [load_json(os.path.join(recorded(), line.split("\t")[8].strip()
+                                    + ".json.gz"))
+             for line in open(os.path.join(recorded(), "index.tsv"))
+             if line.split("\t")[3] == "/burn?ms=60"]
+    assert len(burns) == 3
+    out, _ = tool("merge", recorded(), "--path", "/burn", "--to", "json")
+    merged = json.loads(out)
+    assert merged["requests"] == 3, merged["requests"]
+    assert merged["samples"] == sum(b["samples"] for b in burns)
+    assert merged["root"]["total"] == merged["samples"]
+    assert function_total(merged["root"], "burn_alpha") == sum(
+        function_total(b["root"], "burn_alpha") for b in burns)
+    assert abs(merged["request"]["duration_ms"] - sum(
+        b["request"]["duration_ms"] for b in burns)) < 0.01
+    assert merged["request"]["path"] == "/burn?ms=60"
+    out, _ = tool("merge", recorded(), "--path", "/burn")
+    assert "Requests: 3 merged, GET /burn?ms=60" in out.decode(), out.decode()
+    # Different paths: the pattern stands for them.
+    out, _ = tool("merge", recorded(), "--to", "json")
+    merged = json.loads(out)
+    assert merged["requests"] == len(REQUESTS)
+    assert merged["request"]["path"] == ""
+    _, stderr = tool("merge", recorded(), "--path", "/nothing*", expect=1)
+    assert "no report" in stderr, stderr
+
+
+def test_open_writes_a_page_to_open():
+    work = tempfile.mkdtemp(prefix="reqprof-open-")
+    try:
+        report = report_of("/mix?ms=200&pct=70")
+        out, stderr = tool("open", report, env={"TMPDIR": work})
+        page = out.decode().strip()
+        assert page.startswith("file://" + work) and page.endswith(".html"), page
+        assert "open the page above" in stderr, stderr  # no display here
+        with open(page[len("file://"):], "rb") as f:
+            assert b'id="reqprof-report"' in f.read()
+        # A page on disk is opened where it is.
+        html_report = report_of("/mix?ms=200&pct=70", "html")
+        out, _ = tool("open", "--print", html_report, env={"TMPDIR": work})
+        assert out.decode().strip() == "file://" + os.path.realpath(html_report)
+    finally:
+        shutil.rmtree(work)
+
+
+def test_missing_corrupt_and_foreign_files_are_refused_clearly():
+    work = tempfile.mkdtemp(prefix="reqprof-bad-")
+    try:
+        def write(name, data):
+            with open(os.path.join(work, name), "wb") as f:
+                f.write(data)
+            return os.path.join(work, name)
+
+        good = open(report_of("/mix?ms=200&pct=70"), "rb").read()
+        cases = [
+            (os.path.join(work, "missing.json.gz"), "No such file"),
+            (write("cut.json.gz", good[:len(good) // 2]), "corrupt gzip"),
+            (write("foreign.json", b'{"name": "x"}'), "not a reqprof report"),
+            (write("page.html", b"<!DOCTYPE html><p>hi</p>"),
+             "not a reqprof report"),
+            (write("empty", b""), "empty file"),
+            (write("binary", b"\x7fELF\x02\x01"), "not a reqprof report"),
+        ]
+        for path, reason in cases:
+            for command in (["show"], ["convert", "--to", "json"]):
+                _, stderr = tool(*command, path, expect=1)
+                line = stderr.strip()
+                assert line.startswith("reqprof: " + path + ": "), line
+                assert reason in line, (reason, line)
+                assert "\n" not in line, line
+        text = report_of("/mix?ms=200&pct=70", "txt.gz")
+        out, _ = tool("show", text)
+        assert out.startswith(b"reqprof ")
+        _, stderr = tool("convert", text, "--to", "html", expect=1)
+        assert "text report cannot be read back" in stderr, stderr
+        _, stderr = tool("ls", work, expect=1)
+        assert "index.tsv" in stderr, stderr
+        write("index.tsv", b"not an index\n")
+        _, stderr = tool("ls", work, expect=1)
+        assert "not a reqprof index" in stderr, stderr
+    finally:
+        shutil.rmtree(work)
+
+
+def test_help_and_usage_errors():
+    out, _ = tool("--help")
+    assert b"usage: reqprof COMMAND" in out
+    for command in ("ls", "show", "open", "convert", "merge"):
+        out, _ = tool(command, "--help")
+        assert out.startswith(b"usage: reqprof " + command.encode()), out
+    _, stderr = tool(expect=2)
+    assert "usage:" in stderr
+    _, stderr = tool("frobnicate", expect=2)
+    assert 'unknown command "frobnicate"' in stderr, stderr
+    _, stderr = tool("show", "--bogus", "x", expect=2)
+    assert "unknown option" in stderr and "--bogus" in stderr, stderr
+    _, stderr = tool("show", expect=2)
+    assert "expected one REPORT" in stderr, stderr
+    _, stderr = tool("ls", "--slowest", "0", expect=2)
+    assert "--slowest" in stderr, stderr
+
+
+def with_timeline(report, destination):
+    """Writes a copy of a JSON report with a timeline made from its own
+    tree: each node's samples one after another, 1 interval apart, in the
+    tree's order, as a request that ran its calls in turn would have."""
+    data = load_json(report)
+    nodes = []
+
+    def walk(node):
+        nodes.append(node)
+        for child in node["children"]:
+            walk(child)
+    walk(data["root"])
+    step = round(data["interval_ms"] * 1000)
+    points, time = [], 0
+    for number, node in enumerate(nodes):
+        for _ in range(node["self"]):
+            time += step
+            points.append([time, number, 1])
+    data["timeline"] = points
+    with open(destination, "w") as f:
+        json.dump(data, f)
+
+
+def run_browser_test(page, screenshot, timeline):
+    arguments = ["node", BROWSER_TEST, page, screenshot]
+    if timeline:
+        arguments.append("--timeline")
+    result = subprocess.run(arguments, capture_output=True, timeout=110,
+                            cwd=os.path.dirname(BROWSER_TEST))
+    output = result.stdout.decode(errors="replace")
+    summary = [l for l in output.splitlines() if l.endswith(" failed")]
+    assert summary and summary[-1].endswith(" 0 failed") and \
+        result.returncode == 0, "browser test:\n%s%s" % (
+            output, result.stderr.decode(errors="replace"))
+    assert os.path.getsize(screenshot) > 10000, "screenshot is too small"
+
+
+def test_html_report_in_a_real_browser():
+    """Headless chromium expands, searches and draws a report: the page the
+    library wrote, and one with a timeline (the tool's rendering)."""
+    assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
+        "node and chromium are needed: run test/install-deps"
+    assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
+                                      "node_modules", "playwright-core")), \
+        "playwright-core is missing: run test/install-deps"
+    out_dir = os.path.abspath(os.path.join(BUILD, "test"))
+    os.makedirs(out_dir, exist_ok=True)
+    page = report_of("/mix?ms=200&pct=70", "html")
+    has_timeline = bool(load_json(report_of("/mix?ms=200&pct=70"))["timeline"])
+    run_browser_test(page, os.path.join(out_dir, "browser-library.png"),
+                     has_timeline)
+    work = tempfile.mkdtemp(prefix="reqprof-browser-")
+    try:
+        source = os.path.join(work, "mix.json")
+        with_timeline(report_of("/mix?ms=200&pct=70"), source)
+        converted = os.path.join(work, "mix.html")
+        tool("convert", source, "--to", "html", "-o", converted)
+        run_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
+    finally:
+        shutil.rmtree(work)

@@ -26,7 +26,6 @@ static bool connection_queue_full_said;
 struct connection_call {
     struct rp_conn *conn;
     bool overflowed;           /* more pipelined requests than tracked */
-    bool ended_current;        /* it ended the calling thread's request */
 };
 
 static struct rp_request *connection_pending(struct rp_conn *conn, unsigned i)
@@ -60,6 +59,11 @@ static void connection_finish_oldest(struct connection_call *call)
     struct rp_conn *conn = call->conn;
     struct rp_request *request = connection_oldest(conn);
     request->end_ns = connection_now_ns(CLOCK_MONOTONIC);
+    /* The thread's CPU time on the request goes into its ring before the
+     * request reaches the writer, or the report could miss it. */
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL && thread->current_request == request->id)
+        rp_thread_set_current(thread, 0, NULL);
     if (rp_finish_queue_push(request))
         rp_writer_notify();
     else
@@ -67,9 +71,6 @@ static void connection_finish_oldest(struct connection_call *call)
                     "the report writer is falling behind: reports of some "
                     "requests are dropped (sample less often with "
                     "REQPROF_INTERVAL, or write only one REQPROF_OUTPUT)");
-    struct rp_thread *thread = rp_thread_state;
-    if (thread != NULL && thread->current_request == request->id)
-        call->ended_current = true;
     conn->pending_first = (conn->pending_first + 1) % RP_PIPELINE_DEPTH;
     conn->pending_count--;
 }
@@ -296,10 +297,11 @@ void rp_connection_closing(int fd)
     pthread_mutex_lock(&conn->lock);
     if (!conn->ignored)
         connection_end_all(&call);
+    /* In the same locked section: a thread still reading the fd must not
+     * start a request on a connection nobody will end. */
+    conn->fd = -1;
     pthread_mutex_unlock(&conn->lock);
     rp_conn_release(conn);
-    if (call.ended_current)
-        rp_thread_set_current(rp_thread_state, 0, NULL);
     errno = saved_errno;
 }
 

@@ -25,6 +25,7 @@
 #include "process.h"
 #include "real.h"
 #include "thread.h"
+#include "unwind.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
@@ -37,7 +38,7 @@ ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size, int flag
 /* Whether reqprof looks at calls on this thread at all. */
 static inline bool interpose_active(void)
 {
-    return rp_process.enabled && !rp_thread_is_internal;
+    return rp_process.enabled && !rp_thread_is_internal && !rp_unwind_active;
 }
 
 /*
@@ -54,10 +55,15 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
     return rp_wait_begin(function);
 }
 
-static void interpose_accepted(int fd)
+/* accept returned fd from listener: a new client connection. It inherits
+ * the listener's socket timeouts, and with them their EINTR behaviour. */
+static void interpose_accepted(int listener, int fd)
 {
-    if (fd >= 0 && interpose_active())
-        rp_connection_accepted(fd);
+    if (fd < 0 || !interpose_active())
+        return;
+    rp_connection_accepted(fd);
+    if (rp_follow_has_timeout(listener))
+        rp_follow_set_timeout(fd, true);
 }
 
 /* The server read length bytes from fd into iov. */
@@ -101,7 +107,7 @@ static void interpose_sent_buffer(int fd, const void *buffer, ssize_t length)
 RP_EXPORT int accept(int fd, struct sockaddr *address, socklen_t *length)
 {
     int result = RP_REAL(accept)(fd, address, length);
-    interpose_accepted(result);
+    interpose_accepted(fd, result);
     return result;
 }
 
@@ -109,12 +115,14 @@ RP_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length,
                       int flags)
 {
     int result = RP_REAL(accept4)(fd, address, length, flags);
-    interpose_accepted(result);
+    interpose_accepted(fd, result);
     return result;
 }
 
 RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
+    if (__builtin_expect(rp_unwind_active, 0))
+        return rp_unwind_fake_io(RP_UNWIND_IO_READ, NULL);
     struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(read));
     ssize_t result = RP_REAL(read)(fd, buffer, count);
     rp_wait_end(quiet);
@@ -197,6 +205,8 @@ RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
 
 RP_EXPORT ssize_t write(int fd, const void *buffer, size_t count)
 {
+    if (__builtin_expect(rp_unwind_active, 0))
+        return rp_unwind_fake_io(RP_UNWIND_IO_WRITE, buffer);
     struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(write));
     ssize_t result = RP_REAL(write)(fd, buffer, count);
     rp_wait_end(quiet);
@@ -299,6 +309,8 @@ void rp_interpose_closing(int fd)
  * thread's accept may reuse its number. */
 RP_EXPORT int close(int fd)
 {
+    if (__builtin_expect(rp_unwind_active, 0))
+        return (int)rp_unwind_fake_io(RP_UNWIND_IO_CLOSE, NULL);
     rp_interpose_closing(fd);
     return RP_REAL(close)(fd);
 }

@@ -184,7 +184,10 @@ static int files_write_atomically(struct rp_report_files *files,
         errno = ENAMETOOLONG;
         return -1;
     }
-    int fd = open(temporary_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* O_EXCL | O_NOFOLLOW: never through a link someone planted in a
+     * shared directory. */
+    int fd = open(temporary_path,
+                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     int result = files_write_all(fd, data, length);

@@ -98,7 +98,9 @@ int rp_sampler_install(char *error, unsigned long error_size)
     /* SA_RESTART: read, write, accept and futex waits the signal lands in
      * restart instead of failing with EINTR. */
     action.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigemptyset(&action.sa_mask);
+    /* No handler of the server's may run inside ours: while libunwind
+     * works, its I/O is redirected (unwind.h), and the server's would be too. */
+    sigfillset(&action.sa_mask);
     if (RP_REAL(sigaction)(signal_number, &action, NULL) != 0) {
         snprintf(error, error_size, "cannot install the handler for signal %d: %s",
                  signal_number, strerror(errno));

@@ -106,11 +106,16 @@ static bool thread_register(struct rp_thread *thread)
     return false;
 }
 
+/* Set on a thread whose state could not be made: it is not profiled, and
+ * does not retry on every call. */
+static __thread bool thread_gave_up __attribute__((tls_model("initial-exec")));
+
 struct rp_thread *rp_thread_self(void)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (thread != NULL || rp_thread_is_internal)
+    if (thread != NULL || rp_thread_is_internal || thread_gave_up)
         return thread;
+    thread_gave_up = true;
     thread = mmap(NULL, sizeof *thread, PROT_READ | PROT_WRITE,
                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (thread == MAP_FAILED)
@@ -130,6 +135,7 @@ struct rp_thread *rp_thread_self(void)
     }
     (void)pthread_setspecific(thread_exit_key, thread);
     rp_thread_state = thread;
+    thread_gave_up = false;
     return thread;
 }
 
@@ -139,7 +145,7 @@ static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
 {
     /* The timer may fire in the middle: busy tells the handler to leave
      * the ring alone until the record is published. */
-    thread->busy = 1;
+    thread->busy++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     struct rp_record *record = rp_ring_reserve(&thread->ring);
     if (record != NULL) {
@@ -152,7 +158,7 @@ static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
         rp_ring_commit(&thread->ring, record);
     }
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread->busy = 0;
+    thread->busy--;
 }
 
 void rp_thread_set_sampling(struct rp_thread *thread, bool on)
@@ -237,5 +243,7 @@ void rp_thread_forget_all(void)
     }
     thread_registry_end = 0;
     rp_thread_state = NULL;
+    /* Or the forking thread's exit would retire the unmapped state. */
+    pthread_setspecific(thread_exit_key, NULL);
     pthread_mutex_init(&thread_unmap_lock, NULL);
 }

@@ -22,7 +22,9 @@ struct rp_conn;
 struct rp_thread {
     /* Read by the signal handler, written only by the thread itself. */
     volatile uint64_t current_request; /* request id, 0: none */
-    volatile sig_atomic_t busy;        /* the thread is writing its ring */
+    volatile sig_atomic_t busy;        /* >0: the thread is writing its ring
+                                        * (a count: a server's own handler
+                                        * may nest a write inside ours) */
 
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */

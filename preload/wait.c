@@ -25,7 +25,7 @@ struct rp_thread *rp_wait_begin(void *function)
      * frames (the wrapper and this function) are not the server's: the
      * stack starts at the libc function it called. */
     void *frames[RP_STACK_MAX];
-    int count = rp_unwind_backtrace(frames, RP_STACK_MAX);
+    int count = rp_unwind_backtrace_outside_handler(frames, RP_STACK_MAX);
     int first = 0;
     while (first < count && rp_unwind_is_own_code(frames[first]))
         first++;
@@ -50,7 +50,7 @@ void rp_wait_end(struct rp_thread *thread)
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
     if (samples > 0 && thread->current_request != 0) {
-        thread->busy = 1;
+        thread->busy++;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         struct rp_record *record = rp_ring_reserve(&thread->ring);
         if (record != NULL) {
@@ -66,7 +66,7 @@ void rp_wait_end(struct rp_thread *thread)
             rp_ring_commit(&thread->ring, record);
         }
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        thread->busy = 0;
+        thread->busy--;
     }
     rp_thread_set_sampling(thread, thread->current_request != 0);
     errno = saved_errno;

@@ -126,13 +126,17 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     if (record->truncated)
         writer->frame_ids[depth++] = rp_calltree_intern(request->tree, &truncated);
     /* Innermost first in the record, outermost first in the tree. Only the
-     * interrupted frame's address is exact; the others are return addresses. */
-    for (int i = record->frame_count - 1; i >= record->first_frame; i--) {
+     * interrupted frame's address is exact; the others are return addresses.
+     * A stack deeper than the tree takes loses its outermost frames, never
+     * the leaf where the time is. */
+    int outermost = record->frame_count - 1;
+    int room = (int)(sizeof writer->frame_ids / sizeof writer->frame_ids[0] - depth);
+    if (outermost - record->first_frame + 1 > room)
+        outermost = record->first_frame + room - 1;
+    for (int i = outermost; i >= record->first_frame; i--) {
         const struct rp_frame *frame = rp_symbolizer_lookup(
             writer->symbolizer, (uintptr_t)record->frames[i], i != record->first_frame);
         writer->frame_ids[depth++] = rp_calltree_intern(request->tree, frame);
-        if (depth == sizeof writer->frame_ids / sizeof writer->frame_ids[0])
-            break;
     }
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
                                record->value, record->time_ns) != 0)

@@ -11,6 +11,7 @@
 #include "symbolizer.h"
 
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,9 +42,38 @@ struct rp_symbolizer {
     time_t mappings_read_at;       /* when the mappings were last read */
 };
 
+/* libdwfl keeps the files it opens for as long as the symbolizer lives:
+ * they must not leak into programs the server executes. */
+static int symbolizer_keep_private(int fd)
+{
+    if (fd >= 0)
+        (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+    return fd;
+}
+
+static int symbolizer_find_elf(Dwfl_Module *module, void **user_data,
+                               const char *module_name, Dwarf_Addr base,
+                               char **file_name, Elf **elf)
+{
+    return symbolizer_keep_private(dwfl_linux_proc_find_elf(
+        module, user_data, module_name, base, file_name, elf));
+}
+
+static int symbolizer_find_debuginfo(Dwfl_Module *module, void **user_data,
+                                     const char *module_name, Dwarf_Addr base,
+                                     const char *file_name,
+                                     const char *debuglink_file,
+                                     GElf_Word debuglink_crc,
+                                     char **debuginfo_file_name)
+{
+    return symbolizer_keep_private(dwfl_standard_find_debuginfo(
+        module, user_data, module_name, base, file_name, debuglink_file,
+        debuglink_crc, debuginfo_file_name));
+}
+
 static const Dwfl_Callbacks symbolizer_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
-    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .find_elf = symbolizer_find_elf,
+    .find_debuginfo = symbolizer_find_debuginfo,
 };
 
 static uint64_t symbol_hash(uint64_t key)

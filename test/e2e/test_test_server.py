@@ -345,3 +345,16 @@ def test_another_sampling_signal():
         reports = server.wait_reports(2)
         assert share(reports[1], "burn_alpha") >= 0.85
         assert "reqprof:" not in server.stderr(), server.stderr()
+
+
+def test_a_daemon_that_closes_inherited_fds_keeps_its_sockets():
+    # Daemons close every fd they did not open. The fds that libraries
+    # opened before main then get reused for the server's own sockets:
+    # reqprof (and libunwind inside it) must never touch them.
+    with Server(env={"TEST_SERVER_CLOSE_FDS": "1"}) as server:
+        for _ in range(3):
+            assert "burned" in curl(server.url("/burn?ms=30"))
+        reports = server.wait_reports(3)
+        for report in reports:
+            assert function_total(report["root"], "route_burn") >= \
+                0.85 * report["samples"], report["samples"]

@@ -39,6 +39,7 @@
  * where atexit handlers and destructors (reqprof's too) still run.
  *
  * Usage: test_server [--port N]    (no port, or 0, picks a free one)
+ * With TEST_SERVER_CLOSE_FDS set it first closes fds 3 to 1023, as daemons do.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -854,6 +855,11 @@ int main(int argc, char **argv) {
         fprintf(stderr, "usage: test_server [--port N]   (N = 0 or absent: any free port)\n");
         return 2;
     }
+    /* TEST_SERVER_CLOSE_FDS=1: close every inherited fd above stderr first,
+     * as daemons do, so the fds libraries opened before main are reused. */
+    if (getenv("TEST_SERVER_CLOSE_FDS") != NULL)
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
     signal(SIGPIPE, SIG_IGN); /* a client gone mid-response is EPIPE, not death */
     if ((file_fd = file_create()) < 0) {
         fprintf(stderr, "test_server: cannot create a file in /tmp: %s\n", strerror(-file_fd));

@@ -305,6 +305,17 @@ void rp_connection_closing(int fd)
     errno = saved_errno;
 }
 
+struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id)
+{
+    struct rp_conn *conn = connection_lock(fd);
+    if (conn == NULL)
+        return NULL;
+    struct rp_request *oldest = connection_oldest(conn);
+    *request_id = oldest != NULL ? oldest->id : 0;
+    pthread_mutex_unlock(&conn->lock);
+    return *request_id != 0 ? conn : NULL;
+}
+
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id)
 {
     bool pending = false;

@@ -41,6 +41,10 @@ void rp_connection_closing(int fd);
 
 struct rp_conn;
 
+/* fd's connection if it has a request read and not answered yet, whose id
+ * goes to *request_id; NULL otherwise. */
+struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id);
+
 /* Whether request_id is still read and unanswered on conn. */
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id);
 

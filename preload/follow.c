@@ -42,36 +42,42 @@ static bool follow_is_socket(int fd, struct follow_entry *entry)
     return kind == FOLLOW_KIND_SOCKET;
 }
 
-/* Makes the socket's owner the thread's current request, if it lives. */
-static void follow_resume_owner(struct follow_entry *entry)
+/*
+ * Makes the socket's owner the thread's current request. Returns false
+ * when it has no owner, or its owner has ended (the owner is then
+ * forgotten: a pooled upstream connection passes to its next request).
+ */
+static bool follow_resume_owner(struct follow_entry *entry)
 {
     uint64_t owner = __atomic_load_n(&entry->owner, __ATOMIC_RELAXED);
     struct rp_conn *conn = __atomic_load_n(&entry->conn, __ATOMIC_RELAXED);
     if (owner == 0)
-        return;
+        return false;
     struct rp_thread *thread = rp_thread_self();
     if (thread == NULL || thread->current_request == owner)
-        return;
+        return true;
     if (!rp_connection_is_pending(conn, owner)) {
         __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
-        return;
+        return false;
     }
     rp_thread_set_current(thread, owner, conn);
+    return true;
 }
 
+/*
+ * An event loop may write a request's upstream on the same turn as it read
+ * another request's client (the connect completed meanwhile): the socket's
+ * live owner, not the thread's current request, is whom the write serves.
+ * Only a socket without one becomes the current request's.
+ */
 void rp_follow_sent(int fd)
 {
     int saved_errno = errno;
     struct rp_thread *thread = rp_thread_state;
     uint64_t current = thread != NULL ? thread->current_request : 0;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, current != 0);
-    if (entry == NULL) {
-        errno = saved_errno;
-        return;
-    }
-    if (current == 0) {
-        follow_resume_owner(entry);
-    } else if (follow_is_socket(fd, entry)) {
+    if (entry != NULL && !follow_resume_owner(entry) && current != 0 &&
+        follow_is_socket(fd, entry)) {
         __atomic_store_n(&entry->conn, thread->current_conn, __ATOMIC_RELAXED);
         __atomic_store_n(&entry->owner, current, __ATOMIC_RELAXED);
     }
@@ -83,7 +89,7 @@ void rp_follow_received(int fd)
     int saved_errno = errno;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
     if (entry != NULL)
-        follow_resume_owner(entry);
+        (void)follow_resume_owner(entry);
     errno = saved_errno;
 }
 

@@ -11,6 +11,7 @@
 /* The wrappers below are the real definitions of these names: none of
  * glibc's fortify inlines may stand in for them. */
 #undef _FORTIFY_SOURCE
+#include <errno.h>
 #include <stdbool.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -53,6 +54,27 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
         !rp_follow_has_timeout(fd))
         return NULL;
     return rp_wait_begin(function);
+}
+
+/*
+ * A socket the current request connects is that request's upstream from
+ * the start: an event loop connects without blocking and writes the
+ * upstream request only on a later turn, after it went idle. A blocking
+ * connect that a signal interrupts fails with EINTR and then EALREADY, so
+ * while on a request it is a quiet wait.
+ */
+RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
+{
+    struct rp_thread *thread = rp_thread_state;
+    struct rp_thread *quiet = thread != NULL && thread->current_request != 0 &&
+                                      interpose_active()
+                                  ? rp_wait_begin((void *)RP_REAL(connect))
+                                  : NULL;
+    int result = RP_REAL(connect)(fd, address, length);
+    rp_wait_end(quiet);
+    if (quiet != NULL && (result == 0 || errno == EINPROGRESS))
+        rp_follow_sent(fd);
+    return result;
 }
 
 /* accept returned fd from listener: a new client connection. It inherits

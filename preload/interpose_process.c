@@ -99,6 +99,39 @@ RP_EXPORT sighandler_t signal(int signal_number, sighandler_t handler)
     return RP_REAL(signal)(signal_number, handler);
 }
 
+/*
+ * Servers block signals in their worker threads (APR blocks all of them)
+ * and leave signal handling to one thread. The sampling signal, aimed by
+ * its timer at the one thread working on a request, must get through, or
+ * those workers are never sampled: it is taken out of any set the server
+ * blocks, as long as reqprof owns it.
+ */
+static const sigset_t *process_mask_without_sampling(int how, const sigset_t *set,
+                                                     sigset_t *copy)
+{
+    if (set == NULL || how == SIG_UNBLOCK || !rp_process.enabled ||
+        rp_thread_sampling_stopped() ||
+        sigismember(set, rp_process.config.signal) != 1)
+        return set;
+    *copy = *set;
+    sigdelset(copy, rp_process.config.signal);
+    return copy;
+}
+
+RP_EXPORT int pthread_sigmask(int how, const sigset_t *set, sigset_t *previous)
+{
+    sigset_t copy;
+    return RP_REAL(pthread_sigmask)(how, process_mask_without_sampling(how, set, &copy),
+                                    previous);
+}
+
+RP_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *previous)
+{
+    sigset_t copy;
+    return RP_REAL(sigprocmask)(how, process_mask_without_sampling(how, set, &copy),
+                                previous);
+}
+
 /* node (libuv) closes sockets with a raw syscall: the close must still
  * end the connection's requests. The six arguments are read as glibc's
  * own syscall() reads them. */

@@ -11,6 +11,7 @@
  * Either way reqprof's timer is disarmed before the real call blocks, so
  * none of these calls can fail with an EINTR caused by reqprof.
  */
+#include <errno.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
@@ -18,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "connection.h"
 #include "follow.h"
 #include "process.h"
 #include "real.h"
@@ -68,6 +70,63 @@ static struct rp_thread *wait_begin_for_sets(int count, const fd_set *read_set,
     return rp_wait_begin(function);
 }
 
+/*
+ * After poll or select made the thread idle and returned ready fds: if
+ * exactly one of them is a client connection with a request already read
+ * (a pipelined one the server buffered), that is the request the server
+ * turns to next, possibly with no read or write before its work.
+ */
+static void wait_resume_single_ready(const int *ready, int count)
+{
+    struct rp_conn *found = NULL;
+    uint64_t found_id = 0;
+    for (int i = 0; i < count; i++) {
+        uint64_t id;
+        struct rp_conn *conn = rp_connection_waiting_request(ready[i], &id);
+        if (conn == NULL || conn == found)
+            continue;
+        if (found != NULL)
+            return; /* two candidates: the server's choice is unknown */
+        found = conn;
+        found_id = id;
+    }
+    struct rp_thread *thread = found != NULL ? rp_thread_self() : NULL;
+    if (thread != NULL)
+        rp_thread_set_current(thread, found_id, found);
+}
+
+/* Ready fds of a poll set (at most WAIT_READY_MAX are looked at). */
+#define WAIT_READY_MAX 64
+
+static void wait_after_poll(const struct pollfd *fds, nfds_t count, int result)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (result <= 0 || !wait_active() || (thread != NULL && thread->current_request != 0))
+        return;
+    int saved_errno = errno;
+    int ready[WAIT_READY_MAX], ready_count = 0;
+    for (nfds_t i = 0; i < count && ready_count < WAIT_READY_MAX; i++)
+        if (fds[i].fd >= 0 && fds[i].revents != 0)
+            ready[ready_count++] = fds[i].fd;
+    wait_resume_single_ready(ready, ready_count);
+    errno = saved_errno;
+}
+
+static void wait_after_select(int count, const fd_set *read_set, const fd_set *write_set,
+                              int result)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (result <= 0 || !wait_active() || (thread != NULL && thread->current_request != 0))
+        return;
+    int saved_errno = errno;
+    int ready[WAIT_READY_MAX], ready_count = 0;
+    for (int fd = 0; fd < count && fd < FD_SETSIZE && ready_count < WAIT_READY_MAX; fd++)
+        if ((read_set && FD_ISSET(fd, read_set)) || (write_set && FD_ISSET(fd, write_set)))
+            ready[ready_count++] = fd;
+    wait_resume_single_ready(ready, ready_count);
+    errno = saved_errno;
+}
+
 static struct rp_thread *wait_begin_sleep(void *function)
 {
     return wait_active() ? rp_wait_begin(function) : NULL;
@@ -104,6 +163,7 @@ RP_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
     struct rp_thread *quiet = wait_begin_for_fds(fds, count, (void *)RP_REAL(poll));
     int result = RP_REAL(poll)(fds, count, timeout);
     rp_wait_end(quiet);
+    wait_after_poll(fds, count, result);
     return result;
 }
 
@@ -113,6 +173,7 @@ RP_EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *tim
     struct rp_thread *quiet = wait_begin_for_fds(fds, count, (void *)RP_REAL(ppoll));
     int result = RP_REAL(ppoll)(fds, count, timeout, mask);
     rp_wait_end(quiet);
+    wait_after_poll(fds, count, result);
     return result;
 }
 
@@ -123,6 +184,7 @@ RP_EXPORT int select(int count, fd_set *read_set, fd_set *write_set,
                                                   (void *)RP_REAL(select));
     int result = RP_REAL(select)(count, read_set, write_set, except_set, timeout);
     rp_wait_end(quiet);
+    wait_after_select(count, read_set, write_set, result);
     return result;
 }
 
@@ -135,6 +197,7 @@ RP_EXPORT int pselect(int count, fd_set *read_set, fd_set *write_set,
     int result =
         RP_REAL(pselect)(count, read_set, write_set, except_set, timeout, mask);
     rp_wait_end(quiet);
+    wait_after_select(count, read_set, write_set, result);
     return result;
 }
 

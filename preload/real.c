@@ -29,6 +29,7 @@ void rp_real_resolve(void)
     RP_RESOLVE(close);
     RP_RESOLVE(shutdown);
     RP_RESOLVE(setsockopt);
+    RP_RESOLVE(connect);
     RP_RESOLVE(epoll_wait);
     RP_RESOLVE(epoll_pwait);
     RP_RESOLVE(epoll_pwait2);
@@ -45,6 +46,8 @@ void rp_real_resolve(void)
     RP_RESOLVE(__recvfrom_chk);
     RP_RESOLVE(syscall);
     RP_RESOLVE(sigaction);
+    RP_RESOLVE(pthread_sigmask);
+    RP_RESOLVE(sigprocmask);
     RP_RESOLVE(signal);
     RP_RESOLVE(setuid);
     RP_RESOLVE(seteuid);

@@ -40,6 +40,7 @@ struct rp_real_functions {
     int (*close)(int);
     int (*shutdown)(int, int);
     int (*setsockopt)(int, int, int, const void *, socklen_t);
+    int (*connect)(int, const struct sockaddr *, socklen_t);
 
     /* Waits: event loops and sleeps (interpose_wait.c). */
     int (*epoll_wait)(int, struct epoll_event *, int, int);
@@ -65,6 +66,8 @@ struct rp_real_functions {
     /* Process-level calls (interpose_process.c). */
     long (*syscall)(long, ...);
     int (*sigaction)(int, const struct sigaction *, struct sigaction *);
+    int (*pthread_sigmask)(int, const sigset_t *, sigset_t *);
+    int (*sigprocmask)(int, const sigset_t *, sigset_t *);
     sighandler_t (*signal)(int, sighandler_t);
     int (*setuid)(uid_t);
     int (*seteuid)(uid_t);

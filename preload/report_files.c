@@ -301,6 +301,10 @@ void rp_report_files_write(struct rp_report_files *files,
         if (config->outputs & formats[i])
             result |= files_write_format(files, report, formats[i], stem);
     result |= files_append_index(files, report, stem);
+    /* Someone removed the directory (a clean-up of old reports): make it
+     * again for the next report rather than lose all that follow. */
+    if (result != 0 && errno == ENOENT)
+        files->directory_ready = false;
     if (result != 0)
         rp_log_once(&files->write_said,
                     "cannot write a report in %s: %s; reports are lost until "

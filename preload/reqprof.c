@@ -37,14 +37,14 @@ static void reqprof_before_fork(void)
     sigset_t sampling;
     sigemptyset(&sampling);
     sigaddset(&sampling, rp_process.config.signal);
-    pthread_sigmask(SIG_BLOCK, &sampling, &reqprof_mask_before_fork);
+    RP_REAL(pthread_sigmask)(SIG_BLOCK, &sampling, &reqprof_mask_before_fork);
     rp_conn_table_before_fork();
 }
 
 static void reqprof_after_fork_in_parent(void)
 {
     rp_conn_table_after_fork(false);
-    pthread_sigmask(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
+    RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 
 /* A fork child has only the forking thread and none of the parent's
@@ -57,7 +57,7 @@ static void reqprof_after_fork_in_child(void)
     rp_thread_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();
-    pthread_sigmask(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
+    RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 
 /* Reports of the requests that ended just before exit are worth a short

@@ -193,6 +193,11 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
     rp_thread_set_sampling(thread, request_id != 0);
 }
 
+bool rp_thread_sampling_stopped(void)
+{
+    return __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE);
+}
+
 void rp_thread_stop_sampling_everywhere(void)
 {
     __atomic_store_n(&thread_sampling_stopped, true, __ATOMIC_SEQ_CST);

@@ -79,6 +79,9 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
  */
 void rp_thread_set_sampling(struct rp_thread *thread, bool on);
 
+/* Whether sampling was stopped process-wide. */
+bool rp_thread_sampling_stopped(void);
+
 /* Stops sampling in every thread for good (the server took our signal). */
 void rp_thread_stop_sampling_everywhere(void);
 

@@ -126,9 +126,9 @@ int rp_unwind_backtrace_outside_handler(void **frames, int capacity)
 {
     sigset_t all, previous;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    RP_REAL(pthread_sigmask)(SIG_SETMASK, &all, &previous);
     int count = rp_unwind_backtrace(frames, capacity);
-    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    RP_REAL(pthread_sigmask)(SIG_SETMASK, &previous, NULL);
     return count;
 }
 

@@ -293,14 +293,14 @@ void rp_writer_start(void)
      * signal: it starts with all of them blocked. */
     sigset_t all, previous;
     sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &previous);
+    RP_REAL(pthread_sigmask)(SIG_SETMASK, &all, &previous);
     pthread_attr_t attributes;
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
     int error = pthread_create(&thread, &attributes, writer_main, NULL);
     pthread_attr_destroy(&attributes);
-    pthread_sigmask(SIG_SETMASK, &previous, NULL);
+    RP_REAL(pthread_sigmask)(SIG_SETMASK, &previous, NULL);
     if (error != 0)
         rp_log_once(&writer_start_said,
                     "cannot start the report writer thread (%s): requests are "

@@ -143,12 +143,23 @@ static void symbol_map_free(struct symbol_map *map)
     free(map->frames);
 }
 
+/*
+ * Reads which objects are mapped where. dwfl_linux_proc_report would also
+ * open /proc/PID/auxv (to find the vDSO), which a server that dropped
+ * privileges cannot read (it is no longer dumpable: the file is root's,
+ * mode 0400), and then it reports nothing at all. /proc/self/maps stays
+ * readable by the process itself; the vDSO goes unnamed.
+ */
 static int symbolizer_read_mappings(struct rp_symbolizer *symbolizer)
 {
     symbolizer->mappings_read_at = time(NULL);
+    FILE *maps = fopen("/proc/self/maps", "re");
+    if (maps == NULL)
+        return -1;
     dwfl_report_begin_add(symbolizer->dwfl);
-    int result = dwfl_linux_proc_report(symbolizer->dwfl, getpid());
+    int result = dwfl_linux_proc_maps_report(symbolizer->dwfl, maps);
     dwfl_report_end(symbolizer->dwfl, NULL, NULL);
+    fclose(maps);
     return result == 0 ? 0 : -1;
 }
 

@@ -1,0 +1,327 @@
+"""Real servers for end-to-end tests: each configured into a temporary
+directory, listening on 127.0.0.1 only, started under reqprof in the
+foreground and stopped when the test ends.
+
+Every function here returns a started harness.Server (use it in a with
+statement). The servers come from Debian's packages (test/install-deps
+installs them); a server that is not installed fails the test that wants
+it, with the package to install. Nothing here reads or writes /etc, and no
+port is fixed: each server gets a free ephemeral port.
+
+Servers that start as root and drop to nobody (nginx, apache2, h2o) get a
+working directory that every user may enter and only root may write to, as
+a server's directory usually is: reqprof makes the report directory in it
+before the switch and must leave it writable by the workers.
+"""
+
+import os
+import random
+import shutil
+import signal
+import socket
+import string
+import tempfile
+
+from harness import BUILD, Server
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TEST_SOURCES = os.path.join(os.path.dirname(HERE), "server")
+
+# Debian's binaries and the packages they come from.
+NGINX = ("/usr/sbin/nginx", "nginx")
+LIGHTTPD = ("/usr/sbin/lighttpd", "lighttpd")
+LIGHTTPD_DEFLATE = ("/usr/lib/lighttpd/mod_deflate.so", "lighttpd-mod-deflate")
+H2O = ("/usr/bin/h2o", "h2o")
+APACHE2 = ("/usr/sbin/apache2", "apache2")
+APACHE2_MODULES = "/usr/lib/apache2/modules"
+PYTHON3 = ("/usr/bin/python3", "python3")
+NODE = ("/usr/bin/node", "nodejs")
+LIBMICROHTTPD = ("/usr/lib/x86_64-linux-gnu/libmicrohttpd.so.12",
+                 "libmicrohttpd-dev")
+
+# The static files every web server serves, under html/static/: a big one
+# sent as it is (with sendfile where the server uses it), a small one, and
+# a text the servers compress on the fly when asked (Accept-Encoding:
+# gzip), which keeps them busy in their own code and zlib's. Sending a
+# file costs a server little CPU time: sendfile on loopback hands pages
+# over without copying them.
+BIG_FILE = "big.bin"
+BIG_FILE_BYTES = 64 * 1024 * 1024
+SMALL_FILE = "small.txt"
+SMALL_FILE_TEXT = "a small static file\n"
+TEXT_FILE = "text.txt"
+TEXT_FILE_BYTES = 4 * 1024 * 1024
+
+
+def require(program):
+    """Fails the test, saying what to install, unless the file exists."""
+    path, package = program
+    assert os.path.exists(path), (
+        "%s is missing: install Debian's package %s (test/install-deps does, "
+        "as root)" % (path, package))
+    return path
+
+
+def built_program(name):
+    path = os.path.abspath(os.path.join(BUILD, "test", name))
+    assert os.path.exists(path), "%s is missing: run make test" % path
+    return path
+
+
+def free_port():
+    """A port nothing listens on now (the kernel's pick)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_workdir(name):
+    """A fresh directory for one server, enterable by any user."""
+    workdir = tempfile.mkdtemp(prefix="reqprof-%s-" % name)
+    os.chmod(workdir, 0o755)
+    return workdir
+
+
+def compressible_text(size):
+    """size bytes of words drawn at random: deflate finds short matches
+    only, and works for them. A 64 KiB piece repeats, farther apart than
+    deflate's 32 KiB window looks back."""
+    generator = random.Random(3)
+    words = ["".join(generator.choice(string.ascii_lowercase)
+                     for _ in range(generator.randint(2, 9)))
+             for _ in range(3000)]
+    piece = " ".join(generator.choice(words) for _ in range(12000))
+    piece = piece.encode()[:65536]
+    return (piece * (size // len(piece) + 1))[:size]
+
+
+def make_site(workdir):
+    """html/static/ with the three files, readable by all."""
+    static = os.path.join(workdir, "html", "static")
+    os.makedirs(static)
+    os.chmod(os.path.join(workdir, "html"), 0o755)
+    os.chmod(static, 0o755)
+    with open(os.path.join(static, SMALL_FILE), "w") as f:
+        f.write(SMALL_FILE_TEXT)
+    with open(os.path.join(static, TEXT_FILE), "wb") as f:
+        f.write(compressible_text(TEXT_FILE_BYTES))
+    block = bytes(range(256)) * 4096
+    with open(os.path.join(static, BIG_FILE), "wb") as f:
+        for _ in range(BIG_FILE_BYTES // len(block)):
+            f.write(block)
+    for name in (SMALL_FILE, TEXT_FILE, BIG_FILE):
+        os.chmod(os.path.join(static, name), 0o644)
+    return os.path.join(workdir, "html")
+
+
+def write(workdir, name, text):
+    path = os.path.join(workdir, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return path
+
+
+def start(workdir, command, port, stop_signal=signal.SIGTERM):
+    """Starts command in workdir under reqprof, reports into workdir/reqprof
+    (an absolute path: servers may change directory)."""
+    environment = {"REQPROF_DIR": os.path.join(workdir, "reqprof")}
+    try:
+        return Server(command=command, port=port, workdir=workdir,
+                      stop_signal=stop_signal, env=environment,
+                      start_timeout=20)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
+
+
+def upstream():
+    """Our test server, without reqprof, as the upstream of proxies: its
+    requests must not show up among the proxy's reports."""
+    return Server(preload=False)
+
+
+def nginx(upstream_port):
+    """nginx: a master and 2 worker processes that switch to nobody; static
+    files sent with sendfile (text compressed when asked), a `return 200`
+    location, and /upstream/ passed to upstream_port."""
+    binary = require(NGINX)
+    workdir = make_workdir("nginx")
+    root = make_site(workdir)
+    port = free_port()
+    config = write(workdir, "nginx.conf", """\
+worker_processes 2;
+user nobody nogroup;
+pid %(dir)s/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %(dir)s/client_body;
+    proxy_temp_path %(dir)s/proxy;
+    fastcgi_temp_path %(dir)s/fastcgi;
+    uwsgi_temp_path %(dir)s/uwsgi;
+    scgi_temp_path %(dir)s/scgi;
+    types { text/plain txt; }
+    default_type application/octet-stream;
+    sendfile on;
+    gzip on;
+    gzip_types text/plain;
+    gzip_comp_level 6;
+    keepalive_requests 1000;
+    server {
+        listen 127.0.0.1:%(port)d;
+        root %(root)s;
+        location = /return { return 200 "returned\\n"; }
+        location /upstream/ { proxy_pass http://127.0.0.1:%(upstream)d/; }
+    }
+}
+""" % {"dir": workdir, "root": root, "port": port, "upstream": upstream_port})
+    return start(workdir, [binary, "-p", workdir, "-c", config, "-e", "stderr",
+                           "-g", "daemon off;"], port,
+                 stop_signal=signal.SIGQUIT)
+
+
+def lighttpd(upstream_port):
+    """lighttpd: one process, one thread; static files (text compressed
+    when asked, by mod_deflate), /upstream/ passed to upstream_port with
+    mod_proxy."""
+    binary = require(LIGHTTPD)
+    require(LIGHTTPD_DEFLATE)
+    workdir = make_workdir("lighttpd")
+    root = make_site(workdir)
+    port = free_port()
+    config = write(workdir, "lighttpd.conf", """\
+server.document-root = "%(root)s"
+server.bind = "127.0.0.1"
+server.port = %(port)d
+server.errorlog = "%(dir)s/error.log"
+server.modules = ("mod_proxy", "mod_deflate")
+server.max-keep-alive-requests = 1000
+mimetype.assign = (".txt" => "text/plain", "" => "application/octet-stream")
+deflate.mimetypes = ("text/plain")
+deflate.allowed-encodings = ("gzip")
+deflate.compression-level = 6
+$HTTP["url"] =~ "^/upstream/" {
+    proxy.server = ("" => (("host" => "127.0.0.1", "port" => %(upstream)d)))
+    proxy.header = ("map-urlpath" => ("/upstream/" => "/"))
+}
+""" % {"dir": workdir, "root": root, "port": port, "upstream": upstream_port})
+    return start(workdir, [binary, "-D", "-f", config], port)
+
+
+def h2o(upstream_port):
+    """h2o: 2 threads, each with its own event loop, switching to nobody;
+    static files (text compressed when asked), /upstream passed to
+    upstream_port."""
+    binary = require(H2O)
+    workdir = make_workdir("h2o")
+    root = make_site(workdir)
+    port = free_port()
+    config = write(workdir, "h2o.conf", """\
+user: nobody
+num-threads: 2
+listen:
+  host: 127.0.0.1
+  port: %(port)d
+hosts:
+  default:
+    paths:
+      /upstream:
+        proxy.reverse.url: http://127.0.0.1:%(upstream)d/
+      /:
+        file.dir: %(root)s
+        compress: ON
+""" % {"dir": workdir, "root": root, "port": port, "upstream": upstream_port})
+    return start(workdir, [binary, "-c", config], port)
+
+
+def apache2(upstream_port, mpm):
+    """apache2 with mpm "event" (one child: a listener thread and 8 worker
+    threads) or "prefork" (processes); children switch to nobody. Static
+    files with sendfile (text compressed when asked, by mod_deflate),
+    /upstream/ passed to upstream_port."""
+    binary = require(APACHE2)
+    workdir = make_workdir("apache2-" + mpm)
+    root = make_site(workdir)
+    port = free_port()
+    os.makedirs(os.path.join(workdir, "run"))
+    config = write(workdir, "apache2.conf", """\
+ServerRoot "%(dir)s"
+ServerName 127.0.0.1
+DefaultRuntimeDir "%(dir)s/run"
+PidFile "%(dir)s/run/apache2.pid"
+Mutex file:%(dir)s/run default
+ErrorLog "%(dir)s/error.log"
+LogLevel warn
+LoadModule mpm_%(mpm)s_module %(modules)s/mod_mpm_%(mpm)s.so
+LoadModule authz_core_module %(modules)s/mod_authz_core.so
+LoadModule proxy_module %(modules)s/mod_proxy.so
+LoadModule proxy_http_module %(modules)s/mod_proxy_http.so
+LoadModule filter_module %(modules)s/mod_filter.so
+LoadModule deflate_module %(modules)s/mod_deflate.so
+User nobody
+Group nogroup
+Listen 127.0.0.1:%(port)d
+DocumentRoot "%(root)s"
+<Directory "%(root)s">
+    Require all granted
+</Directory>
+<Files "*.txt">
+    ForceType text/plain
+    SetOutputFilter DEFLATE
+</Files>
+DeflateCompressionLevel 6
+EnableSendfile On
+KeepAlive On
+KeepAliveTimeout 5
+MaxKeepAliveRequests 1000
+ProxyPass "/upstream/" "http://127.0.0.1:%(upstream)d/"
+<IfModule mpm_event_module>
+    ServerLimit 1
+    StartServers 1
+    ThreadLimit 8
+    ThreadsPerChild 8
+    MinSpareThreads 1
+    MaxSpareThreads 8
+    MaxRequestWorkers 8
+</IfModule>
+<IfModule mpm_prefork_module>
+    StartServers 2
+    MinSpareServers 2
+    MaxSpareServers 4
+    ServerLimit 8
+    MaxRequestWorkers 8
+</IfModule>
+""" % {"dir": workdir, "root": root, "port": port, "upstream": upstream_port,
+       "mpm": mpm, "modules": APACHE2_MODULES})
+    return start(workdir, [binary, "-d", workdir, "-f", config,
+                           "-DFOREGROUND"], port)
+
+
+def python_server():
+    """Debian's python3 running ThreadingHTTPServer
+    (test/server/python_server.py)."""
+    binary = require(PYTHON3)
+    return Server(command=[binary, os.path.join(TEST_SOURCES,
+                                                "python_server.py")])
+
+
+def node_server():
+    """node's http.createServer (test/server/node_server.js)."""
+    binary = require(NODE)
+    return Server(command=[binary, os.path.join(TEST_SOURCES,
+                                                "node_server.js")])
+
+
+def mhd_server(mode):
+    """Our libmicrohttpd program, mode "internal" (one polling thread) or
+    "per-connection" (a thread per connection)."""
+    require(LIBMICROHTTPD)
+    return Server(command=[built_program("mhd_server"), "--mode", mode])
+
+
+def event_server(upstream_port):
+    """Our one-thread epoll server, waiting on upstream_port."""
+    return Server(command=[built_program("event_server"), "--upstream",
+                           str(upstream_port)])
+

@@ -13,6 +13,8 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
+#include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +40,7 @@ struct rp_symbolizer {
     Dwfl *dwfl;
     struct symbol_map by_address;  /* looked-up address → frame */
     struct symbol_map by_function; /* function entry address → frame */
+    struct rp_frame *vdso_frame;   /* every address in the vDSO */
     struct symbol_frame *frames;
     time_t mappings_read_at;       /* when the mappings were last read */
 };
@@ -276,10 +279,32 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     return frame;
 }
 
-/* The frame for an address in no known object: named by the address. */
+/* Whether address is in the vDSO, the kernel's code mapped into every
+ * process (clock_gettime lives there), which has no file to read. */
+static bool symbolizer_in_vdso(uintptr_t address)
+{
+    const ElfW(Ehdr) *header = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
+    if (header == NULL || address < (uintptr_t)header)
+        return false;
+    const ElfW(Phdr) *segments =
+        (const ElfW(Phdr) *)((const char *)header + header->e_phoff);
+    for (int i = 0; i < header->e_phnum; i++)
+        if (segments[i].p_type == PT_LOAD)
+            return address - (uintptr_t)header < segments[i].p_memsz;
+    return false;
+}
+
+/* The frame for an address in no known object: the vDSO, or named by the
+ * address. */
 static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
                                            uintptr_t address)
 {
+    if (symbolizer_in_vdso(address)) {
+        if (symbolizer->vdso_frame == NULL)
+            symbolizer->vdso_frame =
+                symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0);
+        return symbolizer->vdso_frame;
+    }
     char name[32];
     snprintf(name, sizeof name, "0x%" PRIxPTR, address);
     return symbolizer_new_frame(symbolizer, name, NULL, NULL, 0);

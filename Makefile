@@ -38,6 +38,9 @@ UNIT_TESTS = $(patsubst test/unit/%.c,$(BUILD)/test/unit/%,$(UNIT_TEST_SOURCES))
 TEST_SERVER = $(BUILD)/test/test_server
 # Programs the end-to-end tests run under reqprof (test/server/*.c).
 TEST_PROGRAMS = $(patsubst test/server/%.c,$(BUILD)/test/%,$(wildcard test/server/*.c))
+# The socket probe again, built as distributions build servers: with
+# _FORTIFY_SOURCE its reads become __read_chk and __recv_chk.
+TEST_PROGRAMS += $(BUILD)/test/socket_probe_fortified
 
 # The test server is built the way servers ship: optimised, with debug info
 # and without frame pointers, so reqprof must unwind through DWARF CFI.
@@ -72,6 +75,10 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 $(BUILD)/test/%: test/server/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< $(TEST_SERVER_LDLIBS)
+
+$(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -D_FORTIFY_SOURCE=2 -o $@ $<
 
 # Test programs that link a library of the server they stand for.
 $(BUILD)/test/mhd_server: TEST_SERVER_LDLIBS = -lmicrohttpd

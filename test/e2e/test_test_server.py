@@ -270,7 +270,15 @@ def test_the_example_config_file_is_valid():
 
 
 def test_socket_calls_return_what_they_would_without_reqprof():
-    probe = os.path.join(os.path.dirname(TOOL), "test", "socket_probe")
+    check_socket_probe("socket_probe")
+
+
+def test_fortified_reads_are_seen_too():
+    check_socket_probe("socket_probe_fortified")
+
+
+def check_socket_probe(name):
+    probe = os.path.join(os.path.dirname(TOOL), "test", name)
     outputs = []
     for preload in (False, True):
         with tempfile.TemporaryDirectory() as workdir:

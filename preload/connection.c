@@ -21,6 +21,8 @@
 /* Request ids: process-unique, 0 means none. */
 static uint64_t connection_next_id = 1;
 static bool connection_queue_full_said;
+/* Reports lost because the finish queue was full. */
+static uint64_t connection_reports_dropped;
 
 /* One interposed call's view while it holds the connection's lock. */
 struct connection_call {
@@ -64,13 +66,15 @@ static void connection_finish_oldest(struct connection_call *call)
     struct rp_thread *thread = rp_thread_state;
     if (thread != NULL && thread->current_request == request->id)
         rp_thread_set_current(thread, 0, NULL);
-    if (rp_finish_queue_push(request))
+    if (rp_finish_queue_push(request)) {
         rp_writer_notify();
-    else
+    } else {
+        __atomic_fetch_add(&connection_reports_dropped, 1, __ATOMIC_RELAXED);
         rp_log_once(&connection_queue_full_said,
                     "the report writer is falling behind: reports of some "
                     "requests are dropped (sample less often with "
                     "REQPROF_INTERVAL, or write only one REQPROF_OUTPUT)");
+    }
     conn->pending_first = (conn->pending_first + 1) % RP_PIPELINE_DEPTH;
     conn->pending_count--;
 }
@@ -314,6 +318,11 @@ struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id)
     *request_id = oldest != NULL ? oldest->id : 0;
     pthread_mutex_unlock(&conn->lock);
     return *request_id != 0 ? conn : NULL;
+}
+
+uint64_t rp_connection_reports_dropped(void)
+{
+    return __atomic_load_n(&connection_reports_dropped, __ATOMIC_RELAXED);
 }
 
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id)

@@ -45,6 +45,9 @@ struct rp_conn;
  * goes to *request_id; NULL otherwise. */
 struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id);
 
+/* Reports dropped so far because the writer fell behind. */
+uint64_t rp_connection_reports_dropped(void);
+
 /* Whether request_id is still read and unanswered on conn. */
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id);
 

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "conn_table.h"
+#include "connection.h"
 #include "follow.h"
 #include "finish_queue.h"
 #include "log.h"
@@ -83,6 +84,11 @@ __attribute__((constructor)) static void reqprof_load(void)
 
 __attribute__((destructor)) static void reqprof_unload(void)
 {
-    if (rp_process.enabled)
-        rp_writer_flush(REQPROF_EXIT_FLUSH_MS);
+    if (!rp_process.enabled)
+        return;
+    rp_writer_flush(REQPROF_EXIT_FLUSH_MS);
+    uint64_t dropped = rp_connection_reports_dropped();
+    if (dropped > 0)
+        rp_log("%llu requests got no report because the writer fell behind",
+               (unsigned long long)dropped);
 }

@@ -139,15 +139,28 @@ struct rp_thread *rp_thread_self(void)
     return thread;
 }
 
-/* Hands CPU time spent on a request to the writer through the ring. */
-static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
-                              uint64_t cpu_ns)
+struct rp_record *rp_thread_record_start(struct rp_thread *thread)
 {
     /* The timer may fire in the middle: busy tells the handler to leave
      * the ring alone until the record is published. */
     thread->busy++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    struct rp_record *record = rp_ring_reserve(&thread->ring);
+    return rp_ring_reserve(&thread->ring);
+}
+
+void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record)
+{
+    if (record != NULL)
+        rp_ring_commit(&thread->ring, record);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->busy--;
+}
+
+/* Hands CPU time spent on a request to the writer through the ring. */
+static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
+                              uint64_t cpu_ns)
+{
+    struct rp_record *record = rp_thread_record_start(thread);
     if (record != NULL) {
         record->kind = RP_RECORD_CPU;
         record->request_id = request_id;
@@ -155,10 +168,8 @@ static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
         record->frame_count = 0;
         record->first_frame = 0;
         record->truncated = false;
-        rp_ring_commit(&thread->ring, record);
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread->busy--;
+    rp_thread_record_finish(thread, record);
 }
 
 void rp_thread_set_sampling(struct rp_thread *thread, bool on)

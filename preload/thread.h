@@ -79,6 +79,14 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
  */
 void rp_thread_set_sampling(struct rp_thread *thread, bool on);
 
+/*
+ * Outside the signal handler, the thread's own writes to its ring: start
+ * keeps the handler out and returns the slot to fill (NULL when the ring is
+ * full); finish publishes it (if any) and lets the handler back in.
+ */
+struct rp_record *rp_thread_record_start(struct rp_thread *thread);
+void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record);
+
 /* Whether sampling was stopped process-wide. */
 bool rp_thread_sampling_stopped(void);
 

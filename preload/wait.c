@@ -50,9 +50,7 @@ void rp_wait_end(struct rp_thread *thread)
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
     if (samples > 0 && thread->current_request != 0) {
-        thread->busy++;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        struct rp_record *record = rp_ring_reserve(&thread->ring);
+        struct rp_record *record = rp_thread_record_start(thread);
         if (record != NULL) {
             record->kind = RP_RECORD_STACK;
             record->time_ns = end_ns;
@@ -63,10 +61,8 @@ void rp_wait_end(struct rp_thread *thread)
             record->truncated = thread->wait_frame_count == RP_STACK_MAX;
             for (unsigned i = 0; i < thread->wait_frame_count; i++)
                 record->frames[i] = thread->wait_frames[i];
-            rp_ring_commit(&thread->ring, record);
         }
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        thread->busy--;
+        rp_thread_record_finish(thread, record);
     }
     rp_thread_set_sampling(thread, thread->current_request != 0);
     errno = saved_errno;

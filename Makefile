@@ -3,6 +3,8 @@
 #   make          build/libreqprof.so (to LD_PRELOAD) and build/reqprof (the tool)
 #   make demo     the test server under reqprof, a few requests, one report
 #   make test     unit and end-to-end tests; ends with "N passed, N failed"
+#   make bench    what reqprof costs, beside no profiler, the signal floor,
+#                 gperftools and perf (bench/RESULTS.md); BENCH_QUICK=1: short
 #   make deps     install the Debian packages the build and tests need (as root)
 #   make clean
 #
@@ -47,7 +49,13 @@ TEST_PROGRAMS += $(BUILD)/test/socket_probe_fortified
 TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
                      -D_GNU_SOURCE -pthread
 
-.PHONY: all test demo deps clean
+# The benchmark's programs (bench/*.c): the server of its CPU-bound
+# workload, the preloaded signal floor, the handler's cost per sample and
+# the per-request bookkeeping's.
+BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
+                 $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost
+
+.PHONY: all test demo deps bench clean
 all: $(LIBRARY) $(TOOL)
 
 $(BUILD)/obj/%.o: %.c
@@ -93,6 +101,29 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all $(TEST_SERVER)
 	@test/demo $(BUILD)
+
+bench:
+	@bench/install-deps
+	@$(MAKE) --no-print-directory all $(TEST_SERVER) $(BENCH_PROGRAMS)
+	@python3 bench/run.py --build $(BUILD) $(if $(BENCH_QUICK),--quick)
+
+$(BUILD)/bench/work_server: bench/work_server.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/libfloor.so: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra \
+	    -Wno-unused-parameter -o $@ $< -ldl -lrt
+
+$(BUILD)/bench/sample_cost: bench/sample_cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -Wno-unused-parameter -o $@ $<
+
+# The parser as the library has it: the same object, the same flags.
+$(BUILD)/bench/bookkeeping_cost: bench/bookkeeping_cost.c $(BUILD)/obj/preload/http_parser.o
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_CFLAGS) -o $@ $^ -lrt
 
 clean:
 	rm -rf $(BUILD)

@@ -719,6 +719,19 @@ int http_parser_feed(struct http_parser *parser, const char *data,
             break;
 
         case HTTP_STATE_HEAD:
+            if (parser->head_state == HTTP_HEAD_VALUE_SKIP ||
+                parser->head_state == HTTP_HEAD_REASON) {
+                /* Most of a head is values nobody reads (Date, Server,
+                 * ETag...): skip to the end of the line at once rather
+                 * than a byte per call. */
+                size_t end = position;
+                while (end < len && bytes[end] != '\r' && bytes[end] != '\n')
+                    end++;
+                parser->message_bytes += end - position;
+                position = end;
+                if (position == len)
+                    break;
+            }
             parser->message_bytes++;
             result = http_parser_head_byte(parser, bytes[position]);
             if (result < 0 ||

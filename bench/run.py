@@ -23,9 +23,10 @@ The workloads (each a ratio to the same workload without any profiler):
 2. Tiny requests: nginx serving a 20-byte static file, baseline and
    reqprof, same wrk.
 3. Inside reqprof: one sample in the handler by stack depth
-   (bench/sample_cost), the writer's CPU per report (from workloads 1 and
-   2), and resident memory with 1, 16 and 256 open keep-alive connections
-   to the test server.
+   (bench/sample_cost), the per-request bookkeeping on a server thread
+   (bench/bookkeeping_cost), the writer's CPU per report (from workloads 1
+   and 2), and resident memory with 1, 16 and 256 open keep-alive
+   connections to the test server.
 
 The server and everything it runs (reqprof's writer thread, perf record)
 are pinned to CPU 0, wrk to CPU 1, when there are two CPUs or more. Each
@@ -198,6 +199,16 @@ def resident_kib(pid):
     return 0
 
 
+# Every directory the benchmark makes, removed at exit whatever happens.
+SCRATCH = []
+
+
+def scratch_directory(prefix, parent=None):
+    directory = tempfile.mkdtemp(prefix=prefix, dir=parent)
+    SCRATCH.append(directory)
+    return directory
+
+
 def report_root(on_disk=False):
     """A fresh directory, enterable by every user (nginx's workers run as
     nobody), for one run's reports. On this VM's journal-less ext4, creating
@@ -205,7 +216,7 @@ def report_root(on_disk=False):
     (the inode allocator skips recently deleted inodes one by one), which
     would make each run pay for the files the previous runs removed."""
     parent = None if on_disk or not os.access(SHM, os.W_OK) else SHM
-    directory = tempfile.mkdtemp(prefix="reqprof-bench-reports-", dir=parent)
+    directory = scratch_directory("reqprof-bench-reports-", parent)
     os.chmod(directory, 0o755)
     return directory
 
@@ -474,7 +485,7 @@ def describe_versions(tools):
 
 def run_cpu_bound(machine, tools, config, server_command, path, warmup, seconds):
     """One run of a CPU-bound workload under config; returns its numbers."""
-    workdir = tempfile.mkdtemp(prefix="reqprof-bench-")
+    workdir = scratch_directory("reqprof-bench-")
     reports = report_root(on_disk=config == "reqprof-disk")
     report_dir = os.path.join(reports, "reqprof")
     env = {}
@@ -586,7 +597,7 @@ def run_nginx(machine, tools, config, warmup, seconds):
     """One run of nginx serving the small file; as in test/e2e/servers.py, a
     working directory every user may enter, so that the worker (nobody,
     when started as root) can write reqprof's reports."""
-    workdir = tempfile.mkdtemp(prefix="reqprof-bench-nginx-")
+    workdir = scratch_directory("reqprof-bench-nginx-")
     os.chmod(workdir, 0o755)
     os.makedirs(os.path.join(workdir, "html"))
     os.chmod(os.path.join(workdir, "html"), 0o755)
@@ -777,7 +788,7 @@ def run_memory(machine, tools, counts, rounds):
         samples = {"baseline": [], "reqprof": []}
         for _ in range(rounds):
             for config in ("baseline", "reqprof"):
-                workdir = tempfile.mkdtemp(prefix="reqprof-bench-")
+                workdir = scratch_directory("reqprof-bench-")
                 report_dir = os.path.join(workdir, "reqprof")
                 env = {}
                 if config == "reqprof":
@@ -1157,4 +1168,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for directory in SCRATCH:
+            shutil.rmtree(directory, ignore_errors=True)

@@ -160,6 +160,12 @@ int rp_cli_usage(const char *text, bool asked);
  */
 int rp_cli_bad_option(char **argv, const char *usage);
 
+/*
+ * The format a --to option names, or -1 after saying on stderr, for the
+ * command argv[0], what --to accepts.
+ */
+int rp_cli_format_option(char **argv, const char *name);
+
 /* Whether text ends with suffix: file names say what to do with them. */
 bool rp_cli_ends_with(const char *text, const char *suffix);
 

@@ -141,12 +141,8 @@ int rp_cli_merge(int argc, char **argv)
         } else if (option == 'o') {
             output = optarg;
         } else if (option == 't') {
-            format = rp_format_from_name(optarg);
-            if (format < 0) {
-                fprintf(stderr, "reqprof merge: --to %s: expected text, html, "
-                                "json, pprof or collapsed\n", optarg);
+            if ((format = rp_cli_format_option(argv, optarg)) < 0)
                 return RP_EXIT_USAGE;
-            }
         } else {
             return rp_cli_bad_option(argv, merge_usage);
         }

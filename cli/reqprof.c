@@ -53,6 +53,16 @@ int rp_cli_bad_option(char **argv, const char *usage)
     return rp_cli_usage(usage, false);
 }
 
+int rp_cli_format_option(char **argv, const char *name)
+{
+    int format = rp_format_from_name(name);
+
+    if (format < 0)
+        fprintf(stderr, "reqprof %s: --to %s: expected text, html, json, pprof "
+                        "or collapsed\n", argv[0], name);
+    return format;
+}
+
 const char *rp_cli_default_dir(void)
 {
     const char *dir = getenv("REQPROF_DIR");

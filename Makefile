@@ -80,7 +80,7 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(CORE_ARCHIVE) $(FINAL_LDFLAGS) -ldw -lelf -lz
 
-$(BUILD)/test/%: test/server/%.c
+$(BUILD)/test/%: test/server/%.c test/server/server_support.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< $(TEST_SERVER_LDLIBS)
 

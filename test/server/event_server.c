@@ -60,6 +60,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server_support.h"
+
 /* Keeps a function as a frame of its own, under its own name (see
  * test_server.c). */
 #define SERVER_FRAME __attribute__((noinline, noclone, used))
@@ -138,13 +140,6 @@ static struct endpoint *closed_endpoints;
 static bool stopping;
 /* Where burn results go, so gcc cannot discard the work that made them. */
 static volatile uint64_t burn_sink;
-
-static uint64_t thread_cpu_ns(void) {
-    struct timespec now;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* The four burners differ in their work so that gcc cannot merge any two
  * into one symbol; each keeps its loop, so samples are its self time. */
@@ -651,28 +646,6 @@ SERVER_FRAME static void server_run(struct endpoint *listener, struct endpoint *
             closed_endpoints = next;
         }
     }
-}
-
-/* Listens on 127.0.0.1:PORT and returns the socket or -errno. */
-static int server_listen(unsigned port) {
-    struct sockaddr_in address = {
-        .sin_family = AF_INET,
-        .sin_port = htons((uint16_t)port),
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    int one = 1, rc;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -errno;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
-        listen(fd, SOMAXCONN) != 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
-    return fd;
 }
 
 static bool parse_port(const char *text, unsigned long *port) {

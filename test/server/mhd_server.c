@@ -37,6 +37,8 @@
 
 #include <microhttpd.h>
 
+#include "server_support.h"
+
 /* Keeps a function as a frame of its own, under its own name (see
  * test_server.c). */
 #define SERVER_FRAME __attribute__((noinline, noclone, used))
@@ -55,13 +57,6 @@ struct request_state {
 
 /* Where burn results go, so that gcc cannot discard the work. */
 static volatile uint64_t burn_sink;
-
-static uint64_t thread_cpu_ns(void) {
-    struct timespec now;
-
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* Burns MS ms of this thread's CPU time; the samples are its self time. */
 SERVER_FRAME static void mhd_burn(unsigned ms) {

@@ -63,6 +63,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server_support.h"
+
 /* Keeps a function as a frame of its own, under its own name, for profiles
  * to show: noinline and noclone stop gcc from folding it into a caller or
  * emitting a renamed copy (burn_alpha.constprop.0), and used keeps it in the
@@ -128,13 +130,6 @@ static int file_fd = -1;
 static int shutdown_pipe[2] = {-1, -1};
 /* Where burn results go, so gcc cannot discard the work that made them. */
 static volatile uint64_t burn_sink;
-
-static uint64_t clock_ns(clockid_t clock) {
-    struct timespec now;
-
-    clock_gettime(clock, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 /* Burns MS ms of this thread's CPU time in xorshift64 steps. The loop lives
  * here, not in a helper, so that the samples are this function's self time. */
@@ -763,29 +758,6 @@ static int file_create(void) {
     if (rc != 0)
         close(fd);
     return rc != 0 ? rc : fd;
-}
-
-/* Listens on 127.0.0.1:PORT and returns the socket or -errno. The socket is
- * non-blocking so that accept4 never waits once poll has said it is ready. */
-static int server_listen(unsigned port) {
-    struct sockaddr_in address = {
-        .sin_family = AF_INET,
-        .sin_port = htons((uint16_t)port),
-        .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-    };
-    int one = 1, rc;
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-
-    if (fd < 0)
-        return -errno;
-    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&address, sizeof address) != 0 ||
-        listen(fd, SOMAXCONN) != 0) {
-        rc = -errno;
-        close(fd);
-        return rc;
-    }
-    return fd;
 }
 
 static void server_on_signal(int signo) {

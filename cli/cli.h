@@ -112,7 +112,7 @@ struct rp_cli_request {
     double duration_ms;
     double cpu_ms;
     uint64_t samples;
-    char stem[256]; /* the report's file name without .FORMAT.gz */
+    char stem[256]; /* the report's file name without .FORMAT.gz; "-": none */
 };
 
 /*

@@ -69,15 +69,15 @@ static const char *parse_output(struct rp_config *config, const char *value)
     return NULL;
 }
 
-static const char *parse_interval(struct rp_config *config, const char *value)
+/* Parses "N" followed by us, ms or s (or a bare 0) into *nanoseconds;
+ * false if it is none of these. */
+static bool parse_duration(const char *value, double *nanoseconds)
 {
-    static const char accepts[] =
-        "a duration from 100us to 1s, such as 500us, 1ms or 2ms";
     char *unit;
     errno = 0;
     double number = strtod(value, &unit);
-    if (errno != 0 || unit == value || !(number > 0))
-        return accepts;
+    if (errno != 0 || unit == value || !(number >= 0))
+        return false;
     double scale;
     if (strcmp(unit, "us") == 0)
         scale = 1e3;
@@ -85,12 +85,34 @@ static const char *parse_interval(struct rp_config *config, const char *value)
         scale = 1e6;
     else if (strcmp(unit, "s") == 0)
         scale = 1e9;
+    else if (*unit == '\0' && number == 0)
+        scale = 0;
     else
-        return accepts;
-    double nanoseconds = number * scale;
-    if (nanoseconds < RP_INTERVAL_MIN_NS || nanoseconds > RP_INTERVAL_MAX_NS)
+        return false;
+    *nanoseconds = number * scale;
+    return true;
+}
+
+static const char *parse_interval(struct rp_config *config, const char *value)
+{
+    static const char accepts[] =
+        "a duration from 100us to 1s, such as 500us, 1ms or 2ms";
+    double nanoseconds;
+    if (!parse_duration(value, &nanoseconds) ||
+        nanoseconds < RP_INTERVAL_MIN_NS || nanoseconds > RP_INTERVAL_MAX_NS)
         return accepts;
     config->interval_ns = (uint64_t)(nanoseconds + 0.5);
+    return NULL;
+}
+
+static const char *parse_min_duration(struct rp_config *config, const char *value)
+{
+    static const char accepts[] =
+        "0 (every request) or a duration up to 1h, such as 500us, 50ms or 2s";
+    double nanoseconds;
+    if (!parse_duration(value, &nanoseconds) || nanoseconds > 3600e9)
+        return accepts;
+    config->min_duration_ns = (uint64_t)(nanoseconds + 0.5);
     return NULL;
 }
 
@@ -154,6 +176,7 @@ static const struct {
     {"REQPROF_DIR", parse_dir},
     {"REQPROF_OUTPUT", parse_output},
     {"REQPROF_INTERVAL", parse_interval},
+    {"REQPROF_MIN_DURATION", parse_min_duration},
     {"REQPROF_PRINT", parse_print},
     {"REQPROF_SHOW_ALL", parse_show_all},
     {"REQPROF_UNICODE", parse_unicode},
@@ -189,8 +212,9 @@ int rp_config_set(struct rp_config *config, const char *key,
     }
     snprintf(error, error_size,
              "unknown setting %s (known: REQPROF_DIR, REQPROF_OUTPUT, "
-             "REQPROF_INTERVAL, REQPROF_PRINT, REQPROF_SHOW_ALL, "
-             "REQPROF_UNICODE, REQPROF_SIGNAL, REQPROF_CONFIG)",
+             "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_PRINT, "
+             "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, "
+             "REQPROF_CONFIG)",
              key);
     return -1;
 }

@@ -27,6 +27,9 @@ struct rp_config {
     char dir[PATH_MAX];   /* absolute directory for reports (REQPROF_DIR) */
     unsigned outputs;     /* enum rp_output_format bits (REQPROF_OUTPUT) */
     uint64_t interval_ns; /* sampling interval (REQPROF_INTERVAL) */
+    /* Requests shorter than this get an index line but no report files
+     * (REQPROF_MIN_DURATION); 0: every request gets its reports. */
+    uint64_t min_duration_ns;
     bool print;           /* also print each text report (REQPROF_PRINT) */
     bool show_all;        /* text: no folding, no threshold (REQPROF_SHOW_ALL) */
     bool unicode;         /* text: box-drawing characters (REQPROF_UNICODE) */

@@ -20,6 +20,9 @@
 
 struct rp_report_files {
     const struct rp_config *config;
+    int directory_fd;            /* REQPROF_DIR, for the *at calls; -1 */
+    int index_fd;                /* its index.tsv, open for appending; -1 */
+    struct rp_buffer index_lines; /* lines not yet written to index.tsv */
     struct rp_buffer rendered;   /* one format's rendering */
     Bytef *compressed;           /* its gzip */
     size_t compressed_capacity;
@@ -37,6 +40,9 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config)
     if (files == NULL)
         return NULL;
     files->config = config;
+    files->directory_fd = -1;
+    files->index_fd = -1;
+    rp_buffer_init(&files->index_lines);
     rp_buffer_init(&files->rendered);
     /* Level 1: reports are small and the writer's time is the budget;
      * windowBits 15 + 16 asks zlib for a gzip wrapper. */
@@ -51,6 +57,8 @@ void rp_report_files_free(struct rp_report_files *files)
         return;
     if (files->zlib_ready)
         deflateEnd(&files->zlib);
+    rp_report_files_forget(files);
+    rp_buffer_free(&files->index_lines);
     rp_buffer_free(&files->rendered);
     free(files->compressed);
     free(files);
@@ -114,12 +122,27 @@ int rp_report_directory_make(const char *path)
     }
 }
 
+void rp_report_files_forget(struct rp_report_files *files)
+{
+    if (files->index_fd >= 0)
+        RP_REAL(close)(files->index_fd);
+    if (files->directory_fd >= 0)
+        RP_REAL(close)(files->directory_fd);
+    files->index_fd = files->directory_fd = -1;
+    files->directory_ready = false;
+}
+
+/* Makes REQPROF_DIR if need be and opens it: reports are then created
+ * relative to it, without walking its path for each file. */
 static bool files_directory_ready(struct rp_report_files *files)
 {
     if (files->directory_ready)
         return true;
+    rp_report_files_forget(files);
     if (rp_report_directory_make(files->config->dir) != 0 ||
-        access(files->config->dir, W_OK) != 0) {
+        access(files->config->dir, W_OK) != 0 ||
+        (files->directory_fd = open(files->config->dir,
+                                    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
         rp_log_once(&files->directory_said,
                     "cannot write reports to REQPROF_DIR=%s: %s (uid %d); the "
                     "server runs on without them: make the directory writable "
@@ -175,28 +198,28 @@ static int files_write_atomically(struct rp_report_files *files,
                                   const char *name, const void *data,
                                   size_t length)
 {
-    char final_path[PATH_MAX], temporary_path[PATH_MAX];
-    int final_length = snprintf(final_path, sizeof final_path, "%s/%s",
-                                files->config->dir, name);
-    int temporary_length = snprintf(temporary_path, sizeof temporary_path,
-                                    "%s/.%s.tmp", files->config->dir, name);
-    if (final_length >= PATH_MAX || temporary_length >= PATH_MAX) {
+    char temporary[NAME_MAX + 1];
+    if ((size_t)snprintf(temporary, sizeof temporary, ".%s.tmp", name) >=
+        sizeof temporary) {
         errno = ENAMETOOLONG;
         return -1;
     }
     /* O_EXCL | O_NOFOLLOW: never through a link someone planted in a
      * shared directory. */
-    int fd = open(temporary_path,
-                  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = openat(files->directory_fd, temporary,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0)
         return -1;
     int result = files_write_all(fd, data, length);
     if (RP_REAL(close)(fd) != 0)
         result = -1;
     if (result == 0)
-        result = rename(temporary_path, final_path);
-    if (result != 0)
-        unlink(temporary_path);
+        result = renameat(files->directory_fd, temporary, files->directory_fd, name);
+    if (result != 0) {
+        int error = errno;
+        unlinkat(files->directory_fd, temporary, 0);
+        errno = error;
+    }
     return result;
 }
 
@@ -243,41 +266,65 @@ static int files_write_format(struct rp_report_files *files,
                                   files->compressed_length);
 }
 
-/* Appends the request's line to DIR/index.tsv (docs/report-format.md). */
-static int files_append_index(struct rp_report_files *files,
-                              const struct rp_report *report, const char *stem)
+/* Queues the request's index line (docs/report-format.md); stem is "-"
+ * for a request that got no report files. */
+static void files_queue_index_line(struct rp_report_files *files,
+                                   const struct rp_report *report,
+                                   const char *stem)
 {
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/index.tsv", files->config->dir) >= PATH_MAX) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return -1;
+    struct rp_buffer *line = &files->index_lines;
+    rp_buffer_printf(line, "%" PRId64 "\t%d\t%s\t", report->start_unix_us,
+                     report->pid, report->method);
     /* Paths are the client's bytes: escape what would break the line. */
-    char escaped[RP_REPORT_PATH_MAX * 4];
-    size_t length = 0;
     for (const char *c = report->path; *c != '\0'; c++) {
         unsigned char byte = (unsigned char)*c;
         if (byte < 0x21 || byte == 0x7f || byte == '%')
-            length += (size_t)snprintf(escaped + length, sizeof escaped - length,
-                                       "%%%02X", byte);
+            rp_buffer_printf(line, "%%%02X", byte);
         else
-            escaped[length++] = (char)byte;
+            rp_buffer_append(line, c, 1);
     }
-    escaped[length] = '\0';
-    char line[sizeof escaped + PATH_MAX + 256];
-    int line_length = snprintf(
-        line, sizeof line,
-        "%" PRId64 "\t%d\t%s\t%s\t%d\t%.3f\t%.3f\t%" PRIu64 "\t%s\n",
-        report->start_unix_us, report->pid, report->method, escaped,
-        report->status, report->duration_ms, report->cpu_ms, report->samples,
-        stem);
-    /* One write with O_APPEND: lines from several processes never mix. */
-    int result = files_write_all(fd, line, (size_t)line_length);
-    RP_REAL(close)(fd);
+    rp_buffer_printf(line, "\t%d\t%.3f\t%.3f\t%" PRIu64 "\t%s\n",
+                     report->status, report->duration_ms, report->cpu_ms,
+                     report->samples, stem);
+}
+
+/* After a failure: whether the cause was a removed directory (a clean-up
+ * of old reports) that could be made again, so the write is worth one
+ * more try rather than losing every report that follows. */
+static bool files_directory_made_again(struct rp_report_files *files)
+{
+    if (errno != ENOENT)
+        return false;
+    files->directory_ready = false;
+    return files_directory_ready(files);
+}
+
+static void files_failed(struct rp_report_files *files)
+{
+    rp_log_once(&files->write_said,
+                "cannot write a report in %s: %s; reports are lost until "
+                "that is fixed (disk full? permissions?)",
+                files->config->dir, strerror(errno));
+}
+
+/* Writes the report in every configured format. */
+static int files_write_formats(struct rp_report_files *files,
+                               const struct rp_report *report, const char *stem)
+{
+    static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON,
+                                       RP_OUTPUT_HTML};
+    int result = 0;
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
+        if (files->config->outputs & formats[i])
+            result |= files_write_format(files, report, formats[i], stem);
     return result;
+}
+
+void rp_report_files_index_only(struct rp_report_files *files,
+                                const struct rp_report *report)
+{
+    if (files_directory_ready(files))
+        files_queue_index_line(files, report, "-");
 }
 
 void rp_report_files_write(struct rp_report_files *files,
@@ -294,20 +341,55 @@ void rp_report_files_write(struct rp_report_files *files,
         return;
     char stem[PATH_MAX / 2];
     rp_report_file_stem(report, request_id, stem, sizeof stem);
-    int result = 0;
-    static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON,
-                                       RP_OUTPUT_HTML};
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (config->outputs & formats[i])
-            result |= files_write_format(files, report, formats[i], stem);
-    result |= files_append_index(files, report, stem);
-    /* Someone removed the directory (a clean-up of old reports): make it
-     * again for the next report rather than lose all that follow. */
-    if (result != 0 && errno == ENOENT)
-        files->directory_ready = false;
+    int result = files_write_formats(files, report, stem);
+    if (result != 0 && files_directory_made_again(files))
+        result = files_write_formats(files, report, stem);
     if (result != 0)
-        rp_log_once(&files->write_said,
-                    "cannot write a report in %s: %s; reports are lost until "
-                    "that is fixed (disk full? permissions?)",
-                    config->dir, strerror(errno));
+        files_failed(files);
+    else
+        files_queue_index_line(files, report, stem);
+}
+
+/* Opens index.tsv, again if it was removed since: lines written to a
+ * removed file would be lost without an error. */
+static int files_index_ready(struct rp_report_files *files)
+{
+    struct stat status;
+    if (files->index_fd >= 0 &&
+        (fstat(files->index_fd, &status) != 0 || status.st_nlink == 0)) {
+        RP_REAL(close)(files->index_fd);
+        files->index_fd = -1;
+    }
+    if (files->index_fd < 0)
+        files->index_fd = openat(files->directory_fd, "index.tsv",
+                                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    return files->index_fd < 0 ? -1 : 0;
+}
+
+/* Appends the queued lines to index.tsv in one write. */
+static int files_append_index_lines(struct rp_report_files *files)
+{
+    const struct rp_buffer *lines = &files->index_lines;
+    /* O_APPEND and one write: lines from several processes never mix. */
+    if (files_index_ready(files) != 0 ||
+        files_write_all(files->index_fd, lines->data, lines->length) != 0)
+        return -1;
+    return 0;
+}
+
+void rp_report_files_flush(struct rp_report_files *files)
+{
+    struct rp_buffer *lines = &files->index_lines;
+    if (lines->length == 0)
+        return;
+    if (lines->failed) {
+        errno = ENOMEM;
+        files_failed(files);
+    } else if (files_directory_ready(files) &&
+               files_append_index_lines(files) != 0 &&
+               (!files_directory_made_again(files) ||
+                files_append_index_lines(files) != 0)) {
+        files_failed(files);
+    }
+    rp_buffer_reset(lines);
 }

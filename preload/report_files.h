@@ -3,7 +3,8 @@
  * an atomic file per format in REQPROF_DIR (temporary name, then rename,
  * so a reader never sees half a report), one line per request appended to
  * the directory's index.tsv, and the text on stderr with REQPROF_PRINT=1.
- * Writer thread only.
+ * Index lines are queued and appended by rp_report_files_flush, once per
+ * writer round: one write for many requests. Writer thread only.
  */
 #ifndef REQPROF_REPORT_FILES_H
 #define REQPROF_REPORT_FILES_H
@@ -27,6 +28,18 @@ void rp_report_files_free(struct rp_report_files *files);
  */
 void rp_report_files_write(struct rp_report_files *files,
                            const struct rp_report *report, uint64_t request_id);
+
+/* Queues only the index line of a request that gets no report files (one
+ * under REQPROF_MIN_DURATION); report needs no tree. */
+void rp_report_files_index_only(struct rp_report_files *files,
+                                const struct rp_report *report);
+
+/* Appends the queued index lines to index.tsv. */
+void rp_report_files_flush(struct rp_report_files *files);
+
+/* Closes the files' descriptors without freeing anything: for a fork
+ * child, whose writer starts over. */
+void rp_report_files_forget(struct rp_report_files *files);
 
 /* Creates the directory and its parents, like mkdir -p. Returns 0 or -1
  * (errno set). */

@@ -19,6 +19,9 @@ struct rp_request {
     uint64_t end_ns;              /* CLOCK_MONOTONIC at the last byte out */
     uint64_t request_bytes;       /* size of the request message */
     uint64_t response_bytes;      /* size of the response message */
+    /* CPU time of the thread that ended it, since it last took the request
+     * up; other threads' time on it goes through their rings. */
+    uint64_t final_cpu_ns;
 };
 
 #endif

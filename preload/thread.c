@@ -188,20 +188,39 @@ void rp_thread_set_sampling(struct rp_thread *thread, bool on)
     }
 }
 
-void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
-                           struct rp_conn *conn)
+/* Makes request_id the current request; returns the CPU time spent on
+ * the previous one, which the caller records or hands over. */
+static uint64_t thread_switch(struct rp_thread *thread, uint64_t request_id,
+                              struct rp_conn *conn)
 {
     thread->current_conn = conn;
-    uint64_t previous = thread->current_request;
-    if (previous == request_id)
-        return;
     uint64_t now_ns = thread_cpu_now_ns();
-    if (previous != 0)
-        thread_record_cpu(thread, previous, now_ns - thread->cpu_mark_ns);
+    uint64_t spent_ns = now_ns - thread->cpu_mark_ns;
     thread->cpu_mark_ns = now_ns;
     thread->current_request = request_id;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     rp_thread_set_sampling(thread, request_id != 0);
+    return spent_ns;
+}
+
+void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
+                           struct rp_conn *conn)
+{
+    uint64_t previous = thread->current_request;
+    if (previous == request_id) {
+        thread->current_conn = conn;
+        return;
+    }
+    uint64_t spent_ns = thread_switch(thread, request_id, conn);
+    if (previous != 0)
+        thread_record_cpu(thread, previous, spent_ns);
+}
+
+uint64_t rp_thread_end_current(struct rp_thread *thread)
+{
+    if (thread->current_request == 0)
+        return 0;
+    return thread_switch(thread, 0, NULL);
 }
 
 bool rp_thread_sampling_stopped(void)

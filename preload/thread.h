@@ -73,6 +73,13 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
                            struct rp_conn *conn);
 
 /*
+ * Ends the thread's current request: like setting no current request, but
+ * the CPU time spent on it since the thread took it up is returned rather
+ * than recorded in the ring, for the caller to hand over with the request.
+ */
+uint64_t rp_thread_end_current(struct rp_thread *thread);
+
+/*
  * Arms (on) or disarms the thread's timer without changing its request:
  * quiet waits disarm it for the length of a blocking call. Arming is
  * refused while sampling is stopped process-wide.

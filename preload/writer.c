@@ -31,6 +31,8 @@
  * further requests are dropped until some end. */
 #define WRITER_OPEN_MAX 8192
 #define WRITER_BUCKETS 4096
+/* Requests reported per round, at most. */
+#define WRITER_BATCH 256
 /* Rounds after which a request with samples but no end (its end was never
  * seen, or its samples came late) is discarded. */
 #define WRITER_STALE_ROUNDS 6000
@@ -61,7 +63,11 @@ struct writer {
     uint64_t records_seen;                /* records drained this round */
     uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
     char program[RP_REPORT_PROGRAM_MAX];
+    int pid;
 };
+
+/* The running writer, for a fork child to close its descriptors. */
+static struct writer *writer_running;
 
 /* Bumped by rp_writer_notify; the idle writer sleeps on it with a futex. */
 static uint32_t writer_wakeups;
@@ -167,31 +173,33 @@ static void writer_report(struct writer *writer, const struct rp_request *reques
     struct writer_request *samples = writer_find(writer, request->id, false);
     if (samples != NULL)
         writer_unlink(writer, samples);
+    uint64_t duration_ns = request->end_ns - request->start_ns;
     struct rp_report report;
     memset(&report, 0, sizeof report);
     memcpy(report.method, request->method, sizeof report.method);
     memcpy(report.path, request->path, sizeof report.path);
     report.status = request->status;
     report.start_unix_us = request->start_unix_us;
-    report.duration_ms = (double)(request->end_ns - request->start_ns) / 1e6;
+    report.duration_ms = (double)duration_ns / 1e6;
     report.request_bytes = request->request_bytes;
     report.response_bytes = request->response_bytes;
     report.interval_ms = (double)rp_process.config.interval_ns / 1e6;
-    report.pid = getpid();
+    report.pid = writer->pid;
     memcpy(report.program, writer->program, sizeof report.program);
+    report.cpu_ms = (double)request->final_cpu_ns / 1e6;
     if (samples != NULL) {
         report.tree = samples->tree;
-        report.cpu_ms = (double)samples->cpu_ns / 1e6;
+        report.cpu_ms += (double)samples->cpu_ns / 1e6;
         report.samples_dropped = samples->samples_dropped;
-    } else {
-        report.tree = rp_calltree_new();
-        if (report.tree == NULL)
-            return;
+        report.samples = rp_calltree_root(report.tree)->total;
     }
-    rp_calltree_timeline_rebase(report.tree, request->start_ns);
-    rp_calltree_sort(report.tree);
-    report.samples = rp_calltree_root(report.tree)->total;
-    rp_report_files_write(writer->files, &report, request->id);
+    if (duration_ns < rp_process.config.min_duration_ns) {
+        rp_report_files_index_only(writer->files, &report);
+    } else if (report.tree != NULL || (report.tree = rp_calltree_new()) != NULL) {
+        rp_calltree_timeline_rebase(report.tree, request->start_ns);
+        rp_calltree_sort(report.tree);
+        rp_report_files_write(writer->files, &report, request->id);
+    }
     rp_calltree_free(report.tree);
     free(samples);
 }
@@ -231,23 +239,25 @@ static void writer_sleep(uint64_t timeout_ns, bool idle, uint32_t seen_wakeups)
         __atomic_store_n(&writer_idle, 0, __ATOMIC_SEQ_CST);
 }
 
-/* One round; returns whether it found anything to do. */
-static bool writer_round(struct writer *writer)
+/* One round; returns how many requests it reported, or -1 if it found
+ * nothing at all to do. */
+static int writer_round(struct writer *writer)
 {
-    enum { BATCH = 256 };
-    static struct rp_request finished[BATCH];
+    static struct rp_request finished[WRITER_BATCH];
     size_t count = 0;
-    while (count < BATCH && rp_finish_queue_pop(&finished[count]))
+    while (count < WRITER_BATCH && rp_finish_queue_pop(&finished[count]))
         count++;
     writer->round++;
     writer->records_seen = 0;
     rp_thread_visit_all(writer_drain_thread, writer);
     for (size_t i = 0; i < count; i++)
         writer_report(writer, &finished[i]);
+    rp_report_files_flush(writer->files);
     __atomic_fetch_add(&writer_requests_done, count, __ATOMIC_RELEASE);
     if (writer->round % 512 == 0)
         writer_discard_stale(writer);
-    return count > 0 || writer->records_seen > 0 || writer->open_count > 0;
+    bool busy = count > 0 || writer->records_seen > 0 || writer->open_count > 0;
+    return busy ? (int)count : -1;
 }
 
 static void *writer_main(void *unused)
@@ -264,12 +274,14 @@ static void *writer_main(void *unused)
     ssize_t length = readlink("/proc/self/exe", writer->program,
                               sizeof writer->program - 1);
     writer->program[length > 0 ? length : 0] = '\0';
+    writer->pid = getpid();
     writer->symbolizer = rp_symbolizer_new();
     writer->files = rp_report_files_new(&rp_process.config);
     if (writer->symbolizer == NULL || writer->files == NULL) {
         rp_log("out of memory starting the report writer: no reports");
         return NULL;
     }
+    __atomic_store_n(&writer_running, writer, __ATOMIC_RELEASE);
     /* Wake often enough that no ring fills between two rounds. */
     uint64_t round_ns = rp_process.config.interval_ns * RP_RING_SLOTS / 4;
     if (round_ns > WRITER_ROUND_MAX_NS)
@@ -277,7 +289,12 @@ static void *writer_main(void *unused)
     unsigned empty_rounds = 0;
     for (;;) {
         uint32_t seen = __atomic_load_n(&writer_wakeups, __ATOMIC_SEQ_CST);
-        empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
+        int reported = writer_round(writer);
+        /* A full batch: more requests are waiting in the finish queue, and
+         * a server faster than one batch per round would fill it. */
+        if (reported == WRITER_BATCH)
+            continue;
+        empty_rounds = reported >= 0 ? 0 : empty_rounds + 1;
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
         writer_sleep(idle ? WRITER_IDLE_SLEEP_NS : round_ns, idle, seen);
     }
@@ -333,6 +350,10 @@ void rp_writer_flush(unsigned timeout_ms)
 
 void rp_writer_forget(void)
 {
+    struct writer *parents = __atomic_load_n(&writer_running, __ATOMIC_ACQUIRE);
+    if (parents != NULL)
+        rp_report_files_forget(parents->files);
+    writer_running = NULL;
     writer_started = false;
     writer_requests_done = 0;
 }

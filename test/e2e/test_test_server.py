@@ -4,6 +4,7 @@ truth (named functions that burn or sleep a known time)."""
 import concurrent.futures
 import gzip
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -221,6 +222,47 @@ def test_sampling_interval_setting():
         [report] = server.wait_reports(1)
         assert report["interval_ms"] == 2.0, report["interval_ms"]
         check_sample_count(report)
+
+
+def test_requests_under_the_minimum_duration_get_only_an_index_line():
+    with Server(env={"REQPROF_MIN_DURATION": "50ms"}) as server:
+        curl(server.url("/burn?ms=5&fn=beta"))
+        curl(server.url("/burn?ms=120"))
+        curl(server.url("/sleep?ms=20"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(server.index()) < 3:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        lines = server.index()
+        assert [line[3] for line in lines] == [
+            "/burn?ms=5&fn=beta", "/burn?ms=120", "/sleep?ms=20"], lines
+        short_burn, long_burn, short_sleep = lines
+        # The short ones: listed with their true figures, no report file.
+        assert short_burn[8] == "-" and short_sleep[8] == "-", lines
+        assert 4 <= float(short_burn[6]) <= 30, short_burn
+        assert 20 <= float(short_sleep[5]) < 50, short_sleep
+        report = server.report(long_burn[8])
+        check_request(report, "GET", "/burn?ms=120", 200)
+        assert share(report, "burn_alpha") >= 0.85, share(report, "burn_alpha")
+        assert function_total(report["root"], "burn_beta") == 0
+        files = [f for f in os.listdir(server.report_dir) if f != "index.tsv"]
+        assert files == [long_burn[8] + ".json.gz"], files
+        listing = subprocess.run([TOOL, "ls", server.report_dir],
+                                 stdout=subprocess.PIPE, text=True).stdout
+        assert listing.count("under REQPROF_MIN_DURATION") == 2, listing
+
+
+def test_a_removed_report_directory_is_made_again():
+    with Server() as server:
+        curl(server.url("/burn?ms=10"))
+        server.wait_reports(1)
+        # A clean-up of old reports while the server runs: no report lost.
+        shutil.rmtree(server.report_dir)
+        curl(server.url("/burn?ms=20&fn=beta"))
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", "/burn?ms=20&fn=beta", 200)
+        assert share(report, "burn_beta") >= 0.5, share(report, "burn_beta")
+        assert "reqprof:" not in server.stderr(), server.stderr()
 
 
 def test_bad_setting_is_reported_and_the_server_serves_on():

@@ -15,6 +15,7 @@ UNIT_TEST(test_defaults)
     EXPECT_INT_EQ(1000000, config.interval_ns);
     EXPECT_INT_EQ(RP_OUTPUT_TEXT, config.outputs);
     EXPECT_INT_EQ(0, config.print);
+    EXPECT_INT_EQ(0, config.min_duration_ns);
     EXPECT_TRUE(config.dir[0] == '/');
     EXPECT_TRUE(strstr(config.dir, "/reqprof") != NULL);
 }
@@ -43,6 +44,33 @@ UNIT_TEST(test_intervals)
         } else {
             EXPECT_INT_EQ(0, result);
             EXPECT_INT_EQ(cases[i].nanoseconds, config.interval_ns);
+        }
+    }
+}
+
+UNIT_TEST(test_min_durations)
+{
+    static const struct {
+        const char *text;
+        long long nanoseconds; /* -1: must be refused */
+    } cases[] = {
+        {"0", 0},           {"0ms", 0},     {"50ms", 50000000},
+        {"500us", 500000},  {"2s", 2000000000LL}, {"3600s", 3600000000000LL},
+        {"3601s", -1},      {"50", -1},     {"-1ms", -1},
+        {"", -1},           {"slow", -1},   {"1 s", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct rp_config config;
+        rp_config_defaults(&config);
+        int result = rp_config_set(&config, "REQPROF_MIN_DURATION",
+                                   cases[i].text, error, sizeof error);
+        if (cases[i].nanoseconds < 0) {
+            EXPECT_INT_EQ(-1, result);
+            EXPECT_TRUE(strstr(error, "REQPROF_MIN_DURATION") != NULL);
+            EXPECT_TRUE(strstr(error, "0 (every request)") != NULL);
+        } else {
+            EXPECT_INT_EQ(0, result);
+            EXPECT_INT_EQ(cases[i].nanoseconds, config.min_duration_ns);
         }
     }
 }
@@ -147,6 +175,7 @@ int main(void)
 {
     UNIT_RUN(test_defaults);
     UNIT_RUN(test_intervals);
+    UNIT_RUN(test_min_durations);
     UNIT_RUN(test_outputs);
     UNIT_RUN(test_print_and_dir);
     UNIT_RUN(test_signals);

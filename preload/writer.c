@@ -130,7 +130,7 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     static const struct rp_frame truncated = {.function = "[truncated stack]"};
     size_t depth = 0;
     if (record->truncated)
-        writer->frame_ids[depth++] = rp_calltree_intern(request->tree, &truncated);
+        writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, &truncated);
     /* Innermost first in the record, outermost first in the tree. Only the
      * interrupted frame's address is exact; the others are return addresses.
      * A stack deeper than the tree takes loses its outermost frames, never
@@ -142,7 +142,7 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     for (int i = outermost; i >= record->first_frame; i--) {
         const struct rp_frame *frame = rp_symbolizer_lookup(
             writer->symbolizer, (uintptr_t)record->frames[i], i != record->first_frame);
-        writer->frame_ids[depth++] = rp_calltree_intern(request->tree, frame);
+        writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, frame);
     }
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
                                record->value, record->time_ns) != 0)

@@ -16,10 +16,12 @@
 
 #include "calltree.h"
 
-/* Nodes per chunk: a report of a busy request has a few thousand. */
-#define NODE_CHUNK_SIZE 1024
+/* Nodes in a tree's first chunk, and the most in one chunk: most requests
+ * have tens of nodes, a busy one a few thousand; chunks double between. */
+#define NODE_CHUNK_FIRST 64
+#define NODE_CHUNK_MAX 1024
 /* Slots in a hash table when it is first needed; always a power of two. */
-#define HASH_INITIAL_SIZE 256
+#define HASH_INITIAL_SIZE 64
 /* Marks an empty slot of the frame table (never a valid frame id). */
 #define FRAME_SLOT_EMPTY RP_FRAME_ROOT
 
@@ -41,11 +43,18 @@ struct node_chunk {
 struct rp_calltree {
     struct calltree_node root;
 
-    struct rp_frame *frames; /* by id; the tree owns the strings */
+    struct rp_frame *frames; /* by id */
+    bool *frame_copied;      /* by id: the tree owns the frame's strings */
     uint32_t frame_count;
     uint32_t frame_capacity;
     uint32_t *frame_slots;  /* ids by hash of contents, or FRAME_SLOT_EMPTY */
     size_t frame_slot_count; /* power of two */
+
+    /* Frames interned by rp_calltree_intern_lasting, by their address. */
+    const struct rp_frame **lasting_keys; /* NULL: empty slot */
+    uint32_t *lasting_ids;
+    size_t lasting_count;
+    size_t lasting_slot_count; /* power of two */
 
     struct calltree_node **child_slots; /* nodes by (parent, frame), or NULL */
     size_t child_slot_count;            /* power of two */
@@ -152,9 +161,13 @@ void rp_calltree_free(struct rp_calltree *tree)
     if (tree == NULL)
         return;
     for (uint32_t id = 0; id < tree->frame_count; id++)
-        frame_free_strings(&tree->frames[id]);
+        if (tree->frame_copied[id])
+            frame_free_strings(&tree->frames[id]);
     free(tree->frames);
+    free(tree->frame_copied);
     free(tree->frame_slots);
+    free(tree->lasting_keys);
+    free(tree->lasting_ids);
     free(tree->child_slots);
     free(tree->points);
     while (tree->chunks != NULL) {
@@ -185,6 +198,7 @@ static bool frames_reserve_one(struct rp_calltree *tree)
         uint32_t capacity = tree->frame_capacity ? tree->frame_capacity * 2
                                                  : HASH_INITIAL_SIZE;
         struct rp_frame *frames;
+        bool *copied;
 
         /* Doubling stops at 2^31 ids, below RP_FRAME_ROOT. */
         if (capacity <= tree->frame_capacity)
@@ -193,6 +207,10 @@ static bool frames_reserve_one(struct rp_calltree *tree)
         if (frames == NULL)
             return false;
         tree->frames = frames;
+        copied = realloc(tree->frame_copied, capacity * sizeof *copied);
+        if (copied == NULL)
+            return false;
+        tree->frame_copied = copied;
         tree->frame_capacity = capacity;
     }
     /* Keep the table at most three quarters full. */
@@ -213,10 +231,11 @@ static bool frames_reserve_one(struct rp_calltree *tree)
     return true;
 }
 
-uint32_t rp_calltree_intern(struct rp_calltree *tree,
-                            const struct rp_frame *frame)
+/* rp_calltree_intern, copying the strings of a new frame or not. */
+static uint32_t frame_intern(struct rp_calltree *tree,
+                             const struct rp_frame *frame, bool copy)
 {
-    struct rp_frame *copy;
+    struct rp_frame *stored;
     size_t slot;
 
     if (frame->function == NULL)
@@ -228,16 +247,96 @@ uint32_t rp_calltree_intern(struct rp_calltree *tree,
     }
     if (!frames_reserve_one(tree))
         return RP_FRAME_ROOT;
-    copy = &tree->frames[tree->frame_count];
-    copy->line = frame->line;
-    if (!copy_optional(frame->function, &copy->function) ||
-        !copy_optional(frame->object, &copy->object) ||
-        !copy_optional(frame->file, &copy->file)) {
-        frame_free_strings(copy);
-        return RP_FRAME_ROOT;
+    stored = &tree->frames[tree->frame_count];
+    if (!copy) {
+        *stored = *frame;
+    } else {
+        stored->line = frame->line;
+        if (!copy_optional(frame->function, &stored->function) ||
+            !copy_optional(frame->object, &stored->object) ||
+            !copy_optional(frame->file, &stored->file)) {
+            frame_free_strings(stored);
+            return RP_FRAME_ROOT;
+        }
     }
+    tree->frame_copied[tree->frame_count] = copy;
     tree->frame_slots[frame_slot_find(tree, frame)] = tree->frame_count;
     return tree->frame_count++;
+}
+
+uint32_t rp_calltree_intern(struct rp_calltree *tree,
+                            const struct rp_frame *frame)
+{
+    return frame_intern(tree, frame, true);
+}
+
+/* The slot of the lasting frame at frame's address, or the empty one it
+ * would take. */
+static size_t lasting_slot_find(const struct rp_calltree *tree,
+                                const struct rp_frame *frame)
+{
+    size_t mask = tree->lasting_slot_count - 1;
+    size_t slot = hash_mix((uint64_t)(uintptr_t)frame) & mask;
+
+    while (tree->lasting_keys[slot] != NULL && tree->lasting_keys[slot] != frame)
+        slot = (slot + 1) & mask;
+    return slot;
+}
+
+/* Makes room for one more lasting frame, at most three quarters full. */
+static bool lasting_reserve_one(struct rp_calltree *tree)
+{
+    size_t old_count = tree->lasting_slot_count;
+    const struct rp_frame **old_keys = tree->lasting_keys;
+    uint32_t *old_ids = tree->lasting_ids;
+    size_t count = old_count ? old_count * 2 : HASH_INITIAL_SIZE;
+
+    if ((tree->lasting_count + 1) * 4 <= old_count * 3)
+        return true;
+    tree->lasting_keys = calloc(count, sizeof *tree->lasting_keys);
+    tree->lasting_ids = malloc(count * sizeof *tree->lasting_ids);
+    if (tree->lasting_keys == NULL || tree->lasting_ids == NULL) {
+        free(tree->lasting_keys);
+        free(tree->lasting_ids);
+        tree->lasting_keys = old_keys;
+        tree->lasting_ids = old_ids;
+        return false;
+    }
+    tree->lasting_slot_count = count;
+    for (size_t i = 0; i < old_count; i++) {
+        if (old_keys[i] != NULL) {
+            size_t slot = lasting_slot_find(tree, old_keys[i]);
+
+            tree->lasting_keys[slot] = old_keys[i];
+            tree->lasting_ids[slot] = old_ids[i];
+        }
+    }
+    free(old_keys);
+    free(old_ids);
+    return true;
+}
+
+uint32_t rp_calltree_intern_lasting(struct rp_calltree *tree,
+                                    const struct rp_frame *frame)
+{
+    size_t slot;
+    uint32_t id;
+
+    if (tree->lasting_count > 0) {
+        slot = lasting_slot_find(tree, frame);
+        if (tree->lasting_keys[slot] != NULL)
+            return tree->lasting_ids[slot];
+    }
+    if (!lasting_reserve_one(tree))
+        return RP_FRAME_ROOT;
+    id = frame_intern(tree, frame, false);
+    if (id != RP_FRAME_ROOT) {
+        slot = lasting_slot_find(tree, frame);
+        tree->lasting_keys[slot] = frame;
+        tree->lasting_ids[slot] = id;
+        tree->lasting_count++;
+    }
+    return id;
 }
 
 const struct rp_frame *rp_calltree_frame(const struct rp_calltree *tree,
@@ -312,10 +411,14 @@ static bool child_slots_reserve(struct rp_calltree *tree, size_t count)
 static bool nodes_reserve(struct rp_calltree *tree, size_t count)
 {
     struct node_chunk *chunk = tree->chunks;
-    size_t capacity = count > NODE_CHUNK_SIZE ? count : NODE_CHUNK_SIZE;
+    size_t capacity = chunk == NULL ? NODE_CHUNK_FIRST
+                      : chunk->capacity < NODE_CHUNK_MAX ? chunk->capacity * 2
+                                                         : NODE_CHUNK_MAX;
 
     if (chunk != NULL && chunk->capacity - chunk->used >= count)
         return true;
+    if (capacity < count)
+        capacity = count;
     if (capacity > (SIZE_MAX - sizeof *chunk) / sizeof chunk->nodes[0])
         return false;
     chunk = malloc(sizeof *chunk + capacity * sizeof chunk->nodes[0]);

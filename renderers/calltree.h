@@ -4,8 +4,9 @@
  * A tree is built from stacks (root first) of interned frames. Each node is
  * one function reached by one path from the root, with the samples that
  * passed through it (total) and the samples whose leaf it was (self). A
- * tree owns copies of all its strings, so it outlives the symbolizer cache
- * or JSON text it was built from.
+ * tree owns copies of its strings, so it outlives the JSON text it was
+ * built from, except those of frames a caller promises outlive it
+ * (rp_calltree_intern_lasting).
  */
 #ifndef REQPROF_CALLTREE_H
 #define REQPROF_CALLTREE_H
@@ -52,6 +53,15 @@ void rp_calltree_free(struct rp_calltree *tree);
  */
 uint32_t rp_calltree_intern(struct rp_calltree *tree,
                             const struct rp_frame *frame);
+
+/*
+ * rp_calltree_intern for a frame that, strings included, stays unchanged
+ * for longer than the tree lives (the symbolizer's frames do): it is found
+ * by its address before its contents, and the tree keeps it uncopied. Two
+ * such frames with equal contents still get one id.
+ */
+uint32_t rp_calltree_intern_lasting(struct rp_calltree *tree,
+                                    const struct rp_frame *frame);
 
 /*
  * Adds one sample of the given weight whose stack is frames[0] (outermost)

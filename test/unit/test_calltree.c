@@ -2,6 +2,7 @@
  * Unit tests of the call tree (renderers/calltree.c): totals and self
  * counts after known stacks, frame interning, sibling order.
  */
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "calltree.h"
@@ -197,6 +198,37 @@ UNIT_TEST(many_frames_survive_the_table_growing)
         EXPECT_INT_EQ(i, intern_function(tree, name));
         EXPECT_STR_EQ(name, rp_calltree_frame(tree, (uint32_t)i)->function);
     }
+    rp_calltree_free(tree);
+}
+
+UNIT_TEST(lasting_frames_are_kept_uncopied_and_interned_by_contents)
+{
+    struct rp_calltree *tree = rp_calltree_new();
+    static struct rp_frame frames[3000];
+    static char names[3000][32];
+
+    for (int i = 0; i < 3000; i++) {
+        /* Every third frame repeats the contents of the one before. */
+        snprintf(names[i], sizeof names[i], "function_%d", i - (i % 3 == 2));
+        frames[i] = (struct rp_frame){names[i], "server", "server.c", 10};
+    }
+    for (int round = 0; round < 2; round++) {
+        uint32_t next = 0;
+        for (int i = 0; i < 3000; i++) {
+            uint32_t id = rp_calltree_intern_lasting(tree, &frames[i]);
+            uint32_t expected = i % 3 == 2 ? next - 1 : next++;
+            EXPECT_INT_EQ(expected, id);
+        }
+    }
+    /* Not copied: the tree points at the caller's strings. */
+    EXPECT_TRUE(rp_calltree_frame(tree, 0)->function == names[0]);
+    /* Copied and lasting interning of equal contents agree. */
+    struct rp_frame same = {"function_0", "server", "server.c", 10};
+    EXPECT_INT_EQ(0, rp_calltree_intern(tree, &same));
+    struct rp_frame other = {"function_0", "server", "server.c", 11};
+    uint32_t copied = rp_calltree_intern(tree, &other);
+    EXPECT_INT_EQ(copied, rp_calltree_intern_lasting(tree, &other));
+    EXPECT_TRUE(rp_calltree_frame(tree, copied)->function != other.function);
     rp_calltree_free(tree);
 }
 
@@ -431,6 +463,7 @@ int main(void)
     UNIT_RUN(recursion_makes_a_chain_of_the_same_frame);
     UNIT_RUN(interning_compares_every_field);
     UNIT_RUN(many_frames_survive_the_table_growing);
+    UNIT_RUN(lasting_frames_are_kept_uncopied_and_interned_by_contents);
     UNIT_RUN(wide_tree_keeps_first_seen_order);
     UNIT_RUN(sort_puts_heaviest_first_then_orders_by_frame);
     UNIT_RUN(root_total_is_the_sum_of_weights);

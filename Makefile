@@ -43,6 +43,8 @@ TEST_PROGRAMS = $(patsubst test/server/%.c,$(BUILD)/test/%,$(wildcard test/serve
 # The socket probe again, built as distributions build servers: with
 # _FORTIFY_SOURCE its reads become __read_chk and __recv_chk.
 TEST_PROGRAMS += $(BUILD)/test/socket_probe_fortified
+# The benchmark's CPU-bound server: fixed work with no system call in it.
+TEST_PROGRAMS += $(BUILD)/bench/work_server
 
 # The test server is built the way servers ship: optimised, with debug info
 # and without frame pointers, so reqprof must unwind through DWARF CFI.

@@ -64,8 +64,16 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         record->request_id = thread->current_request;
         /* A timer that expired while the thread was off the CPU delivers
          * one signal and counts the rest as overruns: each is wall time
-         * the request spent, so the sample stands for all of them. */
-        record->value = 1 + (uint64_t)(info->si_overrun > 0 ? info->si_overrun : 0);
+         * the request spent, so the sample stands for all of them... */
+        uint64_t weight = 1 + (uint64_t)(info->si_overrun > 0 ? info->si_overrun : 0);
+        /* ...but for no more intervals than the thread has been on this
+         * request: the timer runs on from one request to the next, and
+         * ticks missed before the switch belong to the one before. */
+        uint64_t interval_ns = rp_process.config.interval_ns;
+        uint64_t since_ns = thread->current_since_ns;
+        uint64_t elapsed_ns = record->time_ns > since_ns ? record->time_ns - since_ns : 0;
+        uint64_t most = (elapsed_ns + interval_ns / 2) / interval_ns;
+        record->value = weight < most ? weight : most > 0 ? most : 1;
         record->first_frame = (uint16_t)first;
         record->frame_count = (uint16_t)count;
         record->truncated = count == capacity;

@@ -188,18 +188,33 @@ void rp_thread_set_sampling(struct rp_thread *thread, bool on)
     }
 }
 
-/* Makes request_id the current request; returns the CPU time spent on
- * the previous one, which the caller records or hands over. */
+static uint64_t thread_monotonic_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+/*
+ * Makes request_id the current request; returns the CPU time spent on
+ * the previous one, which the caller records or hands over. System calls
+ * are where the kernel preempts a thread and, when it runs again, delivers
+ * the ticks it missed: the handler sees the new request, and its timer is
+ * armed, before the first of them, so that a preemption here counts for
+ * the request that is current when it ends, never for one already over.
+ */
 static uint64_t thread_switch(struct rp_thread *thread, uint64_t request_id,
                               struct rp_conn *conn)
 {
     thread->current_conn = conn;
-    uint64_t now_ns = thread_cpu_now_ns();
-    uint64_t spent_ns = now_ns - thread->cpu_mark_ns;
-    thread->cpu_mark_ns = now_ns;
+    thread->current_since_ns = thread_monotonic_now_ns();
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->current_request = request_id;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     rp_thread_set_sampling(thread, request_id != 0);
+    uint64_t now_ns = thread_cpu_now_ns();
+    uint64_t spent_ns = now_ns - thread->cpu_mark_ns;
+    thread->cpu_mark_ns = now_ns;
     return spent_ns;
 }
 

@@ -22,6 +22,7 @@ struct rp_conn;
 struct rp_thread {
     /* Read by the signal handler, written only by the thread itself. */
     volatile uint64_t current_request; /* request id, 0: none */
+    volatile uint64_t current_since_ns; /* CLOCK_MONOTONIC when it was set */
     volatile sig_atomic_t busy;        /* >0: the thread is writing its ring
                                         * (a count: a server's own handler
                                         * may nest a write inside ours) */
@@ -76,6 +77,9 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
  * Ends the thread's current request: like setting no current request, but
  * the CPU time spent on it since the thread took it up is returned rather
  * than recorded in the ring, for the caller to hand over with the request.
+ * The handler drops samples from the first instruction on, before any
+ * system call (where the kernel preempts and delivers missed ticks): a
+ * request's end stamped just before cannot get samples of time after it.
  */
 uint64_t rp_thread_end_current(struct rp_thread *thread);
 

@@ -19,6 +19,7 @@ BUILD = os.environ.get("REQPROF_BUILD", "build")
 LIBRARY = os.path.abspath(os.path.join(BUILD, "libreqprof.so"))
 TOOL = os.path.abspath(os.path.join(BUILD, "reqprof"))
 TEST_SERVER = os.path.abspath(os.path.join(BUILD, "test", "test_server"))
+WORK_SERVER = os.path.abspath(os.path.join(BUILD, "bench", "work_server"))
 
 
 class Server:

@@ -122,13 +122,20 @@ int rp_report_directory_make(const char *path)
     }
 }
 
+/* Forgets *fd, then closes it: a fork in between leaves the child an fd
+ * it does not close, never one it closes twice (by then the number may be
+ * one the server opened). */
+static void files_close(int *fd)
+{
+    int closing = __atomic_exchange_n(fd, -1, __ATOMIC_SEQ_CST);
+    if (closing >= 0)
+        RP_REAL(close)(closing);
+}
+
 void rp_report_files_forget(struct rp_report_files *files)
 {
-    if (files->index_fd >= 0)
-        RP_REAL(close)(files->index_fd);
-    if (files->directory_fd >= 0)
-        RP_REAL(close)(files->directory_fd);
-    files->index_fd = files->directory_fd = -1;
+    files_close(&files->index_fd);
+    files_close(&files->directory_fd);
     files->directory_ready = false;
 }
 
@@ -356,10 +363,8 @@ static int files_index_ready(struct rp_report_files *files)
 {
     struct stat status;
     if (files->index_fd >= 0 &&
-        (fstat(files->index_fd, &status) != 0 || status.st_nlink == 0)) {
-        RP_REAL(close)(files->index_fd);
-        files->index_fd = -1;
-    }
+        (fstat(files->index_fd, &status) != 0 || status.st_nlink == 0))
+        files_close(&files->index_fd);
     if (files->index_fd < 0)
         files->index_fd = openat(files->directory_fd, "index.tsv",
                                  O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);

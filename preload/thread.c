@@ -197,24 +197,32 @@ static uint64_t thread_monotonic_now_ns(void)
 
 /*
  * Makes request_id the current request; returns the CPU time spent on
- * the previous one, which the caller records or hands over. System calls
- * are where the kernel preempts a thread and, when it runs again, delivers
- * the ticks it missed: the handler sees the new request, and its timer is
- * armed, before the first of them, so that a preemption here counts for
- * the request that is current when it ends, never for one already over.
+ * the previous one, which the caller records or hands over, and the
+ * moment of the switch in *switched_ns (CLOCK_MONOTONIC) if asked.
+ *
+ * System calls are where the kernel preempts a thread and, when it runs
+ * again, delivers the ticks it missed as one signal with overruns (on VMs
+ * without a vDSO clock, clock_gettime is one too). So the handler sees the
+ * new request before the first of them, and the moment is read after: a
+ * preemption there counts for the request that is current, and a request
+ * ended here gets no sample of time after its end. The timer is armed
+ * before the CPU clock is read, for the same reason.
  */
 static uint64_t thread_switch(struct rp_thread *thread, uint64_t request_id,
-                              struct rp_conn *conn)
+                              struct rp_conn *conn, uint64_t *switched_ns)
 {
     thread->current_conn = conn;
-    thread->current_since_ns = thread_monotonic_now_ns();
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->current_request = request_id;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uint64_t now_ns = thread_monotonic_now_ns();
+    thread->current_since_ns = now_ns;
+    if (switched_ns != NULL)
+        *switched_ns = now_ns;
     rp_thread_set_sampling(thread, request_id != 0);
-    uint64_t now_ns = thread_cpu_now_ns();
-    uint64_t spent_ns = now_ns - thread->cpu_mark_ns;
-    thread->cpu_mark_ns = now_ns;
+    uint64_t cpu_now_ns = thread_cpu_now_ns();
+    uint64_t spent_ns = cpu_now_ns - thread->cpu_mark_ns;
+    thread->cpu_mark_ns = cpu_now_ns;
     return spent_ns;
 }
 
@@ -226,16 +234,14 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
         thread->current_conn = conn;
         return;
     }
-    uint64_t spent_ns = thread_switch(thread, request_id, conn);
+    uint64_t spent_ns = thread_switch(thread, request_id, conn, NULL);
     if (previous != 0)
         thread_record_cpu(thread, previous, spent_ns);
 }
 
-uint64_t rp_thread_end_current(struct rp_thread *thread)
+uint64_t rp_thread_end_current(struct rp_thread *thread, uint64_t *end_ns)
 {
-    if (thread->current_request == 0)
-        return 0;
-    return thread_switch(thread, 0, NULL);
+    return thread_switch(thread, 0, NULL, end_ns);
 }
 
 bool rp_thread_sampling_stopped(void)

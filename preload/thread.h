@@ -76,12 +76,11 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
 /*
  * Ends the thread's current request: like setting no current request, but
  * the CPU time spent on it since the thread took it up is returned rather
- * than recorded in the ring, for the caller to hand over with the request.
- * The handler drops samples from the first instruction on, before any
- * system call (where the kernel preempts and delivers missed ticks): a
- * request's end stamped just before cannot get samples of time after it.
+ * than recorded in the ring, for the caller to hand over with the request,
+ * and the end is stamped in *end_ns (CLOCK_MONOTONIC) once no sample can
+ * count for the request any more, so none brings time from after it.
  */
-uint64_t rp_thread_end_current(struct rp_thread *thread);
+uint64_t rp_thread_end_current(struct rp_thread *thread, uint64_t *end_ns);
 
 /*
  * Arms (on) or disarms the thread's timer without changing its request:

@@ -29,6 +29,8 @@ struct rp_report_files {
     size_t compressed_length;
     z_stream zlib;               /* reused: deflateReset, not a new stream */
     bool zlib_ready;
+    z_stream zlib_stored;        /* the same, storing without compressing */
+    bool zlib_stored_ready;
     bool directory_ready;        /* REQPROF_DIR exists */
     bool directory_said;         /* its failure was reported */
     bool write_said;             /* a write failure was reported */
@@ -48,6 +50,11 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config)
      * windowBits 15 + 16 asks zlib for a gzip wrapper. */
     files->zlib_ready = deflateInit2(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
                                      Z_DEFAULT_STRATEGY) == Z_OK;
+    /* Level 0 needs no hash table: memLevel 1 keeps deflateReset from
+     * clearing 64 KiB for nothing. */
+    files->zlib_stored_ready =
+        deflateInit2(&files->zlib_stored, 0, Z_DEFLATED, 15 + 16, 1,
+                     Z_DEFAULT_STRATEGY) == Z_OK;
     return files;
 }
 
@@ -57,6 +64,8 @@ void rp_report_files_free(struct rp_report_files *files)
         return;
     if (files->zlib_ready)
         deflateEnd(&files->zlib);
+    if (files->zlib_stored_ready)
+        deflateEnd(&files->zlib_stored);
     rp_report_files_forget(files);
     rp_buffer_free(&files->index_lines);
     rp_buffer_free(&files->rendered);
@@ -176,13 +185,21 @@ static int files_write_all(int fd, const char *data, size_t length)
     return 0;
 }
 
+/* Reports whose gzip fits one file system block even uncompressed are
+ * stored, not compressed: compressing would cost the writer ~8 us of
+ * zlib's fixed set-up (most of a small report's writing) to save no disk
+ * space, as a file takes a whole block anyway. */
+#define FILES_STORE_BELOW (4096 - 64)
+
 static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
 {
-    if (!files->zlib_ready)
+    bool store = in->length < FILES_STORE_BELOW && files->zlib_stored_ready;
+    z_stream *zlib = store ? &files->zlib_stored : &files->zlib;
+    if (!store && !files->zlib_ready)
         return -1;
-    deflateReset(&files->zlib);
+    deflateReset(zlib);
     /* deflateBound covers the gzip header and trailer: one call finishes. */
-    size_t bound = deflateBound(&files->zlib, in->length);
+    size_t bound = deflateBound(zlib, in->length);
     if (files->compressed_capacity < bound) {
         Bytef *grown = realloc(files->compressed, bound);
         if (grown == NULL)
@@ -190,13 +207,13 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
         files->compressed = grown;
         files->compressed_capacity = bound;
     }
-    files->zlib.next_in = (Bytef *)in->data;
-    files->zlib.avail_in = (uInt)in->length;
-    files->zlib.next_out = files->compressed;
-    files->zlib.avail_out = (uInt)files->compressed_capacity;
-    if (deflate(&files->zlib, Z_FINISH) != Z_STREAM_END)
+    zlib->next_in = (Bytef *)in->data;
+    zlib->avail_in = (uInt)in->length;
+    zlib->next_out = files->compressed;
+    zlib->avail_out = (uInt)files->compressed_capacity;
+    if (deflate(zlib, Z_FINISH) != Z_STREAM_END)
         return -1;
-    files->compressed_length = files->compressed_capacity - files->zlib.avail_out;
+    files->compressed_length = files->compressed_capacity - zlib->avail_out;
     return 0;
 }
 

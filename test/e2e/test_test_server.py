@@ -296,6 +296,25 @@ def test_a_removed_report_directory_is_made_again():
         assert "reqprof:" not in server.stderr(), server.stderr()
 
 
+def test_small_reports_are_stored_and_large_ones_compressed():
+    """A report that fits one file system block uncompressed is gzip with
+    stored blocks (no disk to save, zlib's time spared); larger ones are
+    compressed. Both read back as gzip."""
+    with Server() as server:
+        curl(server.url("/burn?ms=3"))
+        curl(server.url("/burn?ms=600"))
+        small, large = server.wait_reports(2)
+        for report in (small, large):
+            path = os.path.join(server.report_dir, report["stem"] + ".json.gz")
+            with gzip.open(path) as f:
+                size = len(f.read())
+            report["sizes"] = (size, os.path.getsize(path))
+        size, on_disk = small["sizes"]
+        assert size < 4000 and on_disk > size, small["sizes"]
+        size, on_disk = large["sizes"]
+        assert size > 4096 and on_disk < 0.6 * size, large["sizes"]
+
+
 def test_bad_setting_is_reported_and_the_server_serves_on():
     with Server(env={"REQPROF_INTERVAL": "fast"}) as server:
         assert "burned" in curl(server.url("/burn?ms=10"))

@@ -1070,8 +1070,10 @@ def render(args, machine, tools, versions, started, elapsed, work_rounds, work,
         out.append("- nginx, text reports with no samples: %s µs of writer CPU "
                    "per request served; it wrote %d reports for %d requests." % (
                        fmt(row["writer_us_per_request"]), row["reports"], row["served"]))
-    out.append("- Compression reuses one zlib stream (`deflateReset`), not a "
-               "`compress2` per report.\n")
+    out.append("- Compression reuses zlib streams (`deflateReset`), not a "
+               "`compress2` per report; reports under 4 KiB are stored in "
+               "their gzip uncompressed (they take one file system block "
+               "either way).\n")
     out.append("### Resident memory\n")
     out.append("test_server, VmRSS with N keep-alive connections open (one "
                "thread each), each having served one `GET /burn?ms=2`, after "

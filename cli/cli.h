@@ -112,7 +112,8 @@ struct rp_cli_request {
     double duration_ms;
     double cpu_ms;
     uint64_t samples;
-    char stem[256]; /* the report's file name without .FORMAT.gz; "-": none */
+    char stem[256]; /* the report's file name without .FORMAT.gz */
+    bool under_minimum; /* shorter than REQPROF_MIN_DURATION: no files */
 };
 
 /*
@@ -135,7 +136,8 @@ bool rp_cli_path_matches(const char *pattern, const char *target);
 /*
  * Writes into path (size bytes) the report file of request in dir that
  * can be read back: its .json.gz, else its .html, else (if text_too) its
- * .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none).
+ * .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none,
+ * or the request was under REQPROF_MIN_DURATION).
  */
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
                      bool text_too, char *path, size_t size);

@@ -82,7 +82,7 @@ static void request_cells(const char *dir, const struct rp_cli_request *request,
     rp_buffer_append(cells, " ms", 4);
     rp_buffer_printf(cells, "%" PRIu64, request->samples);
     rp_buffer_append(cells, "", 1);
-    if (strcmp(request->stem, "-") == 0)
+    if (request->under_minimum)
         snprintf(report, sizeof report, "(none: under REQPROF_MIN_DURATION)");
     else if (rp_cli_report_of(dir, request, true, report, sizeof report) != 0)
         snprintf(report, sizeof report, "(no report file)");

@@ -18,7 +18,8 @@ static const char merge_usage[] =
     "Adds up the reports of every request in DIR whose path matches PATTERN\n"
     "(all of them without --path) into one profile: a route's aggregate\n"
     "view. Requests need a JSON or HTML report (REQPROF_OUTPUT=json or\n"
-    "html); the others are skipped and counted.\n"
+    "html); the others, and those under REQPROF_MIN_DURATION, are left out\n"
+    "and counted.\n"
     "\n"
     "  --path PATTERN  shell pattern for the path (\"/api/*\"; \"/burn\" also\n"
     "                  matches \"/burn?ms=5\")\n"
@@ -77,10 +78,12 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
 
 /*
  * Merges the matching requests of dir into merged. Returns an exit
- * status; skipped counts requests without a report to read.
+ * status; skipped counts requests without a report to read, skipped_short
+ * those under REQPROF_MIN_DURATION.
  */
 static int merge_directory(const char *dir, const char *pattern,
-                           struct rp_report *merged, size_t *skipped)
+                           struct rp_report *merged, size_t *skipped,
+                           size_t *skipped_short)
 {
     struct rp_cli_request *requests;
     char error[RP_CLI_ERROR_MAX], path[4096];
@@ -95,6 +98,10 @@ static int merge_directory(const char *dir, const char *pattern,
     for (long i = 0; i < count && status == RP_EXIT_OK; i++) {
         struct rp_report report;
 
+        if (requests[i].under_minimum) {
+            ++*skipped_short;
+            continue;
+        }
         if (rp_cli_report_of(dir, &requests[i], false, path, sizeof path)) {
             ++*skipped;
             continue;
@@ -122,7 +129,7 @@ int rp_cli_merge(int argc, char **argv)
     struct rp_text_options text;
     struct rp_report merged;
     const char *pattern = NULL, *output = NULL;
-    size_t skipped = 0;
+    size_t skipped = 0, skipped_short = 0;
     int option, format = RP_FORMAT_TEXT, status;
 
     rp_cli_text_options(&text, false);
@@ -157,7 +164,12 @@ int rp_cli_merge(int argc, char **argv)
         fprintf(stderr, "reqprof: out of memory\n");
         return RP_EXIT_FAILURE;
     }
-    status = merge_directory(argv[optind], pattern, &merged, &skipped);
+    status = merge_directory(argv[optind], pattern, &merged, &skipped,
+                             &skipped_short);
+    if (skipped_short > 0)
+        fprintf(stderr, "reqprof: %zu request%s left out: shorter than "
+                        "REQPROF_MIN_DURATION, no report written\n",
+                skipped_short, skipped_short == 1 ? "" : "s");
     if (skipped > 0)
         fprintf(stderr, "reqprof: %zu request%s skipped: no JSON or HTML "
                         "report (REQPROF_OUTPUT had neither)\n",

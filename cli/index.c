@@ -85,6 +85,7 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
         strlen(fields[8]) >= sizeof request->stem || strchr(fields[8], '/'))
         return false;
     strcpy(request->stem, fields[8]);
+    request->under_minimum = strcmp(request->stem, "-") == 0;
     return true;
 }
 
@@ -180,6 +181,8 @@ int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
     static const char *const extensions[] = {".json.gz", ".html", ".txt.gz"};
     size_t kinds = sizeof extensions / sizeof extensions[0] - !text_too;
 
+    if (request->under_minimum)
+        return -1;
     for (size_t i = 0; i < kinds; i++) {
         snprintf(path, size, "%s/%s%s", dir, request->stem, extensions[i]);
         if (access(path, R_OK) == 0)

@@ -32,6 +32,12 @@ struct calltree_node {
     struct rp_calltree_node *last_child;
 };
 
+/* A lasting frame's address and its id; a NULL frame marks an empty slot. */
+struct lasting_slot {
+    const struct rp_frame *frame;
+    uint32_t id;
+};
+
 /* A block of nodes; a tree frees its nodes block by block. */
 struct node_chunk {
     struct node_chunk *next; /* the chunk filled before this one */
@@ -51,8 +57,7 @@ struct rp_calltree {
     size_t frame_slot_count; /* power of two */
 
     /* Frames interned by rp_calltree_intern_lasting, by their address. */
-    const struct rp_frame **lasting_keys; /* NULL: empty slot */
-    uint32_t *lasting_ids;
+    struct lasting_slot *lasting_slots;
     size_t lasting_count;
     size_t lasting_slot_count; /* power of two */
 
@@ -166,8 +171,7 @@ void rp_calltree_free(struct rp_calltree *tree)
     free(tree->frames);
     free(tree->frame_copied);
     free(tree->frame_slots);
-    free(tree->lasting_keys);
-    free(tree->lasting_ids);
+    free(tree->lasting_slots);
     free(tree->child_slots);
     free(tree->points);
     while (tree->chunks != NULL) {
@@ -272,68 +276,56 @@ uint32_t rp_calltree_intern(struct rp_calltree *tree,
 
 /* The slot of the lasting frame at frame's address, or the empty one it
  * would take. */
-static size_t lasting_slot_find(const struct rp_calltree *tree,
-                                const struct rp_frame *frame)
+static struct lasting_slot *lasting_slot_find(const struct rp_calltree *tree,
+                                              const struct rp_frame *frame)
 {
     size_t mask = tree->lasting_slot_count - 1;
     size_t slot = hash_mix((uint64_t)(uintptr_t)frame) & mask;
 
-    while (tree->lasting_keys[slot] != NULL && tree->lasting_keys[slot] != frame)
+    while (tree->lasting_slots[slot].frame != NULL &&
+           tree->lasting_slots[slot].frame != frame)
         slot = (slot + 1) & mask;
-    return slot;
+    return &tree->lasting_slots[slot];
 }
 
 /* Makes room for one more lasting frame, at most three quarters full. */
 static bool lasting_reserve_one(struct rp_calltree *tree)
 {
+    struct lasting_slot *old = tree->lasting_slots;
     size_t old_count = tree->lasting_slot_count;
-    const struct rp_frame **old_keys = tree->lasting_keys;
-    uint32_t *old_ids = tree->lasting_ids;
     size_t count = old_count ? old_count * 2 : HASH_INITIAL_SIZE;
+    struct lasting_slot *slots;
 
     if ((tree->lasting_count + 1) * 4 <= old_count * 3)
         return true;
-    tree->lasting_keys = calloc(count, sizeof *tree->lasting_keys);
-    tree->lasting_ids = malloc(count * sizeof *tree->lasting_ids);
-    if (tree->lasting_keys == NULL || tree->lasting_ids == NULL) {
-        free(tree->lasting_keys);
-        free(tree->lasting_ids);
-        tree->lasting_keys = old_keys;
-        tree->lasting_ids = old_ids;
+    slots = calloc(count, sizeof *slots);
+    if (slots == NULL)
         return false;
-    }
+    tree->lasting_slots = slots;
     tree->lasting_slot_count = count;
-    for (size_t i = 0; i < old_count; i++) {
-        if (old_keys[i] != NULL) {
-            size_t slot = lasting_slot_find(tree, old_keys[i]);
-
-            tree->lasting_keys[slot] = old_keys[i];
-            tree->lasting_ids[slot] = old_ids[i];
-        }
-    }
-    free(old_keys);
-    free(old_ids);
+    for (size_t i = 0; i < old_count; i++)
+        if (old[i].frame != NULL)
+            *lasting_slot_find(tree, old[i].frame) = old[i];
+    free(old);
     return true;
 }
 
 uint32_t rp_calltree_intern_lasting(struct rp_calltree *tree,
                                     const struct rp_frame *frame)
 {
-    size_t slot;
+    struct lasting_slot *slot;
     uint32_t id;
 
     if (tree->lasting_count > 0) {
         slot = lasting_slot_find(tree, frame);
-        if (tree->lasting_keys[slot] != NULL)
-            return tree->lasting_ids[slot];
+        if (slot->frame != NULL)
+            return slot->id;
     }
     if (!lasting_reserve_one(tree))
         return RP_FRAME_ROOT;
     id = frame_intern(tree, frame, false);
     if (id != RP_FRAME_ROOT) {
-        slot = lasting_slot_find(tree, frame);
-        tree->lasting_keys[slot] = frame;
-        tree->lasting_ids[slot] = id;
+        *lasting_slot_find(tree, frame) = (struct lasting_slot){frame, id};
         tree->lasting_count++;
     }
     return id;

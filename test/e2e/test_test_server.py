@@ -281,6 +281,13 @@ def test_requests_under_the_minimum_duration_get_only_an_index_line():
         listing = subprocess.run([TOOL, "ls", server.report_dir],
                                  stdout=subprocess.PIPE, text=True).stdout
         assert listing.count("under REQPROF_MIN_DURATION") == 2, listing
+        merge = subprocess.run([TOOL, "merge", server.report_dir],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        assert merge.returncode == 0, merge.stderr
+        assert "2 requests left out: shorter than REQPROF_MIN_DURATION" in \
+            merge.stderr and "JSON or HTML" not in merge.stderr, merge.stderr
+        assert "burn_alpha" in merge.stdout, merge.stdout
 
 
 def test_a_removed_report_directory_is_made_again():

@@ -187,6 +187,7 @@ static void writer_report(struct writer *writer, const struct rp_request *reques
     report.pid = writer->pid;
     memcpy(report.program, writer->program, sizeof report.program);
     report.cpu_ms = (double)request->final_cpu_ns / 1e6;
+    report.cpu_measured = true;
     if (samples != NULL) {
         report.tree = samples->tree;
         report.cpu_ms += (double)samples->cpu_ns / 1e6;

@@ -29,6 +29,10 @@ struct rp_report {
     int64_t start_unix_us;             /* wall-clock time of its first byte */
     double duration_ms;                /* first byte read to last byte written */
     double cpu_ms;                     /* thread CPU time spent on it */
+    /* Whether cpu_ms was measured: the CPU clock is read only for requests
+     * a sample landed in (docs/report-format.md); false: cpu_ms is 0 and
+     * the index shows "-". */
+    bool cpu_measured;
     uint64_t request_bytes;            /* bytes of the request message */
     uint64_t response_bytes;           /* bytes of the response message */
 

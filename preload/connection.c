@@ -63,9 +63,9 @@ static void connection_finish_oldest(struct connection_call *call)
     /* The ending thread's CPU time goes with the request: a record in its
      * ring per request would fill the ring at high request rates. */
     struct rp_thread *thread = rp_thread_state;
-    request->final_cpu_ns = 0;
+    request->final_cpu = (struct rp_thread_cpu){0, false};
     if (thread != NULL && thread->current_request == request->id)
-        request->final_cpu_ns = rp_thread_end_current(thread, &request->end_ns);
+        request->final_cpu = rp_thread_end_current(thread, &request->end_ns);
     else
         request->end_ns = connection_now_ns(CLOCK_MONOTONIC);
     if (rp_finish_queue_push(request)) {

@@ -12,6 +12,7 @@
  * glibc's fortify inlines may stand in for them. */
 #undef _FORTIFY_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdbool.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -50,10 +51,55 @@ static inline bool interpose_active(void)
 static inline struct rp_thread *interpose_begin(int fd, void *function)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (thread == NULL || thread->current_request == 0 || !interpose_active() ||
-        !rp_follow_has_timeout(fd))
+    if (thread == NULL || (thread->current_request == 0 && !thread->armed) ||
+        !interpose_active() || !rp_follow_has_timeout(fd))
         return NULL;
     return rp_wait_begin(function);
+}
+
+/* interpose_receive_begin's answer when the caller must make the call. */
+#define INTERPOSE_CALL (-2)
+
+/*
+ * Before a read of fd into message's buffers. On a socket with a timeout
+ * it is a quiet wait (interpose_begin). Otherwise, while the thread's
+ * timer runs for a request, a read that blocks (a client that sent half a
+ * request and stalled, a slow upstream) would take a tick every interval,
+ * each waking the thread for nothing. So the read is first made without
+ * blocking, as recvmsg with MSG_DONTWAIT into the same buffers: what it
+ * answers is the answer, unless it would block on a socket that blocks.
+ * Only then is the timer disarmed, for the real call to block in as a
+ * quiet wait of the request.
+ *
+ * Returns the probe's result, or INTERPOSE_CALL with the quiet wait (or
+ * NULL) in *quiet for the caller to make the real call and rp_wait_end it.
+ * MSG_WAITALL is not probed: without blocking it would return less.
+ */
+static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags,
+                                       void *function, struct rp_thread **quiet)
+{
+    *quiet = interpose_begin(fd, function);
+    struct rp_thread *thread = rp_thread_state;
+    if (*quiet != NULL || thread == NULL || !thread->armed ||
+        thread->current_request == 0 || (flags & (MSG_WAITALL | MSG_DONTWAIT)) ||
+        !interpose_active() || !rp_follow_belongs_to_current(fd, thread))
+        return INTERPOSE_CALL;
+    ssize_t result = RP_REAL(recvmsg)(fd, message, flags | MSG_DONTWAIT);
+    if (result >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+        return result;
+    int saved_errno = errno;
+    int status = fcntl(fd, F_GETFL);
+    errno = saved_errno;
+    if (status >= 0 && (status & O_NONBLOCK))
+        return result; /* what the real call would have said */
+    *quiet = rp_wait_begin(function);
+    return INTERPOSE_CALL;
+}
+
+/* A message over one buffer, for interpose_receive_begin. */
+static inline struct msghdr interpose_message(struct iovec *piece)
+{
+    return (struct msghdr){.msg_iov = piece, .msg_iovlen = 1};
 }
 
 /*
@@ -65,11 +111,8 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
  */
 RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
 {
-    struct rp_thread *thread = rp_thread_state;
-    struct rp_thread *quiet = thread != NULL && thread->current_request != 0 &&
-                                      interpose_active()
-                                  ? rp_wait_begin((void *)RP_REAL(connect))
-                                  : NULL;
+    struct rp_thread *quiet =
+        interpose_active() ? rp_wait_begin((void *)RP_REAL(connect)) : NULL;
     int result = RP_REAL(connect)(fd, address, length);
     rp_wait_end(quiet);
     if (quiet != NULL && (result == 0 || errno == EINPROGRESS))
@@ -128,7 +171,9 @@ static void interpose_sent_buffer(int fd, const void *buffer, ssize_t length)
 
 RP_EXPORT int accept(int fd, struct sockaddr *address, socklen_t *length)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(accept));
     int result = RP_REAL(accept)(fd, address, length);
+    rp_wait_end(quiet);
     interpose_accepted(fd, result);
     return result;
 }
@@ -136,7 +181,9 @@ RP_EXPORT int accept(int fd, struct sockaddr *address, socklen_t *length)
 RP_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length,
                       int flags)
 {
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(accept4));
     int result = RP_REAL(accept4)(fd, address, length, flags);
+    rp_wait_end(quiet);
     interpose_accepted(fd, result);
     return result;
 }
@@ -145,27 +192,49 @@ RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
     if (__builtin_expect(rp_unwind_active, 0))
         return rp_unwind_fake_io(RP_UNWIND_IO_READ, NULL);
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(read));
-    ssize_t result = RP_REAL(read)(fd, buffer, count);
-    rp_wait_end(quiet);
+    struct iovec piece = {buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    struct rp_thread *quiet;
+    ssize_t result = interpose_receive_begin(fd, &message, 0, (void *)RP_REAL(read), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(read)(fd, buffer, count);
+        rp_wait_end(quiet);
+    }
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
 
+/* A count beyond the buffer's size goes to the real call, which aborts. */
 RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(__read_chk));
-    ssize_t result = RP_REAL(__read_chk)(fd, buffer, count, size);
-    rp_wait_end(quiet);
+    struct iovec piece = {buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    struct rp_thread *quiet = NULL;
+    ssize_t result = count <= size ? interpose_receive_begin(fd, &message, 0,
+                                                             (void *)RP_REAL(__read_chk),
+                                                             &quiet)
+                                   : INTERPOSE_CALL;
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(__read_chk)(fd, buffer, count, size);
+        rp_wait_end(quiet);
+    }
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(readv));
-    ssize_t result = RP_REAL(readv)(fd, iov, iov_count);
-    rp_wait_end(quiet);
+    struct msghdr message = {.msg_iov = (struct iovec *)iov,
+                             .msg_iovlen = iov_count > 0 ? (size_t)iov_count : 0};
+    struct rp_thread *quiet = NULL;
+    ssize_t result = iov_count > 0 ? interpose_receive_begin(fd, &message, 0,
+                                                             (void *)RP_REAL(readv),
+                                                             &quiet)
+                                   : INTERPOSE_CALL;
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(readv)(fd, iov, iov_count);
+        rp_wait_end(quiet);
+    }
     interpose_received(fd, iov, iov_count, result);
     return result;
 }
@@ -173,9 +242,14 @@ RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
 /* MSG_PEEK leaves the bytes in the socket: they will be read again. */
 RP_EXPORT ssize_t recv(int fd, void *buffer, size_t count, int flags)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(recv));
-    ssize_t result = RP_REAL(recv)(fd, buffer, count, flags);
-    rp_wait_end(quiet);
+    struct iovec piece = {buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    struct rp_thread *quiet;
+    ssize_t result = interpose_receive_begin(fd, &message, flags, (void *)RP_REAL(recv), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(recv)(fd, buffer, count, flags);
+        rp_wait_end(quiet);
+    }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -184,11 +258,35 @@ RP_EXPORT ssize_t recv(int fd, void *buffer, size_t count, int flags)
 RP_EXPORT ssize_t __recv_chk(int fd, void *buffer, size_t count, size_t size,
                              int flags)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(__recv_chk));
-    ssize_t result = RP_REAL(__recv_chk)(fd, buffer, count, size, flags);
-    rp_wait_end(quiet);
+    struct iovec piece = {buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    struct rp_thread *quiet = NULL;
+    ssize_t result = count <= size ? interpose_receive_begin(fd, &message, flags,
+                                                             (void *)RP_REAL(__recv_chk),
+                                                             &quiet)
+                                   : INTERPOSE_CALL;
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(__recv_chk)(fd, buffer, count, size, flags);
+        rp_wait_end(quiet);
+    }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
+    return result;
+}
+
+/* The probe reports the sender's address as recvfrom would, length too. */
+static ssize_t interpose_recvfrom_begin(int fd, struct iovec *piece, int flags,
+                                        struct sockaddr *address, socklen_t *length,
+                                        void *function, struct rp_thread **quiet)
+{
+    struct msghdr message = interpose_message(piece);
+    if (address != NULL && length != NULL) {
+        message.msg_name = address;
+        message.msg_namelen = *length;
+    }
+    ssize_t result = interpose_receive_begin(fd, &message, flags, function, quiet);
+    if (result >= 0 && address != NULL && length != NULL)
+        *length = message.msg_namelen;
     return result;
 }
 
@@ -196,9 +294,16 @@ RP_EXPORT ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size
                                  int flags, struct sockaddr *address,
                                  socklen_t *length)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(__recvfrom_chk));
-    ssize_t result = RP_REAL(__recvfrom_chk)(fd, buffer, count, size, flags, address, length);
-    rp_wait_end(quiet);
+    struct iovec piece = {buffer, count};
+    struct rp_thread *quiet = NULL;
+    ssize_t result = count <= size
+                         ? interpose_recvfrom_begin(fd, &piece, flags, address, length,
+                                                    (void *)RP_REAL(__recvfrom_chk), &quiet)
+                         : INTERPOSE_CALL;
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(__recvfrom_chk)(fd, buffer, count, size, flags, address, length);
+        rp_wait_end(quiet);
+    }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -207,9 +312,14 @@ RP_EXPORT ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size
 RP_EXPORT ssize_t recvfrom(int fd, void *buffer, size_t count, int flags,
                            struct sockaddr *address, socklen_t *length)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(recvfrom));
-    ssize_t result = RP_REAL(recvfrom)(fd, buffer, count, flags, address, length);
-    rp_wait_end(quiet);
+    struct iovec piece = {buffer, count};
+    struct rp_thread *quiet;
+    ssize_t result = interpose_recvfrom_begin(fd, &piece, flags, address, length,
+                                              (void *)RP_REAL(recvfrom), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(recvfrom)(fd, buffer, count, flags, address, length);
+        rp_wait_end(quiet);
+    }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
     return result;
@@ -217,9 +327,13 @@ RP_EXPORT ssize_t recvfrom(int fd, void *buffer, size_t count, int flags,
 
 RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(recvmsg));
-    ssize_t result = RP_REAL(recvmsg)(fd, message, flags);
-    rp_wait_end(quiet);
+    struct rp_thread *quiet;
+    ssize_t result = interpose_receive_begin(fd, message, flags,
+                                             (void *)RP_REAL(recvmsg), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(recvmsg)(fd, message, flags);
+        rp_wait_end(quiet);
+    }
     if (!(flags & MSG_PEEK))
         interpose_received(fd, message->msg_iov, (int)message->msg_iovlen, result);
     return result;

@@ -3,6 +3,7 @@
  * reqprof's signal, and syscall(SYS_close).
  */
 #include <errno.h>
+#include <linux/futex.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -18,6 +19,7 @@
 #include "report_files.h"
 #include "thread.h"
 #include "unwind.h"
+#include "wait.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
@@ -132,6 +134,78 @@ RP_EXPORT int sigprocmask(int how, const sigset_t *set, sigset_t *previous)
                                 previous);
 }
 
+/* How a raw system call waits, for reqprof's timer. */
+enum process_syscall_wait {
+    PROCESS_SYSCALL_RUNS,  /* does not block, or a tick restarts it */
+    PROCESS_SYSCALL_SLEEP, /* a sleep or timed wait: as the libc wrappers' */
+    PROCESS_SYSCALL_LOOP,  /* an event loop's wait: the thread is idle */
+};
+
+/*
+ * Raw system calls that a handled signal breaks with EINTR whatever
+ * SA_RESTART says (signal(7)); Rust's std and some C++ runtimes park
+ * threads with syscall(SYS_futex) and a timeout. futex without a timeout
+ * is restarted, and so are the others not named here.
+ */
+static enum process_syscall_wait process_syscall_wait(long number, long op,
+                                                      long fourth)
+{
+    switch (number) {
+    case SYS_futex:
+        switch (op & FUTEX_CMD_MASK) {
+        case FUTEX_WAIT:
+        case FUTEX_WAIT_BITSET:
+        case FUTEX_WAIT_REQUEUE_PI:
+            return fourth != 0 ? PROCESS_SYSCALL_SLEEP : PROCESS_SYSCALL_RUNS;
+        default:
+            return PROCESS_SYSCALL_RUNS;
+        }
+    case SYS_futex_waitv:
+        return fourth != 0 ? PROCESS_SYSCALL_SLEEP : PROCESS_SYSCALL_RUNS;
+    case SYS_nanosleep:
+    case SYS_clock_nanosleep:
+    case SYS_rt_sigtimedwait:
+    case SYS_rt_sigsuspend:
+    case SYS_pause:
+    case SYS_semop:
+    case SYS_semtimedop:
+    case SYS_msgrcv:
+    case SYS_msgsnd:
+        return PROCESS_SYSCALL_SLEEP;
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+    case SYS_epoll_pwait2:
+    case SYS_poll:
+    case SYS_ppoll:
+    case SYS_select:
+    case SYS_pselect6:
+    case SYS_io_getevents:
+    case SYS_io_pgetevents:
+    case SYS_io_uring_enter:
+        return PROCESS_SYSCALL_LOOP;
+    default:
+        return PROCESS_SYSCALL_RUNS;
+    }
+}
+
+/* Before a raw system call: keeps reqprof's tick out of one it would
+ * break. Returns the quiet wait to end, or NULL. */
+static struct rp_thread *process_before_syscall(long number, long op, long fourth)
+{
+    if (!rp_process.enabled || rp_thread_is_internal || rp_thread_state == NULL)
+        return NULL;
+    switch (process_syscall_wait(number, op, fourth)) {
+    case PROCESS_SYSCALL_SLEEP:
+        return rp_wait_begin((void *)RP_REAL(syscall));
+    case PROCESS_SYSCALL_LOOP:
+        if (rp_wait_idle(true))
+            rp_wait_idle_blocks();
+        return NULL;
+    default:
+        return NULL;
+    }
+}
+
 /* node (libuv) closes sockets with a raw syscall: the close must still
  * end the connection's requests. The six arguments are read as glibc's
  * own syscall() reads them. */
@@ -154,5 +228,8 @@ RP_EXPORT long syscall(long number, ...)
     }
     if (number == SYS_close)
         rp_interpose_closing((int)a);
-    return RP_REAL(syscall)(number, a, b, c, d, e, f);
+    struct rp_thread *quiet = process_before_syscall(number, b, d);
+    long result = RP_REAL(syscall)(number, a, b, c, d, e, f);
+    rp_wait_end(quiet);
+    return result;
 }

@@ -13,9 +13,13 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <semaphore.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/epoll.h>
+#include <sys/msg.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,41 +37,56 @@ static inline bool wait_active(void)
     return rp_process.enabled && !rp_thread_is_internal;
 }
 
-/* Quiet wait if every fd is the current request's, else idle. Returns the
- * thread to end the quiet wait with, or NULL. */
-static struct rp_thread *wait_begin_for_fds(const struct pollfd *fds, nfds_t count,
-                                            void *function)
+/* How an interposed wait goes on, once reqprof has looked at it. */
+enum wait_plan {
+    WAIT_PLAN_CALL,  /* make the call as the server asked */
+    WAIT_PLAN_QUIET, /* as a quiet wait of the current request */
+    WAIT_PLAN_PROBE, /* first without blocking (rp_wait_idle) */
+};
+
+/* Quiet wait if every fd is the current request's, else idle. */
+static enum wait_plan wait_plan_for_fds(const struct pollfd *fds, nfds_t count,
+                                        bool blocks)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (!wait_active() || thread == NULL || thread->current_request == 0)
-        return NULL;
-    for (nfds_t i = 0; i < count; i++) {
-        if (fds[i].fd >= 0 && !rp_follow_belongs_to_current(fds[i].fd, thread)) {
-            rp_wait_idle();
-            return NULL;
-        }
-    }
-    return rp_wait_begin(function);
+    if (!wait_active() || thread == NULL)
+        return WAIT_PLAN_CALL;
+    bool all_current = thread->current_request != 0;
+    for (nfds_t i = 0; i < count && all_current; i++)
+        all_current = fds[i].fd < 0 || rp_follow_belongs_to_current(fds[i].fd, thread);
+    if (all_current)
+        return blocks ? WAIT_PLAN_QUIET : WAIT_PLAN_CALL;
+    return rp_wait_idle(blocks) ? WAIT_PLAN_PROBE : WAIT_PLAN_CALL;
 }
 
-static struct rp_thread *wait_begin_for_sets(int count, const fd_set *read_set,
-                                             const fd_set *write_set,
-                                             const fd_set *except_set,
-                                             void *function)
+static enum wait_plan wait_plan_for_sets(int count, const fd_set *read_set,
+                                         const fd_set *write_set,
+                                         const fd_set *except_set, bool blocks)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (!wait_active() || thread == NULL || thread->current_request == 0)
-        return NULL;
-    for (int fd = 0; fd < count && fd < FD_SETSIZE; fd++) {
+    if (!wait_active() || thread == NULL)
+        return WAIT_PLAN_CALL;
+    bool all_current = thread->current_request != 0;
+    for (int fd = 0; fd < count && fd < FD_SETSIZE && all_current; fd++) {
         bool watched = (read_set && FD_ISSET(fd, read_set)) ||
                        (write_set && FD_ISSET(fd, write_set)) ||
                        (except_set && FD_ISSET(fd, except_set));
-        if (watched && !rp_follow_belongs_to_current(fd, thread)) {
-            rp_wait_idle();
-            return NULL;
-        }
+        all_current = !watched || rp_follow_belongs_to_current(fd, thread);
     }
-    return rp_wait_begin(function);
+    if (all_current)
+        return blocks ? WAIT_PLAN_QUIET : WAIT_PLAN_CALL;
+    return rp_wait_idle(blocks) ? WAIT_PLAN_PROBE : WAIT_PLAN_CALL;
+}
+
+/* After a probe found nothing ready, or without one: the timer must not
+ * run into the blocking call. Returns the quiet wait to end, or NULL. */
+static struct rp_thread *wait_before_blocking(enum wait_plan plan, void *function)
+{
+    if (plan == WAIT_PLAN_QUIET)
+        return rp_wait_begin(function);
+    if (plan == WAIT_PLAN_PROBE)
+        rp_wait_idle_blocks();
+    return NULL;
 }
 
 /*
@@ -132,37 +151,79 @@ static struct rp_thread *wait_begin_sleep(void *function)
     return wait_active() ? rp_wait_begin(function) : NULL;
 }
 
-static void wait_idle(void)
+/* An event loop's wait: probe first if it blocks (see rp_wait_idle). */
+static bool wait_idle(bool blocks)
 {
-    if (wait_active())
-        rp_wait_idle();
+    return wait_active() && rp_wait_idle(blocks);
 }
 
+static bool timespec_blocks(const struct timespec *timeout)
+{
+    return timeout == NULL || timeout->tv_sec != 0 || timeout->tv_nsec != 0;
+}
+
+static bool timeval_blocks(const struct timeval *timeout)
+{
+    return timeout == NULL || timeout->tv_sec != 0 || timeout->tv_usec != 0;
+}
+
+static const struct timespec wait_no_time;
+
+/* The probe's result is the call's, events and all (an edge-triggered or
+ * one-shot event is reported once, to the caller); only when nothing was
+ * ready is the call made again, to block. */
 RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
 {
-    wait_idle();
+    if (wait_idle(timeout != 0)) {
+        int ready = RP_REAL(epoll_wait)(epfd, events, max, 0);
+        if (ready != 0)
+            return ready;
+        rp_wait_idle_blocks();
+    }
     return RP_REAL(epoll_wait)(epfd, events, max, timeout);
 }
 
+/* The probe takes the same signal mask: a signal it lets through is the
+ * server's, and is delivered as the real call would deliver it. */
 RP_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max,
                           int timeout, const sigset_t *mask)
 {
-    wait_idle();
+    if (wait_idle(timeout != 0)) {
+        int ready = RP_REAL(epoll_pwait)(epfd, events, max, 0, mask);
+        if (ready != 0)
+            return ready;
+        rp_wait_idle_blocks();
+    }
     return RP_REAL(epoll_pwait)(epfd, events, max, timeout, mask);
 }
 
 RP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max,
                            const struct timespec *timeout, const sigset_t *mask)
 {
-    wait_idle();
+    if (wait_idle(timespec_blocks(timeout))) {
+        int ready = RP_REAL(epoll_pwait2)(epfd, events, max, &wait_no_time, mask);
+        if (ready != 0)
+            return ready;
+        rp_wait_idle_blocks();
+    }
     return RP_REAL(epoll_pwait2)(epfd, events, max, timeout, mask);
 }
 
+/* glibc declares poll's fds write-only (an access attribute), yet poll
+ * reads them, and so does its wrapper. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+/* poll writes only revents, which the real call writes again. */
 RP_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
 {
-    struct rp_thread *quiet = wait_begin_for_fds(fds, count, (void *)RP_REAL(poll));
-    int result = RP_REAL(poll)(fds, count, timeout);
-    rp_wait_end(quiet);
+    enum wait_plan plan = wait_plan_for_fds(fds, count, timeout != 0);
+    int result = plan == WAIT_PLAN_PROBE ? RP_REAL(poll)(fds, count, 0) : 0;
+    if (result == 0) {
+        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(poll));
+        result = RP_REAL(poll)(fds, count, timeout);
+        rp_wait_end(quiet);
+    }
     wait_after_poll(fds, count, result);
     return result;
 }
@@ -170,20 +231,80 @@ RP_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
 RP_EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout,
                     const sigset_t *mask)
 {
-    struct rp_thread *quiet = wait_begin_for_fds(fds, count, (void *)RP_REAL(ppoll));
-    int result = RP_REAL(ppoll)(fds, count, timeout, mask);
-    rp_wait_end(quiet);
+    enum wait_plan plan = wait_plan_for_fds(fds, count, timespec_blocks(timeout));
+    int result = plan == WAIT_PLAN_PROBE
+                     ? RP_REAL(ppoll)(fds, count, &wait_no_time, mask)
+                     : 0;
+    if (result == 0) {
+        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(ppoll));
+        result = RP_REAL(ppoll)(fds, count, timeout, mask);
+        rp_wait_end(quiet);
+    }
     wait_after_poll(fds, count, result);
     return result;
+}
+
+#pragma GCC diagnostic pop
+
+/* select rewrites its sets in place: the probe works on copies, which
+ * become the caller's only if something was ready. */
+struct wait_sets {
+    fd_set read, write, except;
+};
+
+static int wait_probe_select(int count, fd_set *read_set, fd_set *write_set,
+                             fd_set *except_set, const sigset_t *mask, bool with_mask)
+{
+    struct wait_sets copy;
+    fd_set *sets[3] = {read_set, write_set, except_set};
+    fd_set *copies[3] = {&copy.read, &copy.write, &copy.except};
+    for (int i = 0; i < 3; i++) {
+        if (sets[i] == NULL)
+            copies[i] = NULL;
+        else
+            *copies[i] = *sets[i];
+    }
+    int ready = with_mask
+                    ? RP_REAL(pselect)(count, copies[0], copies[1], copies[2],
+                                       &wait_no_time, mask)
+                    : RP_REAL(select)(count, copies[0], copies[1], copies[2],
+                                      &(struct timeval){0, 0});
+    if (ready > 0)
+        for (int i = 0; i < 3; i++)
+            if (sets[i] != NULL)
+                *sets[i] = *copies[i];
+    return ready;
+}
+
+/* Sets larger than an fd_set (count > FD_SETSIZE, allocated by the server)
+ * cannot be copied safely: no probe, just no timer. */
+static enum wait_plan wait_plan_for_select(int count, fd_set *read_set,
+                                           fd_set *write_set, fd_set *except_set,
+                                           bool blocks)
+{
+    enum wait_plan plan = wait_plan_for_sets(count, read_set, write_set,
+                                             except_set, blocks);
+    if (plan == WAIT_PLAN_PROBE && count > FD_SETSIZE) {
+        rp_wait_idle_blocks();
+        plan = WAIT_PLAN_CALL;
+    }
+    return plan;
 }
 
 RP_EXPORT int select(int count, fd_set *read_set, fd_set *write_set,
                      fd_set *except_set, struct timeval *timeout)
 {
-    struct rp_thread *quiet = wait_begin_for_sets(count, read_set, write_set, except_set,
-                                                  (void *)RP_REAL(select));
-    int result = RP_REAL(select)(count, read_set, write_set, except_set, timeout);
-    rp_wait_end(quiet);
+    enum wait_plan plan = wait_plan_for_select(count, read_set, write_set,
+                                               except_set, timeval_blocks(timeout));
+    int result = plan == WAIT_PLAN_PROBE
+                     ? wait_probe_select(count, read_set, write_set, except_set,
+                                         NULL, false)
+                     : 0;
+    if (result == 0) {
+        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(select));
+        result = RP_REAL(select)(count, read_set, write_set, except_set, timeout);
+        rp_wait_end(quiet);
+    }
     wait_after_select(count, read_set, write_set, result);
     return result;
 }
@@ -192,15 +313,21 @@ RP_EXPORT int pselect(int count, fd_set *read_set, fd_set *write_set,
                       fd_set *except_set, const struct timespec *timeout,
                       const sigset_t *mask)
 {
-    struct rp_thread *quiet = wait_begin_for_sets(count, read_set, write_set, except_set,
-                                                  (void *)RP_REAL(pselect));
-    int result =
-        RP_REAL(pselect)(count, read_set, write_set, except_set, timeout, mask);
-    rp_wait_end(quiet);
+    enum wait_plan plan = wait_plan_for_select(count, read_set, write_set,
+                                               except_set, timespec_blocks(timeout));
+    int result = plan == WAIT_PLAN_PROBE
+                     ? wait_probe_select(count, read_set, write_set, except_set,
+                                         mask, true)
+                     : 0;
+    if (result == 0) {
+        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(pselect));
+        result = RP_REAL(pselect)(count, read_set, write_set, except_set, timeout,
+                                  mask);
+        rp_wait_end(quiet);
+    }
     wait_after_select(count, read_set, write_set, result);
     return result;
 }
-
 RP_EXPORT int nanosleep(const struct timespec *duration, struct timespec *remaining)
 {
     struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(nanosleep));
@@ -230,6 +357,93 @@ RP_EXPORT unsigned int sleep(unsigned int seconds)
 {
     struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sleep));
     unsigned int result = RP_REAL(sleep)(seconds);
+    rp_wait_end(quiet);
+    return result;
+}
+
+/* The other calls that a handled signal breaks with EINTR whatever
+ * SA_RESTART says (signal(7)): waits of the request, or of an idle thread
+ * whose timer still runs, like the sleeps. */
+
+RP_EXPORT int sem_timedwait(sem_t *semaphore, const struct timespec *deadline)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sem_timedwait));
+    int result = RP_REAL(sem_timedwait)(semaphore, deadline);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int sem_clockwait(sem_t *semaphore, clockid_t clock,
+                            const struct timespec *deadline)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sem_clockwait));
+    int result = RP_REAL(sem_clockwait)(semaphore, clock, deadline);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int sigtimedwait(const sigset_t *set, siginfo_t *info,
+                           const struct timespec *timeout)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sigtimedwait));
+    int result = RP_REAL(sigtimedwait)(set, info, timeout);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int sigwaitinfo(const sigset_t *set, siginfo_t *info)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sigwaitinfo));
+    int result = RP_REAL(sigwaitinfo)(set, info);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int sigsuspend(const sigset_t *mask)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sigsuspend));
+    int result = RP_REAL(sigsuspend)(mask);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int pause(void)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(pause));
+    int result = RP_REAL(pause)();
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int semop(int set, struct sembuf *operations, size_t count)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(semop));
+    int result = RP_REAL(semop)(set, operations, count);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int semtimedop(int set, struct sembuf *operations, size_t count,
+                         const struct timespec *timeout)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(semtimedop));
+    int result = RP_REAL(semtimedop)(set, operations, count, timeout);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT ssize_t msgrcv(int queue, void *message, size_t size, long type, int flags)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(msgrcv));
+    ssize_t result = RP_REAL(msgrcv)(queue, message, size, type, flags);
+    rp_wait_end(quiet);
+    return result;
+}
+
+RP_EXPORT int msgsnd(int queue, const void *message, size_t size, int flags)
+{
+    struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(msgsnd));
+    int result = RP_REAL(msgsnd)(queue, message, size, flags);
     rp_wait_end(quiet);
     return result;
 }

@@ -41,6 +41,16 @@ void rp_real_resolve(void)
     RP_RESOLVE(clock_nanosleep);
     RP_RESOLVE(usleep);
     RP_RESOLVE(sleep);
+    RP_RESOLVE(sem_timedwait);
+    RP_RESOLVE(sem_clockwait);
+    RP_RESOLVE(sigtimedwait);
+    RP_RESOLVE(sigwaitinfo);
+    RP_RESOLVE(sigsuspend);
+    RP_RESOLVE(pause);
+    RP_RESOLVE(semop);
+    RP_RESOLVE(semtimedop);
+    RP_RESOLVE(msgrcv);
+    RP_RESOLVE(msgsnd);
     RP_RESOLVE(__read_chk);
     RP_RESOLVE(__recv_chk);
     RP_RESOLVE(__recvfrom_chk);

@@ -11,9 +11,11 @@
 #define REQPROF_REAL_H
 
 #include <poll.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
+#include <sys/sem.h>
 #include <sys/socket.h>
 #include <sys/types.h>
 #include <sys/uio.h>
@@ -56,6 +58,17 @@ struct rp_real_functions {
     int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
     int (*usleep)(useconds_t);
     unsigned int (*sleep)(unsigned int);
+    /* Other calls a handled signal breaks with EINTR, SA_RESTART or not. */
+    int (*sem_timedwait)(sem_t *, const struct timespec *);
+    int (*sem_clockwait)(sem_t *, clockid_t, const struct timespec *);
+    int (*sigtimedwait)(const sigset_t *, siginfo_t *, const struct timespec *);
+    int (*sigwaitinfo)(const sigset_t *, siginfo_t *);
+    int (*sigsuspend)(const sigset_t *);
+    int (*pause)(void);
+    int (*semop)(int, struct sembuf *, size_t);
+    int (*semtimedop)(int, struct sembuf *, size_t, const struct timespec *);
+    ssize_t (*msgrcv)(int, void *, size_t, long, int);
+    int (*msgsnd)(int, const void *, size_t, int);
 
     /* Fortified reads (_FORTIFY_SOURCE builds call these instead). */
     ssize_t (*__read_chk)(int, void *, size_t, size_t);

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "http_parser.h"
+#include "thread.h"
 
 struct rp_request {
     uint64_t id;                  /* process-unique, never 0 */
@@ -20,8 +21,9 @@ struct rp_request {
     uint64_t request_bytes;       /* size of the request message */
     uint64_t response_bytes;      /* size of the response message */
     /* CPU time of the thread that ended it, since it last took the request
-     * up; other threads' time on it goes through their rings. */
-    uint64_t final_cpu_ns;
+     * up, if a sample landed there (thread.h); other threads' time on it
+     * goes through their rings. */
+    struct rp_thread_cpu final_cpu;
 };
 
 #endif

@@ -39,8 +39,15 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     int saved_errno = errno;
     struct rp_thread *thread = rp_thread_state;
     /* Only our timer's ticks are samples; a kill(SIGPROF) is not. */
-    if (thread == NULL || info->si_code != SI_TIMER || thread->busy ||
-        thread->current_request == 0)
+    if (thread == NULL || info->si_code != SI_TIMER)
+        goto out;
+    /* The timer runs on between requests (thread.h); a tick on no request
+     * stops it until the thread takes up the next one. */
+    if (thread->current_request == 0) {
+        rp_thread_disarm_from_handler(thread);
+        goto out;
+    }
+    if (thread->busy)
         goto out;
     thread->busy = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -79,6 +86,7 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         record->truncated = count == capacity;
         rp_ring_commit(&thread->ring, record);
     }
+    rp_thread_mark_cpu_from_handler(thread);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->busy = 0;
 out:

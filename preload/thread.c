@@ -65,6 +65,7 @@ static void thread_retire(void *state)
 {
     struct rp_thread *thread = state;
     rp_thread_set_current(thread, 0, NULL);
+    rp_thread_disarm(thread);
     rp_thread_state = NULL;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     if (thread->has_timer)
@@ -172,20 +173,57 @@ static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
     rp_thread_record_finish(thread, record);
 }
 
-void rp_thread_set_sampling(struct rp_thread *thread, bool on)
+void rp_thread_arm(struct rp_thread *thread)
 {
-    if (on && __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE))
-        on = false;
-    if (thread->sampling == on)
+    if (thread->armed || __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE))
         return;
-    thread->sampling = on;
-    thread_set_timer(thread, on ? rp_process.config.interval_ns : 0);
+    thread->timer_changing++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->armed = 1;
+    thread_set_timer(thread, rp_process.config.interval_ns);
     /* Sampling may have been stopped between the check and the arming;
      * whoever stopped it may have walked past this thread already. */
-    if (on && __atomic_load_n(&thread_sampling_stopped, __ATOMIC_SEQ_CST)) {
-        thread->sampling = false;
+    if (__atomic_load_n(&thread_sampling_stopped, __ATOMIC_SEQ_CST)) {
+        thread->armed = 0;
         thread_set_timer(thread, 0);
     }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->timer_changing--;
+}
+
+void rp_thread_disarm(struct rp_thread *thread)
+{
+    if (!thread->armed)
+        return;
+    int saved_errno = errno;
+    thread->timer_changing++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->armed = 0;
+    thread_set_timer(thread, 0);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->timer_changing--;
+    errno = saved_errno;
+}
+
+void rp_thread_disarm_from_handler(struct rp_thread *thread)
+{
+    /* timer_settime is async-signal-safe (POSIX.1-2008). */
+    if (thread->timer_changing || !thread->armed)
+        return;
+    thread->armed = 0;
+    thread_set_timer(thread, 0);
+}
+
+void rp_thread_mark_cpu_from_handler(struct rp_thread *thread)
+{
+    uint64_t request_id = thread->current_request;
+    if (thread->switching || thread->cpu_request == request_id)
+        return;
+    /* clock_gettime is async-signal-safe; this is a system call (no vDSO
+     * path for thread CPU clocks), paid once per sampled stretch. */
+    thread->cpu_mark_ns = thread_cpu_now_ns();
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->cpu_request = request_id;
 }
 
 static uint64_t thread_monotonic_now_ns(void)
@@ -196,21 +234,33 @@ static uint64_t thread_monotonic_now_ns(void)
 }
 
 /*
- * Makes request_id the current request; returns the CPU time spent on
+ * Makes request_id the current request; returns the CPU time measured on
  * the previous one, which the caller records or hands over, and the
  * moment of the switch in *switched_ns (CLOCK_MONOTONIC) if asked.
  *
+ * The CPU clock is read only if a sample landed in the stretch that ends
+ * here (its handler marked the clock): a request no sample landed in costs
+ * no system call. The mark is taken before the handler may see the new
+ * request, and switching keeps the handler from marking meanwhile.
+ *
  * System calls are where the kernel preempts a thread and, when it runs
- * again, delivers the ticks it missed as one signal with overruns (on VMs
- * without a vDSO clock, clock_gettime is one too). So the handler sees the
- * new request before the first of them, and the moment is read after: a
- * preemption there counts for the request that is current, and a request
- * ended here gets no sample of time after its end. The timer is armed
- * before the CPU clock is read, for the same reason.
+ * again, delivers the ticks it missed as one signal with overruns. So the
+ * handler sees the new request before the first of them, and the moment
+ * is read after: a preemption there counts for the request that is
+ * current, and a request ended here gets no sample of time after its end.
+ * The timer is armed before the CPU clock is read, for the same reason.
  */
-static uint64_t thread_switch(struct rp_thread *thread, uint64_t request_id,
-                              struct rp_conn *conn, uint64_t *switched_ns)
+static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
+                                          uint64_t request_id,
+                                          struct rp_conn *conn,
+                                          uint64_t *switched_ns)
 {
+    thread->switching++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uint64_t previous = thread->current_request;
+    bool marked = previous != 0 && thread->cpu_request == previous;
+    uint64_t mark_ns = thread->cpu_mark_ns;
+    thread->cpu_request = 0;
     thread->current_conn = conn;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->current_request = request_id;
@@ -219,11 +269,16 @@ static uint64_t thread_switch(struct rp_thread *thread, uint64_t request_id,
     thread->current_since_ns = now_ns;
     if (switched_ns != NULL)
         *switched_ns = now_ns;
-    rp_thread_set_sampling(thread, request_id != 0);
-    uint64_t cpu_now_ns = thread_cpu_now_ns();
-    uint64_t spent_ns = cpu_now_ns - thread->cpu_mark_ns;
-    thread->cpu_mark_ns = cpu_now_ns;
-    return spent_ns;
+    if (request_id != 0)
+        rp_thread_arm(thread);
+    struct rp_thread_cpu spent = {0, false};
+    if (marked) {
+        spent.ns = thread_cpu_now_ns() - mark_ns;
+        spent.measured = true;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->switching--;
+    return spent;
 }
 
 void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
@@ -234,12 +289,13 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
         thread->current_conn = conn;
         return;
     }
-    uint64_t spent_ns = thread_switch(thread, request_id, conn, NULL);
-    if (previous != 0)
-        thread_record_cpu(thread, previous, spent_ns);
+    struct rp_thread_cpu spent = thread_switch(thread, request_id, conn, NULL);
+    if (spent.measured)
+        thread_record_cpu(thread, previous, spent.ns);
 }
 
-uint64_t rp_thread_end_current(struct rp_thread *thread, uint64_t *end_ns)
+struct rp_thread_cpu rp_thread_end_current(struct rp_thread *thread,
+                                           uint64_t *end_ns)
 {
     return thread_switch(thread, 0, NULL, end_ns);
 }
@@ -261,7 +317,8 @@ void rp_thread_stop_sampling_everywhere(void)
         struct rp_thread *thread =
             __atomic_load_n(&thread_registry[slot], __ATOMIC_ACQUIRE);
         if (thread != NULL && !__atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE))
-            thread_set_timer(thread, 0);
+            thread_set_timer(thread, 0); /* armed stays: a stale "armed"
+                                          * costs a needless disarm */
     }
     pthread_mutex_unlock(&thread_unmap_lock);
 }

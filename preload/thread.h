@@ -26,11 +26,22 @@ struct rp_thread {
     volatile sig_atomic_t busy;        /* >0: the thread is writing its ring
                                         * (a count: a server's own handler
                                         * may nest a write inside ours) */
+    volatile sig_atomic_t switching;   /* >0: the current request is being
+                                        * changed: the handler leaves the CPU
+                                        * mark alone */
+    volatile sig_atomic_t timer_changing; /* >0: the thread is arming or
+                                           * disarming: the handler must not */
+
+    /* Written by the thread and by its own signal handler. */
+    volatile sig_atomic_t armed; /* the timer is running (the handler
+                                  * disarms it on a tick with no request) */
+    /* The CPU clock is read only for a stretch of a request that a sample
+     * landed in: its first sample's handler marks it. */
+    volatile uint64_t cpu_request; /* request the mark is for; 0: none */
+    volatile uint64_t cpu_mark_ns; /* thread CPU clock at that sample */
 
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */
-    uint64_t cpu_mark_ns; /* thread CPU clock when current_request was set */
-    bool sampling;        /* the timer is armed */
     uint64_t wait_start_ns;      /* quiet wait (wait.c): when it began */
     uint64_t wait_remainder_ns;  /* waited time not yet worth a sample */
     uint16_t wait_frame_count;   /* frames of the waiting call, leaf first */
@@ -66,28 +77,58 @@ int rp_thread_init(char *error, size_t error_size);
 struct rp_thread *rp_thread_self(void);
 
 /*
+ * The timer runs while the thread works: it is armed when the thread takes
+ * up a request and stays armed from one request to the next, so a busy
+ * thread makes no system call of reqprof's per request. It is disarmed
+ * only where the thread may block (rp_thread_disarm, before a wait), and
+ * by the signal handler when a tick finds the thread on no request: an
+ * idle thread gets at most one stray tick.
+ */
+
+/* CPU time spent on a request, when it was measured. */
+struct rp_thread_cpu {
+    uint64_t ns;
+    bool measured; /* false: no sample landed in that stretch, and the
+                    * CPU clock was not read (ns is 0) */
+};
+
+/*
  * Makes request_id (0: none) of connection conn the thread's current
- * request: accounts the CPU time spent on the previous one and arms or
- * disarms the timer.
+ * request, arming the timer for a request; CPU time measured on the
+ * previous one goes to the writer through the ring.
  */
 void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
                            struct rp_conn *conn);
 
 /*
  * Ends the thread's current request: like setting no current request, but
- * the CPU time spent on it since the thread took it up is returned rather
- * than recorded in the ring, for the caller to hand over with the request,
- * and the end is stamped in *end_ns (CLOCK_MONOTONIC) once no sample can
- * count for the request any more, so none brings time from after it.
+ * the CPU time measured on it since the thread took it up is returned
+ * rather than recorded in the ring, for the caller to hand over with the
+ * request, and the end is stamped in *end_ns (CLOCK_MONOTONIC) once no
+ * sample can count for the request any more, so none brings time from
+ * after it.
  */
-uint64_t rp_thread_end_current(struct rp_thread *thread, uint64_t *end_ns);
+struct rp_thread_cpu rp_thread_end_current(struct rp_thread *thread,
+                                           uint64_t *end_ns);
 
 /*
- * Arms (on) or disarms the thread's timer without changing its request:
- * quiet waits disarm it for the length of a blocking call. Arming is
- * refused while sampling is stopped process-wide.
+ * Arms the thread's timer if it is not running, unless sampling is
+ * stopped process-wide: after a quiet wait, for the request that goes on.
  */
-void rp_thread_set_sampling(struct rp_thread *thread, bool on);
+void rp_thread_arm(struct rp_thread *thread);
+
+/* Disarms the thread's timer if it is running: before the thread may
+ * block in a call that a tick would break or keep waking. Keeps errno. */
+void rp_thread_disarm(struct rp_thread *thread);
+
+/* The signal handler's side of the above: a tick on the thread while it
+ * works on no request disarms the timer, unless the thread is changing it
+ * itself. Async-signal-safe. */
+void rp_thread_disarm_from_handler(struct rp_thread *thread);
+
+/* The signal handler marks the thread CPU clock at the first sample of a
+ * stretch of the current request (see cpu_request). Async-signal-safe. */
+void rp_thread_mark_cpu_from_handler(struct rp_thread *thread);
 
 /*
  * Outside the signal handler, the thread's own writes to its ring: start

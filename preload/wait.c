@@ -17,10 +17,14 @@ static uint64_t wait_now_ns(void)
 struct rp_thread *rp_wait_begin(void *function)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (thread == NULL || thread->current_request == 0)
+    if (thread == NULL)
         return NULL;
+    if (thread->current_request == 0) {
+        rp_thread_disarm(thread);
+        return NULL;
+    }
     int saved_errno = errno;
-    rp_thread_set_sampling(thread, false);
+    rp_thread_disarm(thread);
     /* Outside a signal handler unwinding is just a function call. Our own
      * frames (the wrapper and this function) are not the server's: the
      * stack starts at the libc function it called. */
@@ -64,16 +68,27 @@ void rp_wait_end(struct rp_thread *thread)
         }
         rp_thread_record_finish(thread, record);
     }
-    rp_thread_set_sampling(thread, thread->current_request != 0);
+    if (thread->current_request != 0)
+        rp_thread_arm(thread);
     errno = saved_errno;
 }
 
-void rp_wait_idle(void)
+bool rp_wait_idle(bool blocks)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (thread == NULL || thread->current_request == 0)
-        return;
-    int saved_errno = errno;
-    rp_thread_set_current(thread, 0, NULL);
-    errno = saved_errno;
+    if (thread == NULL)
+        return false;
+    if (thread->current_request != 0) {
+        int saved_errno = errno;
+        rp_thread_set_current(thread, 0, NULL);
+        errno = saved_errno;
+    }
+    return blocks && thread->armed;
+}
+
+void rp_wait_idle_blocks(void)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL)
+        rp_thread_disarm(thread);
 }

@@ -18,8 +18,10 @@
 
 /*
  * Before a blocking call to the libc function at address function (whose
- * wrapper is the caller): returns the thread to pass to rp_wait_end, or
- * NULL when the thread works on no request (nothing to do).
+ * wrapper is the caller), one that a tick would break with EINTR: returns
+ * the thread to pass to rp_wait_end, or NULL when the thread works on no
+ * request (its timer, which runs on between requests, is then just
+ * disarmed: the next request arms it again). Keeps errno.
  */
 struct rp_thread *rp_wait_begin(void *function);
 
@@ -27,10 +29,18 @@ struct rp_thread *rp_wait_begin(void *function);
 void rp_wait_end(struct rp_thread *thread);
 
 /*
- * Before an event loop blocks for events (epoll_wait, or poll and select on
+ * Before an event loop waits for events (epoll_wait, or poll and select on
  * fds that are not all the current request's): the thread works on no
  * request while it waits. Keeps errno.
+ *
+ * Returns true when the wait must first be probed: blocks (the call has a
+ * timeout other than zero) and the thread's timer runs. The caller then
+ * makes the same call with a zero timeout; under load it nearly always
+ * returns events, and the timer runs on for the next request at no cost.
+ * Only when nothing is ready does the caller call rp_wait_idle_blocks and
+ * then make the real call, which no tick can then break.
  */
-void rp_wait_idle(void);
+bool rp_wait_idle(bool blocks);
+void rp_wait_idle_blocks(void);
 
 #endif

@@ -50,6 +50,7 @@ struct writer_request {
     struct rp_calltree *tree;
     uint64_t samples_dropped;
     uint64_t cpu_ns;
+    bool cpu_measured; /* a CPU record came (cpu_ns is measured time) */
     uint64_t last_round; /* round of the last sample, for discarding */
     struct writer_request *next; /* bucket chain */
 };
@@ -158,9 +159,10 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
         if (request != NULL) {
             request->last_round = writer->round;
             request->samples_dropped += record->dropped;
-            if (record->kind == RP_RECORD_CPU)
+            if (record->kind == RP_RECORD_CPU) {
                 request->cpu_ns += record->value;
-            else
+                request->cpu_measured = true;
+            } else
                 writer_add_stack(writer, request, record);
         }
         rp_ring_pop(&thread->ring);
@@ -186,11 +188,12 @@ static void writer_report(struct writer *writer, const struct rp_request *reques
     report.interval_ms = (double)rp_process.config.interval_ns / 1e6;
     report.pid = writer->pid;
     memcpy(report.program, writer->program, sizeof report.program);
-    report.cpu_ms = (double)request->final_cpu_ns / 1e6;
-    report.cpu_measured = true;
+    report.cpu_ms = (double)request->final_cpu.ns / 1e6;
+    report.cpu_measured = request->final_cpu.measured;
     if (samples != NULL) {
         report.tree = samples->tree;
         report.cpu_ms += (double)samples->cpu_ns / 1e6;
+        report.cpu_measured |= samples->cpu_measured;
         report.samples_dropped = samples->samples_dropped;
         report.samples = rp_calltree_root(report.tree)->total;
     }

@@ -42,7 +42,7 @@ def test_single_burn_is_attributed_to_its_function():
                 100 * share(report, "burn_alpha"))
         assert function_total(report["root"], "burn_beta") == 0
         check_sample_count(report)
-        assert 180 <= report["request"]["cpu_ms"] <= 260, report["request"]
+        assert 180 <= report["request"]["cpu_ms"] <= 220, report["request"]
 
 
 def test_sleep_is_sampled_in_wall_time():
@@ -270,7 +270,9 @@ def test_requests_under_the_minimum_duration_get_only_an_index_line():
         short_burn, long_burn, short_sleep = lines
         # The short ones: listed with their true figures, no report file.
         assert short_burn[8] == "-" and short_sleep[8] == "-", lines
-        assert 4 <= float(short_burn[6]) <= 30, short_burn
+        # CPU time is read from the request's first sample on: it may miss
+        # up to one interval (1 ms) before it.
+        assert 3.5 <= float(short_burn[6]) <= 30, short_burn
         assert 20 <= float(short_sleep[5]) < 50, short_sleep
         report = server.report(long_burn[8])
         check_request(report, "GET", "/burn?ms=120", 200)
@@ -405,18 +407,38 @@ def check_socket_probe(name):
     assert "errno=4242" in outputs[0] and "errno=32" in outputs[0]
 
 
+WAITS_WITHOUT_EINTR = (
+    "nanosleep=0 usleep=0 clock_nanosleep=0 recv=EAGAIN sem_timedwait=ETIMEDOUT "
+    "sigtimedwait=EAGAIN semtimedop=EAGAIN futex=ETIMEDOUT poll=0 ppoll=0 "
+    "select=0 pselect=0 epoll_wait=0 epoll_pwait=0")
+
+
 def test_blocking_calls_never_see_an_eintr_of_reqprofs():
-    expected = ("nanosleep=0 usleep=0 clock_nanosleep=0 recv=EAGAIN poll=0 "
-                "select=0 epoll_wait=0")
     # The finest interval: without protection each 30 ms call would be
     # interrupted about 300 times.
     with Server(env={"REQPROF_INTERVAL": "100us"}) as server:
         body = curl(server.url("/waits?ms=30")).strip()
-        assert body == expected, "got %r" % body
+        assert body == WAITS_WITHOUT_EINTR, "got %r" % body
         [report] = server.wait_reports(1)
-        # The sleeps were profiled as waits of the request, not lost.
-        assert function_total(report["root"], "route_waits") >= \
+        # The waits were profiled as waits of the request, not lost.
+        assert function_total(report["root"], "waits_make_calls") >= \
             0.5 * report["samples"], report["samples"]
+
+
+def test_a_thread_idle_after_a_request_sees_no_eintr_of_reqprofs():
+    """The timer runs on from one request to the next: a thread that
+    blocks right after its response, before a tick found it idle, must be
+    as safe as one inside a request."""
+    with Server(env={"REQPROF_INTERVAL": "100us"}) as server:
+        assert curl(server.url("/waits-after?ms=30")).strip() == "calls follow"
+        deadline = time.monotonic() + 10
+        while "waits-after:" not in server.stderr() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        [line] = [l for l in server.stderr().splitlines() if "waits-after:" in l]
+        assert line.split("waits-after:")[1].strip() == WAITS_WITHOUT_EINTR, line
+        [report] = server.wait_reports(1)
+        # None of that time is the request's.
+        assert function_total(report["root"], "waits_make_calls") == 0
 
 
 def test_a_forked_child_writes_no_report():

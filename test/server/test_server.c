@@ -31,6 +31,8 @@
  *   GET  /waits?ms=30                 blocking calls that a signal  writev
  *                                     would interrupt (EINTR), each
  *                                     made once, results in the body
+ *   GET  /waits-after?ms=30           the same calls after the      writev
+ *                                     response, results on stderr
  *   anything else                     none (404, or 405)            writev
  *
  * Each connection gets a detached thread that serves keep-alive and pipelined
@@ -46,7 +48,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <linux/futex.h>
+#include <semaphore.h>
 #include <sys/epoll.h>
+#include <sys/sem.h>
+#include <sys/syscall.h>
 #include <sys/select.h>
 #include <pthread.h>
 #include <signal.h>
@@ -373,52 +379,105 @@ static void waits_note(char *body, size_t size, const char *name, long result) {
         snprintf(body + used, size - used, "%s=%ld ", name, result);
     else
         snprintf(body + used, size - used, "%s=%s ", name,
-                 errno == EINTR ? "EINTR" : errno == EAGAIN ? "EAGAIN" : "error");
+                 errno == EINTR ? "EINTR" : errno == EAGAIN ? "EAGAIN"
+                 : errno == ETIMEDOUT ? "ETIMEDOUT" : "error");
 }
 
 /*
  * Makes, once each, the calls that a signal interrupts with EINTR whatever
- * SA_RESTART says, each blocking for ms: a profiler whose signals reach
- * them shows up as EINTR in the body. The sleeps and the socket timeout
- * come first, while the request is surely the thread's current one.
+ * SA_RESTART says, each blocking for ms, and notes their results in body:
+ * a profiler whose signals reach them shows up as EINTR. The sleeps and
+ * the socket timeout come first, while a request is surely the thread's
+ * current one. Returns 0, or -1 if the fds it needs could not be made.
  */
-SERVER_FRAME static int route_waits(int fd, const struct request *req) {
-    unsigned ms = 30;
-    char body[256] = "";
-    int pipe_fds[2], pair[2], epoll_fd;
+SERVER_FRAME static int waits_make_calls(unsigned ms, char *body, size_t size) {
+    int pipe_fds[2], pair[2], epoll_fd, semaphore_set;
 
-    if (query_uint(req->query, "ms", 1000, &ms) != 0)
-        return 400;
     if (pipe(pipe_fds) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0 ||
-        (epoll_fd = epoll_create1(0)) < 0)
-        return 500;
+        (epoll_fd = epoll_create1(0)) < 0 ||
+        (semaphore_set = semget(IPC_PRIVATE, 1, IPC_CREAT | 0600)) < 0)
+        return -1;
     struct timespec duration = {ms / 1000, (long)(ms % 1000) * 1000000L};
     struct timeval timeout = {ms / 1000, (long)(ms % 1000) * 1000L};
     struct pollfd watched = {pipe_fds[0], POLLIN, 0};
     struct epoll_event event = {.events = EPOLLIN};
     fd_set read_set;
     char byte;
+    sem_t semaphore;
+    sigset_t unsent;
+    struct sembuf take = {0, -1, 0};
+    uint32_t futex_word = 0;
+    struct timespec deadline;
 
-    waits_note(body, sizeof body, "nanosleep", nanosleep(&duration, NULL));
-    waits_note(body, sizeof body, "usleep", usleep(ms * 1000));
+    body[0] = '\0';
+    waits_note(body, size, "nanosleep", nanosleep(&duration, NULL));
+    waits_note(body, size, "usleep", usleep(ms * 1000));
     int slept = clock_nanosleep(CLOCK_MONOTONIC, 0, &duration, NULL);
     errno = slept;
-    waits_note(body, sizeof body, "clock_nanosleep", slept ? -1 : 0);
+    waits_note(body, size, "clock_nanosleep", slept ? -1 : 0);
     setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    waits_note(body, sizeof body, "recv", recv(pair[0], &byte, 1, 0));
-    waits_note(body, sizeof body, "poll", poll(&watched, 1, (int)ms));
+    waits_note(body, size, "recv", recv(pair[0], &byte, 1, 0));
+    sem_init(&semaphore, 0, 0);
+    clock_gettime(CLOCK_REALTIME, &deadline);
+    deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
+    deadline.tv_sec += ms / 1000 + deadline.tv_nsec / 1000000000L;
+    deadline.tv_nsec %= 1000000000L;
+    waits_note(body, size, "sem_timedwait", sem_timedwait(&semaphore, &deadline));
+    sem_destroy(&semaphore);
+    sigemptyset(&unsent);
+    sigaddset(&unsent, SIGUSR2);
+    waits_note(body, size, "sigtimedwait", sigtimedwait(&unsent, NULL, &duration));
+    waits_note(body, size, "semtimedop", semtimedop(semaphore_set, &take, 1, &duration));
+    waits_note(body, size, "futex", syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE,
+                                             0, &duration, NULL, 0));
+    waits_note(body, size, "poll", poll(&watched, 1, (int)ms));
+    waits_note(body, size, "ppoll", ppoll(&watched, 1, &duration, NULL));
     FD_ZERO(&read_set);
     FD_SET(pipe_fds[0], &read_set);
-    waits_note(body, sizeof body, "select", select(pipe_fds[0] + 1, &read_set, NULL, NULL, &timeout));
+    waits_note(body, size, "select", select(pipe_fds[0] + 1, &read_set, NULL, NULL, &timeout));
+    FD_SET(pipe_fds[0], &read_set);
+    waits_note(body, size, "pselect", pselect(pipe_fds[0] + 1, &read_set, NULL, NULL,
+                                              &duration, NULL));
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, pipe_fds[0], &event);
-    waits_note(body, sizeof body, "epoll_wait", epoll_wait(epoll_fd, &event, 1, (int)ms));
+    waits_note(body, size, "epoll_wait", epoll_wait(epoll_fd, &event, 1, (int)ms));
+    waits_note(body, size, "epoll_pwait", epoll_pwait(epoll_fd, &event, 1, (int)ms, NULL));
+    semctl(semaphore_set, 0, IPC_RMID);
     close(epoll_fd);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
     close(pair[0]);
     close(pair[1]);
     strcat(body, "\n");
+    return 0;
+}
+
+SERVER_FRAME static int route_waits(int fd, const struct request *req) {
+    unsigned ms = 30;
+    char body[512];
+
+    if (query_uint(req->query, "ms", 1000, &ms) != 0)
+        return 400;
+    if (waits_make_calls(ms, body, sizeof body) != 0)
+        return 500;
     return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+/*
+ * The same calls right after the response, when the thread works on no
+ * request but a profiler's timer may still run for it: the results go to
+ * stderr as "waits-after: ...".
+ */
+SERVER_FRAME static int route_waits_after(int fd, const struct request *req) {
+    unsigned ms = 30;
+    char body[512];
+
+    if (query_uint(req->query, "ms", 1000, &ms) != 0)
+        return 400;
+    int rc = response_send(fd, IO_WRITEV, req, 200, "calls follow\n");
+    if (waits_make_calls(ms, body, sizeof body) != 0)
+        return rc;
+    fprintf(stderr, "waits-after: %s", body);
+    return rc;
 }
 
 /* A forked child inherits LD_PRELOAD and the parent's connections, but
@@ -514,6 +573,7 @@ static const struct {
     {"GET", "/chunked", route_chunked},
     {"GET", "/file", route_file},
     {"GET", "/waits", route_waits},
+    {"GET", "/waits-after", route_waits_after},
     {"GET", "/fork", route_fork},
     {"GET", "/takeover", route_takeover},
 };

@@ -31,8 +31,8 @@
  *   GET  /waits?ms=30                 blocking calls that a signal  writev
  *                                     would interrupt (EINTR), each
  *                                     made once, results in the body
- *   GET  /waits-after?ms=30           the same calls after the      writev
- *                                     response, results on stderr
+ *   GET  /waits-after?ms=30&call=poll one of them after the         writev
+ *                                     response, result on stderr
  *   anything else                     none (404, or 405)            writev
  *
  * Each connection gets a detached thread that serves keep-alive and pipelined
@@ -309,6 +309,19 @@ static int query_uint(const char *query, const char *key, unsigned max, unsigned
     return 0;
 }
 
+/* Copies the parameter KEY into VALUE (SIZE bytes with the NUL). Returns 0,
+ * or 400 when KEY is absent, empty or too long. */
+static int query_string(const char *query, const char *key, char *value, size_t size) {
+    size_t length;
+    const char *text = query_find(query, key, &length);
+
+    if (text == NULL || length == 0 || length >= size)
+        return 400;
+    memcpy(value, text, length);
+    value[length] = '\0';
+    return 0;
+}
+
 SERVER_FRAME static int route_root(int fd, const struct request *req) {
     return response_send(fd, IO_WRITEV, req, 200, "ok\n");
 }
@@ -390,7 +403,13 @@ static void waits_note(char *body, size_t size, const char *name, long result) {
  * the socket timeout come first, while a request is surely the thread's
  * current one. Returns 0, or -1 if the fds it needs could not be made.
  */
-SERVER_FRAME static int waits_make_calls(unsigned ms, char *body, size_t size) {
+/* Whether waits_make_calls makes the call of that name. */
+static bool waits_wanted(const char *only, const char *name) {
+    return only == NULL || strcmp(only, name) == 0;
+}
+
+SERVER_FRAME static int waits_make_calls(unsigned ms, const char *only, char *body,
+                                         size_t size) {
     int pipe_fds[2], pair[2], epoll_fd, semaphore_set;
 
     if (pipe(pipe_fds) != 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, pair) != 0 ||
@@ -410,37 +429,52 @@ SERVER_FRAME static int waits_make_calls(unsigned ms, char *body, size_t size) {
     struct timespec deadline;
 
     body[0] = '\0';
-    waits_note(body, size, "nanosleep", nanosleep(&duration, NULL));
-    waits_note(body, size, "usleep", usleep(ms * 1000));
-    int slept = clock_nanosleep(CLOCK_MONOTONIC, 0, &duration, NULL);
-    errno = slept;
-    waits_note(body, size, "clock_nanosleep", slept ? -1 : 0);
+    if (waits_wanted(only, "nanosleep"))
+        waits_note(body, size, "nanosleep", nanosleep(&duration, NULL));
+    if (waits_wanted(only, "usleep"))
+        waits_note(body, size, "usleep", usleep(ms * 1000));
+    if (waits_wanted(only, "clock_nanosleep")) {
+        int slept = clock_nanosleep(CLOCK_MONOTONIC, 0, &duration, NULL);
+        errno = slept;
+        waits_note(body, size, "clock_nanosleep", slept ? -1 : 0);
+    }
     setsockopt(pair[0], SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-    waits_note(body, size, "recv", recv(pair[0], &byte, 1, 0));
+    if (waits_wanted(only, "recv"))
+        waits_note(body, size, "recv", recv(pair[0], &byte, 1, 0));
     sem_init(&semaphore, 0, 0);
     clock_gettime(CLOCK_REALTIME, &deadline);
     deadline.tv_nsec += (long)(ms % 1000) * 1000000L;
     deadline.tv_sec += ms / 1000 + deadline.tv_nsec / 1000000000L;
     deadline.tv_nsec %= 1000000000L;
-    waits_note(body, size, "sem_timedwait", sem_timedwait(&semaphore, &deadline));
+    if (waits_wanted(only, "sem_timedwait"))
+        waits_note(body, size, "sem_timedwait", sem_timedwait(&semaphore, &deadline));
     sem_destroy(&semaphore);
     sigemptyset(&unsent);
     sigaddset(&unsent, SIGUSR2);
-    waits_note(body, size, "sigtimedwait", sigtimedwait(&unsent, NULL, &duration));
-    waits_note(body, size, "semtimedop", semtimedop(semaphore_set, &take, 1, &duration));
-    waits_note(body, size, "futex", syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE,
+    if (waits_wanted(only, "sigtimedwait"))
+        waits_note(body, size, "sigtimedwait", sigtimedwait(&unsent, NULL, &duration));
+    if (waits_wanted(only, "semtimedop"))
+        waits_note(body, size, "semtimedop", semtimedop(semaphore_set, &take, 1, &duration));
+    if (waits_wanted(only, "futex"))
+        waits_note(body, size, "futex", syscall(SYS_futex, &futex_word, FUTEX_WAIT_PRIVATE,
                                              0, &duration, NULL, 0));
-    waits_note(body, size, "poll", poll(&watched, 1, (int)ms));
-    waits_note(body, size, "ppoll", ppoll(&watched, 1, &duration, NULL));
+    if (waits_wanted(only, "poll"))
+        waits_note(body, size, "poll", poll(&watched, 1, (int)ms));
+    if (waits_wanted(only, "ppoll"))
+        waits_note(body, size, "ppoll", ppoll(&watched, 1, &duration, NULL));
     FD_ZERO(&read_set);
     FD_SET(pipe_fds[0], &read_set);
-    waits_note(body, size, "select", select(pipe_fds[0] + 1, &read_set, NULL, NULL, &timeout));
+    if (waits_wanted(only, "select"))
+        waits_note(body, size, "select", select(pipe_fds[0] + 1, &read_set, NULL, NULL, &timeout));
     FD_SET(pipe_fds[0], &read_set);
-    waits_note(body, size, "pselect", pselect(pipe_fds[0] + 1, &read_set, NULL, NULL,
+    if (waits_wanted(only, "pselect"))
+        waits_note(body, size, "pselect", pselect(pipe_fds[0] + 1, &read_set, NULL, NULL,
                                               &duration, NULL));
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, pipe_fds[0], &event);
-    waits_note(body, size, "epoll_wait", epoll_wait(epoll_fd, &event, 1, (int)ms));
-    waits_note(body, size, "epoll_pwait", epoll_pwait(epoll_fd, &event, 1, (int)ms, NULL));
+    if (waits_wanted(only, "epoll_wait"))
+        waits_note(body, size, "epoll_wait", epoll_wait(epoll_fd, &event, 1, (int)ms));
+    if (waits_wanted(only, "epoll_pwait"))
+        waits_note(body, size, "epoll_pwait", epoll_pwait(epoll_fd, &event, 1, (int)ms, NULL));
     semctl(semaphore_set, 0, IPC_RMID);
     close(epoll_fd);
     close(pipe_fds[0]);
@@ -457,24 +491,25 @@ SERVER_FRAME static int route_waits(int fd, const struct request *req) {
 
     if (query_uint(req->query, "ms", 1000, &ms) != 0)
         return 400;
-    if (waits_make_calls(ms, body, sizeof body) != 0)
+    if (waits_make_calls(ms, NULL, body, sizeof body) != 0)
         return 500;
     return response_send(fd, IO_WRITEV, req, 200, body);
 }
 
 /*
- * The same calls right after the response, when the thread works on no
- * request but a profiler's timer may still run for it: the results go to
- * stderr as "waits-after: ...".
+ * One of those calls (call=NAME) right after the response, when the thread
+ * works on no request but a profiler's timer may still run for it: the
+ * result goes to stderr as "waits-after: NAME=RESULT".
  */
 SERVER_FRAME static int route_waits_after(int fd, const struct request *req) {
     unsigned ms = 30;
-    char body[512];
+    char body[512], call[32];
 
-    if (query_uint(req->query, "ms", 1000, &ms) != 0)
+    if (query_uint(req->query, "ms", 1000, &ms) != 0 ||
+        query_string(req->query, "call", call, sizeof call) != 0)
         return 400;
-    int rc = response_send(fd, IO_WRITEV, req, 200, "calls follow\n");
-    if (waits_make_calls(ms, body, sizeof body) != 0)
+    int rc = response_send(fd, IO_WRITEV, req, 200, "call follows\n");
+    if (waits_make_calls(ms, call, body, sizeof body) != 0)
         return rc;
     fprintf(stderr, "waits-after: %s", body);
     return rc;

@@ -84,14 +84,17 @@ static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags
         thread->current_request == 0 || (flags & (MSG_WAITALL | MSG_DONTWAIT)) ||
         !interpose_active() || !rp_follow_belongs_to_current(fd, thread))
         return INTERPOSE_CALL;
+    int saved_errno = errno;
     ssize_t result = RP_REAL(recvmsg)(fd, message, flags | MSG_DONTWAIT);
     if (result >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
         return result;
-    int saved_errno = errno;
     int status = fcntl(fd, F_GETFL);
-    errno = saved_errno;
-    if (status >= 0 && (status & O_NONBLOCK))
+    if (status >= 0 && (status & O_NONBLOCK)) {
+        errno = EAGAIN;
         return result; /* what the real call would have said */
+    }
+    /* The real call finds errno as the server left it. */
+    errno = saved_errno;
     *quiet = rp_wait_begin(function);
     return INTERPOSE_CALL;
 }

@@ -398,10 +398,19 @@ def check_socket_probe(name):
                     if os.path.exists(index):
                         break
                     time.sleep(0.05)
-                with open(index) as f:
-                    [line] = f.read().splitlines()
-                # The probe's one exchange was seen as a request.
-                assert line.split("\t")[2:5] == ["GET", "/probe", "200"], line
+                for _ in range(50):
+                    with open(index) as f:
+                        lines = [l.split("\t") for l in f.read().splitlines()]
+                    if len(lines) >= 2:
+                        break
+                    time.sleep(0.05)
+                # The probe's two exchanges were seen as requests.
+                assert [l[2:5] for l in lines] == [
+                    ["GET", "/probe", "200"], ["GET", "/probe-halves", "200"]], lines
+                # The blocked read was the second request's wait, in samples
+                # as in wall time (1 ms interval).
+                duration, samples = float(lines[1][5]), int(lines[1][7])
+                assert duration >= 50 and samples >= 0.8 * duration, lines[1]
     assert outputs[0] == outputs[1], "with reqprof:\n%s\nwithout:\n%s" % (
         outputs[1], outputs[0])
     assert "errno=4242" in outputs[0] and "errno=32" in outputs[0]
@@ -448,6 +457,41 @@ def test_a_thread_idle_after_a_request_sees_no_eintr_of_reqprofs():
         # None of that time is the requests'.
         assert all(function_total(r["root"], "waits_make_calls") == 0
                    for r in reports)
+
+
+def process_cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_stalled_clients_cost_the_server_nothing():
+    """Twenty clients send half a request and stall (slowloris). Their
+    threads block in read() in the middle of a request; a timer firing into
+    them would wake each every millisecond for nothing (20,000 signals a
+    second). The wait is still the requests': they get its samples."""
+    with Server() as server:
+        clients = []
+        for _ in range(20):
+            client = socket.create_connection(("127.0.0.1", server.port))
+            client.sendall(b"GET /burn?ms=1 HTTP/1.1\r\n")
+            clients.append(client)
+        time.sleep(0.3)
+        before = process_cpu_seconds(server.process.pid)
+        time.sleep(2)
+        used = process_cpu_seconds(server.process.pid) - before
+        for client in clients:
+            client.sendall(b"Host: x\r\nConnection: close\r\n\r\n")
+        for client in clients:
+            assert client.recv(4096).startswith(b"HTTP/1.1 200"), "no response"
+            client.close()
+        reports = server.wait_reports(20)
+        assert used < 0.1, "stalled clients cost %.2f s of CPU in 2 s" % used
+        for report in reports:
+            duration = report["request"]["duration_ms"]
+            assert duration >= 2000, report["request"]
+            assert report["samples"] * report["interval_ms"] >= 0.9 * duration, (
+                report["samples"], duration)
 
 
 def test_a_forked_child_writes_no_report():

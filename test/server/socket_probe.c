@@ -7,6 +7,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Lengths the compiler cannot see: built with _FORTIFY_SOURCE, reads of
@@ -63,6 +65,32 @@ int main(void)
     PROBE(read(server, buffer, buffer_room));
     static const char head[] = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n";
     struct iovec response[] = {{(void *)head, sizeof head - 1}, {"ok", 2}};
+    PROBE(writev(server, response, 2));
+    PROBE(read(client, buffer, buffer_room));
+
+    /* A request that arrives in halves: reads in the middle of it, while
+     * reqprof's timer runs for it, are first tried without blocking. One
+     * on a non-blocking socket with nothing to read; one that blocks until
+     * a child sends the rest, 50 ms later. */
+    static const char first_half[] = "GET /probe-halves HTTP/1.1\r\n";
+    static const char second_half[] = "Host: x\r\n\r\n";
+    PROBE(send(client, first_half, sizeof first_half - 1, 0));
+    PROBE(read(server, buffer, buffer_room));
+    int flags = fcntl(server, F_GETFL);
+    fcntl(server, F_SETFL, flags | O_NONBLOCK);
+    PROBE(read(server, buffer, buffer_room));
+    PROBE(recv(server, buffer, buffer_room, 0));
+    fcntl(server, F_SETFL, flags);
+    pid_t sender = fork();
+    if (sender == 0) {
+        usleep(50000);
+        _exit(send(client, second_half, sizeof second_half - 1, 0) > 0 ? 0 : 1);
+    }
+    struct sockaddr_in peer;
+    socklen_t peer_length = sizeof peer;
+    PROBE(recvfrom(server, buffer, buffer_room, 0, (struct sockaddr *)&peer, &peer_length));
+    PROBE(peer_length);
+    PROBE(waitpid(sender, NULL, 0) == sender);
     PROBE(writev(server, response, 2));
     PROBE(read(client, buffer, buffer_room));
 

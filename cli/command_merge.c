@@ -63,6 +63,7 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
             merged->start_unix_us = report->start_unix_us;
         merged->duration_ms += report->duration_ms;
         merged->cpu_ms += report->cpu_ms;
+        merged->cpu_measured |= report->cpu_measured;
         merged->request_bytes += report->request_bytes;
         merged->response_bytes += report->response_bytes;
         merged->samples += report->samples;

@@ -455,6 +455,24 @@ static bool reader_double(struct json_reader *reader, double *value)
     return true;
 }
 
+/* Reads a number, or null (a measure that was not taken): *present says
+ * which, and *value is 0 for null. */
+static bool reader_optional_double(struct json_reader *reader, double *value,
+                                   bool *present)
+{
+    static const char null[] = "null";
+    reader_skip_space(reader);
+    if (reader->length - reader->position >= sizeof null - 1 &&
+        memcmp(reader->text + reader->position, null, sizeof null - 1) == 0) {
+        reader->position += sizeof null - 1;
+        *value = 0;
+        *present = false;
+        return true;
+    }
+    *present = true;
+    return reader_double(reader, value);
+}
+
 /* Reads a string into one of the report's arrays, cut at a character. */
 static bool reader_string_array(struct json_reader *reader, char *array,
                                 size_t size)
@@ -650,7 +668,7 @@ static bool reader_request(struct json_reader *reader,
            reader_next_key(reader, "duration_ms") &&
            reader_double(reader, &report->duration_ms) &&
            reader_next_key(reader, "cpu_ms") &&
-           reader_double(reader, &report->cpu_ms) &&
+           reader_optional_double(reader, &report->cpu_ms, &report->cpu_measured) &&
            reader_next_key(reader, "request_bytes") &&
            reader_uint64(reader, &report->request_bytes) &&
            reader_next_key(reader, "response_bytes") &&

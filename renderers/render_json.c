@@ -211,7 +211,10 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
                      report->status, report->start_unix_us);
     json_put_ms(out, report->duration_ms);
     rp_buffer_puts(out, ", \"cpu_ms\": ");
-    json_put_ms(out, report->cpu_ms);
+    if (report->cpu_measured)
+        json_put_ms(out, report->cpu_ms);
+    else
+        rp_buffer_puts(out, "null");
     rp_buffer_printf(out,
                      ", \"request_bytes\": %" PRIu64
                      ", \"response_bytes\": %" PRIu64 "},\n"

@@ -495,8 +495,13 @@ static void text_header(struct text_renderer *renderer,
     rp_buffer_puts(out, " ms");
     text_pad(renderer, start, TEXT_HEADER_COLUMN);
     rp_buffer_puts(out, "  CPU time: ");
-    rp_buffer_put_decimal(out, report->cpu_ms, TEXT_MS_DECIMALS);
-    rp_buffer_puts(out, " ms\n\nProgram: ");
+    if (report->cpu_measured) {
+        rp_buffer_put_decimal(out, report->cpu_ms, TEXT_MS_DECIMALS);
+        rp_buffer_puts(out, " ms");
+    } else {
+        rp_buffer_puts(out, "not measured (no sample)");
+    }
+    rp_buffer_puts(out, "\n\nProgram: ");
     /* A merge of requests blanks what they do not share. */
     if (merged && report->program[0] == '\0')
         rp_buffer_puts(out, "several");

@@ -518,7 +518,8 @@
     const facts = [
       ["Recorded", new Date(request.start_unix_us / 1000).toLocaleString()],
       ["Duration", formatMs(request.duration_ms) + (merged ? " in all" : "")],
-      ["CPU time", formatMs(request.cpu_ms)],
+      ["CPU time", request.cpu_ms === null ? "not measured (no sample)"
+                                           : formatMs(request.cpu_ms)],
       ["Samples", report.samples + " (every " + interval + " ms" +
         (report.samples_dropped > 0 ? ", " + report.samples_dropped + " dropped" : "") + ")"],
       ["Program", (report.process.program || "several") +

@@ -1,12 +1,14 @@
 /*
- * The libc calls reqprof interposes: the only symbols libreqprof.so
- * exports (exports.map).
+ * The socket calls reqprof interposes (exports.map lists every interposed
+ * symbol).
  *
- * Each wrapper makes the real call first and returns exactly what it
- * returned, with errno as it left it. Only then, and only for an fd in the
- * connection table, does it tell the connection module what happened; for
- * every other fd (files, pipes, eventfds, the listening socket) the cost is
- * one table lookup.
+ * Each wrapper returns exactly what the real call would have returned,
+ * with errno as it would have left it. Before the call it may keep
+ * reqprof's timer out of it (a quiet wait, or a first try without
+ * blocking: interpose_probes); after it, and only for an fd in the
+ * connection table or a request's upstream, it tells the connection
+ * module what happened. For every other fd (files, pipes, eventfds, the
+ * listening socket) the cost is a table lookup or two.
  */
 /* The wrappers below are the real definitions of these names: none of
  * glibc's fortify inlines may stand in for them. */
@@ -57,49 +59,154 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
     return rp_wait_begin(function);
 }
 
-/* interpose_receive_begin's answer when the caller must make the call. */
+/* What interpose_receive_begin and interpose_send_begin answer when the
+ * caller must make the real call. */
 #define INTERPOSE_CALL (-2)
 
 /*
- * Before a read of fd into message's buffers. On a socket with a timeout
- * it is a quiet wait (interpose_begin). Otherwise, while the thread's
- * timer runs for a request, a read that blocks (a client that sent half a
- * request and stalled, a slow upstream) would take a tick every interval,
- * each waking the thread for nothing. So the read is first made without
- * blocking, as recvmsg with MSG_DONTWAIT into the same buffers: what it
- * answers is the answer, unless it would block on a socket that blocks.
- * Only then is the timer disarmed, for the real call to block in as a
- * quiet wait of the request.
- *
- * Returns the probe's result, or INTERPOSE_CALL with the quiet wait (or
- * NULL) in *quiet for the caller to make the real call and rp_wait_end it.
- * MSG_WAITALL is not probed: without blocking it would return less.
+ * While the thread's timer runs for a request, a socket call that blocks
+ * (a client that sent half a request and stalled, or reads its response
+ * slowly; a slow upstream) would take a tick every interval, each waking
+ * the thread for nothing, and a tick into a blocking write that has sent
+ * part of its bytes makes it return short. So such a call is first made
+ * without blocking, as recvmsg or sendmsg with MSG_DONTWAIT on the same
+ * buffers (on a socket, read and write are those calls with no flags).
+ * What it answers is the answer, unless it would block on a socket that
+ * blocks: only then is the timer disarmed, for the real call to block in
+ * as a quiet wait of the request. This is whether fd's call is probed.
+ * MSG_WAITALL is not: without blocking it would return less.
+ */
+static bool interpose_probes(int fd, int flags)
+{
+    struct rp_thread *thread = rp_thread_state;
+    return thread != NULL && thread->armed && thread->current_request != 0 &&
+           !(flags & (MSG_WAITALL | MSG_DONTWAIT)) && interpose_active() &&
+           rp_follow_belongs_to_current(fd, thread);
+}
+
+/* Whether fd is a blocking socket, whose real call would wait. Keeps
+ * errno. */
+static bool interpose_blocks(int fd)
+{
+    int saved_errno = errno;
+    int status = fcntl(fd, F_GETFL);
+    errno = saved_errno;
+    return status >= 0 && !(status & O_NONBLOCK);
+}
+
+/* What a probe that failed (-1, errno set) means for the call. */
+enum interpose_probe_failure {
+    INTERPOSE_PROBE_ANSWERS,    /* the call's own failure, or EAGAIN on a
+                                 * non-blocking socket: the answer */
+    INTERPOSE_PROBE_BLOCKS,     /* it would block on a blocking socket */
+    INTERPOSE_PROBE_NOT_SOCKET, /* fd is no socket: the real call decides */
+};
+
+/* Classifies a failed probe; errno is the server's again unless the probe
+ * answers. */
+static enum interpose_probe_failure interpose_probe_failed(int fd, int saved_errno)
+{
+    if (errno == ENOTSOCK) {
+        errno = saved_errno;
+        return INTERPOSE_PROBE_NOT_SOCKET;
+    }
+    if (errno != EAGAIN || !interpose_blocks(fd))
+        return INTERPOSE_PROBE_ANSWERS;
+    errno = saved_errno;
+    return INTERPOSE_PROBE_BLOCKS;
+}
+
+/*
+ * Before a read of fd into message's buffers (see interpose_probes; on a
+ * socket with a timeout it is a quiet wait, interpose_begin). Returns the
+ * probe's result, or INTERPOSE_CALL with the quiet wait (or NULL) in
+ * *quiet for the caller to make the real call and rp_wait_end it.
  */
 static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags,
                                        void *function, struct rp_thread **quiet)
 {
     *quiet = interpose_begin(fd, function);
-    struct rp_thread *thread = rp_thread_state;
-    if (*quiet != NULL || thread == NULL || !thread->armed ||
-        thread->current_request == 0 || (flags & (MSG_WAITALL | MSG_DONTWAIT)) ||
-        !interpose_active() || !rp_follow_belongs_to_current(fd, thread))
+    if (*quiet != NULL || !interpose_probes(fd, flags))
         return INTERPOSE_CALL;
     int saved_errno = errno;
     ssize_t result = RP_REAL(recvmsg)(fd, message, flags | MSG_DONTWAIT);
-    if (result >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
+    if (result >= 0)
         return result;
-    int status = fcntl(fd, F_GETFL);
-    if (status >= 0 && (status & O_NONBLOCK)) {
-        errno = EAGAIN;
-        return result; /* what the real call would have said */
+    switch (interpose_probe_failed(fd, saved_errno)) {
+    case INTERPOSE_PROBE_ANSWERS:
+        return result;
+    case INTERPOSE_PROBE_BLOCKS:
+        *quiet = rp_wait_begin(function);
+        return INTERPOSE_CALL;
+    default:
+        return INTERPOSE_CALL;
     }
-    /* The real call finds errno as the server left it. */
-    errno = saved_errno;
-    *quiet = rp_wait_begin(function);
-    return INTERPOSE_CALL;
 }
 
-/* A message over one buffer, for interpose_receive_begin. */
+/* Room for the iovecs of a write that interpose_send_begin probes; longer
+ * vectors go straight to the real call. */
+#define INTERPOSE_IOV_MAX 64
+
+/*
+ * Before a write of message's bytes to fd (see interpose_probes; on a
+ * socket with a timeout it is a quiet wait, interpose_begin). A blocking
+ * write that sent part of its bytes without blocking sends the rest in
+ * the real call, and returns both counts added, as one blocking write
+ * would have. Returns the write's result, or INTERPOSE_CALL with the
+ * quiet wait (or NULL) in *quiet for the caller to make the real call.
+ */
+static ssize_t interpose_send_begin(int fd, const struct msghdr *message, int flags,
+                                    void *function, struct rp_thread **quiet)
+{
+    *quiet = interpose_begin(fd, function);
+    if (*quiet != NULL || message->msg_iovlen > INTERPOSE_IOV_MAX ||
+        !interpose_probes(fd, flags))
+        return INTERPOSE_CALL;
+    int saved_errno = errno;
+    size_t total = 0;
+    for (size_t i = 0; i < message->msg_iovlen; i++)
+        total += message->msg_iov[i].iov_len;
+    ssize_t sent = RP_REAL(sendmsg)(fd, message, flags | MSG_DONTWAIT);
+    if (sent < 0) {
+        enum interpose_probe_failure failure = interpose_probe_failed(fd, saved_errno);
+        if (failure != INTERPOSE_PROBE_BLOCKS)
+            return failure == INTERPOSE_PROBE_ANSWERS ? sent : INTERPOSE_CALL;
+    } else if ((size_t)sent == total || !interpose_blocks(fd)) {
+        return sent; /* all sent, or as much as a non-blocking socket takes */
+    }
+    /* The rest, after the bytes already sent. */
+    size_t done = sent > 0 ? (size_t)sent : 0;
+    struct iovec rest[INTERPOSE_IOV_MAX];
+    struct msghdr rest_message = *message;
+    rest_message.msg_iov = rest;
+    rest_message.msg_iovlen = 0;
+    size_t skip = done;
+    for (size_t i = 0; i < message->msg_iovlen; i++) {
+        struct iovec piece = message->msg_iov[i];
+        if (skip >= piece.iov_len) {
+            skip -= piece.iov_len;
+            continue;
+        }
+        piece.iov_base = (char *)piece.iov_base + skip;
+        piece.iov_len -= skip;
+        skip = 0;
+        rest[rest_message.msg_iovlen++] = piece;
+    }
+    errno = saved_errno;
+    struct rp_thread *waiting = rp_wait_begin(function);
+    ssize_t more = RP_REAL(sendmsg)(fd, &rest_message, flags);
+    rp_wait_end(waiting);
+    if (done == 0)
+        return more;
+    /* Bytes were sent: a failure shows at the next call, as it would. */
+    if (more < 0) {
+        errno = saved_errno;
+        return (ssize_t)done;
+    }
+    return (ssize_t)(done + (size_t)more);
+}
+
+/* A message over one buffer, for the probes. */
 static inline struct msghdr interpose_message(struct iovec *piece)
 {
     return (struct msghdr){.msg_iov = piece, .msg_iovlen = 1};
@@ -346,27 +453,44 @@ RP_EXPORT ssize_t write(int fd, const void *buffer, size_t count)
 {
     if (__builtin_expect(rp_unwind_active, 0))
         return rp_unwind_fake_io(RP_UNWIND_IO_WRITE, buffer);
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(write));
-    ssize_t result = RP_REAL(write)(fd, buffer, count);
-    rp_wait_end(quiet);
+    struct iovec piece = {(void *)buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    struct rp_thread *quiet;
+    ssize_t result = interpose_send_begin(fd, &message, 0, (void *)RP_REAL(write), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(write)(fd, buffer, count);
+        rp_wait_end(quiet);
+    }
     interpose_sent_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iov_count)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(writev));
-    ssize_t result = RP_REAL(writev)(fd, iov, iov_count);
-    rp_wait_end(quiet);
+    struct msghdr message = {.msg_iov = (struct iovec *)iov,
+                             .msg_iovlen = iov_count > 0 ? (size_t)iov_count : 0};
+    struct rp_thread *quiet = NULL;
+    ssize_t result = iov_count > 0 ? interpose_send_begin(fd, &message, 0,
+                                                          (void *)RP_REAL(writev), &quiet)
+                                   : INTERPOSE_CALL;
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(writev)(fd, iov, iov_count);
+        rp_wait_end(quiet);
+    }
     interpose_sent(fd, iov, iov_count, result);
     return result;
 }
 
 RP_EXPORT ssize_t send(int fd, const void *buffer, size_t count, int flags)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(send));
-    ssize_t result = RP_REAL(send)(fd, buffer, count, flags);
-    rp_wait_end(quiet);
+    struct iovec piece = {(void *)buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    struct rp_thread *quiet;
+    ssize_t result = interpose_send_begin(fd, &message, flags, (void *)RP_REAL(send), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(send)(fd, buffer, count, flags);
+        rp_wait_end(quiet);
+    }
     interpose_sent_buffer(fd, buffer, result);
     return result;
 }
@@ -374,18 +498,29 @@ RP_EXPORT ssize_t send(int fd, const void *buffer, size_t count, int flags)
 RP_EXPORT ssize_t sendto(int fd, const void *buffer, size_t count, int flags,
                          const struct sockaddr *address, socklen_t length)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(sendto));
-    ssize_t result = RP_REAL(sendto)(fd, buffer, count, flags, address, length);
-    rp_wait_end(quiet);
+    struct iovec piece = {(void *)buffer, count};
+    struct msghdr message = interpose_message(&piece);
+    message.msg_name = (void *)address;
+    message.msg_namelen = address != NULL ? length : 0;
+    struct rp_thread *quiet;
+    ssize_t result = interpose_send_begin(fd, &message, flags, (void *)RP_REAL(sendto), &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(sendto)(fd, buffer, count, flags, address, length);
+        rp_wait_end(quiet);
+    }
     interpose_sent_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *message, int flags)
 {
-    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(sendmsg));
-    ssize_t result = RP_REAL(sendmsg)(fd, message, flags);
-    rp_wait_end(quiet);
+    struct rp_thread *quiet;
+    ssize_t result = interpose_send_begin(fd, message, flags, (void *)RP_REAL(sendmsg),
+                                          &quiet);
+    if (result == INTERPOSE_CALL) {
+        result = RP_REAL(sendmsg)(fd, message, flags);
+        rp_wait_end(quiet);
+    }
     interpose_sent(fd, message->msg_iov, (int)message->msg_iovlen, result);
     return result;
 }

@@ -401,12 +401,13 @@ def check_socket_probe(name):
                 for _ in range(50):
                     with open(index) as f:
                         lines = [l.split("\t") for l in f.read().splitlines()]
-                    if len(lines) >= 2:
+                    if len(lines) >= 3:
                         break
                     time.sleep(0.05)
-                # The probe's two exchanges were seen as requests.
+                # The probe's three exchanges were seen as requests.
                 assert [l[2:5] for l in lines] == [
-                    ["GET", "/probe", "200"], ["GET", "/probe-halves", "200"]], lines
+                    ["GET", "/probe", "200"], ["GET", "/probe-halves", "200"],
+                    ["GET", "/probe-big", "200"]], lines
                 # The blocked read was the second request's wait, in samples
                 # as in wall time (1 ms interval).
                 duration, samples = float(lines[1][5]), int(lines[1][7])

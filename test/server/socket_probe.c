@@ -94,6 +94,36 @@ int main(void)
     PROBE(writev(server, response, 2));
     PROBE(read(client, buffer, buffer_room));
 
+    /* A big response in one blocking write to a client that reads it
+     * slowly: the write blocks, in the middle of a request, many times an
+     * interval, and must still send every byte and say so. */
+    static char big[4 << 20];
+    static const char big_request[] = "GET /probe-big HTTP/1.1\r\nHost: x\r\n\r\n";
+    int head_length = snprintf(big, sizeof big,
+                               "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+                               sizeof big - 64);
+    memset(big + head_length, 'x', sizeof big - 64);
+    PROBE(send(client, big_request, sizeof big_request - 1, 0));
+    PROBE(read(server, buffer, buffer_room));
+    pid_t reader = fork();
+    if (reader == 0) {
+        /* A short write would leave it waiting: it gives up instead. */
+        struct timeval patience = {2, 0};
+        setsockopt(client, SOL_SOCKET, SO_RCVTIMEO, &patience, sizeof patience);
+        size_t left = (size_t)head_length + sizeof big - 64;
+        while (left > 0) {
+            ssize_t got = read(client, big, left < 262144 ? left : 262144);
+            if (got <= 0)
+                _exit(1);
+            left -= (size_t)got;
+            usleep(10000);
+        }
+        _exit(0);
+    }
+    PROBE(write(server, big, (size_t)head_length + sizeof big - 64));
+    int reader_status;
+    PROBE(waitpid(reader, &reader_status, 0) == reader && reader_status == 0);
+
     close(client);
     /* The first write after the peer closed may still succeed; a later one
      * gets EPIPE (or ECONNRESET) once the reset came back. */

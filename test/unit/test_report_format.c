@@ -40,6 +40,7 @@ static void report_make_burn(struct rp_report *report)
     report->start_unix_us = INT64_C(1795000000123456);
     report->duration_ms = 203.4;
     report->cpu_ms = 201.2;
+    report->cpu_measured = true;
     report->request_bytes = 78;
     report->response_bytes = 120;
     report->interval_ms = 1.0;
@@ -197,6 +198,7 @@ UNIT_TEST(json_reads_back_the_same_report)
     EXPECT_INT_EQ(INT64_C(1795000000123456), read.start_unix_us);
     EXPECT_TRUE(fabs(read.duration_ms - 203.4) < 1e-9);
     EXPECT_TRUE(fabs(read.cpu_ms - 201.2) < 1e-9);
+    EXPECT_TRUE(read.cpu_measured);
     EXPECT_INT_EQ(78, read.request_bytes);
     EXPECT_INT_EQ(120, read.response_bytes);
     EXPECT_TRUE(read.interval_ms == 1.0);
@@ -213,6 +215,32 @@ UNIT_TEST(json_reads_back_the_same_report)
     EXPECT_TRUE(strcmp(first.data, second.data) == 0);
     rp_buffer_free(&first);
     rp_buffer_free(&second);
+    rp_report_release(&written);
+    rp_report_release(&read);
+}
+
+/* A request no sample landed in has no CPU time measured: null in JSON,
+ * said in words in text, and read back as such. */
+UNIT_TEST(unmeasured_cpu_time_is_null_not_zero)
+{
+    struct rp_report written, read;
+    struct rp_buffer json, text;
+    char error[256];
+
+    report_make_burn(&written);
+    written.cpu_ms = 0;
+    written.cpu_measured = false;
+    json = render_json(&written);
+    EXPECT_TRUE(strstr(json.data, "\"cpu_ms\": null, ") != NULL);
+    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
+                                         sizeof error));
+    EXPECT_STR_EQ("", error);
+    EXPECT_TRUE(!read.cpu_measured);
+    EXPECT_TRUE(read.cpu_ms == 0);
+    text = render_text(&read, true, false);
+    EXPECT_TRUE(strstr(text.data, "CPU time: not measured (no sample)\n"));
+    rp_buffer_free(&json);
+    rp_buffer_free(&text);
     rp_report_release(&written);
     rp_report_release(&read);
 }
@@ -716,6 +744,7 @@ UNIT_TEST(decimals_ignore_sign_of_zero_and_non_finite_values)
 int main(void)
 {
     UNIT_RUN(json_reads_back_the_same_report);
+    UNIT_RUN(unmeasured_cpu_time_is_null_not_zero);
     UNIT_RUN(json_has_the_documented_shape);
     UNIT_RUN(text_has_pyinstrument_lines);
     UNIT_RUN(text_in_ascii_and_colour);

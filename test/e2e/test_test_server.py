@@ -53,7 +53,10 @@ def test_sleep_is_sampled_in_wall_time():
         assert share(report, "sleep_wait") >= 0.85, share(report, "sleep_wait")
         check_sample_count(report)
         # Sleeping costs no CPU: what the report says must show it.
-        assert report["request"]["cpu_ms"] < 30, report["request"]
+        # Its samples are the sleep's, measured by the wrapper: no tick may
+        # have landed, and then its CPU time was not measured (null).
+        cpu_ms = report["request"]["cpu_ms"]
+        assert cpu_ms is None or cpu_ms < 30, report["request"]
 
 
 def test_mix_shares_within_ten_points():

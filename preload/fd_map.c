@@ -36,3 +36,12 @@ void rp_fd_map_clear(struct rp_fd_map *map)
         if (map->chunks[i] != NULL)
             memset(map->chunks[i], 0, FD_MAP_CHUNK_SIZE * map->entry_size);
 }
+
+void rp_fd_map_visit(struct rp_fd_map *map, void (*visit)(void *entry))
+{
+    for (unsigned i = 0; i < RP_FD_MAP_CHUNKS; i++) {
+        char *chunk = map->chunks[i];
+        for (unsigned j = 0; chunk != NULL && j < FD_MAP_CHUNK_SIZE; j++)
+            visit(chunk + j * map->entry_size);
+    }
+}

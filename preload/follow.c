@@ -3,7 +3,7 @@
 
 #include <errno.h>
 #include <stdint.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
 
 #include "conn_table.h"
 #include "connection.h"
@@ -12,7 +12,8 @@
 
 enum follow_kind {
     FOLLOW_KIND_UNKNOWN, /* not looked at since it was opened */
-    FOLLOW_KIND_SOCKET,
+    FOLLOW_KIND_STREAM,  /* a stream socket (TCP, unix stream) */
+    FOLLOW_KIND_SOCKET,  /* another socket (UDP, unix datagram, seqpacket) */
     FOLLOW_KIND_OTHER,   /* a file, pipe or eventfd: never followed */
 };
 
@@ -23,23 +24,32 @@ struct follow_entry {
     struct rp_conn *conn;  /* the connection of that request */
     uint8_t kind;          /* enum follow_kind */
     bool has_timeout;      /* SO_RCVTIMEO or SO_SNDTIMEO is set on it */
+    bool has_low_mark;     /* SO_RCVLOWAT is set on it */
 };
 
 static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
 
-/* Pipes and eventfds that wake event loops must not drag a request along:
- * only sockets are followed. One fstat per fd while it stays open. */
-static bool follow_is_socket(int fd, struct follow_entry *entry)
+/* What kind of fd this is: one getsockopt per fd while it stays open. */
+static enum follow_kind follow_kind_of(int fd, struct follow_entry *entry)
 {
     uint8_t kind = __atomic_load_n(&entry->kind, __ATOMIC_RELAXED);
     if (kind == FOLLOW_KIND_UNKNOWN) {
-        struct stat status;
-        kind = fstat(fd, &status) == 0 && S_ISSOCK(status.st_mode)
-                   ? FOLLOW_KIND_SOCKET
-                   : FOLLOW_KIND_OTHER;
+        int type;
+        socklen_t length = sizeof type;
+        kind = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0
+                   ? FOLLOW_KIND_OTHER
+               : type == SOCK_STREAM ? FOLLOW_KIND_STREAM
+                                     : FOLLOW_KIND_SOCKET;
         __atomic_store_n(&entry->kind, kind, __ATOMIC_RELAXED);
     }
-    return kind == FOLLOW_KIND_SOCKET;
+    return (enum follow_kind)kind;
+}
+
+/* Pipes and eventfds that wake event loops must not drag a request along:
+ * only sockets are followed. */
+static bool follow_is_socket(int fd, struct follow_entry *entry)
+{
+    return follow_kind_of(fd, entry) != FOLLOW_KIND_OTHER;
 }
 
 /*
@@ -101,6 +111,26 @@ void rp_follow_forget(int fd)
     __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&entry->kind, FOLLOW_KIND_UNKNOWN, __ATOMIC_RELAXED);
     __atomic_store_n(&entry->has_timeout, false, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->has_low_mark, false, __ATOMIC_RELAXED);
+}
+
+void rp_follow_set_low_mark(int fd, bool has_low_mark)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, has_low_mark);
+    if (entry != NULL)
+        __atomic_store_n(&entry->has_low_mark, has_low_mark, __ATOMIC_RELAXED);
+}
+
+bool rp_follow_has_low_mark(int fd)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    return entry != NULL && __atomic_load_n(&entry->has_low_mark, __ATOMIC_RELAXED);
+}
+
+bool rp_follow_is_stream(int fd)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, true);
+    return entry != NULL && follow_kind_of(fd, entry) == FOLLOW_KIND_STREAM;
 }
 
 void rp_follow_set_timeout(int fd, bool has_timeout)
@@ -129,7 +159,12 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
            __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
 }
 
-void rp_follow_forget_all(void)
+static void follow_forget_owner(void *entry)
 {
-    rp_fd_map_clear(&follow_map);
+    ((struct follow_entry *)entry)->owner = 0;
+}
+
+void rp_follow_forget_owners(void)
+{
+    rp_fd_map_visit(&follow_map, follow_forget_owner);
 }

@@ -38,7 +38,26 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread);
 void rp_follow_set_timeout(int fd, bool has_timeout);
 bool rp_follow_has_timeout(int fd);
 
-/* In a fork child: the parent's upstream sockets are the parent's. */
-void rp_follow_forget_all(void);
+/*
+ * Whether fd is a stream socket, whose reads and writes may be first tried
+ * without blocking (interpose.c): only there is read the same as recvmsg
+ * and write the same as sendmsg (a datagram socket would lose a datagram
+ * to a read of 0 bytes, a seqpacket one its record ends). One getsockopt
+ * per fd while it stays open.
+ */
+bool rp_follow_is_stream(int fd);
+
+/* SO_RCVLOWAT (setsockopt tells): a blocking read waits for that much,
+ * where one tried without blocking returns what is there. */
+void rp_follow_set_low_mark(int fd, bool has_low_mark);
+bool rp_follow_has_low_mark(int fd);
+
+/*
+ * In a fork child: the parent's upstream sockets are the parent's
+ * requests', but what they are (their kind, their timeouts) holds in the
+ * child too: a worker that accepts on a listener with a timeout must
+ * still keep reqprof's tick out of it.
+ */
+void rp_follow_forget_owners(void);
 
 #endif

@@ -70,19 +70,19 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
  * the thread for nothing, and a tick into a blocking write that has sent
  * part of its bytes makes it return short. So such a call is first made
  * without blocking, as recvmsg or sendmsg with MSG_DONTWAIT on the same
- * buffers (on a socket, read and write are those calls with no flags).
- * What it answers is the answer, unless it would block on a socket that
- * blocks: only then is the timer disarmed, for the real call to block in
- * as a quiet wait of the request. This is whether fd's call is probed.
- * MSG_WAITALL is not: without blocking it would return less.
+ * buffers (on a stream socket, read and write are those calls with no
+ * flags). What it answers is the answer, unless it would block on a
+ * socket that blocks: only then is the timer disarmed, for the real call
+ * to block in as a quiet wait of the request. A call that cannot be
+ * probed so (MSG_WAITALL would return less, control data would be sent
+ * twice, SO_RCVLOWAT would wait for more) is a quiet wait if its socket
+ * blocks.
  */
-static bool interpose_probes(int fd, int flags)
-{
-    struct rp_thread *thread = rp_thread_state;
-    return thread != NULL && thread->armed && thread->current_request != 0 &&
-           !(flags & (MSG_WAITALL | MSG_DONTWAIT)) && interpose_active() &&
-           rp_follow_belongs_to_current(fd, thread);
-}
+enum interpose_way {
+    INTERPOSE_WAY_CALL,  /* the real call, as it is */
+    INTERPOSE_WAY_PROBE, /* first without blocking */
+    INTERPOSE_WAY_WAIT,  /* the real call as a quiet wait */
+};
 
 /* Whether fd is a blocking socket, whose real call would wait. Keeps
  * errno. */
@@ -94,21 +94,36 @@ static bool interpose_blocks(int fd)
     return status >= 0 && !(status & O_NONBLOCK);
 }
 
+/* The way of a socket call on fd with flags; probe_fits says whether its
+ * arguments allow the probe. */
+static enum interpose_way interpose_way_of(int fd, int flags, bool probe_fits)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || !thread->armed || thread->current_request == 0 ||
+        (flags & MSG_DONTWAIT) || !interpose_active() ||
+        !rp_follow_belongs_to_current(fd, thread) || !rp_follow_is_stream(fd))
+        return INTERPOSE_WAY_CALL;
+    if (probe_fits)
+        return INTERPOSE_WAY_PROBE;
+    return interpose_blocks(fd) ? INTERPOSE_WAY_WAIT : INTERPOSE_WAY_CALL;
+}
+
 /* What a probe that failed (-1, errno set) means for the call. */
 enum interpose_probe_failure {
-    INTERPOSE_PROBE_ANSWERS,    /* the call's own failure, or EAGAIN on a
-                                 * non-blocking socket: the answer */
-    INTERPOSE_PROBE_BLOCKS,     /* it would block on a blocking socket */
-    INTERPOSE_PROBE_NOT_SOCKET, /* fd is no socket: the real call decides */
+    INTERPOSE_PROBE_ANSWERS, /* the call's own failure, or EAGAIN on a
+                              * non-blocking socket: the answer */
+    INTERPOSE_PROBE_BLOCKS,  /* it would block on a blocking socket */
+    INTERPOSE_PROBE_REFUSED, /* the probe itself was refused (no socket,
+                              * a seccomp filter): the real call decides */
 };
 
 /* Classifies a failed probe; errno is the server's again unless the probe
  * answers. */
 static enum interpose_probe_failure interpose_probe_failed(int fd, int saved_errno)
 {
-    if (errno == ENOTSOCK) {
+    if (errno == ENOTSOCK || errno == EPERM || errno == ENOSYS) {
         errno = saved_errno;
-        return INTERPOSE_PROBE_NOT_SOCKET;
+        return INTERPOSE_PROBE_REFUSED;
     }
     if (errno != EAGAIN || !interpose_blocks(fd))
         return INTERPOSE_PROBE_ANSWERS;
@@ -116,18 +131,39 @@ static enum interpose_probe_failure interpose_probe_failed(int fd, int saved_err
     return INTERPOSE_PROBE_BLOCKS;
 }
 
+/* Bytes message's buffers hold. */
+static size_t interpose_message_length(const struct msghdr *message)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < message->msg_iovlen; i++)
+        total += message->msg_iov[i].iov_len;
+    return total;
+}
+
 /*
- * Before a read of fd into message's buffers (see interpose_probes; on a
+ * Before a read of fd into message's buffers (see interpose_way; on a
  * socket with a timeout it is a quiet wait, interpose_begin). Returns the
  * probe's result, or INTERPOSE_CALL with the quiet wait (or NULL) in
- * *quiet for the caller to make the real call and rp_wait_end it.
+ * *quiet for the caller to make the real call and rp_wait_end it. A read
+ * of nothing is not probed: on a datagram socket it would take one.
  */
 static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags,
                                        void *function, struct rp_thread **quiet)
 {
     *quiet = interpose_begin(fd, function);
-    if (*quiet != NULL || !interpose_probes(fd, flags))
+    if (*quiet != NULL)
         return INTERPOSE_CALL;
+    bool fits = !(flags & MSG_WAITALL) && message->msg_iovlen <= IOV_MAX &&
+                interpose_message_length(message) > 0 && !rp_follow_has_low_mark(fd);
+    switch (interpose_way_of(fd, flags, fits)) {
+    case INTERPOSE_WAY_WAIT:
+        *quiet = rp_wait_begin(function);
+        return INTERPOSE_CALL;
+    case INTERPOSE_WAY_CALL:
+        return INTERPOSE_CALL;
+    default:
+        break;
+    }
     int saved_errno = errno;
     ssize_t result = RP_REAL(recvmsg)(fd, message, flags | MSG_DONTWAIT);
     if (result >= 0)
@@ -144,66 +180,83 @@ static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags
 }
 
 /* Room for the iovecs of a write that interpose_send_begin probes; longer
- * vectors go straight to the real call. */
+ * vectors are not probed. */
 #define INTERPOSE_IOV_MAX 64
 
+/* Writes what message holds past its first done bytes, blocking, as a
+ * quiet wait; returns what the call returned. */
+static ssize_t interpose_send_rest(int fd, const struct msghdr *message, size_t done,
+                                   int flags, void *function)
+{
+    struct iovec rest[INTERPOSE_IOV_MAX];
+    struct msghdr rest_message = *message;
+    rest_message.msg_iov = rest;
+    rest_message.msg_iovlen = 0;
+    for (size_t i = 0; i < message->msg_iovlen; i++) {
+        struct iovec piece = message->msg_iov[i];
+        if (done >= piece.iov_len) {
+            done -= piece.iov_len;
+            continue;
+        }
+        piece.iov_base = (char *)piece.iov_base + done;
+        piece.iov_len -= done;
+        done = 0;
+        rest[rest_message.msg_iovlen++] = piece;
+    }
+    struct rp_thread *waiting = rp_wait_begin(function);
+    ssize_t result = RP_REAL(sendmsg)(fd, &rest_message, flags);
+    rp_wait_end(waiting);
+    return result;
+}
+
 /*
- * Before a write of message's bytes to fd (see interpose_probes; on a
- * socket with a timeout it is a quiet wait, interpose_begin). A blocking
- * write that sent part of its bytes without blocking sends the rest in
- * the real call, and returns both counts added, as one blocking write
- * would have. Returns the write's result, or INTERPOSE_CALL with the
- * quiet wait (or NULL) in *quiet for the caller to make the real call.
+ * Before a write of message's bytes to fd (see interpose_way; on a socket
+ * with a timeout it is a quiet wait, interpose_begin). A blocking write
+ * that sent part of its bytes without blocking sends the rest in a second
+ * call, and returns both counts added, as one blocking write would have.
+ * Only plain bytes are split so: control data, MSG_OOB, MSG_EOR and
+ * MSG_ZEROCOPY belong to one call. Returns the write's result, or
+ * INTERPOSE_CALL with the quiet wait (or NULL) in *quiet for the caller
+ * to make the real call.
  */
 static ssize_t interpose_send_begin(int fd, const struct msghdr *message, int flags,
                                     void *function, struct rp_thread **quiet)
 {
     *quiet = interpose_begin(fd, function);
-    if (*quiet != NULL || message->msg_iovlen > INTERPOSE_IOV_MAX ||
-        !interpose_probes(fd, flags))
+    if (*quiet != NULL)
         return INTERPOSE_CALL;
+    bool fits = message->msg_iovlen <= INTERPOSE_IOV_MAX &&
+                message->msg_controllen == 0 &&
+                !(flags & (MSG_OOB | MSG_EOR | MSG_ZEROCOPY));
+    switch (interpose_way_of(fd, flags, fits)) {
+    case INTERPOSE_WAY_WAIT:
+        *quiet = rp_wait_begin(function);
+        return INTERPOSE_CALL;
+    case INTERPOSE_WAY_CALL:
+        return INTERPOSE_CALL;
+    default:
+        break;
+    }
     int saved_errno = errno;
-    size_t total = 0;
-    for (size_t i = 0; i < message->msg_iovlen; i++)
-        total += message->msg_iov[i].iov_len;
     ssize_t sent = RP_REAL(sendmsg)(fd, message, flags | MSG_DONTWAIT);
     if (sent < 0) {
-        enum interpose_probe_failure failure = interpose_probe_failed(fd, saved_errno);
-        if (failure != INTERPOSE_PROBE_BLOCKS)
-            return failure == INTERPOSE_PROBE_ANSWERS ? sent : INTERPOSE_CALL;
-    } else if ((size_t)sent == total || !interpose_blocks(fd)) {
-        return sent; /* all sent, or as much as a non-blocking socket takes */
-    }
-    /* The rest, after the bytes already sent. */
-    size_t done = sent > 0 ? (size_t)sent : 0;
-    struct iovec rest[INTERPOSE_IOV_MAX];
-    struct msghdr rest_message = *message;
-    rest_message.msg_iov = rest;
-    rest_message.msg_iovlen = 0;
-    size_t skip = done;
-    for (size_t i = 0; i < message->msg_iovlen; i++) {
-        struct iovec piece = message->msg_iov[i];
-        if (skip >= piece.iov_len) {
-            skip -= piece.iov_len;
-            continue;
+        switch (interpose_probe_failed(fd, saved_errno)) {
+        case INTERPOSE_PROBE_ANSWERS:
+            return sent;
+        case INTERPOSE_PROBE_BLOCKS:
+            return interpose_send_rest(fd, message, 0, flags, function);
+        default:
+            return INTERPOSE_CALL;
         }
-        piece.iov_base = (char *)piece.iov_base + skip;
-        piece.iov_len -= skip;
-        skip = 0;
-        rest[rest_message.msg_iovlen++] = piece;
     }
+    if ((size_t)sent == interpose_message_length(message) || !interpose_blocks(fd))
+        return sent; /* all sent, or as much as a non-blocking socket takes */
+    /* Bytes were sent: a failure of the rest shows at the server's next
+     * call, with its SIGPIPE, as it would after a short write. */
+    ssize_t more = interpose_send_rest(fd, message, (size_t)sent,
+                                       flags | MSG_NOSIGNAL, function);
     errno = saved_errno;
-    struct rp_thread *waiting = rp_wait_begin(function);
-    ssize_t more = RP_REAL(sendmsg)(fd, &rest_message, flags);
-    rp_wait_end(waiting);
-    if (done == 0)
-        return more;
-    /* Bytes were sent: a failure shows at the next call, as it would. */
-    if (more < 0) {
-        errno = saved_errno;
-        return (ssize_t)done;
-    }
-    return (ssize_t)(done + (size_t)more);
+    return more < 0 ? sent : sent + more;
 }
 
 /* A message over one buffer, for the probes. */
@@ -216,22 +269,24 @@ static inline struct msghdr interpose_message(struct iovec *piece)
  * A socket the current request connects is that request's upstream from
  * the start: an event loop connects without blocking and writes the
  * upstream request only on a later turn, after it went idle. A blocking
- * connect that a signal interrupts fails with EINTR and then EALREADY, so
- * while on a request it is a quiet wait.
+ * connect is restarted after a tick (SA_RESTART), and its ticks are the
+ * request's wait; only with SO_SNDTIMEO would one break it.
  */
 RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
 {
-    struct rp_thread *quiet =
-        interpose_active() ? rp_wait_begin((void *)RP_REAL(connect)) : NULL;
+    struct rp_thread *thread = rp_thread_state;
+    bool on_request = thread != NULL && thread->current_request != 0;
+    struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(connect));
     int result = RP_REAL(connect)(fd, address, length);
     rp_wait_end(quiet);
-    if (quiet != NULL && (result == 0 || errno == EINPROGRESS))
+    if (on_request && interpose_active() && (result == 0 || errno == EINPROGRESS))
         rp_follow_sent(fd);
     return result;
 }
 
 /* accept returned fd from listener: a new client connection. It inherits
- * the listener's socket timeouts, and with them their EINTR behaviour. */
+ * the listener's socket timeouts, and with them their EINTR behaviour, and
+ * its SO_RCVLOWAT. */
 static void interpose_accepted(int listener, int fd)
 {
     if (fd < 0 || !interpose_active())
@@ -239,6 +294,8 @@ static void interpose_accepted(int listener, int fd)
     rp_connection_accepted(fd);
     if (rp_follow_has_timeout(listener))
         rp_follow_set_timeout(fd, true);
+    if (rp_follow_has_low_mark(listener))
+        rp_follow_set_low_mark(fd, true);
 }
 
 /* The server read length bytes from fd into iov. */
@@ -389,13 +446,18 @@ static ssize_t interpose_recvfrom_begin(int fd, struct iovec *piece, int flags,
                                         struct sockaddr *address, socklen_t *length,
                                         void *function, struct rp_thread **quiet)
 {
+    /* An address without its length is the real call's EFAULT to give. */
+    if (address != NULL && length == NULL) {
+        *quiet = NULL;
+        return INTERPOSE_CALL;
+    }
     struct msghdr message = interpose_message(piece);
-    if (address != NULL && length != NULL) {
+    if (address != NULL) {
         message.msg_name = address;
         message.msg_namelen = *length;
     }
     ssize_t result = interpose_receive_begin(fd, &message, flags, function, quiet);
-    if (result >= 0 && address != NULL && length != NULL)
+    if (result >= 0 && address != NULL)
         *length = message.msg_namelen;
     return result;
 }
@@ -556,6 +618,9 @@ RP_EXPORT int setsockopt(int fd, int level, int name, const void *value,
         if (timeout->tv_sec != 0 || timeout->tv_usec != 0)
             rp_follow_set_timeout(fd, true);
     }
+    if (result == 0 && level == SOL_SOCKET && name == SO_RCVLOWAT && value != NULL &&
+        length >= sizeof(int) && interpose_active())
+        rp_follow_set_low_mark(fd, *(const int *)value > 1);
     return result;
 }
 
@@ -575,8 +640,7 @@ void rp_interpose_closing(int fd)
         return;
     if (rp_conn_table_get(fd) != NULL)
         rp_connection_closing(fd);
-    else
-        rp_follow_forget(fd);
+    rp_follow_forget(fd);
 }
 
 /* The connection ends before the real close: once the fd is closed another

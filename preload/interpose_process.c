@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -78,7 +79,17 @@ static void process_before_signal_change(int signal_number)
     if (!rp_process.enabled || signal_number != rp_process.config.signal)
         return;
     int saved_errno = errno;
-    rp_thread_stop_sampling_everywhere();
+    if (!rp_thread_sampling_stopped()) {
+        rp_thread_stop_sampling_everywhere();
+        /* A tick already pending in some thread would meet the server's
+         * disposition (SIG_DFL kills on kernels before 6.13): ignoring the
+         * signal discards every pending one before the server's takes
+         * over. Only the first time: later ones are the server's own. */
+        struct sigaction ignore;
+        memset(&ignore, 0, sizeof ignore);
+        ignore.sa_handler = SIG_IGN;
+        RP_REAL(sigaction)(signal_number, &ignore, NULL);
+    }
     rp_log_once(&said,
                 "the server installs its own handler for signal %d (%s), which "
                 "reqprof samples with: sampling stops in this process (pick "
@@ -147,12 +158,12 @@ enum process_syscall_wait {
  * threads with syscall(SYS_futex) and a timeout. futex without a timeout
  * is restarted, and so are the others not named here.
  */
-static enum process_syscall_wait process_syscall_wait(long number, long op,
-                                                      long fourth)
+static enum process_syscall_wait process_syscall_wait(long number, long second,
+                                                      long third, long fourth)
 {
     switch (number) {
     case SYS_futex:
-        switch (op & FUTEX_CMD_MASK) {
+        switch (second & FUTEX_CMD_MASK) {
         case FUTEX_WAIT:
         case FUTEX_WAIT_BITSET:
         case FUTEX_WAIT_REQUEUE_PI:
@@ -172,17 +183,25 @@ static enum process_syscall_wait process_syscall_wait(long number, long op,
     case SYS_msgrcv:
     case SYS_msgsnd:
         return PROCESS_SYSCALL_SLEEP;
-    case SYS_epoll_wait:
-    case SYS_epoll_pwait:
-    case SYS_epoll_pwait2:
+    /* poll and select fail with EINTR on a pending tick even without a
+     * timeout; epoll_wait does not. */
     case SYS_poll:
     case SYS_ppoll:
     case SYS_select:
     case SYS_pselect6:
+        return PROCESS_SYSCALL_LOOP;
+    case SYS_epoll_wait:
+    case SYS_epoll_pwait:
+        return fourth != 0 ? PROCESS_SYSCALL_LOOP : PROCESS_SYSCALL_RUNS;
+    case SYS_epoll_pwait2:
+        return PROCESS_SYSCALL_LOOP;
+    /* Waits only for at least one completion (min_nr, min_complete). */
     case SYS_io_getevents:
     case SYS_io_pgetevents:
+        return second > 0 ? PROCESS_SYSCALL_LOOP : PROCESS_SYSCALL_RUNS;
     case SYS_io_uring_enter:
-        return PROCESS_SYSCALL_LOOP;
+        return (fourth & IORING_ENTER_GETEVENTS) && third > 0 ? PROCESS_SYSCALL_LOOP
+                                                              : PROCESS_SYSCALL_RUNS;
     default:
         return PROCESS_SYSCALL_RUNS;
     }
@@ -190,11 +209,12 @@ static enum process_syscall_wait process_syscall_wait(long number, long op,
 
 /* Before a raw system call: keeps reqprof's tick out of one it would
  * break. Returns the quiet wait to end, or NULL. */
-static struct rp_thread *process_before_syscall(long number, long op, long fourth)
+static struct rp_thread *process_before_syscall(long number, long second, long third,
+                                                long fourth)
 {
     if (!rp_process.enabled || rp_thread_is_internal || rp_thread_state == NULL)
         return NULL;
-    switch (process_syscall_wait(number, op, fourth)) {
+    switch (process_syscall_wait(number, second, third, fourth)) {
     case PROCESS_SYSCALL_SLEEP:
         return rp_wait_begin((void *)RP_REAL(syscall));
     case PROCESS_SYSCALL_LOOP:
@@ -228,7 +248,7 @@ RP_EXPORT long syscall(long number, ...)
     }
     if (number == SYS_close)
         rp_interpose_closing((int)a);
-    struct rp_thread *quiet = process_before_syscall(number, b, d);
+    struct rp_thread *quiet = process_before_syscall(number, b, c, d);
     long result = RP_REAL(syscall)(number, a, b, c, d, e, f);
     rp_wait_end(quiet);
     return result;

@@ -1,5 +1,7 @@
 /*
- * Interposed calls that block: the event-loop waits and the sleeps.
+ * Interposed calls that block: the event-loop waits, the sleeps and the
+ * other calls that a handled signal breaks with EINTR whatever SA_RESTART
+ * says.
  *
  * epoll_wait and its relatives are where an event loop waits for its next
  * event, whichever request that serves: the thread works on no request
@@ -8,8 +10,10 @@
  * server waiting on its client or upstream): then, like the sleeps, they
  * are a quiet wait (wait.h) and their time is the request's.
  *
- * Either way reqprof's timer is disarmed before the real call blocks, so
- * none of these calls can fail with an EINTR caused by reqprof.
+ * reqprof's timer never runs into any of them, so none can fail with an
+ * EINTR caused by reqprof: epoll waits are first made with a zero timeout
+ * (which no tick can break) and the timer is stopped only if they would
+ * block; every other call here stops it first, if it runs.
  */
 #include <errno.h>
 #include <poll.h>
@@ -37,56 +41,83 @@ static inline bool wait_active(void)
     return rp_process.enabled && !rp_thread_is_internal;
 }
 
-/* How an interposed wait goes on, once reqprof has looked at it. */
-enum wait_plan {
-    WAIT_PLAN_CALL,  /* make the call as the server asked */
-    WAIT_PLAN_QUIET, /* as a quiet wait of the current request */
-    WAIT_PLAN_PROBE, /* first without blocking (rp_wait_idle) */
+/*
+ * What a poll or select does with reqprof's timer. Even with a zero
+ * timeout they fail with EINTR if a tick is pending when nothing is ready
+ * (the kernel checks before it returns), so the timer never runs into
+ * them. Unlike epoll_wait they are not probed first: the probe itself
+ * would see such a tick.
+ */
+struct wait_guard {
+    struct rp_thread *quiet;    /* a quiet wait of the request, to end */
+    struct rp_thread *shielded; /* disarmed for a call that cannot block */
 };
 
-/* Quiet wait if every fd is the current request's, else idle. */
-static enum wait_plan wait_plan_for_fds(const struct pollfd *fds, nfds_t count,
-                                        bool blocks)
+/* Before a poll or select: a wait of the request if its fds are all the
+ * current request's (all_current), else an event loop's: the thread goes
+ * idle. */
+static struct wait_guard wait_guard_begin(bool all_current, bool blocks,
+                                          void *function)
 {
-    struct rp_thread *thread = rp_thread_state;
-    if (!wait_active() || thread == NULL)
-        return WAIT_PLAN_CALL;
-    bool all_current = thread->current_request != 0;
-    for (nfds_t i = 0; i < count && all_current; i++)
-        all_current = fds[i].fd < 0 || rp_follow_belongs_to_current(fds[i].fd, thread);
-    if (all_current)
-        return blocks ? WAIT_PLAN_QUIET : WAIT_PLAN_CALL;
-    return rp_wait_idle(blocks) ? WAIT_PLAN_PROBE : WAIT_PLAN_CALL;
+    struct wait_guard guard = {NULL, NULL};
+    if (all_current && blocks)
+        guard.quiet = rp_wait_begin(function);
+    else if (all_current)
+        guard.shielded = rp_wait_shield_begin();
+    else if (rp_wait_idle(true))
+        rp_wait_idle_blocks();
+    return guard;
 }
 
-static enum wait_plan wait_plan_for_sets(int count, const fd_set *read_set,
-                                         const fd_set *write_set,
-                                         const fd_set *except_set, bool blocks)
+static void wait_guard_end(struct wait_guard guard)
+{
+    rp_wait_end(guard.quiet);
+    rp_wait_shield_end(guard.shielded);
+}
+
+/* Whether every fd is the current request's (a thread-per-connection
+ * server waiting on its client or upstream): a wait of the request, not
+ * an event loop's. */
+static bool wait_fds_all_current(const struct pollfd *fds, nfds_t count)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (!wait_active() || thread == NULL)
-        return WAIT_PLAN_CALL;
-    bool all_current = thread->current_request != 0;
+    bool all_current = thread != NULL && thread->current_request != 0;
+    for (nfds_t i = 0; i < count && all_current; i++)
+        all_current = fds[i].fd < 0 || rp_follow_belongs_to_current(fds[i].fd, thread);
+    return all_current;
+}
+
+static bool wait_sets_all_current(int count, const fd_set *read_set,
+                                  const fd_set *write_set, const fd_set *except_set)
+{
+    struct rp_thread *thread = rp_thread_state;
+    bool all_current = thread != NULL && thread->current_request != 0;
     for (int fd = 0; fd < count && fd < FD_SETSIZE && all_current; fd++) {
         bool watched = (read_set && FD_ISSET(fd, read_set)) ||
                        (write_set && FD_ISSET(fd, write_set)) ||
                        (except_set && FD_ISSET(fd, except_set));
         all_current = !watched || rp_follow_belongs_to_current(fd, thread);
     }
-    if (all_current)
-        return blocks ? WAIT_PLAN_QUIET : WAIT_PLAN_CALL;
-    return rp_wait_idle(blocks) ? WAIT_PLAN_PROBE : WAIT_PLAN_CALL;
+    return all_current;
 }
 
-/* After a probe found nothing ready, or without one: the timer must not
- * run into the blocking call. Returns the quiet wait to end, or NULL. */
-static struct rp_thread *wait_before_blocking(enum wait_plan plan, void *function)
+static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t count,
+                                            bool blocks, void *function)
 {
-    if (plan == WAIT_PLAN_QUIET)
-        return rp_wait_begin(function);
-    if (plan == WAIT_PLAN_PROBE)
-        rp_wait_idle_blocks();
-    return NULL;
+    if (!wait_active() || rp_thread_state == NULL)
+        return (struct wait_guard){NULL, NULL};
+    return wait_guard_begin(wait_fds_all_current(fds, count), blocks, function);
+}
+
+static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
+                                             const fd_set *write_set,
+                                             const fd_set *except_set, bool blocks,
+                                             void *function)
+{
+    if (!wait_active() || rp_thread_state == NULL)
+        return (struct wait_guard){NULL, NULL};
+    return wait_guard_begin(wait_sets_all_current(count, read_set, write_set, except_set),
+                            blocks, function);
 }
 
 /*
@@ -167,11 +198,21 @@ static bool timeval_blocks(const struct timeval *timeout)
     return timeout == NULL || timeout->tv_sec != 0 || timeout->tv_usec != 0;
 }
 
+/* A timeout the kernel would refuse (EINVAL) is not probed: the probe's
+ * zero timeout would hide the error and could take events. */
+static bool timespec_valid(const struct timespec *timeout)
+{
+    return timeout == NULL || (timeout->tv_sec >= 0 && timeout->tv_nsec >= 0 &&
+                               timeout->tv_nsec < 1000000000L);
+}
+
 static const struct timespec wait_no_time;
 
 /* The probe's result is the call's, events and all (an edge-triggered or
  * one-shot event is reported once, to the caller); only when nothing was
- * ready is the call made again, to block. */
+ * ready is the call made again, to block. epoll_wait with a zero timeout
+ * returns before it looks for pending signals, so no tick can break the
+ * probe itself. */
 RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
 {
     if (wait_idle(timeout != 0)) {
@@ -201,7 +242,9 @@ RP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max,
                            const struct timespec *timeout, const sigset_t *mask)
 {
     if (wait_idle(timespec_blocks(timeout))) {
-        int ready = RP_REAL(epoll_pwait2)(epfd, events, max, &wait_no_time, mask);
+        int ready = timespec_valid(timeout)
+                        ? RP_REAL(epoll_pwait2)(epfd, events, max, &wait_no_time, mask)
+                        : 0;
         if (ready != 0)
             return ready;
         rp_wait_idle_blocks();
@@ -214,16 +257,12 @@ RP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max,
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-/* poll writes only revents, which the real call writes again. */
 RP_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
 {
-    enum wait_plan plan = wait_plan_for_fds(fds, count, timeout != 0);
-    int result = plan == WAIT_PLAN_PROBE ? RP_REAL(poll)(fds, count, 0) : 0;
-    if (result == 0) {
-        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(poll));
-        result = RP_REAL(poll)(fds, count, timeout);
-        rp_wait_end(quiet);
-    }
+    struct wait_guard guard = wait_guard_for_fds(fds, count, timeout != 0,
+                                                 (void *)RP_REAL(poll));
+    int result = RP_REAL(poll)(fds, count, timeout);
+    wait_guard_end(guard);
     wait_after_poll(fds, count, result);
     return result;
 }
@@ -231,80 +270,47 @@ RP_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
 RP_EXPORT int ppoll(struct pollfd *fds, nfds_t count, const struct timespec *timeout,
                     const sigset_t *mask)
 {
-    enum wait_plan plan = wait_plan_for_fds(fds, count, timespec_blocks(timeout));
-    int result = plan == WAIT_PLAN_PROBE
-                     ? RP_REAL(ppoll)(fds, count, &wait_no_time, mask)
-                     : 0;
-    if (result == 0) {
-        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(ppoll));
-        result = RP_REAL(ppoll)(fds, count, timeout, mask);
-        rp_wait_end(quiet);
-    }
+    struct wait_guard guard = wait_guard_for_fds(fds, count, timespec_blocks(timeout),
+                                                 (void *)RP_REAL(ppoll));
+    int result = RP_REAL(ppoll)(fds, count, timeout, mask);
+    wait_guard_end(guard);
     wait_after_poll(fds, count, result);
     return result;
 }
 
 #pragma GCC diagnostic pop
 
-/* select rewrites its sets in place: the probe works on copies, which
- * become the caller's only if something was ready. */
-struct wait_sets {
-    fd_set read, write, except;
-};
+/* What _FORTIFY_SOURCE builds call instead of poll and ppoll (glibc
+ * declares them only for such builds). A set larger than its buffer goes
+ * to the real function, which aborts. */
+int __poll_chk(struct pollfd *fds, nfds_t count, int timeout, size_t size);
+int __ppoll_chk(struct pollfd *fds, nfds_t count, const struct timespec *timeout,
+                const sigset_t *mask, size_t size);
 
-static int wait_probe_select(int count, fd_set *read_set, fd_set *write_set,
-                             fd_set *except_set, const sigset_t *mask, bool with_mask)
+RP_EXPORT int __poll_chk(struct pollfd *fds, nfds_t count, int timeout, size_t size)
 {
-    struct wait_sets copy;
-    fd_set *sets[3] = {read_set, write_set, except_set};
-    fd_set *copies[3] = {&copy.read, &copy.write, &copy.except};
-    for (int i = 0; i < 3; i++) {
-        if (sets[i] == NULL)
-            copies[i] = NULL;
-        else
-            *copies[i] = *sets[i];
-    }
-    int ready = with_mask
-                    ? RP_REAL(pselect)(count, copies[0], copies[1], copies[2],
-                                       &wait_no_time, mask)
-                    : RP_REAL(select)(count, copies[0], copies[1], copies[2],
-                                      &(struct timeval){0, 0});
-    if (ready > 0)
-        for (int i = 0; i < 3; i++)
-            if (sets[i] != NULL)
-                *sets[i] = *copies[i];
-    return ready;
+    if (size / sizeof *fds < count)
+        return RP_REAL(__poll_chk)(fds, count, timeout, size);
+    return poll(fds, count, timeout);
 }
 
-/* Sets larger than an fd_set (count > FD_SETSIZE, allocated by the server)
- * cannot be copied safely: no probe, just no timer. */
-static enum wait_plan wait_plan_for_select(int count, fd_set *read_set,
-                                           fd_set *write_set, fd_set *except_set,
-                                           bool blocks)
+RP_EXPORT int __ppoll_chk(struct pollfd *fds, nfds_t count,
+                          const struct timespec *timeout, const sigset_t *mask,
+                          size_t size)
 {
-    enum wait_plan plan = wait_plan_for_sets(count, read_set, write_set,
-                                             except_set, blocks);
-    if (plan == WAIT_PLAN_PROBE && count > FD_SETSIZE) {
-        rp_wait_idle_blocks();
-        plan = WAIT_PLAN_CALL;
-    }
-    return plan;
+    if (size / sizeof *fds < count)
+        return RP_REAL(__ppoll_chk)(fds, count, timeout, mask, size);
+    return ppoll(fds, count, timeout, mask);
 }
 
 RP_EXPORT int select(int count, fd_set *read_set, fd_set *write_set,
                      fd_set *except_set, struct timeval *timeout)
 {
-    enum wait_plan plan = wait_plan_for_select(count, read_set, write_set,
-                                               except_set, timeval_blocks(timeout));
-    int result = plan == WAIT_PLAN_PROBE
-                     ? wait_probe_select(count, read_set, write_set, except_set,
-                                         NULL, false)
-                     : 0;
-    if (result == 0) {
-        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(select));
-        result = RP_REAL(select)(count, read_set, write_set, except_set, timeout);
-        rp_wait_end(quiet);
-    }
+    struct wait_guard guard = wait_guard_for_sets(count, read_set, write_set, except_set,
+                                                  timeval_blocks(timeout),
+                                                  (void *)RP_REAL(select));
+    int result = RP_REAL(select)(count, read_set, write_set, except_set, timeout);
+    wait_guard_end(guard);
     wait_after_select(count, read_set, write_set, result);
     return result;
 }
@@ -313,21 +319,16 @@ RP_EXPORT int pselect(int count, fd_set *read_set, fd_set *write_set,
                       fd_set *except_set, const struct timespec *timeout,
                       const sigset_t *mask)
 {
-    enum wait_plan plan = wait_plan_for_select(count, read_set, write_set,
-                                               except_set, timespec_blocks(timeout));
-    int result = plan == WAIT_PLAN_PROBE
-                     ? wait_probe_select(count, read_set, write_set, except_set,
-                                         mask, true)
-                     : 0;
-    if (result == 0) {
-        struct rp_thread *quiet = wait_before_blocking(plan, (void *)RP_REAL(pselect));
-        result = RP_REAL(pselect)(count, read_set, write_set, except_set, timeout,
-                                  mask);
-        rp_wait_end(quiet);
-    }
+    struct wait_guard guard = wait_guard_for_sets(count, read_set, write_set, except_set,
+                                                  timespec_blocks(timeout),
+                                                  (void *)RP_REAL(pselect));
+    int result =
+        RP_REAL(pselect)(count, read_set, write_set, except_set, timeout, mask);
+    wait_guard_end(guard);
     wait_after_select(count, read_set, write_set, result);
     return result;
 }
+
 RP_EXPORT int nanosleep(const struct timespec *duration, struct timespec *remaining)
 {
     struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(nanosleep));

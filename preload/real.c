@@ -37,6 +37,8 @@ void rp_real_resolve(void)
     RP_RESOLVE(ppoll);
     RP_RESOLVE(select);
     RP_RESOLVE(pselect);
+    RP_RESOLVE(__poll_chk);
+    RP_RESOLVE(__ppoll_chk);
     RP_RESOLVE(nanosleep);
     RP_RESOLVE(clock_nanosleep);
     RP_RESOLVE(usleep);

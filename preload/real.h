@@ -54,6 +54,9 @@ struct rp_real_functions {
     int (*select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
     int (*pselect)(int, fd_set *, fd_set *, fd_set *, const struct timespec *,
                    const sigset_t *);
+    int (*__poll_chk)(struct pollfd *, nfds_t, int, size_t);
+    int (*__ppoll_chk)(struct pollfd *, nfds_t, const struct timespec *,
+                       const sigset_t *, size_t);
     int (*nanosleep)(const struct timespec *, struct timespec *);
     int (*clock_nanosleep)(clockid_t, int, const struct timespec *, struct timespec *);
     int (*usleep)(useconds_t);

@@ -54,7 +54,7 @@ static void reqprof_after_fork_in_parent(void)
 static void reqprof_after_fork_in_child(void)
 {
     rp_conn_table_after_fork(true);
-    rp_follow_forget_all();
+    rp_follow_forget_owners();
     rp_thread_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();

@@ -173,22 +173,38 @@ static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
     rp_thread_record_finish(thread, record);
 }
 
+/*
+ * Makes the timer run (on) or stop, and armed say so. A server's signal
+ * handler may run in the middle and arm or disarm through a wrapped call
+ * of its own: the generation tells, and the timer is set again to what
+ * the nested call left in armed, so the two never disagree.
+ */
+static void thread_set_armed(struct rp_thread *thread, bool on)
+{
+    thread->timer_changing++;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->armed = on;
+    thread->armed_generation++;
+    for (;;) {
+        unsigned generation = thread->armed_generation;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        thread_set_timer(thread, thread->armed ? rp_process.config.interval_ns : 0);
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (generation == thread->armed_generation)
+            break;
+    }
+    thread->timer_changing--;
+}
+
 void rp_thread_arm(struct rp_thread *thread)
 {
     if (thread->armed || __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE))
         return;
-    thread->timer_changing++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread->armed = 1;
-    thread_set_timer(thread, rp_process.config.interval_ns);
+    thread_set_armed(thread, true);
     /* Sampling may have been stopped between the check and the arming;
      * whoever stopped it may have walked past this thread already. */
-    if (__atomic_load_n(&thread_sampling_stopped, __ATOMIC_SEQ_CST)) {
-        thread->armed = 0;
-        thread_set_timer(thread, 0);
-    }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread->timer_changing--;
+    if (__atomic_load_n(&thread_sampling_stopped, __ATOMIC_SEQ_CST))
+        thread_set_armed(thread, false);
 }
 
 void rp_thread_disarm(struct rp_thread *thread)
@@ -196,21 +212,18 @@ void rp_thread_disarm(struct rp_thread *thread)
     if (!thread->armed)
         return;
     int saved_errno = errno;
-    thread->timer_changing++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread->armed = 0;
-    thread_set_timer(thread, 0);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    thread->timer_changing--;
+    thread_set_armed(thread, false);
     errno = saved_errno;
 }
 
 void rp_thread_disarm_from_handler(struct rp_thread *thread)
 {
-    /* timer_settime is async-signal-safe (POSIX.1-2008). */
-    if (thread->timer_changing || !thread->armed)
+    /* The tick shows the timer runs, whatever armed says. timer_settime is
+     * async-signal-safe (POSIX.1-2008). */
+    if (thread->timer_changing)
         return;
     thread->armed = 0;
+    thread->armed_generation++;
     thread_set_timer(thread, 0);
 }
 

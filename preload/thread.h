@@ -35,6 +35,7 @@ struct rp_thread {
     /* Written by the thread and by its own signal handler. */
     volatile sig_atomic_t armed; /* the timer is running (the handler
                                   * disarms it on a tick with no request) */
+    volatile unsigned armed_generation; /* bumped at each change of armed */
     /* The CPU clock is read only for a stretch of a request that a sample
      * landed in: its first sample's handler marks it. */
     volatile uint64_t cpu_request; /* request the mark is for; 0: none */

@@ -86,6 +86,24 @@ bool rp_wait_idle(bool blocks)
     return blocks && thread->armed;
 }
 
+struct rp_thread *rp_wait_shield_begin(void)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || !thread->armed)
+        return NULL;
+    rp_thread_disarm(thread);
+    return thread;
+}
+
+void rp_wait_shield_end(struct rp_thread *thread)
+{
+    if (thread == NULL || thread->current_request == 0)
+        return;
+    int saved_errno = errno;
+    rp_thread_arm(thread);
+    errno = saved_errno;
+}
+
 void rp_wait_idle_blocks(void)
 {
     struct rp_thread *thread = rp_thread_state;

@@ -43,4 +43,14 @@ void rp_wait_end(struct rp_thread *thread);
 bool rp_wait_idle(bool blocks);
 void rp_wait_idle_blocks(void);
 
+/*
+ * Around a call that cannot block but that a pending tick would still
+ * break (poll or select with a zero timeout) while the thread works on a
+ * request: the timer is stopped for the call and runs again after it,
+ * with no wait recorded. begin returns the thread to pass to end, or
+ * NULL. Both keep errno.
+ */
+struct rp_thread *rp_wait_shield_begin(void);
+void rp_wait_shield_end(struct rp_thread *thread);
+
 #endif

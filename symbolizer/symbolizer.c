@@ -10,7 +10,9 @@
  */
 #include "symbolizer.h"
 
+#include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <link.h>
@@ -62,6 +64,60 @@ static int symbolizer_find_elf(Dwfl_Module *module, void **user_data,
         module, user_data, module_name, base, file_name, elf));
 }
 
+/* Whether the ELF file open on fd is the separate debug file of module:
+ * the same build ID (a module without one cannot be checked). */
+static bool symbolizer_debug_file_matches(Dwfl_Module *module, int fd)
+{
+    const unsigned char *wanted;
+    GElf_Addr note_address;
+    int wanted_length = dwfl_module_build_id(module, &wanted, &note_address);
+    if (wanted_length <= 0)
+        return true;
+    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    const void *found;
+    ssize_t found_length = elf != NULL ? dwelf_elf_gnu_build_id(elf, &found) : -1;
+    bool matches = found_length == wanted_length &&
+                   memcmp(found, wanted, (size_t)wanted_length) == 0;
+    elf_end(elf);
+    return matches;
+}
+
+/* The file .gnu_debuglink names, where GDB looks for it: beside the
+ * object, in its .debug/, or under /usr/lib/debug. Returns an fd or -1. */
+static int symbolizer_open_debuglink(Dwfl_Module *module, const char *file_name,
+                                     const char *debuglink_file, char **found_name)
+{
+    /* Each place: what goes before the object's directory, and after. */
+    static const char *const places[][2] = {
+        {"", "/"}, {"", "/.debug/"}, {"/usr/lib/debug", "/"}};
+    const char *slash = strrchr(file_name, '/');
+    int directory_length = slash != NULL ? (int)(slash - file_name) : 0;
+    char path[PATH_MAX];
+    for (size_t i = 0; i < sizeof places / sizeof places[0]; i++) {
+        if ((size_t)snprintf(path, sizeof path, "%s%.*s%s%s", places[i][0],
+                             directory_length, file_name, places[i][1],
+                             debuglink_file) >= sizeof path ||
+            strcmp(path, file_name) == 0)
+            continue;
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (symbolizer_debug_file_matches(module, fd) &&
+            (*found_name = strdup(path)) != NULL)
+            return fd;
+        close(fd);
+    }
+    return -1;
+}
+
+/*
+ * Separate debug files: by build ID under /usr/lib/debug/.build-id (where
+ * Debian's -dbgsym packages put them), else by .gnu_debuglink. Not
+ * elfutils' standard search: it ends in debuginfod, which with
+ * DEBUGINFOD_URLS set (Debian's login shells set it) would go to the
+ * network from inside the server, and whose curl and OpenSSL set-up was
+ * seen to crash the writer against the server's exit.
+ */
 static int symbolizer_find_debuginfo(Dwfl_Module *module, void **user_data,
                                      const char *module_name, Dwarf_Addr base,
                                      const char *file_name,
@@ -69,9 +125,13 @@ static int symbolizer_find_debuginfo(Dwfl_Module *module, void **user_data,
                                      GElf_Word debuglink_crc,
                                      char **debuginfo_file_name)
 {
-    return symbolizer_keep_private(dwfl_standard_find_debuginfo(
-        module, user_data, module_name, base, file_name, debuglink_file,
-        debuglink_crc, debuginfo_file_name));
+    int fd = dwfl_build_id_find_debuginfo(module, user_data, module_name, base,
+                                          file_name, debuglink_file, debuglink_crc,
+                                          debuginfo_file_name);
+    if (fd < 0 && file_name != NULL && debuglink_file != NULL)
+        fd = symbolizer_open_debuglink(module, file_name, debuglink_file,
+                                       debuginfo_file_name);
+    return symbolizer_keep_private(fd);
 }
 
 static const Dwfl_Callbacks symbolizer_callbacks = {

@@ -41,10 +41,10 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     /* Only our timer's ticks are samples; a kill(SIGPROF) is not. */
     if (thread == NULL || info->si_code != SI_TIMER)
         goto out;
-    /* The timer runs on between requests (thread.h); a tick on no request
-     * stops it until the thread takes up the next one. */
+    /* The timer runs on between requests (thread.h); ticks on no request
+     * stop it until the thread takes up the next one. */
     if (thread->current_request == 0) {
-        rp_thread_disarm_from_handler(thread);
+        rp_thread_idle_tick_from_handler(thread);
         goto out;
     }
     if (thread->busy)

@@ -48,15 +48,32 @@ static uint64_t thread_cpu_now_ns(void)
 /* Set once the server installed its own handler for our signal. */
 static bool thread_sampling_stopped;
 
+static struct timespec thread_timespec(uint64_t ns)
+{
+    return (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+}
+
+/*
+ * Starts the timer (interval_ns) or stops it (0). The first tick comes
+ * after a random part of the interval: a thread that blocks more often
+ * than every interval would otherwise never be sampled in the first
+ * interval of each busy stretch, and its profile would leave those out.
+ * Async-signal-safe.
+ */
 static void thread_set_timer(struct rp_thread *thread, uint64_t interval_ns)
 {
     if (!thread->has_timer)
         return;
-    struct itimerspec spec = {
-        .it_interval = {(time_t)(interval_ns / 1000000000u),
-                        (long)(interval_ns % 1000000000u)},
-    };
-    spec.it_value = spec.it_interval;
+    struct itimerspec spec = {.it_interval = thread_timespec(interval_ns)};
+    if (interval_ns != 0) {
+        /* xorshift64: the thread's own, no lock and no system call. */
+        uint64_t x = thread->phase_seed;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        thread->phase_seed = x;
+        spec.it_value = thread_timespec(1 + x % interval_ns);
+    }
     (void)timer_settime(thread->timer, 0, &spec, NULL);
 }
 
@@ -126,6 +143,7 @@ struct rp_thread *rp_thread_self(void)
     event.sigev_notify = SIGEV_THREAD_ID;
     event.sigev_signo = rp_process.config.signal;
     event._sigev_un._tid = gettid();
+    thread->phase_seed = ((uint64_t)(uintptr_t)thread ^ (uint64_t)gettid() << 32) | 1;
     thread->has_timer = timer_create(CLOCK_MONOTONIC, &event, &thread->timer) == 0;
     rp_unwind_warm_up_thread();
     if (!thread_register(thread)) {
@@ -216,12 +234,15 @@ void rp_thread_disarm(struct rp_thread *thread)
     errno = saved_errno;
 }
 
-void rp_thread_disarm_from_handler(struct rp_thread *thread)
+void rp_thread_idle_tick_from_handler(struct rp_thread *thread)
 {
+    /* The first idle tick is most often a busy thread's between two
+     * requests: stopping the timer there would cost a disarm now and an
+     * arm at the next request. */
+    if (thread->timer_changing || thread->idle_ticks++ == 0)
+        return;
     /* The tick shows the timer runs, whatever armed says. timer_settime is
      * async-signal-safe (POSIX.1-2008). */
-    if (thread->timer_changing)
-        return;
     thread->armed = 0;
     thread->armed_generation++;
     thread_set_timer(thread, 0);
@@ -282,8 +303,10 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
     thread->current_since_ns = now_ns;
     if (switched_ns != NULL)
         *switched_ns = now_ns;
-    if (request_id != 0)
+    if (request_id != 0) {
+        thread->idle_ticks = 0;
         rp_thread_arm(thread);
+    }
     struct rp_thread_cpu spent = {0, false};
     if (marked) {
         spent.ns = thread_cpu_now_ns() - mark_ns;

@@ -36,6 +36,8 @@ struct rp_thread {
     volatile sig_atomic_t armed; /* the timer is running (the handler
                                   * disarms it on a tick with no request) */
     volatile unsigned armed_generation; /* bumped at each change of armed */
+    volatile sig_atomic_t idle_ticks;   /* ticks on no request since the
+                                         * thread last took one up */
     /* The CPU clock is read only for a stretch of a request that a sample
      * landed in: its first sample's handler marks it. */
     volatile uint64_t cpu_request; /* request the mark is for; 0: none */
@@ -48,6 +50,7 @@ struct rp_thread {
     uint16_t wait_frame_count;   /* frames of the waiting call, leaf first */
     void *wait_frames[RP_STACK_MAX];
     timer_t timer;        /* per-thread CLOCK_MONOTONIC timer */
+    uint64_t phase_seed;  /* random first delays of the timer (thread.c) */
     bool has_timer;       /* timer_create succeeded */
 
     /* Shared with the writer. */
@@ -82,8 +85,8 @@ struct rp_thread *rp_thread_self(void);
  * up a request and stays armed from one request to the next, so a busy
  * thread makes no system call of reqprof's per request. It is disarmed
  * only where the thread may block (rp_thread_disarm, before a wait), and
- * by the signal handler when a tick finds the thread on no request: an
- * idle thread gets at most one stray tick.
+ * by the signal handler when a second tick in a row finds the thread on
+ * no request: an idle thread gets at most two stray ticks.
  */
 
 /* CPU time spent on a request, when it was measured. */
@@ -122,10 +125,10 @@ void rp_thread_arm(struct rp_thread *thread);
  * block in a call that a tick would break or keep waking. Keeps errno. */
 void rp_thread_disarm(struct rp_thread *thread);
 
-/* The signal handler's side of the above: a tick on the thread while it
- * works on no request disarms the timer, unless the thread is changing it
- * itself. Async-signal-safe. */
-void rp_thread_disarm_from_handler(struct rp_thread *thread);
+/* The signal handler's side of the above: the second tick in a row on the
+ * thread while it works on no request disarms the timer, unless the
+ * thread is changing it itself. Async-signal-safe. */
+void rp_thread_idle_tick_from_handler(struct rp_thread *thread);
 
 /* The signal handler marks the thread CPU clock at the first sample of a
  * stretch of the current request (see cpu_request). Async-signal-safe. */

@@ -381,7 +381,28 @@ def test_fortified_reads_are_seen_too():
     check_socket_probe("socket_probe_fortified")
 
 
-def check_socket_probe(name):
+def test_calls_around_the_running_timer_return_what_they_would_without_reqprof():
+    """The timer runs on from one request to the next and into the middle
+    of each: idle polls right after responses, a select on a set no bigger
+    than its count, reads that wait for more (MSG_WAITALL, SO_RCVLOWAT), a
+    write with an fd attached, a forked worker's accept on a listener with
+    a timeout (test/server/timer_probe.c says why each)."""
+    output, lines = run_probe_program("timer_probe")
+    # Every request the probe made was seen: 300 + 1 + 10 + 1 + 1, and the
+    # forked worker's, which its own writer reported.
+    assert len(lines) == 314 and all(l[4] == "200" for l in lines), len(lines)
+    for line in ("idle polls broken by EINTR: 0",
+                 "MSG_WAITALL reads that came back short: 0 of 10",
+                 "read with SO_RCVLOWAT 1000: 1000 bytes",
+                 "upstream received 1048581 bytes and 1 fds",
+                 "worker's accept with nobody coming: -1, EAGAIN"):
+        assert line in output, "%r not in:\n%s" % (line, output)
+
+
+def run_probe_program(name):
+    """Runs test/server/NAME without and with reqprof; requires the same
+    output from both and returns it, with the index.tsv lines reqprof
+    wrote (split in fields) once they stop coming."""
     probe = os.path.join(os.path.dirname(TOOL), "test", name)
     outputs = []
     for preload in (False, True):
@@ -391,33 +412,42 @@ def check_socket_probe(name):
                 environment["LD_PRELOAD"] = os.path.join(
                     os.path.dirname(TOOL), "libreqprof.so")
             result = subprocess.run([probe], cwd=workdir, env=environment,
-                                    capture_output=True, text=True, timeout=20)
+                                    capture_output=True, text=True, timeout=60)
             assert result.returncode == 0, result.stderr
             assert result.stderr == "", result.stderr
             outputs.append(result.stdout)
             if preload:
-                index = os.path.join(workdir, "reqprof", "index.tsv")
-                for _ in range(50):
-                    if os.path.exists(index):
-                        break
-                    time.sleep(0.05)
-                for _ in range(50):
-                    with open(index) as f:
-                        lines = [l.split("\t") for l in f.read().splitlines()]
-                    if len(lines) >= 3:
-                        break
-                    time.sleep(0.05)
-                # The probe's three exchanges were seen as requests.
-                assert [l[2:5] for l in lines] == [
-                    ["GET", "/probe", "200"], ["GET", "/probe-halves", "200"],
-                    ["GET", "/probe-big", "200"]], lines
-                # The blocked read was the second request's wait, in samples
-                # as in wall time (1 ms interval).
-                duration, samples = float(lines[1][5]), int(lines[1][7])
-                assert duration >= 50 and samples >= 0.8 * duration, lines[1]
+                lines = index_lines_settled(os.path.join(workdir, "reqprof"))
     assert outputs[0] == outputs[1], "with reqprof:\n%s\nwithout:\n%s" % (
         outputs[1], outputs[0])
-    assert "errno=4242" in outputs[0] and "errno=32" in outputs[0]
+    return outputs[0], lines
+
+
+def index_lines_settled(report_dir):
+    """index.tsv's lines, split, once no new one came for a while."""
+    index = os.path.join(report_dir, "index.tsv")
+    lines, quiet_since = [], time.monotonic()
+    while time.monotonic() - quiet_since < 0.5:
+        time.sleep(0.05)
+        if os.path.exists(index):
+            with open(index) as f:
+                now = [l.split("\t") for l in f.read().splitlines()]
+            if len(now) != len(lines):
+                lines, quiet_since = now, time.monotonic()
+    return lines
+
+
+def check_socket_probe(name):
+    output, lines = run_probe_program(name)
+    # The probe's three exchanges were seen as requests.
+    assert [l[2:5] for l in lines] == [
+        ["GET", "/probe", "200"], ["GET", "/probe-halves", "200"],
+        ["GET", "/probe-big", "200"]], lines
+    # The blocked read was the second request's wait, in samples as in
+    # wall time (1 ms interval).
+    duration, samples = float(lines[1][5]), int(lines[1][7])
+    assert duration >= 50 and samples >= 0.8 * duration, lines[1]
+    assert "errno=4242" in output and "errno=32" in output
 
 
 WAITS_WITHOUT_EINTR = (

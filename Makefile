@@ -127,7 +127,7 @@ $(BUILD)/bench/sample_cost: bench/sample_cost.c
 # The parser as the library has it: the same object, the same flags.
 $(BUILD)/bench/bookkeeping_cost: bench/bookkeeping_cost.c $(BUILD)/obj/preload/http_parser.o
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_CFLAGS) -o $@ $^ -lrt
+	$(CC) $(FINAL_CFLAGS) -o $@ $^ -ldl -lrt
 
 clean:
 	rm -rf $(BUILD)

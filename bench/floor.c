@@ -2,13 +2,37 @@
  * libfloor.so: the floor of any in-process wall-clock sampler, preloaded
  * into a server instead of reqprof.
  *
- * It keeps exactly what reqprof cannot avoid and nothing else: a per-thread
- * CLOCK_MONOTONIC timer (timer_create, SIGEV_THREAD_ID), armed with the
- * same interval at the same moments as reqprof arms its own (when a thread
- * reads bytes from a socket that accept returned) and disarmed when reqprof
- * disarms (when the thread writes to it), and a signal handler that only
- * counts. No parsing, no unwinding, no ring, no writer. Whatever reqprof
- * costs above this is its own doing.
+ * What it models: a 1 ms CLOCK_MONOTONIC timer per thread (timer_create,
+ * SIGEV_THREAD_ID) that runs while the thread works, and a signal handler
+ * that only counts. That is what any in-process wall-clock sampler pays
+ * while a thread is busy, before doing anything with a sample: the kernel's
+ * delivery of a signal every millisecond. No parsing, no unwinding, no
+ * ring, no writer: whatever reqprof costs above this is its own doing.
+ *
+ * The timer starts and stops by reqprof's rules (preload/thread.h), so
+ * that a busy thread gets the same ticks under both and an idle one is
+ * left alone by both:
+ *
+ * - Armed when the thread reads bytes from a socket that accept returned
+ *   (a request begins), unless it runs already. It then stays armed from
+ *   one request to the next: a busy thread makes no system call of the
+ *   floor's per request, as it makes none of reqprof's.
+ * - Disarmed before the thread may block in epoll_wait, poll or select:
+ *   with the timer running, such a call that has a timeout is first made
+ *   with a zero timeout, and only if nothing is ready is the timer
+ *   disarmed for the real call. Under load the first call nearly always
+ *   returns events, so nothing is added.
+ * - Disarmed by the handler when a tick finds the thread between requests
+ *   (it wrote to an accepted socket and has not read from one since), as
+ *   reqprof's handler does on a tick with no current request. A
+ *   thread-per-connection server's thread, blocked in read() until its
+ *   client sends the next request, gets at most one stray tick.
+ *
+ * Not modelled, because the benchmark's servers make none of these calls
+ * while they work: reqprof also disarms before sleeps, semaphore and
+ * signal waits (which EINTR would reach), and probes a read that would
+ * block in the middle of a request (the benchmark's clients send whole
+ * requests).
  *
  * FLOOR_INTERVAL_US sets the interval (default 1000). At exit it prints
  * "floor: N signals" on stderr, so that its signal rate can be held
@@ -17,12 +41,16 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/select.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <time.h>
@@ -37,58 +65,109 @@ static ssize_t (*real_recv)(int, void *, size_t, int);
 static ssize_t (*real_write)(int, const void *, size_t);
 static ssize_t (*real_writev)(int, const struct iovec *, int);
 static ssize_t (*real_send)(int, const void *, size_t, int);
+static ssize_t (*real_sendfile)(int, int, off_t *, size_t);
 static int (*real_accept)(int, struct sockaddr *, socklen_t *);
 static int (*real_accept4)(int, struct sockaddr *, socklen_t *, int);
 static int (*real_close)(int);
+static int (*real_epoll_wait)(int, struct epoll_event *, int, int);
+static int (*real_poll)(struct pollfd *, nfds_t, int);
+static int (*real_select)(int, fd_set *, fd_set *, fd_set *, struct timeval *);
 
 static long interval_ns = 1000000;
 static uint64_t signals_delivered;
 /* Which fds are sockets that accept returned. */
 static bool accepted[FLOOR_FDS];
 
-enum timer_state { TIMER_NONE, TIMER_DISARMED, TIMER_ARMED, TIMER_FAILED };
-static __thread timer_t thread_timer;
-static __thread enum timer_state thread_timer_state;
+/* A thread's timer, read by its own signal handler. initial-exec: a
+ * preloaded library has static TLS, and the handler must not go through
+ * __tls_get_addr. */
+struct floor_thread {
+    timer_t timer;
+    bool has_timer;                       /* timer_create succeeded */
+    bool timer_failed;                    /* timer_create failed: never again */
+    volatile sig_atomic_t armed;          /* the timer runs */
+    volatile sig_atomic_t changing;       /* the thread is arming or disarming
+                                           * it: the handler must not */
+    volatile sig_atomic_t between_requests; /* wrote a response, has not read
+                                             * since: a tick disarms */
+};
+static __thread struct floor_thread floor_thread
+    __attribute__((tls_model("initial-exec")));
+
+static void floor_set_timer(long ns)
+{
+    struct itimerspec spec = {.it_interval = {ns / 1000000000, ns % 1000000000}};
+    spec.it_value = spec.it_interval;
+    timer_settime(floor_thread.timer, 0, &spec, NULL);
+}
 
 static void floor_on_signal(int signal_number, siginfo_t *info, void *context)
 {
     __atomic_fetch_add(&signals_delivered, 1, __ATOMIC_RELAXED);
-}
-
-static void floor_set(long ns)
-{
-    struct itimerspec spec = {.it_interval = {ns / 1000000000, ns % 1000000000}};
-    spec.it_value = spec.it_interval;
-    timer_settime(thread_timer, 0, &spec, NULL);
-}
-
-static void floor_arm(int fd)
-{
-    if (fd < 0 || fd >= FLOOR_FDS || !accepted[fd] ||
-        thread_timer_state == TIMER_ARMED || thread_timer_state == TIMER_FAILED)
+    if (!floor_thread.between_requests || floor_thread.changing || !floor_thread.armed)
         return;
-    if (thread_timer_state == TIMER_NONE) {
+    /* timer_settime is async-signal-safe (POSIX.1-2008); errno is the
+     * interrupted code's. */
+    int saved_errno = errno;
+    floor_thread.armed = 0;
+    floor_set_timer(0);
+    errno = saved_errno;
+}
+
+/* Changes the thread's timer where its handler cannot interleave. */
+static void floor_change_timer(bool arm)
+{
+    int saved_errno = errno;
+    floor_thread.changing = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    floor_thread.armed = arm;
+    floor_set_timer(arm ? interval_ns : 0);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    floor_thread.changing = 0;
+    errno = saved_errno;
+}
+
+/* The thread read length bytes from fd: a request is under way on it. */
+static void floor_received(int fd, ssize_t length)
+{
+    if (length <= 0 || fd < 0 || fd >= FLOOR_FDS || !accepted[fd])
+        return;
+    floor_thread.between_requests = 0;
+    if (floor_thread.armed || floor_thread.timer_failed)
+        return;
+    if (!floor_thread.has_timer) {
         struct sigevent event;
         memset(&event, 0, sizeof event);
         event.sigev_notify = SIGEV_THREAD_ID;
         event.sigev_signo = SIGPROF;
         event._sigev_un._tid = gettid();
-        if (timer_create(CLOCK_MONOTONIC, &event, &thread_timer) != 0) {
-            thread_timer_state = TIMER_FAILED;
+        floor_thread.has_timer = timer_create(CLOCK_MONOTONIC, &event,
+                                              &floor_thread.timer) == 0;
+        floor_thread.timer_failed = !floor_thread.has_timer;
+        if (floor_thread.timer_failed)
             return;
-        }
     }
-    floor_set(interval_ns);
-    thread_timer_state = TIMER_ARMED;
+    floor_change_timer(true);
 }
 
-static void floor_disarm(int fd)
+/* The thread wrote length bytes to fd: a response; no system call here. */
+static void floor_sent(int fd, ssize_t length)
 {
-    if (fd < 0 || fd >= FLOOR_FDS || !accepted[fd] ||
-        thread_timer_state != TIMER_ARMED)
-        return;
-    floor_set(0);
-    thread_timer_state = TIMER_DISARMED;
+    if (length > 0 && fd >= 0 && fd < FLOOR_FDS && accepted[fd])
+        floor_thread.between_requests = 1;
+}
+
+/* Whether a wait must first be probed without blocking: only one that
+ * blocks, and only with the timer running. */
+static bool floor_wait_probes(bool blocks)
+{
+    return blocks && floor_thread.armed;
+}
+
+/* The probe found nothing ready: the real call will block. */
+static void floor_wait_blocks(void)
+{
+    floor_change_timer(false);
 }
 
 __attribute__((constructor)) static void floor_load(void)
@@ -98,9 +177,13 @@ __attribute__((constructor)) static void floor_load(void)
     real_write = dlsym(RTLD_NEXT, "write");
     real_writev = dlsym(RTLD_NEXT, "writev");
     real_send = dlsym(RTLD_NEXT, "send");
+    real_sendfile = dlsym(RTLD_NEXT, "sendfile");
     real_accept = dlsym(RTLD_NEXT, "accept");
     real_accept4 = dlsym(RTLD_NEXT, "accept4");
     real_close = dlsym(RTLD_NEXT, "close");
+    real_epoll_wait = dlsym(RTLD_NEXT, "epoll_wait");
+    real_poll = dlsym(RTLD_NEXT, "poll");
+    real_select = dlsym(RTLD_NEXT, "select");
     const char *interval = getenv("FLOOR_INTERVAL_US");
     if (interval != NULL && atol(interval) > 0)
         interval_ns = atol(interval) * 1000;
@@ -137,7 +220,6 @@ FLOOR_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length, in
 
 FLOOR_EXPORT int close(int fd)
 {
-    floor_disarm(fd);
     if (fd >= 0 && fd < FLOOR_FDS)
         accepted[fd] = false;
     return real_close(fd);
@@ -146,54 +228,92 @@ FLOOR_EXPORT int close(int fd)
 FLOOR_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
     ssize_t result = real_read(fd, buffer, count);
-    if (result > 0) {
-        int saved_errno = errno;
-        floor_arm(fd);
-        errno = saved_errno;
-    }
+    floor_received(fd, result);
     return result;
 }
 
 FLOOR_EXPORT ssize_t recv(int fd, void *buffer, size_t count, int flags)
 {
     ssize_t result = real_recv(fd, buffer, count, flags);
-    if (result > 0) {
-        int saved_errno = errno;
-        floor_arm(fd);
-        errno = saved_errno;
-    }
+    floor_received(fd, result);
     return result;
 }
 
 FLOOR_EXPORT ssize_t write(int fd, const void *buffer, size_t count)
 {
     ssize_t result = real_write(fd, buffer, count);
-    if (result > 0) {
-        int saved_errno = errno;
-        floor_disarm(fd);
-        errno = saved_errno;
-    }
+    floor_sent(fd, result);
     return result;
 }
 
 FLOOR_EXPORT ssize_t writev(int fd, const struct iovec *iov, int count)
 {
     ssize_t result = real_writev(fd, iov, count);
-    if (result > 0) {
-        int saved_errno = errno;
-        floor_disarm(fd);
-        errno = saved_errno;
-    }
+    floor_sent(fd, result);
     return result;
 }
 
 FLOOR_EXPORT ssize_t send(int fd, const void *buffer, size_t count, int flags)
 {
     ssize_t result = real_send(fd, buffer, count, flags);
-    if (result > 0) {
-        int saved_errno = errno;
-        floor_disarm(fd);
-        errno = saved_errno;
-    }
+    floor_sent(fd, result);
     return result;
+}
+
+FLOOR_EXPORT ssize_t sendfile(int out_fd, int in_fd, off_t *offset, size_t count)
+{
+    ssize_t result = real_sendfile(out_fd, in_fd, offset, count);
+    floor_sent(out_fd, result);
+    return result;
+}
+
+/* A probe's answer is the call's, events and all: only when nothing was
+ * ready is the call made again, to block. */
+FLOOR_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
+{
+    if (floor_wait_probes(timeout != 0)) {
+        int ready = real_epoll_wait(epfd, events, max, 0);
+        if (ready != 0)
+            return ready;
+        floor_wait_blocks();
+    }
+    return real_epoll_wait(epfd, events, max, timeout);
+}
+
+FLOOR_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
+{
+    if (floor_wait_probes(timeout != 0)) {
+        int ready = real_poll(fds, count, 0);
+        if (ready != 0)
+            return ready;
+        floor_wait_blocks();
+    }
+    return real_poll(fds, count, timeout);
+}
+
+/* select rewrites its sets in place: the probe works on copies, kept
+ * only if something was ready. */
+FLOOR_EXPORT int select(int count, fd_set *read_set, fd_set *write_set,
+                        fd_set *except_set, struct timeval *timeout)
+{
+    bool blocks = timeout == NULL || timeout->tv_sec != 0 || timeout->tv_usec != 0;
+    if (floor_wait_probes(blocks)) {
+        fd_set sets[3];
+        fd_set *given[3] = {read_set, write_set, except_set};
+        for (int i = 0; i < 3; i++)
+            if (given[i] != NULL)
+                sets[i] = *given[i];
+        struct timeval no_time = {0, 0};
+        int ready = real_select(count, read_set ? &sets[0] : NULL,
+                                write_set ? &sets[1] : NULL,
+                                except_set ? &sets[2] : NULL, &no_time);
+        if (ready != 0) {
+            for (int i = 0; i < 3 && ready > 0; i++)
+                if (given[i] != NULL)
+                    *given[i] = sets[i];
+            return ready;
+        }
+        floor_wait_blocks();
+    }
+    return real_select(count, read_set, write_set, except_set, timeout);
 }

@@ -17,16 +17,20 @@
  *   (a request begins), unless it runs already. It then stays armed from
  *   one request to the next: a busy thread makes no system call of the
  *   floor's per request, as it makes none of reqprof's.
- * - Disarmed before the thread may block in epoll_wait, poll or select:
- *   with the timer running, such a call that has a timeout is first made
- *   with a zero timeout, and only if nothing is ready is the timer
- *   disarmed for the real call. Under load the first call nearly always
- *   returns events, so nothing is added.
- * - Disarmed by the handler when a tick finds the thread between requests
- *   (it wrote to an accepted socket and has not read from one since), as
- *   reqprof's handler does on a tick with no current request. A
- *   thread-per-connection server's thread, blocked in read() until its
- *   client sends the next request, gets at most one stray tick.
+ * - Disarmed before the thread may block in epoll_wait: with the timer
+ *   running, such a call that has a timeout is first made with a zero
+ *   timeout, and only if nothing is ready is the timer disarmed for the
+ *   real call. Under load the first call nearly always returns events, so
+ *   nothing is added. poll and select are not probed (a pending tick
+ *   breaks them even at a zero timeout): the timer stops before them.
+ * - Disarmed by the handler when a second tick in a row finds the thread
+ *   between requests (it wrote to an accepted socket and has not read
+ *   from one since), as reqprof's handler does on ticks with no current
+ *   request. A thread-per-connection server's thread, blocked in read()
+ *   until its client sends the next request, gets at most two stray
+ *   ticks.
+ * - The first tick after arming comes after a random part of the
+ *   interval, as reqprof's does.
  *
  * Not modelled, because the benchmark's servers make none of these calls
  * while they work: reqprof also disarms before sleeps, semaphore and
@@ -89,7 +93,9 @@ struct floor_thread {
     volatile sig_atomic_t changing;       /* the thread is arming or disarming
                                            * it: the handler must not */
     volatile sig_atomic_t between_requests; /* wrote a response, has not read
-                                             * since: a tick disarms */
+                                             * since: ticks disarm */
+    volatile sig_atomic_t idle_ticks;     /* ticks between requests so far */
+    uint64_t phase_seed;                  /* random first delays */
 };
 static __thread struct floor_thread floor_thread
     __attribute__((tls_model("initial-exec")));
@@ -97,14 +103,23 @@ static __thread struct floor_thread floor_thread
 static void floor_set_timer(long ns)
 {
     struct itimerspec spec = {.it_interval = {ns / 1000000000, ns % 1000000000}};
-    spec.it_value = spec.it_interval;
+    if (ns != 0) {
+        uint64_t x = floor_thread.phase_seed | 1;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        floor_thread.phase_seed = x;
+        long first = 1 + (long)(x % (uint64_t)ns);
+        spec.it_value = (struct timespec){first / 1000000000, first % 1000000000};
+    }
     timer_settime(floor_thread.timer, 0, &spec, NULL);
 }
 
 static void floor_on_signal(int signal_number, siginfo_t *info, void *context)
 {
     __atomic_fetch_add(&signals_delivered, 1, __ATOMIC_RELAXED);
-    if (!floor_thread.between_requests || floor_thread.changing || !floor_thread.armed)
+    if (!floor_thread.between_requests || floor_thread.changing || !floor_thread.armed ||
+        floor_thread.idle_ticks++ == 0)
         return;
     /* timer_settime is async-signal-safe (POSIX.1-2008); errno is the
      * interrupted code's. */
@@ -133,6 +148,7 @@ static void floor_received(int fd, ssize_t length)
     if (length <= 0 || fd < 0 || fd >= FLOOR_FDS || !accepted[fd])
         return;
     floor_thread.between_requests = 0;
+    floor_thread.idle_ticks = 0;
     if (floor_thread.armed || floor_thread.timer_failed)
         return;
     if (!floor_thread.has_timer) {
@@ -144,6 +160,7 @@ static void floor_received(int fd, ssize_t length)
         floor_thread.has_timer = timer_create(CLOCK_MONOTONIC, &event,
                                               &floor_thread.timer) == 0;
         floor_thread.timer_failed = !floor_thread.has_timer;
+        floor_thread.phase_seed = (uint64_t)gettid();
         if (floor_thread.timer_failed)
             return;
     }
@@ -164,7 +181,7 @@ static bool floor_wait_probes(bool blocks)
     return blocks && floor_thread.armed;
 }
 
-/* The probe found nothing ready: the real call will block. */
+/* The thread may block now: the timer stops. */
 static void floor_wait_blocks(void)
 {
     floor_change_timer(false);
@@ -282,38 +299,15 @@ FLOOR_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int t
 
 FLOOR_EXPORT int poll(struct pollfd *fds, nfds_t count, int timeout)
 {
-    if (floor_wait_probes(timeout != 0)) {
-        int ready = real_poll(fds, count, 0);
-        if (ready != 0)
-            return ready;
+    if (floor_thread.armed)
         floor_wait_blocks();
-    }
     return real_poll(fds, count, timeout);
 }
 
-/* select rewrites its sets in place: the probe works on copies, kept
- * only if something was ready. */
 FLOOR_EXPORT int select(int count, fd_set *read_set, fd_set *write_set,
                         fd_set *except_set, struct timeval *timeout)
 {
-    bool blocks = timeout == NULL || timeout->tv_sec != 0 || timeout->tv_usec != 0;
-    if (floor_wait_probes(blocks)) {
-        fd_set sets[3];
-        fd_set *given[3] = {read_set, write_set, except_set};
-        for (int i = 0; i < 3; i++)
-            if (given[i] != NULL)
-                sets[i] = *given[i];
-        struct timeval no_time = {0, 0};
-        int ready = real_select(count, read_set ? &sets[0] : NULL,
-                                write_set ? &sets[1] : NULL,
-                                except_set ? &sets[2] : NULL, &no_time);
-        if (ready != 0) {
-            for (int i = 0; i < 3 && ready > 0; i++)
-                if (given[i] != NULL)
-                    *given[i] = sets[i];
-            return ready;
-        }
+    if (floor_thread.armed)
         floor_wait_blocks();
-    }
     return real_select(count, read_set, write_set, except_set, timeout);
 }

@@ -27,20 +27,25 @@
 #include <unistd.h>
 
 static int listener, client, server;
+static struct sockaddr_in listener_address = {.sin_family = AF_INET};
 static int request_number;
 
-/* Listens on a loopback port, connects to it and accepts: server is then
- * a socket reqprof follows, client its peer. */
+static void listen_on_loopback(void)
+{
+    socklen_t length = sizeof listener_address;
+    listener_address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    listener = socket(AF_INET, SOCK_STREAM, 0);
+    if (bind(listener, (struct sockaddr *)&listener_address, sizeof listener_address) != 0 ||
+        listen(listener, 16) != 0 ||
+        getsockname(listener, (struct sockaddr *)&listener_address, &length) != 0)
+        exit(2);
+}
+
+/* Connects to the listener and accepts: server is then a socket reqprof
+ * follows (in this process), client its peer. */
 static void connect_pair(void)
 {
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t length = sizeof address;
-    listener = socket(AF_INET, SOCK_STREAM, 0);
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 ||
-        listen(listener, 16) != 0 ||
-        getsockname(listener, (struct sockaddr *)&address, &length) != 0)
-        exit(2);
+    struct sockaddr_in address = listener_address;
     client = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(client, (struct sockaddr *)&address, sizeof address) != 0 ||
         (server = accept(listener, NULL, NULL)) < 0)
@@ -238,7 +243,9 @@ static void write_with_control_data(void)
 }
 
 /* A forked worker accepts on a listener its parent gave a timeout, right
- * after a response: the timeout must still keep reqprof's tick out. */
+ * after a response of its own: the timeout must still keep reqprof's tick
+ * out. (A child does not follow its parent's connections: the worker
+ * serves one it accepted.) */
 static void accept_with_timeout_in_a_worker(void)
 {
     struct timeval timeout = {0, 200000};
@@ -246,6 +253,7 @@ static void accept_with_timeout_in_a_worker(void)
     fflush(stdout);
     pid_t worker = fork();
     if (worker == 0) {
+        connect_pair();
         request_begin("");
         request_end();
         errno = 0;
@@ -261,6 +269,7 @@ int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
     setvbuf(stdout, NULL, _IOLBF, 0);
+    listen_on_loopback();
     connect_pair();
     idle_polls();
     small_select_set();

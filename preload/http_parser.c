@@ -724,11 +724,11 @@ static int http_parser_head_byte(struct http_parser *parser, unsigned char c)
 static size_t http_line_end_length(const unsigned char *data, size_t len,
                                    size_t line_end)
 {
-    if (line_end == len)
-        return 0;
-    if (data[line_end] == '\n')
-        return 1;
-    return len - line_end >= 2 && data[line_end + 1] == '\n' ? 2 : 0;
+    static const unsigned char crlf[2] = {'\r', '\n'};
+
+    if (len - line_end >= 2 && memcmp(data + line_end, crlf, 2) == 0)
+        return 2;
+    return line_end < len && data[line_end] == '\n' ? 1 : 0;
 }
 
 /* Whether the HTTP_VERSION_LENGTH bytes at version are "HTTP/1.x", x a

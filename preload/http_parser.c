@@ -210,6 +210,8 @@ static inline unsigned http_class_bits(const unsigned char *data, size_t len,
                                        size_t position,
                                        enum http_scan_class class)
 {
+    unsigned char block[16] = {0};
+
     if (position >= len)
         return 0;
     if (len - position >= 16)
@@ -220,7 +222,6 @@ static inline unsigned http_class_bits(const unsigned char *data, size_t len,
                    _mm_loadu_si128((const __m128i *)(data + len - 16)),
                    class) >>
                (16 - (len - position));
-    unsigned char block[16] = {0};
     memcpy(block, data + position, len - position);
     return http_class_mask(_mm_loadu_si128((const __m128i *)block), class) &
            ((1u << (len - position)) - 1);

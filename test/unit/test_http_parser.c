@@ -5,8 +5,14 @@
  * three ways: whole, cut in two at every byte boundary, and one byte at a
  * time. The events (with offsets counted from the start of the stream), the
  * return values and the final state must not depend on the cuts.
+ *
+ * That also sets the parser's two ways of reading a head against each
+ * other: fed whole, a head goes through the line parsers; a byte at a time,
+ * through the byte machine alone; cut in two, through both, one after the
+ * other, with the cut inside a name, a CRLF, a number...
  */
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "http_parser.h"
@@ -94,6 +100,22 @@ static int outcome_feed(struct outcome *outcome, const char *data, size_t len)
                             &outcome->recorder);
 }
 
+/* Feeds len bytes from a heap copy of exactly that size, so that valgrind
+ * or AddressSanitizer sees any read past the piece the parser was given. */
+static int feed_piece(struct outcome *outcome, const char *data, size_t len)
+{
+    char *piece = malloc(len);
+    int result;
+
+    if (piece == NULL)
+        abort();
+    memcpy(piece, data, len);
+    result = http_parser_feed(&outcome->parser, piece, len, record_event,
+                              &outcome->recorder);
+    free(piece);
+    return result;
+}
+
 /*
  * Parses a stream in pieces of piece bytes, or, when piece is 0, in two
  * pieces cut at byte cut.
@@ -113,9 +135,7 @@ static void parse_stream(const struct stream *stream, size_t cut, size_t piece,
         if (end > stream->len)
             end = stream->len;
         outcome->recorder.base = start;
-        if (http_parser_feed(&outcome->parser, stream->data + start,
-                             end - start, record_event,
-                             &outcome->recorder) != 0)
+        if (feed_piece(outcome, stream->data + start, end - start) != 0)
             outcome->result = -1;
         start = end;
     }
@@ -196,6 +216,14 @@ struct expected_event {
     {HTTP_EVENT_HEADERS_COMPLETE, (offset), "", "", (status)}
 #define RESPONSE_COMPLETE_AT(offset, status)                                 \
     {HTTP_EVENT_MESSAGE_COMPLETE, (offset), "", "", (status)}
+/* The three events of a whole message: its first byte, the last of its
+ * head and its last. */
+#define REQUEST_EVENTS(begin, head_end, end, method, target)                 \
+    BEGIN_AT(begin), REQUEST_HEADERS_AT(head_end, method, target),           \
+        REQUEST_COMPLETE_AT(end, method, target)
+#define RESPONSE_EVENTS(begin, head_end, end, status)                        \
+    BEGIN_AT(begin), RESPONSE_HEADERS_AT(head_end, status),                  \
+        RESPONSE_COMPLETE_AT(end, status)
 
 /* Compares recorded events with the expected ones. */
 static void check_events(int line, const struct recorder *recorder,
@@ -956,6 +984,12 @@ UNIT_TEST(test_malformed_after_begin)
         "GET / HTTP/1.1\rX\r\n\r\n",
         "GET / HTTP/1.1\r\nHost : x\r\n\r\n",
         "GET / HTTP/1.1\r\n\x01: x\r\n\r\n",
+        "GET / HTTP/1.1\r\n: no name\r\n\r\n",
+        "GET / HTTP/1.1\r\nX: a\rb\r\n\r\n",        /* bare CR in a value */
+        "GET /a\x7f HTTP/1.1\r\n\r\n",
+        "GET /a\tb HTTP/1.1\r\n\r\n",
+        "GET / HTTP/1.1\r\nContent-Length: 18446744073709551616\r\n\r\n",
+        "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n gzip\r\n\r\n",
     };
     static const char *const responses[] = {
         "HTTP/2 200 OK\r\n\r\n",
@@ -964,6 +998,9 @@ UNIT_TEST(test_malformed_after_begin)
         "HTTP/1.1 099 Odd\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         "HTTPS/1.1 200 OK\r\n\r\n",
+        "HTTP/1.1 200OK\r\n\r\n",
+        "HTTP/1.1 200 OK\r\rContent-Length: 0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
     };
     static const struct expected_event expected[] = {BEGIN_AT(0)};
     struct stream stream = {HTTP_DIRECTION_REQUEST, false, NULL, 0};
@@ -1031,6 +1068,227 @@ UNIT_TEST(test_bytes_after_error_ignored)
     EXPECT_INT_EQ(3, whole.recorder.count);
 }
 
+UNIT_TEST(test_realistic_heads)
+{
+    /* What wrk sends and nginx answers (bench/bookkeeping_cost.c); a
+     * browser's request, whose long lines cross the 64-byte blocks in
+     * which the line parsers find line ends; a chunked response. */
+#define WRK "GET /small.txt HTTP/1.1\r\nHost: 127.0.0.1:18555\r\n\r\n"
+#define BROWSER                                                              \
+    "GET /search?q=reqprof&lang=en HTTP/1.1\r\n"                             \
+    "Host: www.example.com\r\n"                                              \
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 "  \
+    "Firefox/128.0\r\n"                                                      \
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;"     \
+    "q=0.8\r\n"                                                              \
+    "Accept-Language: en-US,en;q=0.5\r\n"                                    \
+    "Cookie: session=0123456789abcdef0123456789abcdef0123456789abcdef"       \
+    "0123456789abcdef0123456789abcdef; theme=dark\r\n"                       \
+    "Connection: keep-alive\r\n\r\n"
+#define NGINX_HEAD                                                           \
+    "HTTP/1.1 200 OK\r\n"                                                    \
+    "Server: nginx/1.22.1\r\n"                                               \
+    "Date: Sat, 21 Nov 2026 14:20:01 GMT\r\n"                                \
+    "Content-Type: text/plain\r\n"                                           \
+    "Content-Length: 20\r\n"                                                 \
+    "Last-Modified: Sat, 21 Nov 2026 13:59:12 GMT\r\n"                       \
+    "Connection: keep-alive\r\n"                                             \
+    "ETag: \"6920f0b0-14\"\r\n"                                              \
+    "Accept-Ranges: bytes\r\n"                                               \
+    "\r\n"
+#define NGINX NGINX_HEAD "0123456789abcdefghij"
+#define CHUNKED_HEAD                                                         \
+    "HTTP/1.1 200 OK\r\n"                                                    \
+    "Content-Type: application/json\r\n"                                     \
+    "Transfer-Encoding: chunked\r\n"                                         \
+    "Date: Sat, 21 Nov 2026 14:20:01 GMT\r\n"                                \
+    "Connection: keep-alive\r\n"                                             \
+    "Keep-Alive: timeout=5\r\n\r\n"
+#define CHUNKED CHUNKED_HEAD "d\r\n{\"ok\": true}\r\n0\r\n\r\n"
+    static const char requests[] = WRK BROWSER;
+    static const struct stream request_stream = {
+        HTTP_DIRECTION_REQUEST, false, requests, LEN(requests)};
+    static const struct expected_event request_events[] = {
+        REQUEST_EVENTS(0, LEN(WRK) - 1, LEN(WRK) - 1, "GET", "/small.txt"),
+        REQUEST_EVENTS(LEN(WRK), LEN(requests) - 1, LEN(requests) - 1, "GET",
+                       "/search?q=reqprof&lang=en"),
+    };
+    static const char responses[] = NGINX CHUNKED;
+    static const struct stream response_stream = {
+        HTTP_DIRECTION_RESPONSE, false, responses, LEN(responses)};
+    static const struct expected_event response_events[] = {
+        RESPONSE_EVENTS(0, LEN(NGINX_HEAD) - 1, LEN(NGINX) - 1, 200),
+        RESPONSE_EVENTS(LEN(NGINX), LEN(NGINX CHUNKED_HEAD) - 1,
+                        LEN(responses) - 1, 200),
+    };
+
+    CHECK_STREAM(&request_stream, request_events, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&response_stream, response_events, 0, HTTP_STATE_IDLE,
+                 &whole);
+#undef WRK
+#undef BROWSER
+#undef NGINX_HEAD
+#undef NGINX
+#undef CHUNKED_HEAD
+#undef CHUNKED
+}
+
+UNIT_TEST(test_lines_left_to_byte_machine)
+{
+    /* Valid lines the line parsers do not take: names with other token
+     * characters than letters, digits and '-', an obs-fold after a header
+     * that does not frame the body, a coding with whitespace around it. */
+#define ODD_HEAD                                                             \
+    "POST /odd HTTP/1.1\r\n"                                                 \
+    "X_Forwarded_For: 10.0.0.1\r\n"                                          \
+    "X.Custom!#$%&'*+^`|~: token characters\r\n"                             \
+    "X-Folded: first\r\n \tcontinued\r\n"                                    \
+    "Transfer-Encoding: \t Chunked \r\n\r\n"
+#define ODD ODD_HEAD "3\r\nabc\r\n0\r\n\r\n"
+    /* Content-Length values longer than the line parsers read: leading
+     * zeros, and the largest value there is (a response can announce it
+     * and stream forever). */
+#define ZEROS_HEAD "PUT /zeros HTTP/1.1\r\n" \
+                   "Content-Length: 000000000000000000003\r\n\r\n"
+#define ZEROS ZEROS_HEAD "abc"
+    static const char requests[] = ODD ZEROS;
+    static const struct stream request_stream = {
+        HTTP_DIRECTION_REQUEST, false, requests, LEN(requests)};
+    static const struct expected_event request_events[] = {
+        REQUEST_EVENTS(0, LEN(ODD_HEAD) - 1, LEN(ODD) - 1, "POST", "/odd"),
+        REQUEST_EVENTS(LEN(ODD), LEN(ODD ZEROS_HEAD) - 1, LEN(requests) - 1,
+                       "PUT", "/zeros"),
+    };
+#define HUGE "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n"
+    static const struct stream huge_stream = {HTTP_DIRECTION_RESPONSE, false,
+                                              HUGE, LEN(HUGE)};
+    static const struct expected_event huge_events[] = {
+        BEGIN_AT(0),
+        RESPONSE_HEADERS_AT(LEN(HUGE) - 1, 200),
+    };
+
+    CHECK_STREAM(&request_stream, request_events, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&huge_stream, huge_events, 0, HTTP_STATE_BODY, &whole);
+    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, UINT64_MAX - 1,
+                                             record_event, &whole.recorder));
+    EXPECT_INT_EQ(2, whole.recorder.count);
+    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 1, record_event,
+                                             &whole.recorder));
+    EXPECT_INT_EQ(3, whole.recorder.count);
+#undef ODD_HEAD
+#undef ODD
+#undef ZEROS_HEAD
+#undef ZEROS
+#undef HUGE
+}
+
+UNIT_TEST(test_status_line_forms)
+{
+    /* No reason phrase, with or without its SP, and one with anything but
+     * CR and LF in it. */
+#define FIRST_HEAD "HTTP/1.1 200\r\nContent-Length: 2\r\n\r\n"
+#define FIRST FIRST_HEAD "ok"
+#define SECOND "HTTP/1.0 304 \r\n\r\n"
+#define THIRD "HTTP/1.1 599 A \"reason\",\twith\x01 odd\xff bytes\r\n" \
+              "Content-Length: 0\r\n\r\n"
+    static const char data[] = FIRST SECOND THIRD;
+    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+                                         LEN(data)};
+    static const struct expected_event expected[] = {
+        RESPONSE_EVENTS(0, LEN(FIRST_HEAD) - 1, LEN(FIRST) - 1, 200),
+        RESPONSE_EVENTS(LEN(FIRST), LEN(FIRST SECOND) - 1,
+                        LEN(FIRST SECOND) - 1, 304),
+        RESPONSE_EVENTS(LEN(FIRST SECOND), LEN(data) - 1, LEN(data) - 1, 599),
+    };
+
+    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+#undef FIRST_HEAD
+#undef FIRST
+#undef SECOND
+#undef THIRD
+}
+
+UNIT_TEST(test_request_target_lengths)
+{
+    /* The line parsers copy a target 16 bytes a step: lengths around the
+     * steps, and bytes above 0x7f, which clients send as raw UTF-8. */
+    static const size_t lengths[] = {1, 2, 7, 15, 16, 17, 31, 32, 33, 48};
+    static const char prefix[] = "OPTIONS ";
+    static const char suffix[] = " HTTP/1.1\r\nHost: a\r\n\r\n";
+    static char data[128], target[64];
+    size_t i;
+
+    for (i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
+        size_t len = LEN(prefix) + lengths[i] + LEN(suffix);
+        struct stream stream = {HTTP_DIRECTION_REQUEST, false, data, len};
+        const struct expected_event expected[] = {
+            REQUEST_EVENTS(0, len - 1, len - 1, "OPTIONS", target),
+        };
+
+        memset(target, 0, sizeof target);
+        target[0] = '/';
+        memset(target + 1, 'a', lengths[i] - 1);
+        if (lengths[i] >= 3)
+            memcpy(target + lengths[i] - 2, "\xc3\xa9", 2);
+        memcpy(data, prefix, LEN(prefix));
+        memcpy(data + LEN(prefix), target, lengths[i]);
+        memcpy(data + LEN(prefix) + lengths[i], suffix, LEN(suffix));
+        CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    }
+}
+
+UNIT_TEST(test_whole_lines_agree_with_byte_machine)
+{
+    /* The line parsers take a line only as the byte machine would, and
+     * leave it to the byte machine otherwise. Every head here, with any one
+     * byte replaced by one that matters somewhere, must give the same
+     * outcome fed whole, a byte at a time and in pieces of 7 bytes. */
+    static const char *const requests[] = {
+        "POST /upload?x=1 HTTP/1.1\r\nHost: example.com\r\n"
+        "Content-Length: 5\r\nX_Under: y\r\n\r\nhelloGET / HTTP/1.1\r\n\r\n",
+        "PUT /c HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+        "2\r\nok\r\n0\r\n\r\n",
+    };
+    static const char *const responses[] = {
+        "HTTP/1.1 200 OK\r\nServer: nginx\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: text/plain\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "HTTP/1.1 204 No Content\r\nDate: x\r\n\r\n"
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nETag: \"a\"\r\n\r\nabc",
+    };
+    static const char replacements[] = {' ', '\t', '\r', '\n', ':', '\0',
+                                        0x7f, (char)0x80, '_', '-', '.', ',',
+                                        ';', '0', '9', 'a', 'Z', 'H'};
+    static char data[256];
+    size_t count = sizeof requests / sizeof requests[0] +
+                   sizeof responses / sizeof responses[0];
+
+    for (size_t m = 0; m < count; m++) {
+        bool request = m < sizeof requests / sizeof requests[0];
+        const char *message =
+            request ? requests[m]
+                    : responses[m - sizeof requests / sizeof requests[0]];
+        struct stream stream = {
+            request ? HTTP_DIRECTION_REQUEST : HTTP_DIRECTION_RESPONSE,
+            false, data, strlen(message)};
+        bool agreed = true;
+
+        for (size_t at = 0; at < stream.len && agreed; at++) {
+            for (size_t r = 0; r < sizeof replacements && agreed; r++) {
+                memcpy(data, message, stream.len);
+                data[at] = replacements[r];
+                parse_stream(&stream, stream.len, 0, &whole);
+                parse_stream(&stream, 0, 1, &pieces);
+                agreed = outcomes_equal(__LINE__, "bytewise, replaced at",
+                                        at, &whole, &pieces);
+                parse_stream(&stream, 0, 7, &pieces);
+                agreed = agreed && outcomes_equal(__LINE__,
+                                                  "pieces of 7, replaced at",
+                                                  at, &whole, &pieces);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     UNIT_RUN(test_request_simple_get);
@@ -1058,5 +1316,10 @@ int main(void)
     UNIT_RUN(test_malformed_after_begin);
     UNIT_RUN(test_malformed_chunked_framing);
     UNIT_RUN(test_bytes_after_error_ignored);
+    UNIT_RUN(test_realistic_heads);
+    UNIT_RUN(test_lines_left_to_byte_machine);
+    UNIT_RUN(test_status_line_forms);
+    UNIT_RUN(test_request_target_lengths);
+    UNIT_RUN(test_whole_lines_agree_with_byte_machine);
     return unit_finish();
 }

@@ -78,12 +78,6 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
  * twice, SO_RCVLOWAT would wait for more) is a quiet wait if its socket
  * blocks.
  */
-enum interpose_way {
-    INTERPOSE_WAY_CALL,  /* the real call, as it is */
-    INTERPOSE_WAY_PROBE, /* first without blocking */
-    INTERPOSE_WAY_WAIT,  /* the real call as a quiet wait */
-};
-
 /* Whether fd is a blocking socket, whose real call would wait. Keeps
  * errno. */
 static bool interpose_blocks(int fd)
@@ -94,18 +88,24 @@ static bool interpose_blocks(int fd)
     return status >= 0 && !(status & O_NONBLOCK);
 }
 
-/* The way of a socket call on fd with flags; probe_fits says whether its
- * arguments allow the probe. */
-static enum interpose_way interpose_way_of(int fd, int flags, bool probe_fits)
+/* Whether a socket call on fd with flags is the kind that is probed: the
+ * thread's timer runs for a request that fd is of, and the call may block
+ * on a stream socket. */
+static bool interpose_probes(int fd, int flags)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (thread == NULL || !thread->armed || thread->current_request == 0 ||
-        (flags & MSG_DONTWAIT) || !interpose_active() ||
-        !rp_follow_belongs_to_current(fd, thread) || !rp_follow_is_stream(fd))
-        return INTERPOSE_WAY_CALL;
-    if (probe_fits)
-        return INTERPOSE_WAY_PROBE;
-    return interpose_blocks(fd) ? INTERPOSE_WAY_WAIT : INTERPOSE_WAY_CALL;
+    return thread != NULL && thread->armed && thread->current_request != 0 &&
+           !(flags & MSG_DONTWAIT) && interpose_active() &&
+           rp_follow_belongs_to_current(fd, thread) && rp_follow_is_stream(fd);
+}
+
+/* A call that is the kind probed but whose arguments rule the probe out:
+ * a quiet wait if its socket blocks. Returns INTERPOSE_CALL. */
+static ssize_t interpose_unprobed(int fd, void *function, struct rp_thread **quiet)
+{
+    if (interpose_blocks(fd))
+        *quiet = rp_wait_begin(function);
+    return INTERPOSE_CALL;
 }
 
 /* What a probe that failed (-1, errno set) means for the call. */
@@ -151,19 +151,11 @@ static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags
                                        void *function, struct rp_thread **quiet)
 {
     *quiet = interpose_begin(fd, function);
-    if (*quiet != NULL)
+    if (*quiet != NULL || !interpose_probes(fd, flags))
         return INTERPOSE_CALL;
-    bool fits = !(flags & MSG_WAITALL) && message->msg_iovlen <= IOV_MAX &&
-                interpose_message_length(message) > 0 && !rp_follow_has_low_mark(fd);
-    switch (interpose_way_of(fd, flags, fits)) {
-    case INTERPOSE_WAY_WAIT:
-        *quiet = rp_wait_begin(function);
-        return INTERPOSE_CALL;
-    case INTERPOSE_WAY_CALL:
-        return INTERPOSE_CALL;
-    default:
-        break;
-    }
+    if ((flags & MSG_WAITALL) || message->msg_iovlen > IOV_MAX ||
+        interpose_message_length(message) == 0 || rp_follow_has_low_mark(fd))
+        return interpose_unprobed(fd, function, quiet);
     int saved_errno = errno;
     ssize_t result = RP_REAL(recvmsg)(fd, message, flags | MSG_DONTWAIT);
     if (result >= 0)
@@ -223,20 +215,11 @@ static ssize_t interpose_send_begin(int fd, const struct msghdr *message, int fl
                                     void *function, struct rp_thread **quiet)
 {
     *quiet = interpose_begin(fd, function);
-    if (*quiet != NULL)
+    if (*quiet != NULL || !interpose_probes(fd, flags))
         return INTERPOSE_CALL;
-    bool fits = message->msg_iovlen <= INTERPOSE_IOV_MAX &&
-                message->msg_controllen == 0 &&
-                !(flags & (MSG_OOB | MSG_EOR | MSG_ZEROCOPY));
-    switch (interpose_way_of(fd, flags, fits)) {
-    case INTERPOSE_WAY_WAIT:
-        *quiet = rp_wait_begin(function);
-        return INTERPOSE_CALL;
-    case INTERPOSE_WAY_CALL:
-        return INTERPOSE_CALL;
-    default:
-        break;
-    }
+    if (message->msg_iovlen > INTERPOSE_IOV_MAX || message->msg_controllen != 0 ||
+        (flags & (MSG_OOB | MSG_EOR | MSG_ZEROCOPY)))
+        return interpose_unprobed(fd, function, quiet);
     int saved_errno = errno;
     ssize_t sent = RP_REAL(sendmsg)(fd, message, flags | MSG_DONTWAIT);
     if (sent < 0) {

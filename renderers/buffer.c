@@ -5,7 +5,6 @@
  * allocation fails, every later append does nothing, and the caller checks
  * failed once at the end instead of after each append.
  */
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +67,17 @@ static bool buffer_reserve(struct rp_buffer *buffer, size_t extra)
     return true;
 }
 
+char *rp_buffer_reserve(struct rp_buffer *buffer, size_t size)
+{
+    return buffer_reserve(buffer, size) ? buffer->data + buffer->length : NULL;
+}
+
+void rp_buffer_commit(struct rp_buffer *buffer, size_t length)
+{
+    buffer->length += length;
+    buffer->data[buffer->length] = '\0';
+}
+
 void rp_buffer_append(struct rp_buffer *buffer, const char *data, size_t length)
 {
     if (!buffer_reserve(buffer, length))
@@ -102,33 +112,4 @@ void rp_buffer_printf(struct rp_buffer *buffer, const char *format, ...)
               arguments);
     va_end(arguments);
     buffer->length += (size_t)length;
-}
-
-void rp_buffer_put_decimal(struct rp_buffer *buffer, double value,
-                           int decimals)
-{
-    /* 2^53: beyond it a double no longer holds every integer. */
-    const double limit = 9007199254740992.0;
-    long long scale = 1, scaled;
-
-    if (decimals < 0)
-        decimals = 0;
-    if (decimals > 6)
-        decimals = 6;
-    for (int i = 0; i < decimals; i++)
-        scale *= 10;
-    value *= (double)scale;
-    if (!isfinite(value))
-        value = 0;
-    if (value > limit)
-        value = limit;
-    if (value < -limit)
-        value = -limit;
-    /* Rounded by hand rather than with llround: the tool links no libm. The
-     * sign comes from the rounded integer, so -0.0001 prints "0.000". */
-    scaled = (long long)(value < 0 ? value - 0.5 : value + 0.5);
-    rp_buffer_printf(buffer, "%s%lld", scaled < 0 ? "-" : "",
-                     llabs(scaled) / scale);
-    if (decimals > 0)
-        rp_buffer_printf(buffer, ".%0*lld", decimals, llabs(scaled) % scale);
 }

@@ -7,7 +7,6 @@
  * node starts a line indented by its depth, which keeps the file readable
  * without making it much larger.
  */
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +19,13 @@
 #define JSON_MS_DECIMALS 3
 /* Timeline points per line. */
 #define JSON_POINTS_PER_LINE 8
+
+/* What starts a node's line: a newline and a space, then its indentation;
+ * a node at depth d takes the first min(d, JSON_INDENT_MAX) + 2 bytes. */
+static const char json_line_start[] =
+    "\n " "                                                                ";
+_Static_assert(sizeof json_line_start == JSON_INDENT_MAX + 3,
+               "a newline and JSON_INDENT_MAX + 1 spaces");
 
 /*
  * Control characters, DEL and the C1 controls are escaped although JSON
@@ -102,20 +108,23 @@ static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
     json_put_optional(out, frame->object);
     rp_buffer_puts(out, ", \"file\": ");
     json_put_optional(out, frame->file);
+    rp_buffer_puts(out, ", \"line\": ");
     if (frame->line > 0)
-        rp_buffer_printf(out, ", \"line\": %d", frame->line);
+        rp_buffer_put_int(out, frame->line);
     else
-        rp_buffer_puts(out, ", \"line\": null");
-    rp_buffer_printf(out,
-                     ", \"total\": %" PRIu64 ", \"self\": %" PRIu64
-                     ", \"children\": [",
-                     node->total, node->self);
+        rp_buffer_puts(out, "null");
+    rp_buffer_puts(out, ", \"total\": ");
+    rp_buffer_put_uint(out, node->total);
+    rp_buffer_puts(out, ", \"self\": ");
+    rp_buffer_put_uint(out, node->self);
+    rp_buffer_puts(out, ", \"children\": [");
     for (const struct rp_calltree_node *child = node->first_child; child;
          child = child->next_sibling) {
         int indent = depth + 1 < JSON_INDENT_MAX ? depth + 1 : JSON_INDENT_MAX;
 
-        rp_buffer_printf(out, "%s\n %*s", child == node->first_child ? "" : ",",
-                         indent, "");
+        if (child != node->first_child)
+            rp_buffer_puts(out, ",");
+        rp_buffer_append(out, json_line_start, (size_t)indent + 2);
         json_put_node(out, tree, child, depth + 1);
     }
     rp_buffer_puts(out, "]}");
@@ -186,12 +195,15 @@ static void json_put_timeline(struct rp_buffer *out,
             bsearch(&key, numbers, node_count, sizeof *numbers,
                     json_compare_nodes);
 
-        rp_buffer_printf(out,
-                         "%s[%" PRIu64 ", %" PRIu32 ", %" PRIu32 "]",
-                         i == 0 ? "\n  "
-                         : i % JSON_POINTS_PER_LINE == 0 ? ",\n  " : ", ",
-                         points[i].time_ns / 1000, found ? found->number : 0,
-                         points[i].weight);
+        rp_buffer_puts(out, i == 0 ? "\n  ["
+                            : i % JSON_POINTS_PER_LINE == 0 ? ",\n  ["
+                                                            : ", [");
+        rp_buffer_put_uint(out, points[i].time_ns / 1000);
+        rp_buffer_puts(out, ", ");
+        rp_buffer_put_uint(out, found ? found->number : 0);
+        rp_buffer_puts(out, ", ");
+        rp_buffer_put_uint(out, points[i].weight);
+        rp_buffer_puts(out, "]");
     }
     rp_buffer_puts(out, "]");
     free(numbers);
@@ -199,36 +211,41 @@ static void json_put_timeline(struct rp_buffer *out,
 
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
 {
-    rp_buffer_printf(out,
-                     "{\"format\": \"" RP_REPORT_JSON_FORMAT "\", "
-                     "\"version\": %d,\n \"request\": {\"method\": ",
-                     RP_REPORT_JSON_VERSION);
+    rp_buffer_puts(out, "{\"format\": \"" RP_REPORT_JSON_FORMAT "\", "
+                        "\"version\": ");
+    rp_buffer_put_int(out, RP_REPORT_JSON_VERSION);
+    rp_buffer_puts(out, ",\n \"request\": {\"method\": ");
     json_put_array(out, report->method);
     rp_buffer_puts(out, ", \"path\": ");
     json_put_array(out, report->path);
-    rp_buffer_printf(out, ", \"status\": %d, \"start_unix_us\": %" PRId64
-                          ", \"duration_ms\": ",
-                     report->status, report->start_unix_us);
+    rp_buffer_puts(out, ", \"status\": ");
+    rp_buffer_put_int(out, report->status);
+    rp_buffer_puts(out, ", \"start_unix_us\": ");
+    rp_buffer_put_int(out, report->start_unix_us);
+    rp_buffer_puts(out, ", \"duration_ms\": ");
     json_put_ms(out, report->duration_ms);
     rp_buffer_puts(out, ", \"cpu_ms\": ");
     if (report->cpu_measured)
         json_put_ms(out, report->cpu_ms);
     else
         rp_buffer_puts(out, "null");
-    rp_buffer_printf(out,
-                     ", \"request_bytes\": %" PRIu64
-                     ", \"response_bytes\": %" PRIu64 "},\n"
-                     " \"process\": {\"pid\": %d, \"program\": ",
-                     report->request_bytes, report->response_bytes,
-                     report->pid);
+    rp_buffer_puts(out, ", \"request_bytes\": ");
+    rp_buffer_put_uint(out, report->request_bytes);
+    rp_buffer_puts(out, ", \"response_bytes\": ");
+    rp_buffer_put_uint(out, report->response_bytes);
+    rp_buffer_puts(out, "},\n \"process\": {\"pid\": ");
+    rp_buffer_put_int(out, report->pid);
+    rp_buffer_puts(out, ", \"program\": ");
     json_put_array(out, report->program);
     rp_buffer_puts(out, "},\n \"interval_ms\": ");
     json_put_ms(out, report->interval_ms);
-    rp_buffer_printf(out,
-                     ", \"samples\": %" PRIu64 ", \"samples_dropped\": %" PRIu64
-                     ", \"requests\": %" PRIu64 ",\n \"root\": ",
-                     report->samples, report->samples_dropped,
-                     report->requests > 1 ? report->requests : 1);
+    rp_buffer_puts(out, ", \"samples\": ");
+    rp_buffer_put_uint(out, report->samples);
+    rp_buffer_puts(out, ", \"samples_dropped\": ");
+    rp_buffer_put_uint(out, report->samples_dropped);
+    rp_buffer_puts(out, ", \"requests\": ");
+    rp_buffer_put_uint(out, report->requests > 1 ? report->requests : 1);
+    rp_buffer_puts(out, ",\n \"root\": ");
     json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);
     rp_buffer_puts(out, ",\n \"timeline\": ");
     json_put_timeline(out, report->tree);

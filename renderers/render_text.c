@@ -22,7 +22,6 @@
  * terminal, so control characters and undecodable bytes are replaced
  * before they are printed.
  */
-#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -136,9 +135,13 @@ static void text_puts_printable(struct text_renderer *renderer,
 static void text_pad(struct text_renderer *renderer, size_t start, size_t width)
 {
     size_t used = renderer->out->length - start;
-    int padding = used < width ? (int)(width - used) : 0;
+    char *out;
 
-    rp_buffer_printf(renderer->out, "%*s", padding, "");
+    if (used >= width || (out = rp_buffer_reserve(renderer->out,
+                                                   width - used)) == NULL)
+        return;
+    memset(out, ' ', width - used);
+    rp_buffer_commit(renderer->out, width - used);
 }
 
 /* Appends a time of samples in milliseconds, coloured by its share. */
@@ -181,8 +184,10 @@ static void text_put_frame(struct text_renderer *renderer,
 
         text_puts_printable(renderer,
                             is_long && slash ? slash + 1 : frame->file);
-        if (frame->line > 0)
-            rp_buffer_printf(renderer->out, ":%d", frame->line);
+        if (frame->line > 0) {
+            rp_buffer_puts(renderer->out, ":");
+            rp_buffer_put_int(renderer->out, frame->line);
+        }
     } else {
         text_puts_printable(renderer, frame->object);
     }
@@ -406,8 +411,9 @@ static void text_fold(struct text_renderer *renderer,
     text_line_start(renderer, last);
     text_put_time(renderer, node->total);
     text_style(renderer, STYLE_DIM);
-    rp_buffer_printf(renderer->out, "[%" PRIu64 " frames hidden]",
-                     fold.frames);
+    rp_buffer_puts(renderer->out, "[");
+    rp_buffer_put_uint(renderer->out, fold.frames);
+    rp_buffer_puts(renderer->out, " frames hidden]");
     for (size_t i = 0; i < fold.objects.count; i++) {
         rp_buffer_puts(renderer->out, i == 0 ? " " : ", ");
         text_puts_printable(renderer, fold.objects.items[i]);
@@ -448,9 +454,11 @@ static void text_footer(struct text_renderer *renderer, double threshold)
 
     if (renderer->frames_left_out == 0)
         return;
-    rp_buffer_printf(renderer->out, "\n%" PRIu64 " frame%s under ",
-                     renderer->frames_left_out,
-                     renderer->frames_left_out == 1 ? "" : "s");
+    rp_buffer_puts(renderer->out, "\n");
+    rp_buffer_put_uint(renderer->out, renderer->frames_left_out);
+    rp_buffer_puts(renderer->out,
+                   renderer->frames_left_out == 1 ? " frame under "
+                                                  : " frames under ");
     /* "1%", or "0.5%" when a whole number won't do. */
     rp_buffer_put_decimal(renderer->out, percent, fraction > 1e-9 ? 1 : 0);
     rp_buffer_puts(renderer->out, "% of the request not shown "
@@ -480,13 +488,19 @@ static void text_header(struct text_renderer *renderer,
         strftime(recorded, sizeof recorded, "%Y-%m-%d %H:%M:%S", &local);
 
     start = out->length;
-    rp_buffer_printf(out, RP_REPORT_TEXT_MAGIC " Recorded: %s", recorded);
+    rp_buffer_puts(out, RP_REPORT_TEXT_MAGIC " Recorded: ");
+    rp_buffer_puts(out, recorded);
     text_pad(renderer, start, TEXT_HEADER_COLUMN);
-    rp_buffer_printf(out, "  Samples:  %" PRIu64 " (every ", report->samples);
+    rp_buffer_puts(out, "  Samples:  ");
+    rp_buffer_put_uint(out, report->samples);
+    rp_buffer_puts(out, " (every ");
     text_put_interval(renderer, report->interval_ms);
     rp_buffer_puts(out, " ms");
-    if (report->samples_dropped > 0)
-        rp_buffer_printf(out, ", %" PRIu64 " dropped", report->samples_dropped);
+    if (report->samples_dropped > 0) {
+        rp_buffer_puts(out, ", ");
+        rp_buffer_put_uint(out, report->samples_dropped);
+        rp_buffer_puts(out, " dropped");
+    }
     rp_buffer_puts(out, ")\n");
 
     start = out->length;
@@ -509,24 +523,32 @@ static void text_header(struct text_renderer *renderer,
         text_put_array(renderer, report->program);
     if (merged && report->pid == 0)
         rp_buffer_puts(out, " (several processes)");
-    else
-        rp_buffer_printf(out, " (pid %d)", report->pid);
-    if (merged)
-        rp_buffer_printf(out, "\nRequests: %" PRIu64 " merged, ",
-                         report->requests);
-    else
+    else {
+        rp_buffer_puts(out, " (pid ");
+        rp_buffer_put_int(out, report->pid);
+        rp_buffer_puts(out, ")");
+    }
+    if (merged) {
+        rp_buffer_puts(out, "\nRequests: ");
+        rp_buffer_put_uint(out, report->requests);
+        rp_buffer_puts(out, " merged, ");
+    } else
         rp_buffer_puts(out, "\nRequest: ");
     text_put_array(renderer, report->method);
     rp_buffer_puts(out, " ");
     text_put_array(renderer, report->path);
-    rp_buffer_printf(out, " %s ", renderer->glyphs->arrow);
+    rp_buffer_puts(out, " ");
+    rp_buffer_puts(out, renderer->glyphs->arrow);
+    rp_buffer_puts(out, " ");
     if (report->status != 0)
-        rp_buffer_printf(out, "%d", report->status);
+        rp_buffer_put_int(out, report->status);
     else
         rp_buffer_puts(out, merged ? "several statuses" : "no response");
-    rp_buffer_printf(out, " (%" PRIu64 " bytes in, %" PRIu64 " bytes out%s)\n\n",
-                     report->request_bytes, report->response_bytes,
-                     merged ? " in all" : "");
+    rp_buffer_puts(out, " (");
+    rp_buffer_put_uint(out, report->request_bytes);
+    rp_buffer_puts(out, " bytes in, ");
+    rp_buffer_put_uint(out, report->response_bytes);
+    rp_buffer_puts(out, merged ? " bytes out in all)\n\n" : " bytes out)\n\n");
 }
 
 int rp_render_text(const struct rp_report *report,

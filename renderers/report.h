@@ -77,6 +77,33 @@ void rp_buffer_puts(struct rp_buffer *buffer, const char *text);
 void rp_buffer_printf(struct rp_buffer *buffer, const char *format, ...)
     __attribute__((format(printf, 2, 3)));
 /*
+ * For a caller that formats in place: returns where up to size more bytes
+ * may be written (NULL once the buffer has failed); rp_buffer_commit then
+ * adds the length (at most size) that was written there.
+ */
+char *rp_buffer_reserve(struct rp_buffer *buffer, size_t size);
+void rp_buffer_commit(struct rp_buffer *buffer, size_t length);
+
+/*
+ * Numbers without printf (renderers/number_format.c): the writer prints
+ * several into every index line and report. Each rp_format_* writes at out
+ * and returns the end of what it wrote, with no NUL; out needs room for
+ * the _MAX bytes named beside it.
+ */
+#define RP_FORMAT_UINT_MAX 20 /* 18446744073709551615 */
+#define RP_FORMAT_INT_MAX 20  /* -9223372036854775808 */
+/* value in decimal */
+char *rp_format_uint(char *out, uint64_t value);
+char *rp_format_int(char *out, int64_t value);
+/* value / 10^decimals (0 to 9), with exactly that many decimals:
+ * 203400 with 3 is "203.400" */
+#define RP_FORMAT_FIXED_MAX (RP_FORMAT_UINT_MAX + 1)
+char *rp_format_fixed(char *out, uint64_t value, int decimals);
+
+/* rp_format_uint and rp_format_int, appended. */
+void rp_buffer_put_uint(struct rp_buffer *buffer, uint64_t value);
+void rp_buffer_put_int(struct rp_buffer *buffer, int64_t value);
+/*
  * Appends value with the given number of decimals (0 to 6), rounded, e.g.
  * "203.400". Unlike printf's %f it ignores the locale: the library runs in
  * servers that may call setlocale, and a decimal comma would break JSON.

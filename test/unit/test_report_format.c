@@ -741,10 +741,51 @@ UNIT_TEST(decimals_ignore_sign_of_zero_and_non_finite_values)
     }
 }
 
+UNIT_TEST(integers_are_formatted_as_printf_would)
+{
+    static const struct {
+        int64_t value;
+        const char *expected;
+    } signed_cases[] = {
+        {0, "0"}, {7, "7"}, {-7, "-7"}, {1234567890, "1234567890"},
+        {INT64_MAX, "9223372036854775807"}, {INT64_MIN, "-9223372036854775808"},
+    };
+    char text[RP_FORMAT_FIXED_MAX + 1];
+
+    for (size_t i = 0; i < sizeof signed_cases / sizeof signed_cases[0]; i++) {
+        *rp_format_int(text, signed_cases[i].value) = '\0';
+        EXPECT_STR_EQ(signed_cases[i].expected, text);
+    }
+    *rp_format_uint(text, UINT64_MAX) = '\0';
+    EXPECT_STR_EQ("18446744073709551615", text);
+    *rp_format_uint(text, 10) = '\0';
+    EXPECT_STR_EQ("10", text);
+}
+
+UNIT_TEST(fixed_point_keeps_its_leading_zeros)
+{
+    static const struct {
+        uint64_t value;
+        int decimals;
+        const char *expected;
+    } cases[] = {
+        {203400, 3, "203.400"}, {5, 3, "0.005"}, {0, 3, "0.000"},
+        {1000, 3, "1.000"},     {42, 0, "42"},   {UINT64_MAX, 9, "18446744073.709551615"},
+    };
+    char text[RP_FORMAT_FIXED_MAX + 1];
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        *rp_format_fixed(text, cases[i].value, cases[i].decimals) = '\0';
+        EXPECT_STR_EQ(cases[i].expected, text);
+    }
+}
+
 int main(void)
 {
     UNIT_RUN(json_reads_back_the_same_report);
     UNIT_RUN(unmeasured_cpu_time_is_null_not_zero);
+    UNIT_RUN(integers_are_formatted_as_printf_would);
+    UNIT_RUN(fixed_point_keeps_its_leading_zeros);
     UNIT_RUN(json_has_the_documented_shape);
     UNIT_RUN(text_has_pyinstrument_lines);
     UNIT_RUN(text_in_ascii_and_colour);

@@ -102,6 +102,15 @@ void rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
 int rp_cli_text_option(int option, const char *value,
                        struct rp_text_options *options);
 
+/* Why a request has no report files, as its index line says. */
+enum rp_cli_no_file {
+    RP_CLI_HAS_FILES,          /* it has: stem names them */
+    RP_CLI_UNDER_MIN_DURATION, /* shorter than REQPROF_MIN_DURATION */
+    RP_CLI_OVER_MAX_REPORTS,   /* a faster request of a second over
+                                * REQPROF_MAX_REPORTS */
+    RP_CLI_NO_FILE_COUNT
+};
+
 /* One line of a report directory's index.tsv (docs/report-format.md). */
 struct rp_cli_request {
     int64_t start_unix_us;
@@ -110,10 +119,11 @@ struct rp_cli_request {
     char path[RP_REPORT_PATH_MAX]; /* the request target, unescaped */
     int status;
     double duration_ms;
-    double cpu_ms;
+    double cpu_ms;     /* 0 when not measured */
+    bool cpu_measured; /* the index has its CPU time (not "-") */
     uint64_t samples;
     char stem[256]; /* the report's file name without .FORMAT.gz */
-    bool under_minimum; /* shorter than REQPROF_MIN_DURATION: no files */
+    enum rp_cli_no_file no_file;
 };
 
 /*
@@ -137,7 +147,7 @@ bool rp_cli_path_matches(const char *pattern, const char *target);
  * Writes into path (size bytes) the report file of request in dir that
  * can be read back: its .json.gz, else its .html, else (if text_too) its
  * .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none,
- * or the request was under REQPROF_MIN_DURATION).
+ * or the request got no files: see no_file).
  */
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
                      bool text_too, char *path, size_t size);

@@ -15,8 +15,9 @@ static const char ls_usage[] =
     "\n"
     "Lists the requests recorded in DIR (default $REQPROF_DIR, else\n"
     "./reqprof), oldest first: when each began (local time), method, path,\n"
-    "status, duration and CPU time in ms, samples, and the report to give\n"
-    "reqprof show or open.\n"
+    "status, duration and CPU time in ms (- where it was not measured),\n"
+    "samples, and the report to give reqprof show or open, or why the\n"
+    "request has none.\n"
     "\n"
     "  --slowest N     only the N slowest, slowest first\n"
     "  --path PATTERN  only requests whose path matches the shell pattern\n"
@@ -78,12 +79,19 @@ static void request_cells(const char *dir, const struct rp_cli_request *request,
     rp_buffer_append(cells, "", 1);
     rp_buffer_put_decimal(cells, request->duration_ms, 1);
     rp_buffer_append(cells, " ms", 4);
-    rp_buffer_put_decimal(cells, request->cpu_ms, 1);
-    rp_buffer_append(cells, " ms", 4);
+    if (request->cpu_measured) {
+        rp_buffer_put_decimal(cells, request->cpu_ms, 1);
+        rp_buffer_append(cells, " ms", 4);
+    } else {
+        rp_buffer_append(cells, RP_INDEX_UNMEASURED,
+                         sizeof RP_INDEX_UNMEASURED);
+    }
     rp_buffer_printf(cells, "%" PRIu64, request->samples);
     rp_buffer_append(cells, "", 1);
-    if (request->under_minimum)
+    if (request->no_file == RP_CLI_UNDER_MIN_DURATION)
         snprintf(report, sizeof report, "(none: under REQPROF_MIN_DURATION)");
+    else if (request->no_file == RP_CLI_OVER_MAX_REPORTS)
+        snprintf(report, sizeof report, "(none: over REQPROF_MAX_REPORTS)");
     else if (rp_cli_report_of(dir, request, true, report, sizeof report) != 0)
         snprintf(report, sizeof report, "(no report file)");
     rp_buffer_puts(cells, report);

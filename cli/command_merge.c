@@ -18,8 +18,9 @@ static const char merge_usage[] =
     "Adds up the reports of every request in DIR whose path matches PATTERN\n"
     "(all of them without --path) into one profile: a route's aggregate\n"
     "view. Requests need a JSON or HTML report (REQPROF_OUTPUT=json or\n"
-    "html); the others, and those under REQPROF_MIN_DURATION, are left out\n"
-    "and counted.\n"
+    "html); the others, and those with no report file (under\n"
+    "REQPROF_MIN_DURATION, or over REQPROF_MAX_REPORTS), are left out and\n"
+    "counted.\n"
     "\n"
     "  --path PATTERN  shell pattern for the path (\"/api/*\"; \"/burn\" also\n"
     "                  matches \"/burn?ms=5\")\n"
@@ -79,12 +80,12 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
 
 /*
  * Merges the matching requests of dir into merged. Returns an exit
- * status; skipped counts requests without a report to read, skipped_short
- * those under REQPROF_MIN_DURATION.
+ * status; skipped counts requests without a report to read, by why they
+ * have none (enum rp_cli_no_file; RP_CLI_HAS_FILES: none in a format that
+ * can be read back).
  */
 static int merge_directory(const char *dir, const char *pattern,
-                           struct rp_report *merged, size_t *skipped,
-                           size_t *skipped_short)
+                           struct rp_report *merged, size_t *skipped)
 {
     struct rp_cli_request *requests;
     char error[RP_CLI_ERROR_MAX], path[4096];
@@ -99,12 +100,8 @@ static int merge_directory(const char *dir, const char *pattern,
     for (long i = 0; i < count && status == RP_EXIT_OK; i++) {
         struct rp_report report;
 
-        if (requests[i].under_minimum) {
-            ++*skipped_short;
-            continue;
-        }
         if (rp_cli_report_of(dir, &requests[i], false, path, sizeof path)) {
-            ++*skipped;
+            skipped[requests[i].no_file]++;
             continue;
         }
         if (rp_cli_report_load(path, &report, error, sizeof error) != 0 ||
@@ -116,6 +113,24 @@ static int merge_directory(const char *dir, const char *pattern,
     }
     free(requests);
     return status;
+}
+
+/* Says how many requests had no report to add, and why. */
+static void merge_say_skipped(const size_t *skipped)
+{
+    static const char *const why[RP_CLI_NO_FILE_COUNT] = {
+        [RP_CLI_UNDER_MIN_DURATION] = "left out: shorter than "
+                                      "REQPROF_MIN_DURATION, no report written",
+        [RP_CLI_OVER_MAX_REPORTS] = "left out: over REQPROF_MAX_REPORTS (the "
+                                    "slowest of their second got the reports)",
+        [RP_CLI_HAS_FILES] = "skipped: no JSON or HTML report (REQPROF_OUTPUT "
+                             "had neither)",
+    };
+
+    for (size_t i = 0; i < RP_CLI_NO_FILE_COUNT; i++)
+        if (skipped[i] > 0)
+            fprintf(stderr, "reqprof: %zu request%s %s\n", skipped[i],
+                    skipped[i] == 1 ? "" : "s", why[i]);
 }
 
 int rp_cli_merge(int argc, char **argv)
@@ -130,7 +145,8 @@ int rp_cli_merge(int argc, char **argv)
     struct rp_text_options text;
     struct rp_report merged;
     const char *pattern = NULL, *output = NULL;
-    size_t skipped = 0, skipped_short = 0;
+    /* By enum rp_cli_no_file. */
+    size_t skipped[RP_CLI_NO_FILE_COUNT] = {0};
     int option, format = RP_FORMAT_TEXT, status;
 
     rp_cli_text_options(&text, false);
@@ -165,16 +181,8 @@ int rp_cli_merge(int argc, char **argv)
         fprintf(stderr, "reqprof: out of memory\n");
         return RP_EXIT_FAILURE;
     }
-    status = merge_directory(argv[optind], pattern, &merged, &skipped,
-                             &skipped_short);
-    if (skipped_short > 0)
-        fprintf(stderr, "reqprof: %zu request%s left out: shorter than "
-                        "REQPROF_MIN_DURATION, no report written\n",
-                skipped_short, skipped_short == 1 ? "" : "s");
-    if (skipped > 0)
-        fprintf(stderr, "reqprof: %zu request%s skipped: no JSON or HTML "
-                        "report (REQPROF_OUTPUT had neither)\n",
-                skipped, skipped == 1 ? "" : "s");
+    status = merge_directory(argv[optind], pattern, &merged, skipped);
+    merge_say_skipped(skipped);
     if (status == RP_EXIT_OK && merged.requests == 0) {
         fprintf(stderr, "reqprof: no report in %s to merge%s%s\n",
                 argv[optind], pattern ? " matches " : "",

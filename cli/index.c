@@ -77,15 +77,21 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
     request->duration_ms = strtod(fields[5], &end);
     if (*end != '\0')
         return false;
-    request->cpu_ms = strtod(fields[6], &end);
-    if (*end != '\0')
-        return false;
+    request->cpu_measured = strcmp(fields[6], RP_INDEX_UNMEASURED) != 0;
+    if (request->cpu_measured) {
+        request->cpu_ms = strtod(fields[6], &end);
+        if (*end != '\0')
+            return false;
+    }
     request->samples = strtoull(fields[7], &end, 10);
     if (*end != '\0' || fields[8][0] == '\0' ||
         strlen(fields[8]) >= sizeof request->stem || strchr(fields[8], '/'))
         return false;
     strcpy(request->stem, fields[8]);
-    request->under_minimum = strcmp(request->stem, "-") == 0;
+    if (strcmp(request->stem, RP_INDEX_NO_FILE_UNDER_MIN_DURATION) == 0)
+        request->no_file = RP_CLI_UNDER_MIN_DURATION;
+    else if (strcmp(request->stem, RP_INDEX_NO_FILE_OVER_MAX_REPORTS) == 0)
+        request->no_file = RP_CLI_OVER_MAX_REPORTS;
     return true;
 }
 
@@ -181,7 +187,7 @@ int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
     static const char *const extensions[] = {".json.gz", ".html", ".txt.gz"};
     size_t kinds = sizeof extensions / sizeof extensions[0] - !text_too;
 
-    if (request->under_minimum)
+    if (request->no_file != RP_CLI_HAS_FILES)
         return -1;
     for (size_t i = 0; i < kinds; i++) {
         snprintf(path, size, "%s/%s%s", dir, request->stem, extensions[i]);

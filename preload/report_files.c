@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "index_line.h"
 #include "log.h"
 #include "real.h"
 
@@ -290,28 +291,6 @@ static int files_write_format(struct rp_report_files *files,
                                   files->compressed_length);
 }
 
-/* Queues the request's index line (docs/report-format.md); stem is "-"
- * for a request that got no report files. */
-static void files_queue_index_line(struct rp_report_files *files,
-                                   const struct rp_report *report,
-                                   const char *stem)
-{
-    struct rp_buffer *line = &files->index_lines;
-    rp_buffer_printf(line, "%" PRId64 "\t%d\t%s\t", report->start_unix_us,
-                     report->pid, report->method);
-    /* Paths are the client's bytes: escape what would break the line. */
-    for (const char *c = report->path; *c != '\0'; c++) {
-        unsigned char byte = (unsigned char)*c;
-        if (byte < 0x21 || byte == 0x7f || byte == '%')
-            rp_buffer_printf(line, "%%%02X", byte);
-        else
-            rp_buffer_append(line, c, 1);
-    }
-    rp_buffer_printf(line, "\t%d\t%.3f\t%.3f\t%" PRIu64 "\t%s\n",
-                     report->status, report->duration_ms, report->cpu_ms,
-                     report->samples, stem);
-}
-
 /* After a failure: whether the cause was a removed directory (a clean-up
  * of old reports) that could be made again, so the write is worth one
  * more try rather than losing every report that follows. */
@@ -345,14 +324,16 @@ static int files_write_formats(struct rp_report_files *files,
 }
 
 void rp_report_files_index_only(struct rp_report_files *files,
-                                const struct rp_report *report)
+                                const struct rp_index_line *line)
 {
     if (files_directory_ready(files))
-        files_queue_index_line(files, report, "-");
+        rp_index_line_append(&files->index_lines, line);
 }
 
 void rp_report_files_write(struct rp_report_files *files,
-                           const struct rp_report *report, uint64_t request_id)
+                           const struct rp_report *report,
+                           const struct rp_index_line *line,
+                           uint64_t request_id)
 {
     const struct rp_config *config = files->config;
     if (config->print) {
@@ -368,10 +349,13 @@ void rp_report_files_write(struct rp_report_files *files,
     int result = files_write_formats(files, report, stem);
     if (result != 0 && files_directory_made_again(files))
         result = files_write_formats(files, report, stem);
-    if (result != 0)
+    if (result != 0) {
         files_failed(files);
-    else
-        files_queue_index_line(files, report, stem);
+        return;
+    }
+    struct rp_index_line named = *line;
+    named.file = stem;
+    rp_index_line_append(&files->index_lines, &named);
 }
 
 /* Opens index.tsv, again if it was removed since: lines written to a

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "index_line.h"
 #include "report.h"
 
 struct rp_report_files;
@@ -22,17 +23,20 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config);
 void rp_report_files_free(struct rp_report_files *files);
 
 /*
- * Writes every configured form of report; request_id makes file names
+ * Writes every configured form of report, then queues the request's index
+ * line (line, naming the files written); request_id makes file names
  * unique within the process. Failures are reported on stderr once per
  * kind and the report is lost; nothing here stops the server.
  */
 void rp_report_files_write(struct rp_report_files *files,
-                           const struct rp_report *report, uint64_t request_id);
+                           const struct rp_report *report,
+                           const struct rp_index_line *line,
+                           uint64_t request_id);
 
-/* Queues only the index line of a request that gets no report files (one
- * under REQPROF_MIN_DURATION); report needs no tree. */
+/* Queues only the index line of a request that gets no report files;
+ * line->file is the RP_INDEX_NO_FILE_* marker that says why. */
 void rp_report_files_index_only(struct rp_report_files *files,
-                                const struct rp_report *report);
+                                const struct rp_index_line *line);
 
 /* Appends the queued index lines to index.tsv. */
 void rp_report_files_flush(struct rp_report_files *files);

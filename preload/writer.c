@@ -197,12 +197,25 @@ static void writer_report(struct writer *writer, const struct rp_request *reques
         report.samples_dropped = samples->samples_dropped;
         report.samples = rp_calltree_root(report.tree)->total;
     }
+    struct rp_index_line line = {
+        .start_unix_us = request->start_unix_us,
+        .pid = writer->pid,
+        .method = request->method,
+        .path = request->path,
+        .path_length = strlen(request->path),
+        .status = request->status,
+        .duration_ns = duration_ns,
+        .cpu_ns = request->final_cpu.ns + (samples != NULL ? samples->cpu_ns : 0),
+        .cpu_measured = report.cpu_measured,
+        .samples = report.samples,
+        .file = RP_INDEX_NO_FILE_UNDER_MIN_DURATION,
+    };
     if (duration_ns < rp_process.config.min_duration_ns) {
-        rp_report_files_index_only(writer->files, &report);
+        rp_report_files_index_only(writer->files, &line);
     } else if (report.tree != NULL || (report.tree = rp_calltree_new()) != NULL) {
         rp_calltree_timeline_rebase(report.tree, request->start_ns);
         rp_calltree_sort(report.tree);
-        rp_report_files_write(writer->files, &report, request->id);
+        rp_report_files_write(writer->files, &report, &line, request->id);
     }
     rp_calltree_free(report.tree);
     free(samples);

@@ -54,6 +54,16 @@ struct rp_report {
     struct rp_calltree *tree;
 };
 
+/*
+ * index.tsv, the line per request beside the reports (docs/report-format.md):
+ * what its last column holds instead of a file name for a request that got
+ * no report files, and its CPU column for a request whose CPU time was not
+ * measured. No file name starts with '-'.
+ */
+#define RP_INDEX_NO_FILE_UNDER_MIN_DURATION "-"
+#define RP_INDEX_NO_FILE_OVER_MAX_REPORTS "-max-reports"
+#define RP_INDEX_UNMEASURED "-"
+
 /* Frees the report's tree and clears it. */
 void rp_report_release(struct rp_report *report);
 

@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "index_line.h"
 #include "internal.h"
 #include "report.h"
 #include "unit.h"
@@ -780,12 +781,47 @@ UNIT_TEST(fixed_point_keeps_its_leading_zeros)
     }
 }
 
+UNIT_TEST(index_lines_have_the_documented_fields)
+{
+    static const char path[] = "/a b%\t\x7f\xc3\xa9?q=1";
+    struct rp_index_line line = {
+        .start_unix_us = 1795000000123456,
+        .pid = 1234,
+        .method = "GET",
+        .path = path,
+        .path_length = sizeof path - 1,
+        .status = 200,
+        .duration_ns = 203400499,
+        .cpu_ns = 201200500,
+        .cpu_measured = true,
+        .samples = 203,
+        .file = "20261121T132158.208Z_GET_a_b_200_203ms_1234-7",
+    };
+    struct rp_buffer lines;
+
+    rp_buffer_init(&lines);
+    rp_index_line_append(&lines, &line);
+    line.cpu_measured = false;
+    line.duration_ns = 5;
+    line.samples = 0;
+    line.file = RP_INDEX_NO_FILE_OVER_MAX_REPORTS;
+    rp_index_line_append(&lines, &line);
+    EXPECT_STR_EQ("1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
+                  "203.400\t201.201\t203\t"
+                  "20261121T132158.208Z_GET_a_b_200_203ms_1234-7\n"
+                  "1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
+                  "0.000\t-\t0\t-max-reports\n",
+                  lines.data);
+    rp_buffer_free(&lines);
+}
+
 int main(void)
 {
     UNIT_RUN(json_reads_back_the_same_report);
     UNIT_RUN(unmeasured_cpu_time_is_null_not_zero);
     UNIT_RUN(integers_are_formatted_as_printf_would);
     UNIT_RUN(fixed_point_keeps_its_leading_zeros);
+    UNIT_RUN(index_lines_have_the_documented_fields);
     UNIT_RUN(json_has_the_documented_shape);
     UNIT_RUN(text_has_pyinstrument_lines);
     UNIT_RUN(text_in_ascii_and_colour);

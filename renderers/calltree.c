@@ -24,6 +24,9 @@
 #define HASH_INITIAL_SIZE 64
 /* Marks an empty slot of the frame table (never a valid frame id). */
 #define FRAME_SLOT_EMPTY RP_FRAME_ROOT
+/* rp_calltree_clear keeps tables (and the timeline) up to this many slots:
+ * what tens of nodes and frames take, and a few hundred samples. */
+#define CLEAR_KEEP_SLOTS 256
 
 /* A node, and what only the tree needs to know about it. */
 struct calltree_node {
@@ -180,6 +183,64 @@ void rp_calltree_free(struct rp_calltree *tree)
         tree->chunks = next;
     }
     free(tree);
+}
+
+/* A hash table of *count slots kept by rp_calltree_clear, emptied (each
+ * byte set to empty), or NULL (and *count 0) once freed for being big. */
+static void *slots_clear(void *slots, size_t *count, size_t slot_size,
+                         int empty)
+{
+    if (*count <= CLEAR_KEEP_SLOTS) {
+        if (slots != NULL)
+            memset(slots, empty, *count * slot_size);
+        return slots;
+    }
+    free(slots);
+    *count = 0;
+    return NULL;
+}
+
+void rp_calltree_clear(struct rp_calltree *tree)
+{
+    for (uint32_t id = 0; id < tree->frame_count; id++)
+        if (tree->frame_copied[id])
+            frame_free_strings(&tree->frames[id]);
+    tree->frame_count = 0;
+    if (tree->frame_capacity > CLEAR_KEEP_SLOTS) {
+        free(tree->frames);
+        free(tree->frame_copied);
+        tree->frames = NULL;
+        tree->frame_copied = NULL;
+        tree->frame_capacity = 0;
+    }
+    tree->frame_slots = slots_clear(tree->frame_slots, &tree->frame_slot_count,
+                                    sizeof *tree->frame_slots,
+                                    0xff); /* FRAME_SLOT_EMPTY */
+    tree->lasting_slots =
+        slots_clear(tree->lasting_slots, &tree->lasting_slot_count,
+                    sizeof *tree->lasting_slots, 0);
+    tree->lasting_count = 0;
+    tree->child_slots = slots_clear(tree->child_slots, &tree->child_slot_count,
+                                    sizeof *tree->child_slots, 0);
+    tree->node_count = 0;
+    /* The oldest chunk is the first and smallest: a usual tree fits. */
+    while (tree->chunks != NULL && tree->chunks->next != NULL) {
+        struct node_chunk *next = tree->chunks->next;
+
+        free(tree->chunks);
+        tree->chunks = next;
+    }
+    if (tree->chunks != NULL)
+        tree->chunks->used = 0;
+    if (tree->point_capacity > CLEAR_KEEP_SLOTS) {
+        free(tree->points);
+        tree->points = NULL;
+        tree->point_capacity = 0;
+    }
+    tree->point_count = 0;
+    tree->point_stride = 1;
+    memset(&tree->root, 0, sizeof tree->root);
+    tree->root.public.frame = RP_FRAME_ROOT;
 }
 
 /* The slot holding a frame equal to *frame, or the empty one it would take. */

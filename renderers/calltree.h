@@ -47,6 +47,14 @@ struct rp_calltree *rp_calltree_new(void);
 void rp_calltree_free(struct rp_calltree *tree);
 
 /*
+ * Empties the tree (the root alone, no frames, no timeline) for the next
+ * request, keeping the memory a tree of the usual size takes (its first
+ * node chunk, tables of up to a few hundred slots), so that the writer
+ * builds the next one without allocating; a big tree's extra is freed.
+ */
+void rp_calltree_clear(struct rp_calltree *tree);
+
+/*
  * Returns the id of a frame equal to *frame (same function, object, file
  * and line; NULL equals only NULL), adding a copy if the tree has none yet;
  * RP_FRAME_ROOT when out of memory or frame->function is NULL.

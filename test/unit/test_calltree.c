@@ -232,6 +232,48 @@ UNIT_TEST(lasting_frames_are_kept_uncopied_and_interned_by_contents)
     rp_calltree_free(tree);
 }
 
+/* Adds stacks of width functions under "main", a timeline point each,
+ * with copied and lasting frames; checks what a fresh tree would hold. */
+static void build_and_check(struct rp_calltree *tree, int width)
+{
+    static const struct rp_frame lasting = {"main", "server", "server.c", 1};
+    uint32_t stack[2] = {rp_calltree_intern_lasting(tree, &lasting), 0};
+    char name[32];
+    size_t points;
+
+    EXPECT_INT_EQ(0, stack[0]);
+    for (int i = 0; i < width; i++) {
+        snprintf(name, sizeof name, "leaf_%d", i);
+        stack[1] = intern_function(tree, name);
+        EXPECT_INT_EQ(i + 1, stack[1]);
+        EXPECT_INT_EQ(0, rp_calltree_add_sample(tree, stack, 2, 1,
+                                                (uint64_t)i * 1000));
+    }
+    EXPECT_INT_EQ(width, rp_calltree_root(tree)->total);
+    EXPECT_INT_EQ(width, child_count(node_at(tree, stack, 1)));
+    EXPECT_INT_EQ(1, node_at(tree, stack, 2)->self);
+    rp_calltree_timeline(tree, &points);
+    EXPECT_INT_EQ(width, points);
+}
+
+UNIT_TEST(a_cleared_tree_builds_as_a_fresh_one)
+{
+    struct rp_calltree *tree = rp_calltree_new();
+    size_t points;
+
+    /* Small (kept memory), big (freed memory), small again. */
+    for (int round = 0; round < 3; round++) {
+        build_and_check(tree, round == 1 ? 3000 : 40);
+        rp_calltree_clear(tree);
+        EXPECT_INT_EQ(0, rp_calltree_root(tree)->total);
+        EXPECT_TRUE(rp_calltree_root(tree)->first_child == NULL);
+        EXPECT_TRUE(rp_calltree_frame(tree, 0) == NULL);
+        rp_calltree_timeline(tree, &points);
+        EXPECT_INT_EQ(0, points);
+    }
+    rp_calltree_free(tree);
+}
+
 UNIT_TEST(wide_tree_keeps_first_seen_order)
 {
     enum { WIDTH = 20000 };
@@ -464,6 +506,7 @@ int main(void)
     UNIT_RUN(interning_compares_every_field);
     UNIT_RUN(many_frames_survive_the_table_growing);
     UNIT_RUN(lasting_frames_are_kept_uncopied_and_interned_by_contents);
+    UNIT_RUN(a_cleared_tree_builds_as_a_fresh_one);
     UNIT_RUN(wide_tree_keeps_first_seen_order);
     UNIT_RUN(sort_puts_heaviest_first_then_orders_by_frame);
     UNIT_RUN(root_total_is_the_sum_of_weights);

@@ -1,66 +1,165 @@
-/* The bounded queue of finished requests; see finish_queue.h. */
+/*
+ * The queue of finished requests; see finish_queue.h.
+ *
+ * A ring of bytes. A producer reserves its record's room by moving
+ * finish_reserved on with a compare-and-swap, writes the record, then
+ * publishes it by storing its size in the record's header (release). The
+ * writer reads records in order and stops at a header that is still 0: a
+ * record reserved but not yet written. It zeroes the bytes it is done with
+ * before it gives them back, so every header not yet published reads 0.
+ * A record never wraps around the ring's end: one that would is preceded
+ * by a padding record up to the end.
+ */
 #include "finish_queue.h"
 
 #include <stddef.h>
 #include <string.h>
 
-/* Power of two. At ~560 bytes a cell this is ~1.1 MiB of address space,
- * touched only as far as the queue ever fills. */
-#define FINISH_QUEUE_SIZE 2048
+/* Records start on this boundary, so their 64-bit fields are aligned. */
+#define FINISH_ALIGN 8u
 
-struct finish_cell {
-    size_t sequence; /* == position: free for that push; position+1: full */
-    struct rp_request request;
+struct finish_header {
+    uint32_t size;    /* bytes of the record, header included; 0: unpublished */
+    uint32_t padding; /* nonzero: padding up to the ring's end, no request */
 };
 
-static struct finish_cell finish_cells[FINISH_QUEUE_SIZE];
-static size_t finish_push_position;
-static size_t finish_pop_position;
+static unsigned char finish_ring[RP_FINISH_QUEUE_BYTES]
+    __attribute__((aligned(64)));
+/* Bytes ever reserved by producers; contended, so on a line of its own. */
+static size_t finish_reserved __attribute__((aligned(64)));
+/* Bytes ever given back by the writer; read by every push. */
+static size_t finish_released __attribute__((aligned(64)));
+/* Writer only: bytes taken, released or not. */
+static size_t finish_taken;
 
-void rp_finish_queue_init(void)
+static struct finish_header *finish_header_at(size_t position)
 {
-    for (size_t i = 0; i < FINISH_QUEUE_SIZE; i++)
-        __atomic_store_n(&finish_cells[i].sequence, i, __ATOMIC_RELAXED);
-    finish_push_position = 0;
-    finish_pop_position = 0;
+    return (struct finish_header *)&finish_ring[position & (RP_FINISH_QUEUE_BYTES - 1)];
+}
+
+/* Room of a record whose target is path_length bytes. */
+static size_t finish_record_size(size_t path_length)
+{
+    size_t size = sizeof(struct finish_header) +
+                  offsetof(struct rp_finished, path) + path_length + 1;
+    return (size + FINISH_ALIGN - 1) & ~(size_t)(FINISH_ALIGN - 1);
+}
+
+/* Reserves size bytes (and the padding before them, if they would cross
+ * the ring's end); returns their position, or false when the queue is
+ * full. */
+static bool finish_reserve(size_t size, size_t *record_position)
+{
+    size_t position = __atomic_load_n(&finish_reserved, __ATOMIC_RELAXED);
+    size_t padding;
+    for (;;) {
+        size_t offset = position & (RP_FINISH_QUEUE_BYTES - 1);
+        padding = offset + size > RP_FINISH_QUEUE_BYTES ? RP_FINISH_QUEUE_BYTES - offset : 0;
+        size_t released = __atomic_load_n(&finish_released, __ATOMIC_ACQUIRE);
+        /* released beyond position: position is stale, the CAS refreshes it. */
+        if (released <= position &&
+            position + padding + size - released > RP_FINISH_QUEUE_BYTES)
+            return false;
+        /* seq_cst: the writer reads the backlog after saying it naps, and a
+         * push reads whether it naps after this (writer.c). */
+        if (__atomic_compare_exchange_n(&finish_reserved, &position,
+                                        position + padding + size, true,
+                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+            break;
+    }
+    if (padding > 0) {
+        struct finish_header *header = finish_header_at(position);
+        header->padding = 1;
+        __atomic_store_n(&header->size, (uint32_t)padding, __ATOMIC_RELEASE);
+    }
+    *record_position = position + padding;
+    return true;
 }
 
 bool rp_finish_queue_push(const struct rp_request *request)
 {
-    size_t position = __atomic_load_n(&finish_push_position, __ATOMIC_RELAXED);
-    for (;;) {
-        struct finish_cell *cell = &finish_cells[position & (FINISH_QUEUE_SIZE - 1)];
-        size_t sequence = __atomic_load_n(&cell->sequence, __ATOMIC_ACQUIRE);
-        ptrdiff_t lag = (ptrdiff_t)(sequence - position);
-        if (lag == 0) {
-            if (__atomic_compare_exchange_n(&finish_push_position, &position,
-                                            position + 1, true, __ATOMIC_RELAXED,
-                                            __ATOMIC_RELAXED)) {
-                memcpy(&cell->request, request, sizeof *request);
-                __atomic_store_n(&cell->sequence, position + 1, __ATOMIC_RELEASE);
-                return true;
-            }
-        } else if (lag < 0) {
-            return false;
-        } else {
-            position = __atomic_load_n(&finish_push_position, __ATOMIC_RELAXED);
-        }
-    }
-}
-
-size_t rp_finish_queue_pushed(void)
-{
-    return __atomic_load_n(&finish_push_position, __ATOMIC_ACQUIRE);
-}
-
-bool rp_finish_queue_pop(struct rp_request *request)
-{
-    size_t position = finish_pop_position;
-    struct finish_cell *cell = &finish_cells[position & (FINISH_QUEUE_SIZE - 1)];
-    if (__atomic_load_n(&cell->sequence, __ATOMIC_ACQUIRE) != position + 1)
+    size_t path_length = strnlen(request->path, sizeof request->path - 1);
+    size_t size = finish_record_size(path_length);
+    size_t position;
+    if (!finish_reserve(size, &position))
         return false;
-    memcpy(request, &cell->request, sizeof *request);
-    __atomic_store_n(&cell->sequence, position + FINISH_QUEUE_SIZE, __ATOMIC_RELEASE);
-    finish_pop_position = position + 1;
+    struct finish_header *header = finish_header_at(position);
+    struct rp_finished *record = (struct rp_finished *)(header + 1);
+    record->id = request->id;
+    record->start_unix_us = request->start_unix_us;
+    record->start_ns = request->start_ns;
+    record->end_ns = request->end_ns;
+    record->request_bytes = request->request_bytes;
+    record->response_bytes = request->response_bytes;
+    record->final_cpu_ns = request->final_cpu.ns;
+    record->final_cpu_measured = request->final_cpu.measured;
+    record->status = request->status;
+    memcpy(record->method, request->method, sizeof record->method);
+    record->method[sizeof record->method - 1] = '\0';
+    record->path_length = (uint16_t)path_length;
+    memcpy(record->path, request->path, path_length);
+    record->path[path_length] = '\0';
+    __atomic_store_n(&header->size, (uint32_t)size, __ATOMIC_RELEASE);
     return true;
+}
+
+size_t rp_finish_queue_backlog(void)
+{
+    return __atomic_load_n(&finish_reserved, __ATOMIC_SEQ_CST) -
+           __atomic_load_n(&finish_released, __ATOMIC_RELAXED);
+}
+
+size_t rp_finish_queue_mark(void)
+{
+    return __atomic_load_n(&finish_reserved, __ATOMIC_ACQUIRE);
+}
+
+size_t rp_finish_queue_released(void)
+{
+    return __atomic_load_n(&finish_released, __ATOMIC_ACQUIRE);
+}
+
+const struct rp_finished *rp_finish_queue_take(void)
+{
+    /* Past a full ring's worth, the header ahead is the oldest record's. */
+    while (finish_taken - finish_released < RP_FINISH_QUEUE_BYTES) {
+        struct finish_header *header = finish_header_at(finish_taken);
+        uint32_t size = __atomic_load_n(&header->size, __ATOMIC_ACQUIRE);
+        if (size == 0)
+            return NULL;
+        finish_taken += size;
+        if (!header->padding)
+            return (const struct rp_finished *)(header + 1);
+    }
+    return NULL;
+}
+
+/* Zeroes the bytes from position from to position to (a ring's worth at
+ * most), across the ring's end if need be. */
+static void finish_zero(size_t from, size_t to)
+{
+    size_t offset = from & (RP_FINISH_QUEUE_BYTES - 1);
+    size_t length = to - from;
+    size_t before_end = RP_FINISH_QUEUE_BYTES - offset;
+    if (length > before_end) {
+        memset(&finish_ring[0], 0, length - before_end);
+        length = before_end;
+    }
+    memset(&finish_ring[offset], 0, length);
+}
+
+void rp_finish_queue_release(void)
+{
+    finish_zero(finish_released, finish_taken);
+    __atomic_store_n(&finish_released, finish_taken, __ATOMIC_RELEASE);
+}
+
+void rp_finish_queue_init(void)
+{
+    /* Everything outside the queued bytes is zero already: zeroing them
+     * zeroes the ring, and positions can start over. */
+    finish_zero(finish_released, finish_reserved);
+    finish_reserved = 0;
+    finish_released = 0;
+    finish_taken = 0;
 }

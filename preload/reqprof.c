@@ -89,6 +89,7 @@ __attribute__((destructor)) static void reqprof_unload(void)
     rp_writer_flush(REQPROF_EXIT_FLUSH_MS);
     uint64_t dropped = rp_connection_reports_dropped();
     if (dropped > 0)
-        rp_log("%llu requests got no report because the writer fell behind",
+        rp_log("%llu requests got no report and no index line because the "
+               "writer fell behind",
                (unsigned long long)dropped);
 }

@@ -1,11 +1,20 @@
 /*
  * The writer thread; see writer.h.
  *
- * Each round it takes the finished requests first and drains the rings
- * second, so every sample a server thread recorded before a request's end
- * is aggregated before that request's report is built. Samples are folded
- * into a per-request call tree as they arrive (symbolized through a cache),
- * so memory grows with distinct stacks, not with duration.
+ * Each round it takes finished requests off the queue a batch at a time,
+ * and drains the sample rings after taking a batch and before reporting
+ * it, so every sample a server thread recorded before a request's end is
+ * in that request's call tree when the request is reported. Samples are
+ * folded into a per-request call tree as they arrive (symbolized through a
+ * cache), so memory grows with distinct stacks, not with duration.
+ *
+ * Every finished request gets its index line, and report files unless it
+ * was shorter than REQPROF_MIN_DURATION. The index lines of a round go out
+ * in one write.
+ *
+ * The writer sleeps between rounds. A server thread wakes it only when the
+ * queue fills past a quarter (or when the writer idles), so a busy server
+ * makes no system call per request to reach it.
  */
 #include "writer.h"
 
@@ -31,8 +40,13 @@
  * further requests are dropped until some end. */
 #define WRITER_OPEN_MAX 8192
 #define WRITER_BUCKETS 4096
-/* Requests reported per round, at most. */
-#define WRITER_BATCH 256
+/* Finished requests taken off the queue at a time, before the rings are
+ * drained again and their room in the queue given back. */
+#define WRITER_BATCH 1024
+/* Report files written between two drains of the rings: a ring fills in
+ * RP_RING_SLOTS intervals (128 ms at 1 ms), a report takes up to a few
+ * hundred microseconds. */
+#define WRITER_REPORTS_PER_DRAIN 16
 /* Rounds after which a request with samples but no end (its end was never
  * seen, or its samples came late) is discarded. */
 #define WRITER_STALE_ROUNDS 6000
@@ -43,6 +57,12 @@
  * ends, instead of polling an idle server. */
 #define WRITER_IDLE_ROUNDS 50
 #define WRITER_IDLE_SLEEP_NS 5000000000ull
+/* A server thread wakes a napping writer once the queue holds this much:
+ * well before it is full, rarely at all (the writer comes round first). */
+#define WRITER_WAKE_BACKLOG (RP_FINISH_QUEUE_BYTES / 4)
+/* Emptied requests kept for reuse, trees and all: building a tree in
+ * memory of the last one allocates nothing. */
+#define WRITER_SPARE_MAX 16
 
 /* What the writer knows of one request before it ends. */
 struct writer_request {
@@ -50,9 +70,9 @@ struct writer_request {
     struct rp_calltree *tree;
     uint64_t samples_dropped;
     uint64_t cpu_ns;
-    bool cpu_measured; /* a CPU record came (cpu_ns is measured time) */
+    bool cpu_measured;   /* a CPU record came: cpu_ns is measured time */
     uint64_t last_round; /* round of the last sample, for discarding */
-    struct writer_request *next; /* bucket chain */
+    struct writer_request *next; /* bucket chain, or the spare list */
 };
 
 struct writer {
@@ -65,23 +85,74 @@ struct writer {
     uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
+    unsigned reports_since_drain; /* report files since the rings' drain */
+
+    struct writer_request *spare_requests; /* emptied, trees and all */
+    unsigned spare_count;
+    struct rp_calltree *empty_tree; /* the report of a request no sample hit */
 };
 
 /* The running writer, for a fork child to close its descriptors. */
 static struct writer *writer_running;
 
-/* Bumped by rp_writer_notify; the idle writer sleeps on it with a futex. */
-static uint32_t writer_wakeups;
-/* Set while the writer is idle: only then does a notify cost a syscall. */
-static uint32_t writer_idle;
+/* What the writer is doing, and the word it sleeps on. */
+enum writer_sleep {
+    WRITER_AWAKE,
+    WRITER_NAPPING, /* between rounds: wakes when the queue fills */
+    WRITER_IDLE,    /* nothing to do: wakes when a request begins or ends */
+};
+static uint32_t writer_sleep_state;
+/* Bumped by rp_writer_notify: an idle writer sleeps only if none came
+ * since its last round began. */
+static uint32_t writer_events;
 static bool writer_started;
-/* Requests taken off the finish queue and written (or given up on). */
-static size_t writer_requests_done;
 static bool writer_start_said;
+/* A queue position (rp_finish_queue_mark) before which every request has
+ * its index line and reports written. */
+static size_t writer_done;
 
 static struct writer_request **writer_bucket(struct writer *writer, uint64_t id)
 {
     return &writer->buckets[(id * 0x9e3779b97f4a7c15ull) >> 52 & (WRITER_BUCKETS - 1)];
+}
+
+/* An emptied request from the spares, or a new one; NULL when out of
+ * memory. */
+static struct writer_request *writer_request_new(struct writer *writer)
+{
+    struct writer_request *request = writer->spare_requests;
+    if (request != NULL) {
+        writer->spare_requests = request->next;
+        writer->spare_count--;
+        return request;
+    }
+    request = calloc(1, sizeof *request);
+    if (request == NULL)
+        return NULL;
+    request->tree = rp_calltree_new();
+    if (request->tree == NULL) {
+        free(request);
+        return NULL;
+    }
+    return request;
+}
+
+/* Done with request (NULL is allowed): emptied and kept for the next one,
+ * or freed when enough are kept. */
+static void writer_request_done(struct writer *writer,
+                                struct writer_request *request)
+{
+    if (request == NULL)
+        return;
+    if (writer->spare_count >= WRITER_SPARE_MAX) {
+        rp_calltree_free(request->tree);
+        free(request);
+        return;
+    }
+    rp_calltree_clear(request->tree);
+    request->next = writer->spare_requests;
+    writer->spare_requests = request;
+    writer->spare_count++;
 }
 
 static struct writer_request *writer_find(struct writer *writer, uint64_t id,
@@ -93,15 +164,13 @@ static struct writer_request *writer_find(struct writer *writer, uint64_t id,
             return request;
     if (!create || writer->open_count >= WRITER_OPEN_MAX)
         return NULL;
-    struct writer_request *request = calloc(1, sizeof *request);
+    struct writer_request *request = writer_request_new(writer);
     if (request == NULL)
         return NULL;
-    request->tree = rp_calltree_new();
-    if (request->tree == NULL) {
-        free(request);
-        return NULL;
-    }
     request->id = id;
+    request->samples_dropped = 0;
+    request->cpu_ns = 0;
+    request->cpu_measured = false;
     request->next = *bucket;
     *bucket = request;
     writer->open_count++;
@@ -116,12 +185,6 @@ static void writer_unlink(struct writer *writer, struct writer_request *request)
         link = &(*link)->next;
     *link = request->next;
     writer->open_count--;
-}
-
-static void writer_discard(struct writer_request *request)
-{
-    rp_calltree_free(request->tree);
-    free(request);
 }
 
 /* Folds one stack record into its request's tree. */
@@ -162,63 +225,97 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
             if (record->kind == RP_RECORD_CPU) {
                 request->cpu_ns += record->value;
                 request->cpu_measured = true;
-            } else
+            } else {
                 writer_add_stack(writer, request, record);
+            }
         }
         rp_ring_pop(&thread->ring);
         writer->records_seen++;
     }
 }
 
-static void writer_report(struct writer *writer, const struct rp_request *request)
+/* Folds every sample recorded so far into its request's tree. */
+static void writer_drain(struct writer *writer)
 {
-    struct writer_request *samples = writer_find(writer, request->id, false);
-    if (samples != NULL)
-        writer_unlink(writer, samples);
-    uint64_t duration_ns = request->end_ns - request->start_ns;
+    rp_thread_visit_all(writer_drain_thread, writer);
+    writer->reports_since_drain = 0;
+}
+
+/* The index line of a finished request; file is left for the caller. */
+static struct rp_index_line writer_index_line(const struct writer *writer,
+                                              const struct rp_finished *finished,
+                                              const struct writer_request *samples)
+{
+    return (struct rp_index_line){
+        .start_unix_us = finished->start_unix_us,
+        .pid = writer->pid,
+        .method = finished->method,
+        .path = finished->path,
+        .path_length = finished->path_length,
+        .status = finished->status,
+        .duration_ns = finished->end_ns - finished->start_ns,
+        .cpu_ns = finished->final_cpu_ns + (samples != NULL ? samples->cpu_ns : 0),
+        .cpu_measured = finished->final_cpu_measured ||
+                        (samples != NULL && samples->cpu_measured),
+        .samples = samples != NULL ? rp_calltree_root(samples->tree)->total : 0,
+    };
+}
+
+/* A request that gets no report files: its index line says why. */
+static void writer_index_only(struct writer *writer,
+                              const struct rp_finished *finished,
+                              struct writer_request *samples, const char *why)
+{
+    struct rp_index_line line = writer_index_line(writer, finished, samples);
+    line.file = why;
+    rp_report_files_index_only(writer->files, &line);
+    writer_request_done(writer, samples);
+}
+
+/* Writes the request's report files and its index line. */
+static void writer_report(struct writer *writer, const struct rp_finished *finished,
+                          struct writer_request *samples)
+{
+    struct rp_index_line line = writer_index_line(writer, finished, samples);
     struct rp_report report;
     memset(&report, 0, sizeof report);
-    memcpy(report.method, request->method, sizeof report.method);
-    memcpy(report.path, request->path, sizeof report.path);
-    report.status = request->status;
-    report.start_unix_us = request->start_unix_us;
-    report.duration_ms = (double)duration_ns / 1e6;
-    report.request_bytes = request->request_bytes;
-    report.response_bytes = request->response_bytes;
+    memcpy(report.method, finished->method, sizeof report.method);
+    memcpy(report.path, finished->path, (size_t)finished->path_length + 1);
+    report.status = finished->status;
+    report.start_unix_us = finished->start_unix_us;
+    report.duration_ms = (double)line.duration_ns / 1e6;
+    report.cpu_ms = (double)line.cpu_ns / 1e6;
+    report.cpu_measured = line.cpu_measured;
+    report.request_bytes = finished->request_bytes;
+    report.response_bytes = finished->response_bytes;
     report.interval_ms = (double)rp_process.config.interval_ns / 1e6;
+    report.samples = line.samples;
     report.pid = writer->pid;
     memcpy(report.program, writer->program, sizeof report.program);
-    report.cpu_ms = (double)request->final_cpu.ns / 1e6;
-    report.cpu_measured = request->final_cpu.measured;
+    report.tree = writer->empty_tree;
     if (samples != NULL) {
         report.tree = samples->tree;
-        report.cpu_ms += (double)samples->cpu_ns / 1e6;
-        report.cpu_measured |= samples->cpu_measured;
         report.samples_dropped = samples->samples_dropped;
-        report.samples = rp_calltree_root(report.tree)->total;
-    }
-    struct rp_index_line line = {
-        .start_unix_us = request->start_unix_us,
-        .pid = writer->pid,
-        .method = request->method,
-        .path = request->path,
-        .path_length = strlen(request->path),
-        .status = request->status,
-        .duration_ns = duration_ns,
-        .cpu_ns = request->final_cpu.ns + (samples != NULL ? samples->cpu_ns : 0),
-        .cpu_measured = report.cpu_measured,
-        .samples = report.samples,
-        .file = RP_INDEX_NO_FILE_UNDER_MIN_DURATION,
-    };
-    if (duration_ns < rp_process.config.min_duration_ns) {
-        rp_report_files_index_only(writer->files, &line);
-    } else if (report.tree != NULL || (report.tree = rp_calltree_new()) != NULL) {
-        rp_calltree_timeline_rebase(report.tree, request->start_ns);
+        rp_calltree_timeline_rebase(report.tree, finished->start_ns);
         rp_calltree_sort(report.tree);
-        rp_report_files_write(writer->files, &report, &line, request->id);
     }
-    rp_calltree_free(report.tree);
-    free(samples);
+    rp_report_files_write(writer->files, &report, &line, finished->id);
+    writer_request_done(writer, samples);
+    if (++writer->reports_since_drain >= WRITER_REPORTS_PER_DRAIN)
+        writer_drain(writer);
+}
+
+/* Gives a finished request what it gets: see the top of this file. */
+static void writer_finish(struct writer *writer, const struct rp_finished *finished)
+{
+    struct writer_request *samples = writer_find(writer, finished->id, false);
+    if (samples != NULL)
+        writer_unlink(writer, samples);
+    if (finished->end_ns - finished->start_ns < rp_process.config.min_duration_ns)
+        writer_index_only(writer, finished, samples,
+                          RP_INDEX_NO_FILE_UNDER_MIN_DURATION);
+    else
+        writer_report(writer, finished, samples);
 }
 
 /* Discards requests whose end will never come (see WRITER_STALE_ROUNDS). */
@@ -234,47 +331,71 @@ static void writer_discard_stale(struct writer *writer)
             }
             *link = request->next;
             writer->open_count--;
-            writer_discard(request);
+            writer_request_done(writer, request);
         }
     }
 }
 
+/* Takes up to WRITER_BATCH finished requests; returns how many. */
+static size_t writer_take_batch(const struct rp_finished **batch)
+{
+    size_t count = 0;
+    while (count < WRITER_BATCH && (batch[count] = rp_finish_queue_take()) != NULL)
+        count++;
+    return count;
+}
+
+/* One round; returns whether there was anything to do at all. */
+static bool writer_round(struct writer *writer)
+{
+    static const struct rp_finished *batch[WRITER_BATCH];
+    size_t taken = 0, count;
+    writer->round++;
+    writer->records_seen = 0;
+    do {
+        count = writer_take_batch(batch);
+        writer_drain(writer);
+        for (size_t i = 0; i < count; i++)
+            writer_finish(writer, batch[i]);
+        rp_finish_queue_release();
+        taken += count;
+    } while (count == WRITER_BATCH);
+    rp_report_files_flush(writer->files);
+    __atomic_store_n(&writer_done, rp_finish_queue_released(), __ATOMIC_RELEASE);
+    if (writer->round % 512 == 0)
+        writer_discard_stale(writer);
+    return taken > 0 || writer->records_seen > 0 || writer->open_count > 0;
+}
+
 /*
- * Sleeps until the timeout or a notify after seen_wakeups was read. An idle
- * writer announces itself first; a notify either sees that and wakes it,
- * or came before and changed the futex word, so the wait returns at once.
+ * Sleeps until the timeout or a wake-up. The writer says how it sleeps
+ * first, then looks once more for what should wake it: a server thread
+ * either sees the state and wakes it, or did its part (a notify, a push)
+ * before, and the look finds it.
  */
-static void writer_sleep(uint64_t timeout_ns, bool idle, uint32_t seen_wakeups)
+static void writer_sleep(enum writer_sleep how, uint64_t timeout_ns,
+                         uint32_t events_seen)
 {
     struct timespec timeout = {(time_t)(timeout_ns / 1000000000u),
                                (long)(timeout_ns % 1000000000u)};
-    if (idle)
-        __atomic_store_n(&writer_idle, 1, __ATOMIC_SEQ_CST);
-    RP_REAL(syscall)(SYS_futex, &writer_wakeups, FUTEX_WAIT_PRIVATE, seen_wakeups,
-            &timeout, NULL, 0);
-    if (idle)
-        __atomic_store_n(&writer_idle, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&writer_sleep_state, how, __ATOMIC_SEQ_CST);
+    bool wanted = how == WRITER_IDLE
+                      ? __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST) != events_seen
+                      : rp_finish_queue_backlog() >= WRITER_WAKE_BACKLOG;
+    if (!wanted)
+        RP_REAL(syscall)(SYS_futex, &writer_sleep_state, FUTEX_WAIT_PRIVATE, how,
+                         &timeout, NULL, 0);
+    __atomic_store_n(&writer_sleep_state, WRITER_AWAKE, __ATOMIC_SEQ_CST);
 }
 
-/* One round; returns how many requests it reported, or -1 if it found
- * nothing at all to do. */
-static int writer_round(struct writer *writer)
+/* Wakes the writer if it sleeps as it did when state was read. */
+static void writer_wake(uint32_t state)
 {
-    static struct rp_request finished[WRITER_BATCH];
-    size_t count = 0;
-    while (count < WRITER_BATCH && rp_finish_queue_pop(&finished[count]))
-        count++;
-    writer->round++;
-    writer->records_seen = 0;
-    rp_thread_visit_all(writer_drain_thread, writer);
-    for (size_t i = 0; i < count; i++)
-        writer_report(writer, &finished[i]);
-    rp_report_files_flush(writer->files);
-    __atomic_fetch_add(&writer_requests_done, count, __ATOMIC_RELEASE);
-    if (writer->round % 512 == 0)
-        writer_discard_stale(writer);
-    bool busy = count > 0 || writer->records_seen > 0 || writer->open_count > 0;
-    return busy ? (int)count : -1;
+    if (state != WRITER_AWAKE &&
+        __atomic_compare_exchange_n(&writer_sleep_state, &state, WRITER_AWAKE,
+                                    false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        RP_REAL(syscall)(SYS_futex, &writer_sleep_state, FUTEX_WAKE_PRIVATE, 1,
+                         NULL, NULL, 0);
 }
 
 static void *writer_main(void *unused)
@@ -294,7 +415,9 @@ static void *writer_main(void *unused)
     writer->pid = getpid();
     writer->symbolizer = rp_symbolizer_new();
     writer->files = rp_report_files_new(&rp_process.config);
-    if (writer->symbolizer == NULL || writer->files == NULL) {
+    writer->empty_tree = rp_calltree_new();
+    if (writer->symbolizer == NULL || writer->files == NULL ||
+        writer->empty_tree == NULL) {
         rp_log("out of memory starting the report writer: no reports");
         return NULL;
     }
@@ -305,15 +428,11 @@ static void *writer_main(void *unused)
         round_ns = WRITER_ROUND_MAX_NS;
     unsigned empty_rounds = 0;
     for (;;) {
-        uint32_t seen = __atomic_load_n(&writer_wakeups, __ATOMIC_SEQ_CST);
-        int reported = writer_round(writer);
-        /* A full batch: more requests are waiting in the finish queue, and
-         * a server faster than one batch per round would fill it. */
-        if (reported == WRITER_BATCH)
-            continue;
-        empty_rounds = reported >= 0 ? 0 : empty_rounds + 1;
+        uint32_t events = __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST);
+        empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
-        writer_sleep(idle ? WRITER_IDLE_SLEEP_NS : round_ns, idle, seen);
+        writer_sleep(idle ? WRITER_IDLE : WRITER_NAPPING,
+                     idle ? WRITER_IDLE_SLEEP_NS : round_ns, events);
     }
     return NULL;
 }
@@ -346,20 +465,22 @@ void rp_writer_start(void)
 
 void rp_writer_notify(void)
 {
-    __atomic_fetch_add(&writer_wakeups, 1, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&writer_idle, __ATOMIC_SEQ_CST))
-        RP_REAL(syscall)(SYS_futex, &writer_wakeups, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+    __atomic_fetch_add(&writer_events, 1, __ATOMIC_SEQ_CST);
+    uint32_t state = __atomic_load_n(&writer_sleep_state, __ATOMIC_SEQ_CST);
+    if (state == WRITER_IDLE ||
+        (state == WRITER_NAPPING && rp_finish_queue_backlog() >= WRITER_WAKE_BACKLOG))
+        writer_wake(state);
 }
 
 void rp_writer_flush(unsigned timeout_ms)
 {
     if (!__atomic_load_n(&writer_started, __ATOMIC_ACQUIRE))
         return;
-    size_t target = rp_finish_queue_pushed();
+    size_t target = rp_finish_queue_mark();
     for (unsigned waited = 0; waited < timeout_ms; waited++) {
-        if (__atomic_load_n(&writer_requests_done, __ATOMIC_ACQUIRE) >= target)
+        if (__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE) >= target)
             return;
-        rp_writer_notify();
+        writer_wake(__atomic_load_n(&writer_sleep_state, __ATOMIC_SEQ_CST));
         struct timespec millisecond = {0, 1000000};
         RP_REAL(nanosleep)(&millisecond, NULL);
     }
@@ -372,5 +493,6 @@ void rp_writer_forget(void)
         rp_report_files_forget(parents->files);
     writer_running = NULL;
     writer_started = false;
-    writer_requests_done = 0;
+    writer_sleep_state = WRITER_AWAKE;
+    writer_done = 0;
 }

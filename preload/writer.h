@@ -13,13 +13,17 @@
  */
 void rp_writer_start(void);
 
-/* A request began or ended: wakes the writer if it sleeps idle. Never
- * blocks; costs a syscall only when the writer was idle. */
+/*
+ * A request began or ended (after rp_finish_queue_push): wakes the writer
+ * if it sleeps idle, or if it naps while the finish queue fills. Never
+ * blocks; costs a system call only then, not per request.
+ */
 void rp_writer_notify(void);
 
 /*
  * Waits, at most timeout_ms, until every request finished so far has its
- * report written: at exit, so a server's last requests are not lost.
+ * index line and reports written: at exit, so a server's last requests are
+ * not lost.
  */
 void rp_writer_flush(unsigned timeout_ms);
 

@@ -116,6 +116,23 @@ static const char *parse_min_duration(struct rp_config *config, const char *valu
     return NULL;
 }
 
+static const char *parse_max_reports(struct rp_config *config,
+                                     const char *value)
+{
+    static const char accepts[] =
+        "0 (no limit) or a number of report files a second, up to 1000000, "
+        "such as 100";
+    char *end;
+    errno = 0;
+    unsigned long number = strtoul(value, &end, 10);
+    /* strtoul takes "-1" and " 5": digits only. */
+    if (!isdigit((unsigned char)value[0]) || *end != '\0' || errno != 0 ||
+        number > RP_MAX_REPORTS_MAX)
+        return accepts;
+    config->max_reports = (unsigned)number;
+    return NULL;
+}
+
 /* Parses a switch into *flag; what it accepts otherwise. */
 static const char *parse_flag(bool *flag, const char *value)
 {
@@ -177,6 +194,7 @@ static const struct {
     {"REQPROF_OUTPUT", parse_output},
     {"REQPROF_INTERVAL", parse_interval},
     {"REQPROF_MIN_DURATION", parse_min_duration},
+    {"REQPROF_MAX_REPORTS", parse_max_reports},
     {"REQPROF_PRINT", parse_print},
     {"REQPROF_SHOW_ALL", parse_show_all},
     {"REQPROF_UNICODE", parse_unicode},
@@ -191,6 +209,7 @@ void rp_config_defaults(struct rp_config *config)
     (void)parse_dir(config, "reqprof");
     config->outputs = RP_OUTPUT_TEXT;
     config->interval_ns = 1000000;
+    config->max_reports = 100;
     config->print = false;
     config->show_all = false;
     config->unicode = true;
@@ -212,7 +231,8 @@ int rp_config_set(struct rp_config *config, const char *key,
     }
     snprintf(error, error_size,
              "unknown setting %s (known: REQPROF_DIR, REQPROF_OUTPUT, "
-             "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_PRINT, "
+             "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_MAX_REPORTS, "
+             "REQPROF_PRINT, "
              "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, "
              "REQPROF_CONFIG)",
              key);

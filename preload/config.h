@@ -22,6 +22,8 @@ enum rp_output_format {
  * too little about one request. */
 #define RP_INTERVAL_MIN_NS 100000ull
 #define RP_INTERVAL_MAX_NS 1000000000ull
+/* The largest REQPROF_MAX_REPORTS: beyond it, set 0 (no limit). */
+#define RP_MAX_REPORTS_MAX 1000000
 
 struct rp_config {
     char dir[PATH_MAX];   /* absolute directory for reports (REQPROF_DIR) */
@@ -30,6 +32,9 @@ struct rp_config {
     /* Requests shorter than this get an index line but no report files
      * (REQPROF_MIN_DURATION); 0: every request gets its reports. */
     uint64_t min_duration_ns;
+    /* Report files a second at most, for the slowest requests of each
+     * second (REQPROF_MAX_REPORTS); 0: no limit. */
+    unsigned max_reports;
     bool print;           /* also print each text report (REQPROF_PRINT) */
     bool show_all;        /* text: no folding, no threshold (REQPROF_SHOW_ALL) */
     bool unicode;         /* text: box-drawing characters (REQPROF_UNICODE) */

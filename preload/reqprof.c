@@ -92,4 +92,10 @@ __attribute__((destructor)) static void reqprof_unload(void)
         rp_log("%llu requests got no report and no index line because the "
                "writer fell behind",
                (unsigned long long)dropped);
+    uint64_t skipped = rp_writer_reports_skipped();
+    if (skipped > 0)
+        rp_log("%llu request%s in all got no report file, over "
+               "REQPROF_MAX_REPORTS=%u a second (index.tsv lists them)",
+               (unsigned long long)skipped, skipped == 1 ? "" : "s",
+               rp_process.config.max_reports);
 }

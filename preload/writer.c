@@ -8,9 +8,11 @@
  * folded into a per-request call tree as they arrive (symbolized through a
  * cache), so memory grows with distinct stacks, not with duration.
  *
- * Every finished request gets its index line, and report files unless it
- * was shorter than REQPROF_MIN_DURATION. The index lines of a round go out
- * in one write.
+ * Every finished request gets its index line. It gets report files too,
+ * unless it was shorter than REQPROF_MIN_DURATION or, with
+ * REQPROF_MAX_REPORTS, it is not among the slowest of its window: then the
+ * window holds it until it closes (report_budget.h), and a slower request
+ * may displace it. The index lines of a round go out in one write.
  *
  * The writer sleeps between rounds. A server thread wakes it only when the
  * queue fills past a quarter (or when the writer idles), so a busy server
@@ -32,6 +34,7 @@
 #include "log.h"
 #include "process.h"
 #include "real.h"
+#include "report_budget.h"
 #include "report_files.h"
 #include "symbolizer.h"
 #include "thread.h"
@@ -60,6 +63,10 @@
 /* A server thread wakes a napping writer once the queue holds this much:
  * well before it is full, rarely at all (the writer comes round first). */
 #define WRITER_WAKE_BACKLOG (RP_FINISH_QUEUE_BYTES / 4)
+/* REQPROF_MAX_REPORTS counts per second: one window of the budget. */
+#define WRITER_WINDOW_NS 1000000000ull
+/* Requests skipped for the budget are said at most this often. */
+#define WRITER_SKIPPED_SAY_NS 60000000000ull
 /* Emptied requests kept for reuse, trees and all: building a tree in
  * memory of the last one allocates nothing. */
 #define WRITER_SPARE_MAX 16
@@ -73,6 +80,13 @@ struct writer_request {
     bool cpu_measured;   /* a CPU record came: cpu_ns is measured time */
     uint64_t last_round; /* round of the last sample, for discarding */
     struct writer_request *next; /* bucket chain, or the spare list */
+};
+
+/* A finished request the budget holds until its window closes. */
+struct writer_held {
+    struct rp_finished finished;     /* a copy: its room in the queue is freed */
+    struct writer_request *samples;  /* its samples, or NULL */
+    struct writer_held *next_spare;
 };
 
 struct writer {
@@ -90,6 +104,14 @@ struct writer {
     struct writer_request *spare_requests; /* emptied, trees and all */
     unsigned spare_count;
     struct rp_calltree *empty_tree; /* the report of a request no sample hit */
+
+    /* REQPROF_MAX_REPORTS; unused when it is 0. */
+    struct rp_report_budget budget;
+    uint64_t window_end_ns; /* CLOCK_MONOTONIC end of the open window; 0: none */
+    struct writer_held *spare_held;
+    uint64_t skipped_unsaid;   /* skipped since the last line said so */
+    uint64_t skipped_since_ns; /* when the first of them was skipped */
+    uint64_t skipped_said_ns;  /* when that line was last written; 0: never */
 };
 
 /* The running writer, for a fork child to close its descriptors. */
@@ -107,9 +129,20 @@ static uint32_t writer_sleep_state;
 static uint32_t writer_events;
 static bool writer_started;
 static bool writer_start_said;
+/* rp_writer_flush asks the writer to write the reports it holds. */
+static bool writer_flushing;
 /* A queue position (rp_finish_queue_mark) before which every request has
  * its index line and reports written. */
 static size_t writer_done;
+/* Requests that got no report file for REQPROF_MAX_REPORTS. */
+static uint64_t writer_skipped_total;
+
+static uint64_t writer_now_ns(void)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
 
 static struct writer_request **writer_bucket(struct writer *writer, uint64_t id)
 {
@@ -305,8 +338,95 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
         writer_drain(writer);
 }
 
+/* A held request from the spares or a new one, holding a copy of
+ * finished; NULL when out of memory. */
+static struct writer_held *writer_hold(struct writer *writer,
+                                       const struct rp_finished *finished,
+                                       struct writer_request *samples)
+{
+    struct writer_held *held = writer->spare_held;
+    if (held != NULL)
+        writer->spare_held = held->next_spare;
+    else if ((held = malloc(sizeof *held)) == NULL)
+        return NULL;
+    memcpy(&held->finished, finished,
+           offsetof(struct rp_finished, path) + finished->path_length + 1);
+    held->samples = samples;
+    return held;
+}
+
+static void writer_unhold(struct writer *writer, struct writer_held *held)
+{
+    held->next_spare = writer->spare_held;
+    writer->spare_held = held;
+}
+
+/* Says, at most once a minute, how many requests the budget skipped. */
+static void writer_say_skipped(struct writer *writer, uint64_t now_ns)
+{
+    if (writer->skipped_unsaid == 0 ||
+        (writer->skipped_said_ns != 0 &&
+         now_ns - writer->skipped_said_ns < WRITER_SKIPPED_SAY_NS))
+        return;
+    rp_log("%llu request%s in the last %llu s got no report file: more than "
+           "REQPROF_MAX_REPORTS=%u a second ended, and the slowest of each "
+           "second got theirs (index.tsv lists every request; "
+           "REQPROF_MAX_REPORTS=0 lifts the limit)",
+           (unsigned long long)writer->skipped_unsaid,
+           writer->skipped_unsaid == 1 ? "" : "s",
+           (unsigned long long)((now_ns - writer->skipped_since_ns) /
+                                    1000000000u + 1),
+           rp_process.config.max_reports);
+    writer->skipped_unsaid = 0;
+    writer->skipped_said_ns = now_ns;
+}
+
+static void writer_skip(struct writer *writer, struct writer_held *held,
+                        uint64_t now_ns)
+{
+    writer_index_only(writer, &held->finished, held->samples,
+                      RP_INDEX_NO_FILE_OVER_MAX_REPORTS);
+    writer_unhold(writer, held);
+    if (writer->skipped_unsaid++ == 0)
+        writer->skipped_since_ns = now_ns;
+    __atomic_fetch_add(&writer_skipped_total, 1, __ATOMIC_RELAXED);
+}
+
+/* Closes the budget's window: the requests it held get their reports. */
+static void writer_close_window(struct writer *writer, uint64_t now_ns)
+{
+    struct writer_held *held;
+    rp_report_budget_close(&writer->budget);
+    while ((held = rp_report_budget_take(&writer->budget)) != NULL) {
+        writer_report(writer, &held->finished, held->samples);
+        writer_unhold(writer, held);
+    }
+    writer->window_end_ns = 0;
+    writer_say_skipped(writer, now_ns);
+}
+
+/* Offers a request to the budget's window, which may skip it or one it
+ * held before. */
+static void writer_offer(struct writer *writer, const struct rp_finished *finished,
+                         struct writer_request *samples, uint64_t now_ns)
+{
+    struct writer_held *held = writer_hold(writer, finished, samples);
+    if (held == NULL) {
+        /* No memory to hold it: report it rather than lose it. */
+        writer_report(writer, finished, samples);
+        return;
+    }
+    if (writer->window_end_ns == 0)
+        writer->window_end_ns = now_ns - now_ns % WRITER_WINDOW_NS + WRITER_WINDOW_NS;
+    struct writer_held *loser = rp_report_budget_offer(
+        &writer->budget, finished->end_ns - finished->start_ns, held);
+    if (loser != NULL)
+        writer_skip(writer, loser, now_ns);
+}
+
 /* Gives a finished request what it gets: see the top of this file. */
-static void writer_finish(struct writer *writer, const struct rp_finished *finished)
+static void writer_finish(struct writer *writer, const struct rp_finished *finished,
+                          uint64_t now_ns)
 {
     struct writer_request *samples = writer_find(writer, finished->id, false);
     if (samples != NULL)
@@ -314,8 +434,10 @@ static void writer_finish(struct writer *writer, const struct rp_finished *finis
     if (finished->end_ns - finished->start_ns < rp_process.config.min_duration_ns)
         writer_index_only(writer, finished, samples,
                           RP_INDEX_NO_FILE_UNDER_MIN_DURATION);
-    else
+    else if (rp_process.config.max_reports == 0)
         writer_report(writer, finished, samples);
+    else
+        writer_offer(writer, finished, samples, now_ns);
 }
 
 /* Discards requests whose end will never come (see WRITER_STALE_ROUNDS). */
@@ -355,16 +477,22 @@ static bool writer_round(struct writer *writer)
     do {
         count = writer_take_batch(batch);
         writer_drain(writer);
+        uint64_t now_ns = writer_now_ns();
         for (size_t i = 0; i < count; i++)
-            writer_finish(writer, batch[i]);
+            writer_finish(writer, batch[i], now_ns);
         rp_finish_queue_release();
         taken += count;
+        bool flushing = __atomic_load_n(&writer_flushing, __ATOMIC_ACQUIRE);
+        if (writer->window_end_ns != 0 && (now_ns >= writer->window_end_ns || flushing))
+            writer_close_window(writer, now_ns);
     } while (count == WRITER_BATCH);
     rp_report_files_flush(writer->files);
-    __atomic_store_n(&writer_done, rp_finish_queue_released(), __ATOMIC_RELEASE);
+    if (writer->budget.count == 0)
+        __atomic_store_n(&writer_done, rp_finish_queue_released(), __ATOMIC_RELEASE);
     if (writer->round % 512 == 0)
         writer_discard_stale(writer);
-    return taken > 0 || writer->records_seen > 0 || writer->open_count > 0;
+    return taken > 0 || writer->records_seen > 0 || writer->open_count > 0 ||
+           writer->budget.count > 0;
 }
 
 /*
@@ -413,6 +541,7 @@ static void *writer_main(void *unused)
                               sizeof writer->program - 1);
     writer->program[length > 0 ? length : 0] = '\0';
     writer->pid = getpid();
+    writer->budget.limit = rp_process.config.max_reports;
     writer->symbolizer = rp_symbolizer_new();
     writer->files = rp_report_files_new(&rp_process.config);
     writer->empty_tree = rp_calltree_new();
@@ -431,8 +560,16 @@ static void *writer_main(void *unused)
         uint32_t events = __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST);
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
-        writer_sleep(idle ? WRITER_IDLE : WRITER_NAPPING,
-                     idle ? WRITER_IDLE_SLEEP_NS : round_ns, events);
+        uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS : round_ns;
+        /* A window closes on time: its reports wait for it. */
+        if (writer->window_end_ns != 0) {
+            uint64_t now_ns = writer_now_ns();
+            uint64_t left_ns = writer->window_end_ns > now_ns
+                                   ? writer->window_end_ns - now_ns : 0;
+            if (left_ns < sleep_ns)
+                sleep_ns = left_ns;
+        }
+        writer_sleep(idle ? WRITER_IDLE : WRITER_NAPPING, sleep_ns, events);
     }
     return NULL;
 }
@@ -477,6 +614,7 @@ void rp_writer_flush(unsigned timeout_ms)
     if (!__atomic_load_n(&writer_started, __ATOMIC_ACQUIRE))
         return;
     size_t target = rp_finish_queue_mark();
+    __atomic_store_n(&writer_flushing, true, __ATOMIC_RELEASE);
     for (unsigned waited = 0; waited < timeout_ms; waited++) {
         if (__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE) >= target)
             return;
@@ -484,6 +622,11 @@ void rp_writer_flush(unsigned timeout_ms)
         struct timespec millisecond = {0, 1000000};
         RP_REAL(nanosleep)(&millisecond, NULL);
     }
+}
+
+uint64_t rp_writer_reports_skipped(void)
+{
+    return __atomic_load_n(&writer_skipped_total, __ATOMIC_RELAXED);
 }
 
 void rp_writer_forget(void)
@@ -494,5 +637,7 @@ void rp_writer_forget(void)
     writer_running = NULL;
     writer_started = false;
     writer_sleep_state = WRITER_AWAKE;
+    writer_flushing = false;
     writer_done = 0;
+    writer_skipped_total = 0;
 }

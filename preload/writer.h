@@ -6,6 +6,8 @@
 #ifndef REQPROF_WRITER_H
 #define REQPROF_WRITER_H
 
+#include <stdint.h>
+
 /*
  * Starts the writer if this process has none yet (the first connection
  * accepted calls it, and again in a fork child). Failure is reported once
@@ -22,10 +24,14 @@ void rp_writer_notify(void);
 
 /*
  * Waits, at most timeout_ms, until every request finished so far has its
- * index line and reports written: at exit, so a server's last requests are
- * not lost.
+ * index line and reports written, those REQPROF_MAX_REPORTS holds until
+ * the end of their second included: at exit, so a server's last requests
+ * are not lost.
  */
 void rp_writer_flush(unsigned timeout_ms);
+
+/* Requests that got no report file because of REQPROF_MAX_REPORTS. */
+uint64_t rp_writer_reports_skipped(void);
 
 /* In a fork child: the parent's writer thread does not exist here. */
 void rp_writer_forget(void);

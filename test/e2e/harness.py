@@ -6,6 +6,7 @@ whatever happens. Every wait is bounded.
 """
 
 import gzip
+import http.client
 import json
 import os
 import shutil
@@ -124,12 +125,18 @@ class Server:
         return self.stderr()
 
     def index(self):
-        """Lines of index.tsv, each split into its fields."""
+        """Lines of index.tsv, each split into its fields, in the order the
+        requests began. The writer appends a line once the request's
+        reports are written, and REQPROF_MAX_REPORTS holds reports until
+        the end of their second, so readers sort the lines, as reqprof ls
+        does (the sort is stable: a tie keeps the order written)."""
         path = os.path.join(self.report_dir, "index.tsv")
         if not os.path.exists(path):
             return []
         with open(path) as f:
-            return [line.rstrip("\n").split("\t") for line in f if line.strip()]
+            lines = [line.rstrip("\n").split("\t") for line in f
+                     if line.strip()]
+        return sorted(lines, key=lambda line: int(line[0]))
 
     def wait_reports(self, count, timeout=10):
         """Waits until count requests are indexed, then a little more to
@@ -185,6 +192,21 @@ def curl(*arguments, timeout=30):
     assert result.returncode == 0, "curl %s failed: %s" % (
         " ".join(arguments), result.stderr.decode(errors="replace"))
     return result.stdout.decode(errors="replace")
+
+
+def keep_alive_requests(port, path, count, timeout=30):
+    """Sends count GET requests for path one after the other on one
+    keep-alive connection; returns how many responses came back whole."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    answered = 0
+    try:
+        for _ in range(count):
+            connection.request("GET", path)
+            connection.getresponse().read()
+            answered += 1
+    finally:
+        connection.close()
+    return answered
 
 
 def raw_exchange(port, payload, expect_responses, timeout=10):

@@ -12,7 +12,7 @@ import tempfile
 import time
 
 from harness import (Server, TOOL, WORK_SERVER, curl, function_total, functions,
-                     raw_exchange, share)
+                     keep_alive_requests, raw_exchange, share)
 
 
 def check_request(report, method, path, status):
@@ -295,6 +295,69 @@ def test_requests_under_the_minimum_duration_get_only_an_index_line():
         assert "burn_alpha" in merge.stdout, merge.stdout
 
 
+def test_the_report_budget_keeps_every_slow_request_among_fast_ones():
+    # Thousands of fast requests on 4 keep-alive connections, and among
+    # them 20 slow ones, all within a second or two: REQPROF_MAX_REPORTS=30
+    # lets through the slowest 30 of each second, which must hold every
+    # slow one; the others keep their index line, which says why they
+    # have no file.
+    budget, fast_each, slow = 30, 800, 20
+    with Server(env={"REQPROF_MAX_REPORTS": str(budget)}) as server:
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(8) as pool:
+            fast = [pool.submit(keep_alive_requests, server.port, "/",
+                                fast_each) for _ in range(4)]
+            slow_answers = list(pool.map(
+                lambda i: curl(server.url("/sleep?ms=100&n=%d" % i)),
+                range(slow)))
+            answered = sum(f.result() for f in fast) + len(slow_answers)
+        elapsed = time.monotonic() - started
+        server.stop()
+        lines = server.index()
+        stderr = server.stderr()
+    assert answered == 4 * fast_each + slow, answered
+    assert len(lines) == answered, "%d index lines for %d responses" % (
+        len(lines), answered)
+    with_file = [line for line in lines if not line[8].startswith("-")]
+    skipped = [line for line in lines if line[8] == "-max-reports"]
+    assert len(with_file) + len(skipped) == len(lines), set(
+        line[8] for line in lines if line[8].startswith("-"))
+    slow_lines = [line for line in lines if line[3].startswith("/sleep")]
+    assert len(slow_lines) == slow and all(
+        line in with_file for line in slow_lines), slow_lines
+    # Windows are seconds of the writer's clock: at most the seconds the
+    # requests took, plus the one they began in and the one they ended in.
+    windows = int(elapsed) + 2
+    assert len(with_file) <= budget * windows, (
+        "%d report files for %d windows of %d" % (len(with_file), windows,
+                                                  budget))
+    assert "%d requests in all got no report file, over " \
+        "REQPROF_MAX_REPORTS=%d" % (len(skipped), budget) in stderr, stderr
+
+
+def test_ls_and_merge_say_which_requests_the_budget_skipped():
+    with Server(env={"REQPROF_MAX_REPORTS": "1"}) as server:
+        for path in ["/burn?ms=150", "/", "/sleep?ms=1"]:
+            curl(server.url(path))
+        server.stop()
+        listing = subprocess.run([TOOL, "ls", server.report_dir],
+                                 stdout=subprocess.PIPE, text=True).stdout
+        merge = subprocess.run([TOOL, "merge", server.report_dir],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+        lines = server.index()
+    # The three came within one or two windows of one report each.
+    skipped = [line for line in lines if line[8] == "-max-reports"]
+    assert len(lines) == 3 and 1 <= len(skipped) <= 2, lines
+    assert "/burn?ms=150" not in [line[3] for line in skipped], lines
+    assert listing.count("(none: over REQPROF_MAX_REPORTS)") == len(skipped), \
+        listing
+    assert merge.returncode == 0, merge.stderr
+    assert "%d request%s left out: over REQPROF_MAX_REPORTS" % (
+        len(skipped), "" if len(skipped) == 1 else "s") in merge.stderr, \
+        merge.stderr
+
+
 def test_a_removed_report_directory_is_made_again():
     with Server() as server:
         curl(server.url("/burn?ms=10"))
@@ -407,7 +470,11 @@ def run_probe_program(name):
     outputs = []
     for preload in (False, True):
         with tempfile.TemporaryDirectory() as workdir:
-            environment = dict(os.environ, REQPROF_OUTPUT="json")
+            # No report budget: a probe's burst of requests is over the
+            # default, and reqprof would say so on stderr, which must stay
+            # the program's own.
+            environment = dict(os.environ, REQPROF_OUTPUT="json",
+                               REQPROF_MAX_REPORTS="0")
             if preload:
                 environment["LD_PRELOAD"] = os.path.join(
                     os.path.dirname(TOOL), "libreqprof.so")

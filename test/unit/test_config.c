@@ -16,6 +16,7 @@ UNIT_TEST(test_defaults)
     EXPECT_INT_EQ(RP_OUTPUT_TEXT, config.outputs);
     EXPECT_INT_EQ(0, config.print);
     EXPECT_INT_EQ(0, config.min_duration_ns);
+    EXPECT_INT_EQ(100, config.max_reports);
     EXPECT_TRUE(config.dir[0] == '/');
     EXPECT_TRUE(strstr(config.dir, "/reqprof") != NULL);
 }
@@ -73,6 +74,33 @@ UNIT_TEST(test_min_durations)
             EXPECT_INT_EQ(cases[i].nanoseconds, config.min_duration_ns);
         }
     }
+}
+
+/* REQPROF_MAX_REPORTS set to text: the value taken, or -1 if refused with
+ * a message that says what is accepted. */
+static long long max_reports_of(const char *text)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    if (rp_config_set(&config, "REQPROF_MAX_REPORTS", text, error,
+                      sizeof error) == 0)
+        return config.max_reports;
+    EXPECT_TRUE(strstr(error, "REQPROF_MAX_REPORTS") != NULL);
+    EXPECT_TRUE(strstr(error, "0 (no limit)") != NULL);
+    return -1;
+}
+
+UNIT_TEST(test_max_reports)
+{
+    EXPECT_INT_EQ(0, max_reports_of("0"));
+    EXPECT_INT_EQ(30, max_reports_of("30"));
+    EXPECT_INT_EQ(1000000, max_reports_of("1000000"));
+    EXPECT_INT_EQ(-1, max_reports_of("1000001"));
+    EXPECT_INT_EQ(-1, max_reports_of("-1"));
+    EXPECT_INT_EQ(-1, max_reports_of(" 5"));
+    EXPECT_INT_EQ(-1, max_reports_of("5/s"));
+    EXPECT_INT_EQ(-1, max_reports_of(""));
+    EXPECT_INT_EQ(-1, max_reports_of("99999999999999999999999"));
 }
 
 UNIT_TEST(test_outputs)
@@ -176,6 +204,7 @@ int main(void)
     UNIT_RUN(test_defaults);
     UNIT_RUN(test_intervals);
     UNIT_RUN(test_min_durations);
+    UNIT_RUN(test_max_reports);
     UNIT_RUN(test_outputs);
     UNIT_RUN(test_print_and_dir);
     UNIT_RUN(test_signals);

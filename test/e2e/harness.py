@@ -9,6 +9,7 @@ import gzip
 import http.client
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -207,6 +208,18 @@ def keep_alive_requests(port, path, count, timeout=30):
     finally:
         connection.close()
     return answered
+
+
+def wrk(url, seconds, connections=8):
+    """Runs wrk against url; returns the responses it counted ("N requests
+    in ..."). Requests still in flight when it stops are not among them."""
+    result = subprocess.run(
+        ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, url],
+        capture_output=True, text=True, timeout=seconds + 30)
+    assert result.returncode == 0, "wrk failed: %s" % result.stderr
+    match = re.search(r"(\d+) requests in", result.stdout)
+    assert match, "no request count in wrk's output: %s" % result.stdout
+    return int(match.group(1))
 
 
 def raw_exchange(port, payload, expect_responses, timeout=10):

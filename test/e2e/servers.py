@@ -140,10 +140,12 @@ def upstream():
     return Server(preload=False)
 
 
-def nginx(upstream_port):
+def nginx(upstream_port, access_log=False):
     """nginx: a master and 2 worker processes that switch to nobody; static
     files sent with sendfile (text compressed when asked), a `return 200`
-    location, and /upstream/ passed to upstream_port."""
+    location, and /upstream/ passed to upstream_port. With access_log, it
+    logs every request it answers in access.log of its directory
+    (nginx_access_log tells its lines)."""
     binary = require(NGINX)
     workdir = make_workdir("nginx")
     root = make_site(workdir)
@@ -155,7 +157,7 @@ pid %(dir)s/nginx.pid;
 error_log stderr warn;
 events { worker_connections 256; }
 http {
-    access_log off;
+    access_log %(access_log)s;
     client_body_temp_path %(dir)s/client_body;
     proxy_temp_path %(dir)s/proxy;
     fastcgi_temp_path %(dir)s/fastcgi;
@@ -175,10 +177,18 @@ http {
         location /upstream/ { proxy_pass http://127.0.0.1:%(upstream)d/; }
     }
 }
-""" % {"dir": workdir, "root": root, "port": port, "upstream": upstream_port})
+""" % {"dir": workdir, "root": root, "port": port, "upstream": upstream_port,
+       "access_log": os.path.join(workdir, "access.log") if access_log
+       else "off"})
     return start(workdir, [binary, "-p", workdir, "-c", config, "-e", "stderr",
                            "-g", "daemon off;"], port,
                  stop_signal=signal.SIGQUIT)
+
+
+def nginx_access_log(server):
+    """The lines of the access log of nginx(access_log=True)."""
+    with open(os.path.join(server.workdir, "access.log")) as f:
+        return f.read().splitlines()
 
 
 def lighttpd(upstream_port):

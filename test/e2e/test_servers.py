@@ -18,7 +18,7 @@ import os
 import time
 
 import servers
-from harness import (curl, function_total, functions, raw_exchange,
+from harness import (curl, function_total, functions, raw_exchange, wrk,
                      response_statuses, share)
 
 # Every phase's reports must be written within this many seconds.
@@ -210,6 +210,34 @@ def test_nginx_master_and_workers_switching_to_nobody():
             servers.nginx(upstream.port) as server:
         run_plan(server, "nginx", web_server_plan(["ngx_http_"],
                                                   return_path="/return"))
+
+
+def test_nginx_index_has_a_line_for_every_response_under_wrk():
+    # wrk keeps 8 connections busy with `return 200` for 20,000 requests
+    # or more, many thousands a second, with default settings: the index
+    # must hold a line for each request nginx answered, as many as its
+    # access log. That is what wrk counted, and at most one request per
+    # connection more: the ones in flight when each run of wrk stopped,
+    # which nginx still answered.
+    connections, runs, counted = 8, 0, 0
+    with servers.upstream() as upstream, \
+            servers.nginx(upstream.port, access_log=True) as server:
+        while counted < 20000 and runs < 8:
+            counted += wrk(server.url("/return"), 2, connections)
+            runs += 1
+        server.stop()
+        answered = len(servers.nginx_access_log(server))
+        lines = server.index()
+        stderr = server.stderr()
+    assert counted >= 20000, "wrk got %d responses in %d s" % (counted,
+                                                               2 * runs)
+    assert counted <= answered <= counted + connections * runs, (
+        "nginx logged %d requests, wrk counted %d" % (answered, counted))
+    assert len(lines) == answered, (
+        "index.tsv has %d lines for %d requests answered; nginx's stderr:\n%s"
+        % (len(lines), answered, stderr[-3000:]))
+    assert all(line[3] == "/return" for line in lines), set(
+        line[3] for line in lines)
 
 
 def test_lighttpd():

@@ -53,9 +53,17 @@
 /* Rounds after which a request with samples but no end (its end was never
  * seen, or its samples came late) is discarded. */
 #define WRITER_STALE_ROUNDS 6000
-/* Longest sleep between rounds: rings hold RP_RING_SLOTS samples, so the
- * writer must come round well before a thread fills its ring. */
-#define WRITER_ROUND_MAX_NS 20000000ull
+/*
+ * Naps between rounds. A ring holds RP_RING_SLOTS records and a thread
+ * samples once an interval, so a nap of a quarter of that many intervals
+ * leaves every ring three quarters empty; a ring that got more records
+ * than that (quiet waits, CPU records) shortens the next nap in
+ * proportion. Every wake-up costs the writer some 40 us on this VM, so
+ * naps are as long as that allows, up to WRITER_NAP_MAX_NS, which bounds
+ * how long a finished request waits for its index line.
+ */
+#define WRITER_NAP_MAX_NS 50000000ull
+#define WRITER_NAP_MIN_NS 1000000ull
 /* Empty rounds after which the writer sleeps until a request begins or
  * ends, instead of polling an idle server. */
 #define WRITER_IDLE_ROUNDS 50
@@ -96,6 +104,7 @@ struct writer {
     struct rp_symbolizer *symbolizer;
     struct rp_report_files *files;
     uint64_t records_seen;                /* records drained this round */
+    unsigned fullest_ring;                /* most drained from one ring */
     uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
@@ -250,6 +259,7 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
 {
     struct writer *writer = context;
     const struct rp_record *record;
+    unsigned drained = 0;
     while ((record = rp_ring_peek(&thread->ring)) != NULL) {
         struct writer_request *request = writer_find(writer, record->request_id, true);
         if (request != NULL) {
@@ -264,7 +274,10 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
         }
         rp_ring_pop(&thread->ring);
         writer->records_seen++;
+        drained++;
     }
+    if (drained > writer->fullest_ring)
+        writer->fullest_ring = drained;
 }
 
 /* Folds every sample recorded so far into its request's tree. */
@@ -474,6 +487,7 @@ static bool writer_round(struct writer *writer)
     size_t taken = 0, count;
     writer->round++;
     writer->records_seen = 0;
+    writer->fullest_ring = 0;
     do {
         count = writer_take_batch(batch);
         writer_drain(writer);
@@ -493,6 +507,21 @@ static bool writer_round(struct writer *writer)
         writer_discard_stale(writer);
     return taken > 0 || writer->records_seen > 0 || writer->open_count > 0 ||
            writer->budget.count > 0;
+}
+
+/* How long to nap after a round that began round_ns after the one before
+ * (see WRITER_NAP_MAX_NS). */
+static uint64_t writer_nap_ns(const struct writer *writer, uint64_t round_ns)
+{
+    uint64_t nap_ns = rp_process.config.interval_ns * RP_RING_SLOTS / 4;
+    if (nap_ns > WRITER_NAP_MAX_NS)
+        nap_ns = WRITER_NAP_MAX_NS;
+    if (writer->fullest_ring > RP_RING_SLOTS / 4) {
+        uint64_t allowed_ns = round_ns * (RP_RING_SLOTS / 4) / writer->fullest_ring;
+        if (allowed_ns < nap_ns)
+            nap_ns = allowed_ns;
+    }
+    return nap_ns > WRITER_NAP_MIN_NS ? nap_ns : WRITER_NAP_MIN_NS;
 }
 
 /*
@@ -551,16 +580,17 @@ static void *writer_main(void *unused)
         return NULL;
     }
     __atomic_store_n(&writer_running, writer, __ATOMIC_RELEASE);
-    /* Wake often enough that no ring fills between two rounds. */
-    uint64_t round_ns = rp_process.config.interval_ns * RP_RING_SLOTS / 4;
-    if (round_ns > WRITER_ROUND_MAX_NS)
-        round_ns = WRITER_ROUND_MAX_NS;
     unsigned empty_rounds = 0;
+    uint64_t round_start_ns = writer_now_ns();
     for (;;) {
         uint32_t events = __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST);
+        uint64_t previous_start_ns = round_start_ns;
+        round_start_ns = writer_now_ns();
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
-        uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS : round_ns;
+        uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS
+                                 : writer_nap_ns(writer, round_start_ns -
+                                                             previous_start_ns);
         /* A window closes on time: its reports wait for it. */
         if (writer->window_end_ns != 0) {
             uint64_t now_ns = writer_now_ns();

@@ -12,16 +12,32 @@
 
 #include "report.h"
 
+/* "00" to "99": two digits per division halves the chain of dependent
+ * multiplications a number's digits take. */
+static const char number_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
 char *rp_format_uint(char *out, uint64_t value)
 {
     char digits[RP_FORMAT_UINT_MAX];
-    size_t length = 0;
+    char *first = digits + sizeof digits;
+    size_t length;
 
-    do {
-        digits[sizeof digits - ++length] = (char)('0' + value % 10);
-        value /= 10;
-    } while (value != 0);
-    memcpy(out, digits + sizeof digits - length, length);
+    while (value >= 100) {
+        first -= 2;
+        memcpy(first, &number_pairs[value % 100 * 2], 2);
+        value /= 100;
+    }
+    if (value >= 10) {
+        first -= 2;
+        memcpy(first, &number_pairs[value * 2], 2);
+    } else {
+        *--first = (char)('0' + value);
+    }
+    length = (size_t)(digits + sizeof digits - first);
+    memcpy(out, first, length);
     return out + length;
 }
 

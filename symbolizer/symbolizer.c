@@ -1,9 +1,12 @@
 /*
  * Symbols through libdwfl, cached; see symbolizer.h.
  *
- * Two caches: address → frame, because the same return addresses recur in
- * every sample; and (object, function start) → frame, so that every address
- * inside one function yields the same frame and the call tree merges them.
+ * Three caches: the code ranges of the functions resolved so far → frame,
+ * so an instruction never sampled before in a known function costs a binary
+ * search, not a libdwfl symbol search; address → frame, for addresses in
+ * no function's range; and (object, function start) → frame, so that every
+ * address inside one function yields the same frame and the call tree
+ * merges them.
  * An address outside every known object usually means a library was loaded
  * after the last look at the mappings: they are re-read, at most once a
  * second, before the address is given up on.
@@ -31,6 +34,24 @@ struct symbol_map {
     size_t count;
 };
 
+/*
+ * Functions' code, [start, end) each, sorted and apart, and their frames:
+ * any address inside one gives its frame without asking libdwfl, whose
+ * symbol search costs microseconds. Samples keep landing on instructions
+ * never seen before, of the same few functions.
+ */
+struct symbol_range {
+    uint64_t start;
+    uint64_t end;
+    struct rp_frame *frame;
+};
+
+struct symbol_ranges {
+    struct symbol_range *items;
+    size_t count;
+    size_t capacity;
+};
+
 /* A frame plus the storage of its strings. */
 struct symbol_frame {
     struct rp_frame frame;
@@ -40,7 +61,9 @@ struct symbol_frame {
 
 struct rp_symbolizer {
     Dwfl *dwfl;
-    struct symbol_map by_address;  /* looked-up address → frame */
+    struct symbol_ranges functions; /* code address → frame, by range */
+    struct symbol_map by_address;  /* looked-up address → frame, outside
+                                    * every range */
     struct symbol_map by_function; /* function entry address → frame */
     struct rp_frame *vdso_frame;   /* every address in the vDSO */
     struct symbol_frame *frames;
@@ -206,6 +229,54 @@ static void symbol_map_free(struct symbol_map *map)
     free(map->frames);
 }
 
+/* Index of the first range that starts after address. */
+static size_t symbol_ranges_after(const struct symbol_ranges *ranges,
+                                  uint64_t address)
+{
+    size_t low = 0, high = ranges->count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (ranges->items[middle].start <= address)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low;
+}
+
+static struct rp_frame *symbol_ranges_find(const struct symbol_ranges *ranges,
+                                           uint64_t address)
+{
+    size_t after = symbol_ranges_after(ranges, address);
+    if (after == 0 || address >= ranges->items[after - 1].end)
+        return NULL;
+    return ranges->items[after - 1].frame;
+}
+
+/* Adds [start, end) unless it overlaps a range there (or no memory is
+ * left): libdwfl then goes on answering for its addresses. */
+static void symbol_ranges_add(struct symbol_ranges *ranges, uint64_t start,
+                              uint64_t end, struct rp_frame *frame)
+{
+    size_t at = symbol_ranges_after(ranges, start);
+    if (start >= end || (at > 0 && ranges->items[at - 1].end > start) ||
+        (at < ranges->count && ranges->items[at].start < end))
+        return;
+    if (ranges->count == ranges->capacity) {
+        size_t capacity = ranges->capacity ? ranges->capacity * 2 : 256;
+        struct symbol_range *items =
+            realloc(ranges->items, capacity * sizeof *items);
+        if (items == NULL)
+            return;
+        ranges->items = items;
+        ranges->capacity = capacity;
+    }
+    memmove(&ranges->items[at + 1], &ranges->items[at],
+            (ranges->count - at) * sizeof *ranges->items);
+    ranges->items[at] = (struct symbol_range){start, end, frame};
+    ranges->count++;
+}
+
 /*
  * Reads which objects are mapped where. dwfl_linux_proc_report would also
  * open /proc/PID/auxv (to find the vDSO), which a server that dropped
@@ -245,6 +316,7 @@ void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
     if (symbolizer == NULL)
         return;
     dwfl_end(symbolizer->dwfl);
+    free(symbolizer->functions.items);
     symbol_map_free(&symbolizer->by_address);
     symbol_map_free(&symbolizer->by_function);
     for (struct symbol_frame *frame = symbolizer->frames, *next; frame; frame = next) {
@@ -299,6 +371,8 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     GElf_Sym symbol;
     const char *name = dwfl_module_addrinfo(module, address, &offset, &symbol,
                                             NULL, NULL, NULL);
+    /* The symbol's size bounds the function, for the range cache. */
+    uint64_t size = name != NULL ? symbol.st_size : 0;
     const char *object = symbolizer_object_name(module);
     char unknown[64];
     Dwarf_Addr entry = address;
@@ -334,24 +408,30 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     if (file == NULL)
         line = 0;
     frame = symbolizer_new_frame(symbolizer, name, object, file, line);
-    if (frame != NULL)
+    if (frame != NULL) {
         (void)symbol_map_put(&symbolizer->by_function, entry, frame);
+        if (size > 0)
+            symbol_ranges_add(&symbolizer->functions, entry, entry + size,
+                              frame);
+    }
     return frame;
 }
 
-/* Whether address is in the vDSO, the kernel's code mapped into every
- * process (clock_gettime lives there), which has no file to read. */
-static bool symbolizer_in_vdso(uintptr_t address)
+/* The size of the vDSO, the kernel's code mapped into every process
+ * (clock_gettime lives there) at *start, which has no file to read; 0 if
+ * there is none. */
+static uintptr_t symbolizer_vdso(uintptr_t *start)
 {
     const ElfW(Ehdr) *header = (const ElfW(Ehdr) *)getauxval(AT_SYSINFO_EHDR);
-    if (header == NULL || address < (uintptr_t)header)
-        return false;
+    *start = (uintptr_t)header;
+    if (header == NULL)
+        return 0;
     const ElfW(Phdr) *segments =
         (const ElfW(Phdr) *)((const char *)header + header->e_phoff);
     for (int i = 0; i < header->e_phnum; i++)
         if (segments[i].p_type == PT_LOAD)
-            return address - (uintptr_t)header < segments[i].p_memsz;
-    return false;
+            return segments[i].p_memsz;
+    return 0;
 }
 
 /* The frame for an address in no known object: the vDSO, or named by the
@@ -359,10 +439,15 @@ static bool symbolizer_in_vdso(uintptr_t address)
 static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
                                            uintptr_t address)
 {
-    if (symbolizer_in_vdso(address)) {
-        if (symbolizer->vdso_frame == NULL)
+    uintptr_t vdso_start, vdso_size = symbolizer_vdso(&vdso_start);
+    if (address >= vdso_start && address - vdso_start < vdso_size) {
+        if (symbolizer->vdso_frame == NULL) {
             symbolizer->vdso_frame =
                 symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0);
+            if (symbolizer->vdso_frame != NULL)
+                symbol_ranges_add(&symbolizer->functions, vdso_start,
+                                  vdso_start + vdso_size, symbolizer->vdso_frame);
+        }
         return symbolizer->vdso_frame;
     }
     char name[32];
@@ -376,7 +461,9 @@ const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
 {
     static const struct rp_frame out_of_memory = {.function = "[out of memory]"};
     uintptr_t lookup = is_return_address && address > 0 ? address - 1 : address;
-    struct rp_frame *frame = symbol_map_get(&symbolizer->by_address, lookup);
+    struct rp_frame *frame = symbol_ranges_find(&symbolizer->functions, lookup);
+    if (frame == NULL)
+        frame = symbol_map_get(&symbolizer->by_address, lookup);
     if (frame != NULL)
         return frame;
     Dwfl_Module *module = dwfl_addrmodule(symbolizer->dwfl, lookup);
@@ -387,6 +474,7 @@ const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
                            : symbolizer_unknown(symbolizer, lookup);
     if (frame == NULL)
         return &out_of_memory;
-    (void)symbol_map_put(&symbolizer->by_address, lookup, frame);
+    if (symbol_ranges_find(&symbolizer->functions, lookup) != frame)
+        (void)symbol_map_put(&symbolizer->by_address, lookup, frame);
     return frame;
 }

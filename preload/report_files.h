@@ -1,8 +1,8 @@
 /*
  * Writing finished reports: rendering in each configured format, gzip,
- * a file per format in REQPROF_DIR, one line per request appended to the
- * directory's index.tsv once the request's files are complete (readers
- * find reports through it), and the text on stderr with REQPROF_PRINT=1.
+ * an atomic file per format in REQPROF_DIR (temporary name, then rename,
+ * so a reader never sees half a report), one line per request appended to
+ * the directory's index.tsv, and the text on stderr with REQPROF_PRINT=1.
  * Index lines are queued and appended by rp_report_files_flush, once per
  * writer round: one write for many requests. Writer thread only.
  */

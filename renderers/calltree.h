@@ -11,6 +11,7 @@
 #ifndef REQPROF_CALLTREE_H
 #define REQPROF_CALLTREE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,5 +163,13 @@ void rp_calltree_timeline_rebase(struct rp_calltree *tree, uint64_t start_ns);
 /* The points, oldest first, and their number in *count (0: no timeline). */
 const struct rp_timeline_point *
 rp_calltree_timeline(const struct rp_calltree *tree, size_t *count);
+
+/*
+ * Whether frame comes from one of the system's shared libraries (libc,
+ * libstdc++, the dynamic loader, the vDSO...) rather than from program
+ * (the report's program path) or its own modules; see library.c. Views
+ * fold such frames; the symbolizer reads no source lines for them.
+ */
+bool rp_frame_is_library(const struct rp_frame *frame, const char *program);
 
 #endif

@@ -64,11 +64,4 @@ struct rp_string_set {
 size_t rp_string_set_add(struct rp_string_set *set, const char *text);
 void rp_string_set_free(struct rp_string_set *set);
 
-/*
- * Whether frame comes from one of the system's shared libraries (libc,
- * libstdc++, the dynamic loader, the vDSO...) rather than from program
- * (the report's program path) or its own modules; see library.c.
- */
-bool rp_frame_is_library(const struct rp_frame *frame, const char *program);
-
 #endif

@@ -18,6 +18,7 @@
 #include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <link.h>
 #include <sys/auxv.h>
 #include <stdio.h>
@@ -68,6 +69,7 @@ struct rp_symbolizer {
     struct rp_frame *vdso_frame;   /* every address in the vDSO */
     struct symbol_frame *frames;
     time_t mappings_read_at;       /* when the mappings were last read */
+    char program[PATH_MAX];        /* this process's executable */
 };
 
 /* libdwfl keeps the files it opens for as long as the symbolizer lives:
@@ -307,6 +309,9 @@ struct rp_symbolizer *rp_symbolizer_new(void)
         free(symbolizer);
         return NULL;
     }
+    ssize_t length = readlink("/proc/self/exe", symbolizer->program,
+                              sizeof symbolizer->program - 1);
+    symbolizer->program[length > 0 ? length : 0] = '\0';
     (void)symbolizer_read_mappings(symbolizer);
     return symbolizer;
 }
@@ -399,10 +404,17 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     if (frame != NULL)
         return frame;
     /* The source line of the function's entry names the function's place
-     * in the code, like a definition line would. */
+     * in the code, like a definition line would. Only the server's own
+     * code gets one: views fold the frames of system libraries, and their
+     * lines cost the most to read and keep (libc's separate debug file
+     * alone decompresses to ~10 MiB of DWARF, held while the symbolizer
+     * lives; its symbol table is a small part of that file). */
     const char *file = NULL;
     int line = 0;
-    Dwfl_Line *line_info = dwfl_module_getsrc(module, entry);
+    struct rp_frame named = {.function = name, .object = object};
+    Dwfl_Line *line_info = rp_frame_is_library(&named, symbolizer->program)
+                               ? NULL
+                               : dwfl_module_getsrc(module, entry);
     if (line_info != NULL)
         file = dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL);
     if (file == NULL)

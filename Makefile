@@ -64,9 +64,6 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
-# libunwind is not linked: preload/unwind.c loads it with RTLD_LOCAL, because
-# libunwind.so.8 also defines _Unwind_* and backtrace, which would otherwise
-# take over the server's C++ exceptions and backtrace() calls.
 $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
 	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs \
 	    -Wl,--version-script=preload/exports.map -ldw -lelf -lz -ldl -lpthread -lrt
@@ -80,7 +77,13 @@ $(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) pre
 
 $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(CORE_ARCHIVE) $(FINAL_LDFLAGS) -ldw -lelf -lz
+	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(UNIT_TEST_OBJECTS) $(CORE_ARCHIVE) \
+	    $(FINAL_LDFLAGS) -ldw -lelf -lz
+
+# The unwinder's test links the library's own object: the same code, the
+# same flags (no frame pointers).
+$(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o
+$(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
 
 $(BUILD)/test/%: test/server/%.c test/server/server_support.h
 	@mkdir -p $(dir $@)

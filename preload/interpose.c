@@ -29,7 +29,6 @@
 #include "process.h"
 #include "real.h"
 #include "thread.h"
-#include "unwind.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
@@ -42,7 +41,7 @@ ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size, int flag
 /* Whether reqprof looks at calls on this thread at all. */
 static inline bool interpose_active(void)
 {
-    return rp_process.enabled && !rp_thread_is_internal && !rp_unwind_active;
+    return rp_process.enabled && !rp_thread_is_internal;
 }
 
 /*
@@ -340,8 +339,6 @@ RP_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length,
 
 RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
-    if (__builtin_expect(rp_unwind_active, 0))
-        return rp_unwind_fake_io(RP_UNWIND_IO_READ, NULL);
     struct iovec piece = {buffer, count};
     struct msghdr message = interpose_message(&piece);
     struct rp_thread *quiet;
@@ -496,8 +493,6 @@ RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
 
 RP_EXPORT ssize_t write(int fd, const void *buffer, size_t count)
 {
-    if (__builtin_expect(rp_unwind_active, 0))
-        return rp_unwind_fake_io(RP_UNWIND_IO_WRITE, buffer);
     struct iovec piece = {(void *)buffer, count};
     struct msghdr message = interpose_message(&piece);
     struct rp_thread *quiet;
@@ -630,8 +625,6 @@ void rp_interpose_closing(int fd)
  * thread's accept may reuse its number. */
 RP_EXPORT int close(int fd)
 {
-    if (__builtin_expect(rp_unwind_active, 0))
-        return (int)rp_unwind_fake_io(RP_UNWIND_IO_CLOSE, NULL);
     rp_interpose_closing(fd);
     return RP_REAL(close)(fd);
 }

@@ -19,7 +19,6 @@
 #include "real.h"
 #include "report_files.h"
 #include "thread.h"
-#include "unwind.h"
 #include "wait.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
@@ -237,15 +236,6 @@ RP_EXPORT long syscall(long number, ...)
          c = va_arg(arguments, long), d = va_arg(arguments, long),
          e = va_arg(arguments, long), f = va_arg(arguments, long);
     va_end(arguments);
-    /* libunwind validates addresses with syscall(SYS_write) and friends. */
-    if (__builtin_expect(rp_unwind_active, 0)) {
-        if (number == SYS_write)
-            return rp_unwind_fake_io(RP_UNWIND_IO_WRITE, (const void *)b);
-        if (number == SYS_read)
-            return rp_unwind_fake_io(RP_UNWIND_IO_READ, NULL);
-        if (number == SYS_close)
-            return rp_unwind_fake_io(RP_UNWIND_IO_CLOSE, NULL);
-    }
     if (number == SYS_close)
         rp_interpose_closing((int)a);
     struct rp_thread *quiet = process_before_syscall(number, b, c, d);

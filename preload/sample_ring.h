@@ -15,9 +15,6 @@
 
 /* Deepest stack kept; deeper stacks lose their outermost frames. */
 #define RP_STACK_MAX 128
-/* Room for the frames above the interrupted one: the handler and the
- * kernel's signal trampoline, plus slack for whatever libc adds. */
-#define RP_STACK_SIGNAL_FRAMES 8
 /* Slots per ring. The writer drains well before a ring of 128 fills at
  * the finest interval. */
 #define RP_RING_SLOTS 128
@@ -37,7 +34,7 @@ struct rp_record {
     uint16_t first_frame; /* index of the interrupted frame in frames */
     uint16_t frame_count; /* frames[first_frame .. frame_count) are valid */
     bool truncated;       /* the stack was deeper than the buffer */
-    void *frames[RP_STACK_MAX + RP_STACK_SIGNAL_FRAMES]; /* innermost first */
+    void *frames[RP_STACK_MAX]; /* innermost first */
 };
 
 struct rp_sample_ring {

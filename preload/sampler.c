@@ -3,10 +3,10 @@
  *
  * Rules for everything reached from here (STYLE.md, habit 4): save and
  * restore errno, no allocation, no locks, no waiting. The ring slot is
- * preallocated, the unwinder was warmed up on this thread before its timer
- * was armed, and the thread state is static TLS. If anything is not ready
- * the sample is skipped: a missing sample costs accuracy, a deadlock costs
- * the server.
+ * preallocated, the unwinder reads only the stack and tables built off the
+ * hot path (unwind.h), and the thread state is static TLS. If anything is
+ * not ready the sample is skipped: a missing sample costs accuracy, a
+ * deadlock costs the server.
  */
 #include "sampler.h"
 
@@ -21,18 +21,6 @@
 #include "real.h"
 #include "thread.h"
 #include "unwind.h"
-
-/* The unwinder's frames start inside this handler; the profile starts at
- * the instruction the signal interrupted. Returns its index, or -1. */
-static int sampler_find_interrupted(void *const *frames, int count,
-                                    const ucontext_t *context)
-{
-    void *interrupted = (void *)context->uc_mcontext.gregs[REG_RIP];
-    for (int i = 0; i < count && i < RP_STACK_SIGNAL_FRAMES; i++)
-        if (frames[i] == interrupted)
-            return i;
-    return -1;
-}
 
 static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
 {
@@ -53,17 +41,10 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     struct rp_record *record = rp_ring_reserve(&thread->ring);
     if (record != NULL) {
-        int capacity = RP_STACK_MAX + RP_STACK_SIGNAL_FRAMES;
-        int count = rp_unwind_backtrace(record->frames, capacity);
-        int first = sampler_find_interrupted(record->frames, count, context);
-        if (first < 0) {
-            /* The unwinder could not cross the signal frame: keep the one
-             * frame we know for certain. */
-            record->frames[0] =
-                (void *)((const ucontext_t *)context)->uc_mcontext.gregs[REG_RIP];
-            first = 0;
-            count = 1;
-        }
+        /* The walk starts at the interrupted instruction: none of this
+         * handler's frames is in it. */
+        int count = rp_unwind_from_signal(context, &thread->unwind_reader,
+                                          record->frames, RP_STACK_MAX);
         struct timespec now; /* clock_gettime is async-signal-safe (vDSO) */
         clock_gettime(CLOCK_MONOTONIC, &now);
         record->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
@@ -81,9 +62,9 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         uint64_t elapsed_ns = record->time_ns > since_ns ? record->time_ns - since_ns : 0;
         uint64_t most = (elapsed_ns + interval_ns / 2) / interval_ns;
         record->value = weight < most ? weight : most > 0 ? most : 1;
-        record->first_frame = (uint16_t)first;
+        record->first_frame = 0;
         record->frame_count = (uint16_t)count;
-        record->truncated = count == capacity;
+        record->truncated = count == RP_STACK_MAX;
         rp_ring_commit(&thread->ring, record);
     }
     rp_thread_mark_cpu_from_handler(thread);
@@ -114,8 +95,8 @@ int rp_sampler_install(char *error, unsigned long error_size)
     /* SA_RESTART: read, write, accept and futex waits the signal lands in
      * restart instead of failing with EINTR. */
     action.sa_flags = SA_SIGINFO | SA_RESTART;
-    /* No handler of the server's may run inside ours: while libunwind
-     * works, its I/O is redirected (unwind.h), and the server's would be too. */
+    /* No handler of the server's may run inside ours: its calls into
+     * reqprof would write the ring slot ours is filling. */
     sigfillset(&action.sa_mask);
     if (RP_REAL(sigaction)(signal_number, &action, NULL) != 0) {
         snprintf(error, error_size, "cannot install the handler for signal %d: %s",

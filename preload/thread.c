@@ -145,7 +145,6 @@ struct rp_thread *rp_thread_self(void)
     event._sigev_un._tid = gettid();
     thread->phase_seed = ((uint64_t)(uintptr_t)thread ^ (uint64_t)gettid() << 32) | 1;
     thread->has_timer = timer_create(CLOCK_MONOTONIC, &event, &thread->timer) == 0;
-    rp_unwind_warm_up_thread();
     if (!thread_register(thread)) {
         if (thread->has_timer)
             timer_delete(thread->timer);
@@ -362,12 +361,14 @@ void rp_thread_stop_sampling_everywhere(void)
 void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
                          void *context)
 {
+    rp_unwind_sweep_begin();
     unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_ACQUIRE);
     for (unsigned slot = 0; slot < end; slot++) {
         struct rp_thread *thread =
             __atomic_load_n(&thread_registry[slot], __ATOMIC_ACQUIRE);
         if (thread == NULL)
             continue;
+        rp_unwind_sweep_reader(&thread->unwind_reader);
         /* Read exited before draining, so nothing the thread wrote before
          * it exited is missed by this visit. */
         bool exited = __atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE);
@@ -379,6 +380,7 @@ void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
             pthread_mutex_unlock(&thread_unmap_lock);
         }
     }
+    rp_unwind_sweep_end();
 }
 
 void rp_thread_forget_all(void)

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "sample_ring.h"
+#include "unwind.h"
 
 struct rp_conn;
 
@@ -55,6 +56,7 @@ struct rp_thread {
 
     /* Shared with the writer. */
     int exited; /* set (release) once the thread is gone */
+    struct rp_unwind_reader unwind_reader; /* tables this thread's walks read */
     struct rp_sample_ring ring;
 };
 
@@ -150,7 +152,9 @@ void rp_thread_stop_sampling_everywhere(void);
 
 /*
  * Writer side: calls visit for every registered thread; a thread that has
- * exited is unregistered and freed after its visit (its ring drained).
+ * exited is unregistered and freed after its visit (its ring drained). The
+ * unwinder's table is brought up to date meanwhile, and the tables it
+ * replaced are freed once no thread's walk reads them (unwind.h).
  */
 void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
                          void *context);

@@ -1,53 +1,75 @@
 /*
- * Stack walking with libunwind, loaded privately.
+ * Stack walking for the signal handler, from the loaded objects' own
+ * unwind tables (.eh_frame_hdr and .eh_frame: the DWARF CFI that every
+ * x86_64 object carries for C++ exceptions and debuggers).
  *
- * libunwind.so.8 also defines _Unwind_RaiseException, backtrace and the
- * rest of the unwinder ABI. Linked normally into a preloaded library it
- * would join the global symbol scope ahead of libgcc_s and glibc, and the
- * server's C++ exceptions and backtrace() calls could start running
- * through it. dlopen(RTLD_LOCAL) keeps its symbols to reqprof.
+ * A walk reads only the thread's stack and the objects' mapped tables: it
+ * allocates nothing, takes no lock and makes no system call, so it is
+ * async-signal-safe on any thread at any moment, with no warm-up. What it
+ * must know of the process, which objects are loaded where, is a table
+ * built off the hot path: at load, then by the writer thread whenever the
+ * server has loaded or unloaded objects (rp_unwind_sweep_begin). An address
+ * in no known object (code loaded since the last sweep, JIT code) ends the
+ * walk there.
+ *
+ * Memory: one table for the process, with each object's bounds and a cache
+ * of unwind rules by address shared by all threads (32 KiB); nothing per
+ * thread. libunwind's unw_backtrace, used before, kept a 256 KiB cache per
+ * thread and allocated it, and its dynamic TLS, on each thread's first walk.
  */
 #ifndef REQPROF_UNWIND_H
 #define REQPROF_UNWIND_H
 
 #include <stdbool.h>
+#include <ucontext.h>
+
+struct rp_unwind_table;
+
+/* Walks one thread can have in progress at once: its own, outside a signal
+ * handler, and the ones of signal handlers that interrupt it. */
+#define RP_UNWIND_NESTING_MAX 3
 
 /*
- * Loads libunwind and selects its per-thread cache. Returns 0, or -1 with
- * the reason in error. Call once, outside any signal handler.
+ * A thread's claim on the tables its walks read (hazard pointers): the
+ * writer frees a replaced table only once no reader holds it. One per
+ * thread, zeroed, in memory the writer can read (struct rp_thread). Only
+ * the thread and its signal handlers write it, and a handler's walk ends
+ * before the walk it interrupted goes on, so depth needs no atomics.
+ */
+struct rp_unwind_reader {
+    struct rp_unwind_table *tables[RP_UNWIND_NESTING_MAX]; /* NULL: none */
+    volatile int depth; /* walks in progress on the thread */
+};
+
+/*
+ * Builds the first table of loaded objects. Returns 0, or -1 with the
+ * reason in error. Call once, outside any signal handler.
  */
 int rp_unwind_load(char *error, unsigned long error_size);
 
 /*
- * Prepares the calling thread for unwinding from a signal handler: the
- * first unwind on a thread allocates its cache and may take locks, so it
- * must happen here, before the thread's timer is armed.
+ * From a signal handler: fills frames (innermost first) with up to
+ * capacity code addresses of the context the signal interrupted, the
+ * interrupted instruction first, then return addresses; returns how many
+ * (at least 1). Async-signal-safe.
  */
-void rp_unwind_warm_up_thread(void);
+int rp_unwind_from_signal(const ucontext_t *context, struct rp_unwind_reader *reader,
+                          void **frames, int capacity);
+
+/* The same for the calling thread's own stack, outside a handler: the
+ * first frames are reqprof's (see rp_unwind_is_own_code). */
+int rp_unwind_here(struct rp_unwind_reader *reader, void **frames, int capacity);
 
 /*
- * Fills frames (innermost first) with up to capacity return addresses of
- * the calling context and returns how many. For the signal handler, whose
- * sa_mask blocks every signal: no other handler may run while
- * rp_unwind_active is set. Async-signal-safe once the thread is warmed up.
+ * Writer, around a look at every thread's reader: sweep_begin brings the
+ * table up to date (a new one if objects were loaded or unloaded since the
+ * current one was built; the current one is then retired), sweep_reader
+ * notes the tables one reader holds, and sweep_end frees the retired tables
+ * that no reader held.
  */
-int rp_unwind_backtrace(void **frames, int capacity);
-
-/* The same, outside a signal handler: blocks signals around the unwind. */
-int rp_unwind_backtrace_outside_handler(void **frames, int capacity);
-
-/*
- * Set while this thread unwinds. libunwind's own read, write and close
- * calls then reach reqprof's wrappers, which must neither track them nor
- * pass them on (see unwind.c): they answer with rp_unwind_fake_io.
- */
-extern __thread bool rp_unwind_active __attribute__((tls_model("initial-exec")));
-
-enum rp_unwind_io { RP_UNWIND_IO_READ, RP_UNWIND_IO_WRITE, RP_UNWIND_IO_CLOSE };
-
-/* What libunwind's memory-validation I/O would have returned. For WRITE,
- * address is the byte it writes (the address it validates). */
-long rp_unwind_fake_io(enum rp_unwind_io call, const void *address);
+void rp_unwind_sweep_begin(void);
+void rp_unwind_sweep_reader(const struct rp_unwind_reader *reader);
+void rp_unwind_sweep_end(void);
 
 /* Whether address is in libreqprof.so's own code. */
 bool rp_unwind_is_own_code(const void *address);

@@ -25,11 +25,10 @@ struct rp_thread *rp_wait_begin(void *function)
     }
     int saved_errno = errno;
     rp_thread_disarm(thread);
-    /* Outside a signal handler unwinding is just a function call. Our own
-     * frames (the wrapper and this function) are not the server's: the
-     * stack starts at the libc function it called. */
+    /* Our own frames (the wrapper and this function) are not the server's:
+     * the stack starts at the libc function it called. */
     void *frames[RP_STACK_MAX];
-    int count = rp_unwind_backtrace_outside_handler(frames, RP_STACK_MAX);
+    int count = rp_unwind_here(&thread->unwind_reader, frames, RP_STACK_MAX);
     int first = 0;
     while (first < count && rp_unwind_is_own_code(frames[first]))
         first++;

@@ -633,7 +633,7 @@ def test_another_sampling_signal():
 def test_a_daemon_that_closes_inherited_fds_keeps_its_sockets():
     # Daemons close every fd they did not open. The fds that libraries
     # opened before main then get reused for the server's own sockets:
-    # reqprof (and libunwind inside it) must never touch them.
+    # reqprof must never touch them.
     with Server(env={"TEST_SERVER_CLOSE_FDS": "1"}) as server:
         for _ in range(3):
             assert "burned" in curl(server.url("/burn?ms=30"))

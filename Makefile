@@ -151,4 +151,4 @@ $(HTML_PAGE_OBJECT): $(BUILD)/gen/html_page.c
 
 $(LIBRARY) $(CORE_ARCHIVE): $(HTML_PAGE_OBJECT)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/test -name '*.d' 2>/dev/null)

@@ -2,85 +2,147 @@
  * A thread's samples on their way to the writer thread.
  *
  * One ring per server thread, single producer (that thread: its signal
- * handler, or reqprof's own bookkeeping in its interposed calls, never both
- * at once) and single consumer (the writer thread). Slots have a fixed size
- * so the producer never allocates; when the ring is full the sample is
- * dropped and counted, because a server thread must never wait for us.
+ * handler, or reqprof's own bookkeeping in its interposed calls) and single
+ * consumer (the writer thread). Records take the room their stack needs,
+ * not the deepest stack's: the producer reserves room for a record, fills
+ * it in place, and the commit keeps only what it holds. When the ring is
+ * full the record is dropped and counted, because a server thread must
+ * never wait for us; nothing here allocates or locks, so the signal handler
+ * may use it.
+ *
+ * Reservations nest: a server's signal handler may call into reqprof (and
+ * record) while the thread it interrupted holds a reservation. The inner
+ * record goes after the outer one, and both are published when the outer
+ * commits, in ring order. The sampling handler itself never nests (the
+ * thread's busy count keeps it out of a reservation in progress, and it
+ * blocks every signal while it runs).
  */
 #ifndef REQPROF_SAMPLE_RING_H
 #define REQPROF_SAMPLE_RING_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Deepest stack kept; deeper stacks lose their outermost frames. */
 #define RP_STACK_MAX 128
-/* Slots per ring. The writer drains well before a ring of 128 fills at
- * the finest interval. */
-#define RP_RING_SLOTS 128
 
 enum rp_record_kind {
-    RP_RECORD_STACK, /* a stack sample of the thread's current request */
-    RP_RECORD_CPU,   /* CPU time the thread spent on a request */
+    RP_RECORD_STACK,   /* a stack sample of the thread's current request */
+    RP_RECORD_CPU,     /* CPU time the thread spent on a request */
+    RP_RECORD_PADDING, /* ring-internal: the ring's end, too short for the
+                        * record that follows it at the ring's start */
 };
 
-/* One slot. */
+/* One record: this header, then frame_count frames. */
 struct rp_record {
+    uint32_t size;        /* bytes, header and frames: a multiple of 8 */
+    uint16_t kind;        /* enum rp_record_kind */
+    uint16_t frame_count; /* frames held, innermost first */
+    uint32_t dropped;     /* records lost on this thread just before this */
+    bool truncated;       /* the stack was deeper than RP_STACK_MAX */
     uint64_t request_id;  /* the request this belongs to */
     uint64_t value;       /* STACK: weight in intervals; CPU: nanoseconds */
     uint64_t time_ns;     /* STACK: CLOCK_MONOTONIC when it was taken */
-    uint32_t kind;        /* enum rp_record_kind */
-    uint32_t dropped;     /* samples lost on this thread just before this */
-    uint16_t first_frame; /* index of the interrupted frame in frames */
-    uint16_t frame_count; /* frames[first_frame .. frame_count) are valid */
-    bool truncated;       /* the stack was deeper than the buffer */
-    void *frames[RP_STACK_MAX]; /* innermost first */
+    void *frames[];
 };
+
+#define RP_RECORD_SIZE(frame_count) \
+    (sizeof(struct rp_record) + (size_t)(frame_count) * sizeof(void *))
+#define RP_RECORD_SIZE_MAX RP_RECORD_SIZE(RP_STACK_MAX)
+
+/* Bytes per ring: a power of two. A record of 30 frames takes 280 bytes. */
+#define RP_RING_BYTES 32768u
+/* Records of the deepest stacks an empty ring takes, wherever it starts:
+ * the writer comes round before a thread can record a quarter of that
+ * many (writer.c). One record's room is lost to padding at the wrap. */
+#define RP_RING_RECORDS_MIN ((RP_RING_BYTES - RP_RECORD_SIZE_MAX) / RP_RECORD_SIZE_MAX)
 
 struct rp_sample_ring {
-    uint32_t head;          /* next slot to write; only the producer stores */
-    uint32_t tail;          /* next slot to read; only the consumer stores */
-    uint32_t pending_drops; /* producer-only: drops not yet reported */
-    struct rp_record slots[RP_RING_SLOTS];
+    uint32_t head; /* published up to here; only the producer stores */
+    uint32_t tail; /* read up to here; only the consumer stores */
+    /* Producer-only. */
+    uint32_t reserved;      /* reservations reach up to here; head when
+                             * none is open */
+    uint32_t nesting;       /* reservations open */
+    uint32_t pending_drops; /* drops not yet reported in a record */
+    /* Positions above are byte counts that wrap at 2^32, multiples of 8
+     * (record sizes are), so padding always has room for its header; a
+     * record lies at position % RP_RING_BYTES, whole. */
+    _Alignas(8) unsigned char bytes[RP_RING_BYTES];
 };
 
-/*
- * Producer: returns the slot to fill, or NULL (and counts a drop) when the
- * ring is full. Async-signal-safe.
- */
-static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring)
+static inline struct rp_record *rp_ring_at(struct rp_sample_ring *ring, uint32_t position)
 {
-    uint32_t head = ring->head;
+    return (struct rp_record *)(void *)&ring->bytes[position % RP_RING_BYTES];
+}
+
+/*
+ * Producer: room for a record of up to frame_count frames, or NULL (and a
+ * drop counted) when the ring is full. Async-signal-safe.
+ */
+static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring,
+                                                unsigned frame_count)
+{
+    uint32_t size = (uint32_t)RP_RECORD_SIZE(frame_count);
+    uint32_t start = ring->reserved;
     uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-    if (head - tail >= RP_RING_SLOTS) {
+    /* A record is never split: if it does not fit before the ring's end,
+     * that end becomes padding and the record starts over at offset 0. */
+    uint32_t room_to_end = RP_RING_BYTES - start % RP_RING_BYTES;
+    uint32_t padding = size > room_to_end ? room_to_end : 0;
+    if (start + padding + size - tail > RP_RING_BYTES) {
         ring->pending_drops++;
         return NULL;
     }
-    return &ring->slots[head % RP_RING_SLOTS];
+    if (padding > 0) {
+        struct rp_record *pad = rp_ring_at(ring, start);
+        pad->size = padding;
+        pad->kind = RP_RECORD_PADDING;
+    }
+    struct rp_record *record = rp_ring_at(ring, start + padding);
+    record->size = size;
+    ring->reserved = start + padding + size;
+    ring->nesting++;
+    return record;
 }
 
-/* Producer: publishes the slot rp_ring_reserve returned. */
-static inline void rp_ring_commit(struct rp_sample_ring *ring,
-                                  struct rp_record *record)
+/*
+ * Producer: publishes the record rp_ring_reserve returned, with its
+ * frame_count set; the room for frames it does not hold goes back to the
+ * ring unless a nested reservation follows it. Async-signal-safe.
+ */
+static inline void rp_ring_commit(struct rp_sample_ring *ring, struct rp_record *record)
 {
+    uint32_t start = ring->reserved - record->size;
+    if (rp_ring_at(ring, start) == record) { /* nothing reserved after it */
+        record->size = (uint32_t)RP_RECORD_SIZE(record->frame_count);
+        ring->reserved = start + record->size;
+    }
     record->dropped = ring->pending_drops;
     ring->pending_drops = 0;
-    __atomic_store_n(&ring->head, ring->head + 1, __ATOMIC_RELEASE);
+    if (--ring->nesting == 0)
+        __atomic_store_n(&ring->head, ring->reserved, __ATOMIC_RELEASE);
 }
 
 /* Consumer: the oldest unread record, or NULL when the ring is empty. */
 static inline const struct rp_record *rp_ring_peek(struct rp_sample_ring *ring)
 {
     uint32_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
-    if (head == ring->tail)
-        return NULL;
-    return &ring->slots[ring->tail % RP_RING_SLOTS];
+    while (ring->tail != head) {
+        const struct rp_record *record = rp_ring_at(ring, ring->tail);
+        if (record->kind != RP_RECORD_PADDING)
+            return record;
+        __atomic_store_n(&ring->tail, ring->tail + record->size, __ATOMIC_RELEASE);
+    }
+    return NULL;
 }
 
 /* Consumer: releases the record rp_ring_peek returned. */
 static inline void rp_ring_pop(struct rp_sample_ring *ring)
 {
-    __atomic_store_n(&ring->tail, ring->tail + 1, __ATOMIC_RELEASE);
+    uint32_t size = rp_ring_at(ring, ring->tail)->size;
+    __atomic_store_n(&ring->tail, ring->tail + size, __ATOMIC_RELEASE);
 }
 
 #endif

@@ -39,7 +39,8 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         goto out;
     thread->busy = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    struct rp_record *record = rp_ring_reserve(&thread->ring);
+    /* Room for the deepest stack; the commit keeps what the walk filled. */
+    struct rp_record *record = rp_ring_reserve(&thread->ring, RP_STACK_MAX);
     if (record != NULL) {
         /* The walk starts at the interrupted instruction: none of this
          * handler's frames is in it. */
@@ -62,7 +63,6 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         uint64_t elapsed_ns = record->time_ns > since_ns ? record->time_ns - since_ns : 0;
         uint64_t most = (elapsed_ns + interval_ns / 2) / interval_ns;
         record->value = weight < most ? weight : most > 0 ? most : 1;
-        record->first_frame = 0;
         record->frame_count = (uint16_t)count;
         record->truncated = count == RP_STACK_MAX;
         rp_ring_commit(&thread->ring, record);

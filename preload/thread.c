@@ -157,13 +157,13 @@ struct rp_thread *rp_thread_self(void)
     return thread;
 }
 
-struct rp_record *rp_thread_record_start(struct rp_thread *thread)
+struct rp_record *rp_thread_record_start(struct rp_thread *thread, unsigned frame_count)
 {
     /* The timer may fire in the middle: busy tells the handler to leave
      * the ring alone until the record is published. */
     thread->busy++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    return rp_ring_reserve(&thread->ring);
+    return rp_ring_reserve(&thread->ring, frame_count);
 }
 
 void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record)
@@ -178,13 +178,12 @@ void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record)
 static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
                               uint64_t cpu_ns)
 {
-    struct rp_record *record = rp_thread_record_start(thread);
+    struct rp_record *record = rp_thread_record_start(thread, 0);
     if (record != NULL) {
         record->kind = RP_RECORD_CPU;
         record->request_id = request_id;
         record->value = cpu_ns;
         record->frame_count = 0;
-        record->first_frame = 0;
         record->truncated = false;
     }
     rp_thread_record_finish(thread, record);

@@ -138,10 +138,11 @@ void rp_thread_mark_cpu_from_handler(struct rp_thread *thread);
 
 /*
  * Outside the signal handler, the thread's own writes to its ring: start
- * keeps the handler out and returns the slot to fill (NULL when the ring is
- * full); finish publishes it (if any) and lets the handler back in.
+ * keeps the handler out and returns room for a record of up to
+ * frame_count frames (NULL when the ring is full); finish publishes it (if
+ * any) and lets the handler back in.
  */
-struct rp_record *rp_thread_record_start(struct rp_thread *thread);
+struct rp_record *rp_thread_record_start(struct rp_thread *thread, unsigned frame_count);
 void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record);
 
 /* Whether sampling was stopped process-wide. */

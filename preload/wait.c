@@ -53,13 +53,12 @@ void rp_wait_end(struct rp_thread *thread)
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
     if (samples > 0 && thread->current_request != 0) {
-        struct rp_record *record = rp_thread_record_start(thread);
+        struct rp_record *record = rp_thread_record_start(thread, thread->wait_frame_count);
         if (record != NULL) {
             record->kind = RP_RECORD_STACK;
             record->time_ns = end_ns;
             record->request_id = thread->current_request;
             record->value = samples;
-            record->first_frame = 0;
             record->frame_count = thread->wait_frame_count;
             record->truncated = thread->wait_frame_count == RP_STACK_MAX;
             for (unsigned i = 0; i < thread->wait_frame_count; i++)

@@ -46,21 +46,23 @@
 /* Finished requests taken off the queue at a time, before the rings are
  * drained again and their room in the queue given back. */
 #define WRITER_BATCH 1024
-/* Report files written between two drains of the rings: a ring fills in
- * RP_RING_SLOTS intervals (128 ms at 1 ms), a report takes up to a few
- * hundred microseconds. */
+/* Report files written between two drains of the rings: the deepest
+ * stacks fill a ring in RP_RING_RECORDS_MIN intervals (29 ms at 1 ms), a
+ * report takes up to a few hundred microseconds. */
 #define WRITER_REPORTS_PER_DRAIN 16
 /* Rounds after which a request with samples but no end (its end was never
  * seen, or its samples came late) is discarded. */
 #define WRITER_STALE_ROUNDS 6000
 /*
- * Naps between rounds. A ring holds RP_RING_SLOTS records and a thread
- * samples once an interval, so a nap of a quarter of that many intervals
- * leaves every ring three quarters empty; a ring that got more records
- * than that (quiet waits, CPU records) shortens the next nap in
- * proportion. Every wake-up costs the writer some 40 us on this VM, so
- * naps are as long as that allows, up to WRITER_NAP_MAX_NS, which bounds
- * how long a finished request waits for its index line.
+ * Naps between rounds. A thread samples once an interval, and a sample
+ * takes at most RP_RECORD_SIZE_MAX of its ring (RP_RING_RECORDS_MIN of
+ * them fill it): a nap of half that many intervals leaves every ring at
+ * least half empty whatever the stacks, and a round whose fullest ring
+ * had more than a quarter of its bytes (deep stacks, quiet waits, CPU
+ * records) shortens the next nap in proportion. Every wake-up costs the
+ * writer some 40 us on this VM, so naps are as long as that allows, up to
+ * WRITER_NAP_MAX_NS, which bounds how long a finished request waits for
+ * its index line.
  */
 #define WRITER_NAP_MAX_NS 50000000ull
 #define WRITER_NAP_MIN_NS 1000000ull
@@ -104,7 +106,7 @@ struct writer {
     struct rp_symbolizer *symbolizer;
     struct rp_report_files *files;
     uint64_t records_seen;                /* records drained this round */
-    unsigned fullest_ring;                /* most drained from one ring */
+    unsigned fullest_ring;                /* most bytes drained from one ring */
     uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
@@ -243,11 +245,11 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
      * the leaf where the time is. */
     int outermost = record->frame_count - 1;
     int room = (int)(sizeof writer->frame_ids / sizeof writer->frame_ids[0] - depth);
-    if (outermost - record->first_frame + 1 > room)
-        outermost = record->first_frame + room - 1;
-    for (int i = outermost; i >= record->first_frame; i--) {
+    if (outermost + 1 > room)
+        outermost = room - 1;
+    for (int i = outermost; i >= 0; i--) {
         const struct rp_frame *frame = rp_symbolizer_lookup(
-            writer->symbolizer, (uintptr_t)record->frames[i], i != record->first_frame);
+            writer->symbolizer, (uintptr_t)record->frames[i], i != 0);
         writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, frame);
     }
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
@@ -272,9 +274,9 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
                 writer_add_stack(writer, request, record);
             }
         }
+        drained += record->size;
         rp_ring_pop(&thread->ring);
         writer->records_seen++;
-        drained++;
     }
     if (drained > writer->fullest_ring)
         writer->fullest_ring = drained;
@@ -513,11 +515,11 @@ static bool writer_round(struct writer *writer)
  * (see WRITER_NAP_MAX_NS). */
 static uint64_t writer_nap_ns(const struct writer *writer, uint64_t round_ns)
 {
-    uint64_t nap_ns = rp_process.config.interval_ns * RP_RING_SLOTS / 4;
+    uint64_t nap_ns = rp_process.config.interval_ns * RP_RING_RECORDS_MIN / 2;
     if (nap_ns > WRITER_NAP_MAX_NS)
         nap_ns = WRITER_NAP_MAX_NS;
-    if (writer->fullest_ring > RP_RING_SLOTS / 4) {
-        uint64_t allowed_ns = round_ns * (RP_RING_SLOTS / 4) / writer->fullest_ring;
+    if (writer->fullest_ring > RP_RING_BYTES / 4) {
+        uint64_t allowed_ns = round_ns * (RP_RING_BYTES / 4) / writer->fullest_ring;
         if (allowed_ns < nap_ns)
             nap_ns = allowed_ns;
     }

@@ -582,7 +582,7 @@ struct unwind_registers {
     bool rip_exact; /* rip is where the thread stood, not a return address */
 };
 
-static bool unwind_read_stack(const struct unwind_walk *walk, uintptr_t address,
+static inline bool unwind_read_stack(const struct unwind_walk *walk, uintptr_t address,
                               uintptr_t *value)
 {
     if (address < walk->stack_low || address > walk->stack_high - sizeof *value ||
@@ -804,7 +804,7 @@ static bool unwind_rule_pack(const struct cfi_row *row, uint64_t *rule)
 
 /* Undoes one frame by a packed rule (the cache's form of its row); the
  * same as unwind_step_by_row on that row, without decoding it. */
-static bool unwind_step_by_rule(const struct unwind_walk *walk, uint64_t rule,
+static inline bool unwind_step_by_rule(const struct unwind_walk *walk, uint64_t rule,
                                 struct unwind_registers *registers)
 {
     uintptr_t cfa_offset = (uintptr_t)(rule & 0xffff);
@@ -931,16 +931,13 @@ static bool unwind_step_by_frame_pointer(struct unwind_registers *registers)
     return true;
 }
 
-/* Undoes the frame in registers; false when the walk ends there. */
-static bool unwind_step(const struct unwind_walk *walk, struct unwind_registers *registers)
+/* unwind_step for a frame whose rule is not cached: finds and runs its
+ * CFI, and caches the rule. Out of line, so that the cached path keeps
+ * the registers in registers. */
+__attribute__((noinline)) static bool
+unwind_step_uncached(const struct unwind_walk *walk, struct unwind_registers *registers,
+                     uintptr_t pc, uint64_t *cached)
 {
-    /* A return address is just past its call, which may be the last
-     * instruction of its function: look up the call itself. */
-    uintptr_t pc = registers->rip_exact ? registers->rip : registers->rip - 1;
-    uint64_t *cached = &walk->table->rules[unwind_cache_index(pc)];
-    uint64_t word = __atomic_load_n(cached, __ATOMIC_RELAXED);
-    if (word != 0 && word >> UNWIND_RULE_BITS == pc >> UNWIND_CACHE_BITS)
-        return unwind_step_by_rule(walk, word, registers);
     const struct unwind_object *object = unwind_find_object(walk->table, pc);
     if (object == NULL)
         return unwind_step_by_frame_pointer(registers);
@@ -965,6 +962,20 @@ static bool unwind_step(const struct unwind_walk *walk, struct unwind_registers 
         __atomic_store_n(cached, (uint64_t)(pc >> UNWIND_CACHE_BITS) << UNWIND_RULE_BITS | rule,
                          __ATOMIC_RELAXED);
     return unwind_step_by_rule(walk, rule, registers);
+}
+
+/* Undoes the frame in registers; false when the walk ends there. */
+static inline bool unwind_step(const struct unwind_walk *walk,
+                               struct unwind_registers *registers)
+{
+    /* A return address is just past its call, which may be the last
+     * instruction of its function: look up the call itself. */
+    uintptr_t pc = registers->rip_exact ? registers->rip : registers->rip - 1;
+    uint64_t *cached = &walk->table->rules[unwind_cache_index(pc)];
+    uint64_t word = __atomic_load_n(cached, __ATOMIC_RELAXED);
+    if (word != 0 && word >> UNWIND_RULE_BITS == pc >> UNWIND_CACHE_BITS)
+        return unwind_step_by_rule(walk, word, registers);
+    return unwind_step_uncached(walk, registers, pc, cached);
 }
 
 /*

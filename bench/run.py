@@ -484,7 +484,6 @@ def describe_versions(tools):
         "nginx": first_line([NGINX, "-v"]),
         "perf": first_line(["perf", "--version"]),
         "gperftools": "libgoogle-perftools4 " + package("libgoogle-perftools4"),
-        "libunwind": "libunwind8 " + package("libunwind8"),
     }
 
 
@@ -977,23 +976,24 @@ def run_memory(machine, tools, counts, rounds):
 
 
 def thread_state_bytes():
-    """sizeof(struct rp_thread): the most one server thread's reqprof state
-    can hold resident (its ring, once every slot was used)."""
+    """sizeof(struct rp_thread), the most one server thread's reqprof state
+    can hold resident (once its ring went round), its ring's bytes and a
+    record's header."""
     with tempfile.TemporaryDirectory() as scratch:
         source = os.path.join(scratch, "size.c")
         with open(source, "w") as f:
             f.write('#include <stdio.h>\n#include "thread.h"\n'
-                    'int main(void) { printf("%zu %zu\\n", sizeof(struct rp_thread),'
-                    ' sizeof(struct rp_record)); return 0; }\n')
+                    'int main(void) { printf("%zu %u %zu\\n", sizeof(struct rp_thread),'
+                    ' RP_RING_BYTES, sizeof(struct rp_record)); return 0; }\n')
         program = os.path.join(scratch, "size")
         built = subprocess.run(["cc", "-D_GNU_SOURCE", "-I", os.path.join(ROOT, "preload"),
                                 "-o", program, source],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if built.returncode != 0:
             return None
-        thread, record = subprocess.run([program], stdout=subprocess.PIPE,
-                                        text=True).stdout.split()
-        return int(thread), int(record)
+        thread, ring, header = subprocess.run([program], stdout=subprocess.PIPE,
+                                              text=True).stdout.split()
+        return int(thread), int(ring), int(header)
 
 
 # ---------------------------------------------------------------- report
@@ -1296,12 +1296,13 @@ def render_memory(memory, state_size):
           "%s MiB" % fmt(row["reqprof_kib"] / 1024),
           "%s MiB" % fmt(row["added_kib"] / 1024)] for count, row in memory.items()])
     if state_size:
-        thread, record = state_size
+        thread, ring, header = state_size
         out.append("\nA thread's reqprof state is an anonymous mapping of %d "
-                   "KiB (its ring: %d slots of %d bytes); only the slots a "
-                   "thread has used are resident, so a long-lived thread "
-                   "that has filled its ring once holds all %d KiB." % (
-                       thread // 1024, 128, record, thread // 1024))
+                   "KiB, most of it its ring of %d KiB (a sample takes %d "
+                   "bytes and 8 per frame); only what a thread has used is "
+                   "resident, so a long-lived thread that has gone round its "
+                   "ring holds all %d KiB." % (
+                       thread // 1024, ring // 1024, header, thread // 1024))
     out.append("")
     return out
 

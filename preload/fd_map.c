@@ -1,8 +1,8 @@
 /* fd → entry maps; see fd_map.h. */
 #include "fd_map.h"
 
-#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define FD_MAP_CHUNK_SIZE (1u << RP_FD_MAP_CHUNK_BITS)
 
@@ -15,15 +15,21 @@ void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create)
     if (chunk == NULL) {
         if (!create)
             return NULL;
-        char *fresh = calloc(FD_MAP_CHUNK_SIZE, map->entry_size);
-        if (fresh == NULL)
+        /* Mapped, not malloc'ed: the server thread that first touches an
+         * fd range would otherwise get a malloc arena of its own (glibc
+         * makes one for a thread's first allocation), and the kernel's
+         * zeroed pages stay out of memory until an fd in them is used. */
+        size_t size = FD_MAP_CHUNK_SIZE * map->entry_size;
+        char *fresh = mmap(NULL, size, PROT_READ | PROT_WRITE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (fresh == MAP_FAILED)
             return NULL;
         void *expected = NULL;
         if (__atomic_compare_exchange_n(&map->chunks[index], &expected, fresh,
                                         false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
             chunk = fresh;
         else {
-            free(fresh); /* another thread made it first */
+            munmap(fresh, size); /* another thread made it first */
             chunk = expected;
         }
     }

@@ -145,6 +145,7 @@ struct rp_thread *rp_thread_self(void)
     event._sigev_un._tid = gettid();
     thread->phase_seed = ((uint64_t)(uintptr_t)thread ^ (uint64_t)gettid() << 32) | 1;
     thread->has_timer = timer_create(CLOCK_MONOTONIC, &event, &thread->timer) == 0;
+    rp_unwind_reader_init(&thread->unwind_reader);
     if (!thread_register(thread)) {
         if (thread->has_timer)
             timer_delete(thread->timer);

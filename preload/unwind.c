@@ -39,9 +39,6 @@ enum { UNWIND_RBP = 6, UNWIND_RSP = 7, UNWIND_RETURN_ADDRESS = 16 };
 /* A leaf function may keep data, saved registers included, in the 128
  * bytes below its stack pointer (the ABI's red zone). */
 #define UNWIND_RED_ZONE 128
-/* A stack glibc made for a thread is below its thread control block, at
- * most this far (a bound on what is believed to be that stack). */
-#define UNWIND_STACK_SIZE_MAX (1ul << 30)
 /* A frame without CFI is taken for a frame-pointer frame only if rbp is
  * at most this far above the stack pointer (libunwind's heuristic). */
 #define UNWIND_GUESSED_FRAME_MAX 0x4000
@@ -57,9 +54,6 @@ enum { UNWIND_RBP = 6, UNWIND_RSP = 7, UNWIND_RETURN_ADDRESS = 16 };
  * 2^47, as x86_64 user space is with 4-level page tables. */
 #define UNWIND_RULE_BITS 29
 #define UNWIND_CACHED_ADDRESS_LIMIT (1ull << (64 - UNWIND_RULE_BITS + UNWIND_CACHE_BITS))
-
-/* The initial thread's stack pointer at process start (ld.so). */
-extern void *__libc_stack_end;
 
 /* One executable segment of a loaded object, with the object's tables. */
 struct unwind_object {
@@ -569,10 +563,13 @@ static bool cfi_row_at(const struct cfi_entry *entry, uintptr_t pc, struct cfi_r
 
 /* ------------------------------------------------------------- the walk */
 
-/* One walk's bounds: the stack is read only in [stack_low, stack_high). */
+/* One walk's bounds: the stack is read only in [stack_low, stack_high),
+ * directly where that is the thread's own stack (checked), else through
+ * the kernel. */
 struct unwind_walk {
     struct rp_unwind_table *table;
     uintptr_t stack_low, stack_high;
+    bool checked; /* [stack_low, stack_high) is known to be mapped */
 };
 
 /* The registers of the frame being undone. */
@@ -582,12 +579,22 @@ struct unwind_registers {
     bool rip_exact; /* rip is where the thread stood, not a return address */
 };
 
+/* Reads a word through the kernel: fails, never faults. */
+static bool unwind_read_safely(uintptr_t address, uintptr_t *value)
+{
+    struct iovec local = {value, sizeof *value};
+    struct iovec remote = {(void *)address, sizeof *value};
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)sizeof *value;
+}
+
 static inline bool unwind_read_stack(const struct unwind_walk *walk, uintptr_t address,
                               uintptr_t *value)
 {
     if (address < walk->stack_low || address > walk->stack_high - sizeof *value ||
         address % sizeof *value != 0)
         return false;
+    if (!walk->checked)
+        return unwind_read_safely(address, value);
     *value = *(const uintptr_t *)address;
     return true;
 }
@@ -921,9 +928,7 @@ static bool unwind_step_by_frame_pointer(struct unwind_registers *registers)
         rbp - registers->rsp > UNWIND_GUESSED_FRAME_MAX)
         return false;
     uintptr_t saved[2]; /* the caller's rbp, the return address */
-    struct iovec local = {saved, sizeof saved};
-    struct iovec remote = {(void *)rbp, sizeof saved};
-    if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)sizeof saved ||
+    if (!unwind_read_safely(rbp, &saved[0]) || !unwind_read_safely(rbp + 8, &saved[1]) ||
         saved[1] == 0)
         return false;
     *registers = (struct unwind_registers){
@@ -978,22 +983,21 @@ static inline bool unwind_step(const struct unwind_walk *walk,
     return unwind_step_uncached(walk, registers, pc, cached);
 }
 
-/*
- * The top of the stack sp is on, where glibc says: a thread of
- * pthread_create's runs below its thread control block, the initial thread
- * below __libc_stack_end (its arguments and environment above that are
- * mapped to the end of the page). Otherwise (a coroutine's stack, a stack
- * of the server's own making) only the CFI bounds the walk.
- */
-static uintptr_t unwind_stack_top(uintptr_t sp)
+void rp_unwind_reader_init(struct rp_unwind_reader *reader)
 {
-    uintptr_t thread_block = (uintptr_t)pthread_self();
-    if (thread_block > sp && thread_block - sp <= UNWIND_STACK_SIZE_MAX)
-        return thread_block;
-    uintptr_t initial_stack_page_end = ((uintptr_t)__libc_stack_end | 4095) + 1;
-    if (initial_stack_page_end > sp && initial_stack_page_end - sp <= UNWIND_STACK_SIZE_MAX)
-        return initial_stack_page_end;
-    return UINTPTR_MAX;
+    pthread_attr_t attributes;
+    void *low;
+    size_t size, guard;
+    reader->stack_low = reader->stack_high = 0;
+    if (pthread_getattr_np(pthread_self(), &attributes) != 0)
+        return;
+    /* The guard pages are at the bottom of what glibc calls the stack. */
+    if (pthread_attr_getstack(&attributes, &low, &size) == 0 &&
+        pthread_attr_getguardsize(&attributes, &guard) == 0 && guard < size) {
+        reader->stack_low = (uintptr_t)low + guard;
+        reader->stack_high = (uintptr_t)low + size;
+    }
+    pthread_attr_destroy(&attributes);
 }
 
 /*
@@ -1027,10 +1031,15 @@ static int unwind_walk(struct rp_unwind_reader *reader, struct unwind_registers 
      * on. */
     int slot = reader->depth++;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    /* On the thread's own stack (not a coroutine's, not an alternate
+     * signal stack), all from the red zone up is mapped. */
+    bool own_stack = registers.rsp >= reader->stack_low + UNWIND_RED_ZONE &&
+                     registers.rsp < reader->stack_high;
     struct unwind_walk walk = {
         .table = unwind_hold(reader, slot),
         .stack_low = registers.rsp - UNWIND_RED_ZONE,
-        .stack_high = unwind_stack_top(registers.rsp),
+        .stack_high = own_stack ? reader->stack_high : UINTPTR_MAX,
+        .checked = own_stack,
     };
     int count = 0;
     frames[count++] = (void *)registers.rip;

@@ -21,6 +21,7 @@
 #define REQPROF_UNWIND_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <ucontext.h>
 
 struct rp_unwind_table;
@@ -39,7 +40,19 @@ struct rp_unwind_table;
 struct rp_unwind_reader {
     struct rp_unwind_table *tables[RP_UNWIND_NESTING_MAX]; /* NULL: none */
     volatile int depth; /* walks in progress on the thread */
+    /* The thread's stack, [stack_low, stack_high), as pthread_getattr_np
+     * says (rp_unwind_reader_init); both 0 if it could not tell. */
+    uintptr_t stack_low, stack_high;
 };
+
+/*
+ * Learns the calling thread's stack for its reader, outside any signal
+ * handler (pthread_getattr_np may lock and allocate). A walk reads that
+ * stack directly; any other memory (a coroutine's stack, a frame chain
+ * gone astray) only through process_vm_readv, which fails instead of
+ * faulting.
+ */
+void rp_unwind_reader_init(struct rp_unwind_reader *reader);
 
 /*
  * Builds the first table of loaded objects. Returns 0, or -1 with the

@@ -12,7 +12,9 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/time.h>
+#include <ucontext.h>
 #include <zlib.h>
 
 #include "unit.h"
@@ -272,6 +274,35 @@ UNIT_TEST(a_library_loaded_later_is_walked_after_a_sweep)
     EXPECT_TRUE(walk_holds_chain());
 }
 
+/*
+ * A coroutine's stack is not the thread's: the walk reads it through the
+ * kernel (process_vm_readv), which fails where a direct read would fault,
+ * and still finds the chain. Its top is a page that faults.
+ */
+static ucontext_t coroutine_context, caller_context;
+
+static void coroutine_body(void)
+{
+    run_chain(walk_here);
+}
+
+UNIT_TEST(walks_a_stack_that_is_not_the_threads_without_faulting)
+{
+    size_t size = 64 * 1024;
+    char *stack = mmap(NULL, size + 4096, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    EXPECT_TRUE(stack != MAP_FAILED);
+    EXPECT_TRUE(mprotect(stack + size, 4096, PROT_NONE) == 0);
+    getcontext(&coroutine_context);
+    coroutine_context.uc_stack.ss_sp = stack;
+    coroutine_context.uc_stack.ss_size = size;
+    coroutine_context.uc_link = &caller_context;
+    makecontext(&coroutine_context, coroutine_body, 0);
+    EXPECT_TRUE(swapcontext(&caller_context, &coroutine_context) == 0);
+    EXPECT_TRUE(walk_holds_chain());
+    munmap(stack, size + 4096);
+}
+
 int main(void)
 {
     char error[256];
@@ -279,6 +310,8 @@ int main(void)
         printf("%s\n", error);
         return 1;
     }
+    /* As reqprof's threads do: the walks below read this stack directly. */
+    rp_unwind_reader_init(&reader);
     UNIT_RUN(walks_from_here_through_the_callers);
     UNIT_RUN(walks_from_a_signal_inside_libc);
     UNIT_RUN(walks_across_a_nested_signal_frame);
@@ -286,5 +319,6 @@ int main(void)
     UNIT_RUN(crosses_a_frame_without_cfi_by_its_frame_pointer);
     UNIT_RUN(crosses_a_frame_whose_cfa_is_an_expression);
     UNIT_RUN(a_library_loaded_later_is_walked_after_a_sweep);
+    UNIT_RUN(walks_a_stack_that_is_not_the_threads_without_faulting);
     return unit_finish();
 }

@@ -1054,9 +1054,18 @@ def workload_table(workload, columns):
 
 
 def profiler_said(workload):
-    return ["- %s said: `%s`" % (config, line)
-            for config in workload["configs"]
-            for line in workload["summary"][config]["stderr"]]
+    """What each config wrote on stderr over its rounds: one line of each
+    kind (lines that differ only in their numbers are one kind), with how
+    many rounds said it."""
+    said = []
+    for config in workload["configs"]:
+        kinds = {}
+        for line in workload["summary"][config]["stderr"]:
+            kinds.setdefault(re.sub(r"\d+", "N", line), []).append(line)
+        for lines in kinds.values():
+            times = " (%d times)" % len(lines) if len(lines) > 1 else ""
+            said.append("- %s said%s: `%s`" % (config, times, lines[0]))
+    return said
 
 
 def render_header(args, machine, versions, elapsed):

@@ -477,8 +477,11 @@ RP_EXPORT ssize_t recvfrom(int fd, void *buffer, size_t count, int flags,
     return result;
 }
 
+/* A NULL message is the real call's EFAULT to give. */
 RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
 {
+    if (message == NULL)
+        return RP_REAL(recvmsg)(fd, message, flags);
     struct rp_thread *quiet;
     ssize_t result = interpose_receive_begin(fd, message, flags,
                                              (void *)RP_REAL(recvmsg), &quiet);
@@ -554,6 +557,8 @@ RP_EXPORT ssize_t sendto(int fd, const void *buffer, size_t count, int flags,
 
 RP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *message, int flags)
 {
+    if (message == NULL)
+        return RP_REAL(sendmsg)(fd, message, flags);
     struct rp_thread *quiet;
     ssize_t result = interpose_send_begin(fd, message, flags, (void *)RP_REAL(sendmsg),
                                           &quiet);

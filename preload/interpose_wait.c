@@ -81,7 +81,8 @@ static void wait_guard_end(struct wait_guard guard)
 static bool wait_fds_all_current(const struct pollfd *fds, nfds_t count)
 {
     struct rp_thread *thread = rp_thread_state;
-    bool all_current = thread != NULL && thread->current_request != 0;
+    /* NULL fds is the real call's EFAULT to give (when count > 0). */
+    bool all_current = thread != NULL && thread->current_request != 0 && fds != NULL;
     for (nfds_t i = 0; i < count && all_current; i++)
         all_current = fds[i].fd < 0 || rp_follow_belongs_to_current(fds[i].fd, thread);
     return all_current;

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,6 +124,11 @@ int main(void)
     PROBE(write(server, big, (size_t)head_length + sizeof big - 64));
     int reader_status;
     PROBE(waitpid(reader, &reader_status, 0) == reader && reader_status == 0);
+
+    /* Bad pointers are the kernel's to refuse (EFAULT), not a crash. */
+    PROBE(recvmsg(server, NULL, MSG_DONTWAIT));
+    PROBE(sendmsg(server, NULL, 0));
+    PROBE(poll(NULL, 1, 0));
 
     close(client);
     /* The first write after the peer closed may still succeed; a later one

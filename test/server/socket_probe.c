@@ -23,6 +23,10 @@
  * them go through __read_chk and __recv_chk, as in distributions' servers. */
 static volatile size_t buffer_room = 256;
 
+/* Null pointers the compiler cannot see, for calls that must fail. */
+static struct msghdr *volatile no_message;
+static struct pollfd *volatile no_fds;
+
 /* errno set before each call: a call that succeeds must leave it alone. */
 #define ERRNO_SENTINEL 4242
 
@@ -126,9 +130,9 @@ int main(void)
     PROBE(waitpid(reader, &reader_status, 0) == reader && reader_status == 0);
 
     /* Bad pointers are the kernel's to refuse (EFAULT), not a crash. */
-    PROBE(recvmsg(server, NULL, MSG_DONTWAIT));
-    PROBE(sendmsg(server, NULL, 0));
-    PROBE(poll(NULL, 1, 0));
+    PROBE(recvmsg(server, no_message, MSG_DONTWAIT));
+    PROBE(sendmsg(server, no_message, 0));
+    PROBE(poll(no_fds, 1, 0));
 
     close(client);
     /* The first write after the peer closed may still succeed; a later one

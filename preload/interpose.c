@@ -62,6 +62,16 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
  * caller must make the real call. */
 #define INTERPOSE_CALL (-2)
 
+/* Whether fd is a blocking socket, whose real call would wait. Keeps
+ * errno. */
+static bool interpose_blocks(int fd)
+{
+    int saved_errno = errno;
+    int status = fcntl(fd, F_GETFL);
+    errno = saved_errno;
+    return status >= 0 && !(status & O_NONBLOCK);
+}
+
 /*
  * While the thread's timer runs for a request, a socket call that blocks
  * (a client that sent half a request and stalled, or reads its response
@@ -76,20 +86,11 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
  * probed so (MSG_WAITALL would return less, control data would be sent
  * twice, SO_RCVLOWAT would wait for more) is a quiet wait if its socket
  * blocks.
+ *
+ * This is whether a socket call on fd with flags is the kind that is
+ * probed: the thread's timer runs for a request that fd is of, and the
+ * call may block on a stream socket.
  */
-/* Whether fd is a blocking socket, whose real call would wait. Keeps
- * errno. */
-static bool interpose_blocks(int fd)
-{
-    int saved_errno = errno;
-    int status = fcntl(fd, F_GETFL);
-    errno = saved_errno;
-    return status >= 0 && !(status & O_NONBLOCK);
-}
-
-/* Whether a socket call on fd with flags is the kind that is probed: the
- * thread's timer runs for a request that fd is of, and the call may block
- * on a stream socket. */
 static bool interpose_probes(int fd, int flags)
 {
     struct rp_thread *thread = rp_thread_state;
@@ -140,7 +141,7 @@ static size_t interpose_message_length(const struct msghdr *message)
 }
 
 /*
- * Before a read of fd into message's buffers (see interpose_way; on a
+ * Before a read of fd into message's buffers (see interpose_probes; on a
  * socket with a timeout it is a quiet wait, interpose_begin). Returns the
  * probe's result, or INTERPOSE_CALL with the quiet wait (or NULL) in
  * *quiet for the caller to make the real call and rp_wait_end it. A read
@@ -201,7 +202,7 @@ static ssize_t interpose_send_rest(int fd, const struct msghdr *message, size_t 
 }
 
 /*
- * Before a write of message's bytes to fd (see interpose_way; on a socket
+ * Before a write of message's bytes to fd (see interpose_probes; on a socket
  * with a timeout it is a quiet wait, interpose_begin). A blocking write
  * that sent part of its bytes without blocking sends the rest in a second
  * call, and returns both counts added, as one blocking write would have.

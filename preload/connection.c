@@ -40,10 +40,10 @@ static struct rp_request *connection_oldest(struct rp_conn *conn)
     return conn->pending_count > 0 ? connection_pending(conn, 0) : NULL;
 }
 
-static uint64_t connection_now_ns(clockid_t clock)
+static uint64_t connection_now_ns(void)
 {
     struct timespec now;
-    clock_gettime(clock, &now);
+    clock_gettime(CLOCK_MONOTONIC, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
@@ -67,7 +67,7 @@ static void connection_finish_oldest(struct connection_call *call)
     if (thread != NULL && thread->current_request == request->id)
         request->final_cpu = rp_thread_end_current(thread, &request->end_ns);
     else
-        request->end_ns = connection_now_ns(CLOCK_MONOTONIC);
+        request->end_ns = connection_now_ns();
     if (rp_finish_queue_push(request)) {
         rp_writer_notify();
     } else {
@@ -98,8 +98,7 @@ static void connection_on_request_event(void *context, enum http_event event,
         request->method[0] = '\0';
         request->path[0] = '\0';
         request->id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
-        request->start_ns = connection_now_ns(CLOCK_MONOTONIC);
-        request->start_unix_us = (int64_t)(connection_now_ns(CLOCK_REALTIME) / 1000);
+        request->start_ns = connection_now_ns();
         request->headers_complete = false;
         request->status = 0;
         request->request_bytes = 0;

@@ -86,7 +86,6 @@ bool rp_finish_queue_push(const struct rp_request *request)
     struct finish_header *header = finish_header_at(position);
     struct rp_finished *record = (struct rp_finished *)(header + 1);
     record->id = request->id;
-    record->start_unix_us = request->start_unix_us;
     record->start_ns = request->start_ns;
     record->end_ns = request->end_ns;
     record->request_bytes = request->request_bytes;

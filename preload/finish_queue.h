@@ -24,7 +24,6 @@
  * report say, without the parsing state. */
 struct rp_finished {
     uint64_t id;             /* process-unique, never 0 */
-    int64_t start_unix_us;   /* CLOCK_REALTIME at the first byte */
     uint64_t start_ns;       /* CLOCK_MONOTONIC at the first byte */
     uint64_t end_ns;         /* CLOCK_MONOTONIC at the last byte out */
     uint64_t request_bytes;  /* size of the request message */

@@ -23,8 +23,7 @@ struct follow_entry {
     uint64_t owner;        /* request that last wrote to it; 0: none */
     struct rp_conn *conn;  /* the connection of that request */
     uint8_t kind;          /* enum follow_kind */
-    bool has_timeout;      /* SO_RCVTIMEO or SO_SNDTIMEO is set on it */
-    bool has_low_mark;     /* SO_RCVLOWAT is set on it */
+    uint8_t options;       /* enum rp_follow_option bits */
 };
 
 static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
@@ -110,21 +109,7 @@ void rp_follow_forget(int fd)
         return;
     __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&entry->kind, FOLLOW_KIND_UNKNOWN, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->has_timeout, false, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->has_low_mark, false, __ATOMIC_RELAXED);
-}
-
-void rp_follow_set_low_mark(int fd, bool has_low_mark)
-{
-    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, has_low_mark);
-    if (entry != NULL)
-        __atomic_store_n(&entry->has_low_mark, has_low_mark, __ATOMIC_RELAXED);
-}
-
-bool rp_follow_has_low_mark(int fd)
-{
-    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
-    return entry != NULL && __atomic_load_n(&entry->has_low_mark, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->options, 0, __ATOMIC_RELAXED);
 }
 
 bool rp_follow_is_stream(int fd)
@@ -133,17 +118,21 @@ bool rp_follow_is_stream(int fd)
     return entry != NULL && follow_kind_of(fd, entry) == FOLLOW_KIND_STREAM;
 }
 
-void rp_follow_set_timeout(int fd, bool has_timeout)
+void rp_follow_set_options(int fd, unsigned mask, bool on)
 {
-    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, has_timeout);
-    if (entry != NULL)
-        __atomic_store_n(&entry->has_timeout, has_timeout, __ATOMIC_RELAXED);
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, on);
+    if (entry == NULL)
+        return;
+    if (on)
+        __atomic_fetch_or(&entry->options, (uint8_t)mask, __ATOMIC_RELAXED);
+    else
+        __atomic_fetch_and(&entry->options, (uint8_t)~mask, __ATOMIC_RELAXED);
 }
 
-bool rp_follow_has_timeout(int fd)
+unsigned rp_follow_options(int fd)
 {
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
-    return entry != NULL && __atomic_load_n(&entry->has_timeout, __ATOMIC_RELAXED);
+    return entry != NULL ? __atomic_load_n(&entry->options, __ATOMIC_RELAXED) : 0;
 }
 
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)

@@ -31,12 +31,24 @@ void rp_follow_forget(int fd);
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread);
 
 /*
- * Socket timeouts: a socket call on an fd with SO_RCVTIMEO or SO_SNDTIMEO
- * fails with EINTR when any signal arrives, SA_RESTART or not, so reqprof
- * must keep its signal away from such calls (wait.h). setsockopt tells.
+ * Socket options that change how reqprof must treat a socket's calls, as
+ * setsockopt tells them (an accepted socket inherits its listener's).
  */
-void rp_follow_set_timeout(int fd, bool has_timeout);
-bool rp_follow_has_timeout(int fd);
+enum rp_follow_option {
+    /* SO_RCVTIMEO or SO_SNDTIMEO: a socket call then fails with EINTR
+     * when any signal arrives, SA_RESTART or not, so reqprof must keep its
+     * signal away from such calls (wait.h). */
+    RP_FOLLOW_TIMEOUT = 1u << 0,
+    /* SO_RCVLOWAT: a blocking read waits for that much, where one tried
+     * without blocking returns what is there. */
+    RP_FOLLOW_LOW_MARK = 1u << 1,
+};
+
+/* Sets (on) or clears the options in mask for fd. */
+void rp_follow_set_options(int fd, unsigned mask, bool on);
+
+/* fd's options (enum rp_follow_option bits). */
+unsigned rp_follow_options(int fd);
 
 /*
  * Whether fd is a stream socket, whose reads and writes may be first tried
@@ -46,11 +58,6 @@ bool rp_follow_has_timeout(int fd);
  * per fd while it stays open.
  */
 bool rp_follow_is_stream(int fd);
-
-/* SO_RCVLOWAT (setsockopt tells): a blocking read waits for that much,
- * where one tried without blocking returns what is there. */
-void rp_follow_set_low_mark(int fd, bool has_low_mark);
-bool rp_follow_has_low_mark(int fd);
 
 /*
  * In a fork child: the parent's upstream sockets are the parent's

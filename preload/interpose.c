@@ -53,7 +53,7 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
 {
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL || (thread->current_request == 0 && !thread->armed) ||
-        !interpose_active() || !rp_follow_has_timeout(fd))
+        !interpose_active() || !(rp_follow_options(fd) & RP_FOLLOW_TIMEOUT))
         return NULL;
     return rp_wait_begin(function);
 }
@@ -154,7 +154,8 @@ static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags
     if (*quiet != NULL || !interpose_probes(fd, flags))
         return INTERPOSE_CALL;
     if ((flags & MSG_WAITALL) || message->msg_iovlen > IOV_MAX ||
-        interpose_message_length(message) == 0 || rp_follow_has_low_mark(fd))
+        interpose_message_length(message) == 0 ||
+        (rp_follow_options(fd) & RP_FOLLOW_LOW_MARK))
         return interpose_unprobed(fd, function, quiet);
     int saved_errno = errno;
     ssize_t result = RP_REAL(recvmsg)(fd, message, flags | MSG_DONTWAIT);
@@ -275,10 +276,9 @@ static void interpose_accepted(int listener, int fd)
     if (fd < 0 || !interpose_active())
         return;
     rp_connection_accepted(fd);
-    if (rp_follow_has_timeout(listener))
-        rp_follow_set_timeout(fd, true);
-    if (rp_follow_has_low_mark(listener))
-        rp_follow_set_low_mark(fd, true);
+    unsigned inherited = rp_follow_options(listener);
+    if (inherited != 0)
+        rp_follow_set_options(fd, inherited, true);
 }
 
 /* The server read length bytes from fd into iov. */
@@ -600,11 +600,11 @@ RP_EXPORT int setsockopt(int fd, int level, int name, const void *value,
         /* Either timeout makes socket calls on fd fail with EINTR; the other
          * one may still be set, so a zero only clears on a fresh socket. */
         if (timeout->tv_sec != 0 || timeout->tv_usec != 0)
-            rp_follow_set_timeout(fd, true);
+            rp_follow_set_options(fd, RP_FOLLOW_TIMEOUT, true);
     }
     if (result == 0 && level == SOL_SOCKET && name == SO_RCVLOWAT && value != NULL &&
         length >= sizeof(int) && interpose_active())
-        rp_follow_set_low_mark(fd, *(const int *)value > 1);
+        rp_follow_set_options(fd, RP_FOLLOW_LOW_MARK, *(const int *)value > 1);
     return result;
 }
 

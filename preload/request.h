@@ -15,7 +15,6 @@ struct rp_request {
     char path[HTTP_TARGET_MAX];   /* request target, maybe truncated */
     bool headers_complete;        /* method and path are known */
     int status;                   /* response status; 0 until known */
-    int64_t start_unix_us;        /* CLOCK_REALTIME at the first byte */
     uint64_t start_ns;            /* CLOCK_MONOTONIC at the first byte */
     uint64_t end_ns;              /* CLOCK_MONOTONIC at the last byte out */
     uint64_t request_bytes;       /* size of the request message */

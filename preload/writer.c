@@ -148,11 +148,27 @@ static size_t writer_done;
 /* Requests that got no report file for REQPROF_MAX_REPORTS. */
 static uint64_t writer_skipped_total;
 
-static uint64_t writer_now_ns(void)
+static uint64_t writer_clock_ns(clockid_t clock)
 {
     struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_gettime(clock, &now);
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+}
+
+static uint64_t writer_now_ns(void)
+{
+    return writer_clock_ns(CLOCK_MONOTONIC);
+}
+
+/* The wall-clock time, in µs since the epoch, of a CLOCK_MONOTONIC
+ * moment: the server's thread stamps only the monotonic clock, and the
+ * writer converts with the clocks' difference as it is now (off by no
+ * more than a step of the wall clock in between). */
+static int64_t writer_unix_us(uint64_t monotonic_ns)
+{
+    int64_t wall_minus_monotonic_ns =
+        (int64_t)writer_clock_ns(CLOCK_REALTIME) - (int64_t)writer_now_ns();
+    return ((int64_t)monotonic_ns + wall_minus_monotonic_ns) / 1000;
 }
 
 static struct writer_request **writer_bucket(struct writer *writer, uint64_t id)
@@ -295,7 +311,7 @@ static struct rp_index_line writer_index_line(const struct writer *writer,
                                               const struct writer_request *samples)
 {
     return (struct rp_index_line){
-        .start_unix_us = finished->start_unix_us,
+        .start_unix_us = writer_unix_us(finished->start_ns),
         .pid = writer->pid,
         .method = finished->method,
         .path = finished->path,
@@ -330,7 +346,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     memcpy(report.method, finished->method, sizeof report.method);
     memcpy(report.path, finished->path, (size_t)finished->path_length + 1);
     report.status = finished->status;
-    report.start_unix_us = finished->start_unix_us;
+    report.start_unix_us = line.start_unix_us;
     report.duration_ms = (double)line.duration_ns / 1e6;
     report.cpu_ms = (double)line.cpu_ns / 1e6;
     report.cpu_measured = line.cpu_measured;

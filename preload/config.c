@@ -133,6 +133,35 @@ static const char *parse_max_reports(struct rp_config *config,
     return NULL;
 }
 
+static const char *parse_max_disk(struct rp_config *config, const char *value)
+{
+    static const char accepts[] =
+        "0 (no limit) or a size of at least 1M, in bytes or with K, M, G or T "
+        "(powers of 1024; KiB, MiB... too), such as 500M or 1G";
+    static const char units[] = "KMGT";
+    char *end;
+    errno = 0;
+    unsigned long long number = strtoull(value, &end, 10);
+    if (!isdigit((unsigned char)value[0]) || errno != 0)
+        return accepts;
+    unsigned shift = 0;
+    const char *unit = *end != '\0' ? strchr(units, toupper((unsigned char)*end))
+                                    : NULL;
+    if (unit != NULL) {
+        shift = 10 * (unsigned)(unit - units + 1);
+        end++;
+        if (strcmp(end, "iB") == 0 || strcmp(end, "B") == 0)
+            end += strlen(end);
+    }
+    if (*end != '\0' || number > (UINT64_MAX >> shift))
+        return accepts;
+    uint64_t bytes = (uint64_t)number << shift;
+    if (bytes != 0 && bytes < RP_MAX_DISK_MIN)
+        return accepts;
+    config->max_disk = bytes;
+    return NULL;
+}
+
 /* Parses a switch into *flag; what it accepts otherwise. */
 static const char *parse_flag(bool *flag, const char *value)
 {
@@ -195,6 +224,7 @@ static const struct {
     {"REQPROF_INTERVAL", parse_interval},
     {"REQPROF_MIN_DURATION", parse_min_duration},
     {"REQPROF_MAX_REPORTS", parse_max_reports},
+    {"REQPROF_MAX_DISK", parse_max_disk},
     {"REQPROF_PRINT", parse_print},
     {"REQPROF_SHOW_ALL", parse_show_all},
     {"REQPROF_UNICODE", parse_unicode},
@@ -210,6 +240,7 @@ void rp_config_defaults(struct rp_config *config)
     config->outputs = RP_OUTPUT_TEXT;
     config->interval_ns = 1000000;
     config->max_reports = 100;
+    config->max_disk = RP_MAX_DISK_DEFAULT;
     config->print = false;
     config->show_all = false;
     config->unicode = true;
@@ -232,7 +263,7 @@ int rp_config_set(struct rp_config *config, const char *key,
     snprintf(error, error_size,
              "unknown setting %s (known: REQPROF_DIR, REQPROF_OUTPUT, "
              "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_MAX_REPORTS, "
-             "REQPROF_PRINT, "
+             "REQPROF_MAX_DISK, REQPROF_PRINT, "
              "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, "
              "REQPROF_CONFIG)",
              key);

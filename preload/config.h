@@ -24,6 +24,10 @@ enum rp_output_format {
 #define RP_INTERVAL_MAX_NS 1000000000ull
 /* The largest REQPROF_MAX_REPORTS: beyond it, set 0 (no limit). */
 #define RP_MAX_REPORTS_MAX 1000000
+/* REQPROF_MAX_DISK: 1 GiB unless set; below 1 MiB a few HTML pages would
+ * not fit. */
+#define RP_MAX_DISK_DEFAULT (1ull << 30)
+#define RP_MAX_DISK_MIN (1ull << 20)
 
 struct rp_config {
     char dir[PATH_MAX];   /* absolute directory for reports (REQPROF_DIR) */
@@ -35,6 +39,9 @@ struct rp_config {
     /* Report files a second at most, for the slowest requests of each
      * second (REQPROF_MAX_REPORTS); 0: no limit. */
     unsigned max_reports;
+    /* Bytes the report directory may hold, index.tsv and every process's
+     * reports included (REQPROF_MAX_DISK); 0: no limit. */
+    uint64_t max_disk;
     bool print;           /* also print each text report (REQPROF_PRINT) */
     bool show_all;        /* text: no folding, no threshold (REQPROF_SHOW_ALL) */
     bool unicode;         /* text: box-drawing characters (REQPROF_UNICODE) */

@@ -103,6 +103,46 @@ UNIT_TEST(test_max_reports)
     EXPECT_INT_EQ(-1, max_reports_of("99999999999999999999999"));
 }
 
+/* REQPROF_MAX_DISK set to text: the bytes taken, or -1 if refused with a
+ * message that says what is accepted. */
+static long long max_disk_of(const char *text)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    if (rp_config_set(&config, "REQPROF_MAX_DISK", text, error,
+                      sizeof error) == 0)
+        return (long long)config.max_disk;
+    EXPECT_TRUE(strstr(error, "REQPROF_MAX_DISK") != NULL);
+    EXPECT_TRUE(strstr(error, "0 (no limit)") != NULL);
+    return -1;
+}
+
+UNIT_TEST(test_max_disk)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_INT_EQ(1ll << 30, (long long)config.max_disk);
+    EXPECT_INT_EQ(0, max_disk_of("0"));
+    EXPECT_INT_EQ(1ll << 20, max_disk_of("1M"));
+    EXPECT_INT_EQ(1ll << 20, max_disk_of("1048576"));
+    EXPECT_INT_EQ(500ll << 20, max_disk_of("500M"));
+    EXPECT_INT_EQ(500ll << 20, max_disk_of("500MiB"));
+    EXPECT_INT_EQ(2ll << 30, max_disk_of("2g"));
+    EXPECT_INT_EQ(2ll << 30, max_disk_of("2GB"));
+    EXPECT_INT_EQ(2048ll << 10, max_disk_of("2048K"));
+    EXPECT_INT_EQ(1ll << 40, max_disk_of("1T"));
+    EXPECT_INT_EQ(-1, max_disk_of("1023K"));
+    EXPECT_INT_EQ(-1, max_disk_of("100"));
+    EXPECT_INT_EQ(-1, max_disk_of("-1"));
+    EXPECT_INT_EQ(-1, max_disk_of(" 1G"));
+    EXPECT_INT_EQ(-1, max_disk_of("1 G"));
+    EXPECT_INT_EQ(-1, max_disk_of("1Gi"));
+    EXPECT_INT_EQ(-1, max_disk_of("1P"));
+    EXPECT_INT_EQ(-1, max_disk_of("G"));
+    EXPECT_INT_EQ(-1, max_disk_of(""));
+    EXPECT_INT_EQ(-1, max_disk_of("99999999999T"));
+}
+
 UNIT_TEST(test_outputs)
 {
     struct rp_config config;
@@ -205,6 +245,7 @@ int main(void)
     UNIT_RUN(test_intervals);
     UNIT_RUN(test_min_durations);
     UNIT_RUN(test_max_reports);
+    UNIT_RUN(test_max_disk);
     UNIT_RUN(test_outputs);
     UNIT_RUN(test_print_and_dir);
     UNIT_RUN(test_signals);

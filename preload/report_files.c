@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -15,9 +16,12 @@
 #include "index_line.h"
 #include "log.h"
 #include "real.h"
+#include "report_disk.h"
 
 /* Characters of the request path kept in file names. */
 #define STEM_PATH_MAX 60
+/* Formats a report may be written in (enum rp_output_format). */
+#define FILES_FORMATS 3
 
 struct rp_report_files {
     const struct rp_config *config;
@@ -25,6 +29,7 @@ struct rp_report_files {
     int index_fd;                /* its index.tsv, open for appending; -1 */
     struct rp_buffer index_lines; /* lines not yet written to index.tsv */
     struct rp_buffer rendered;   /* one format's rendering */
+    struct rp_report_disk *disk; /* free space and REQPROF_MAX_DISK */
     Bytef *compressed;           /* its gzip */
     size_t compressed_capacity;
     size_t compressed_length;
@@ -47,6 +52,11 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config)
     files->index_fd = -1;
     rp_buffer_init(&files->index_lines);
     rp_buffer_init(&files->rendered);
+    files->disk = rp_report_disk_new(config);
+    if (files->disk == NULL) {
+        free(files);
+        return NULL;
+    }
     /* Level 1: reports are small and the writer's time is the budget;
      * windowBits 15 + 16 asks zlib for a gzip wrapper. */
     files->zlib_ready = deflateInit2(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
@@ -70,6 +80,7 @@ void rp_report_files_free(struct rp_report_files *files)
     rp_report_files_forget(files);
     rp_buffer_free(&files->index_lines);
     rp_buffer_free(&files->rendered);
+    rp_report_disk_free(files->disk);
     free(files->compressed);
     free(files);
 }
@@ -259,6 +270,27 @@ static struct rp_text_options files_text_options(const struct rp_config *config)
     };
 }
 
+/* The files of one report written so far: if one format fails, the
+ * others go too, so that a request has all its files or none. */
+struct files_set {
+    char names[FILES_FORMATS][NAME_MAX + 1];
+    size_t lengths[FILES_FORMATS];
+    size_t count;
+};
+
+/* Writes DIR/NAME and adds it to set. */
+static int files_write_member(struct rp_report_files *files,
+                              struct files_set *set, const char *name,
+                              const void *data, size_t length)
+{
+    if (files_write_atomically(files, name, data, length) != 0)
+        return -1;
+    /* files_write_atomically takes no name longer than NAME_MAX - 5. */
+    memcpy(set->names[set->count], name, strlen(name) + 1);
+    set->lengths[set->count++] = length;
+    return 0;
+}
+
 /*
  * Renders one format and writes it as STEM.EXTENSION.gz, except the HTML
  * page: it is written as STEM.html, uncompressed, because it is made to be
@@ -266,7 +298,7 @@ static struct rp_text_options files_text_options(const struct rp_config *config)
  */
 static int files_write_format(struct rp_report_files *files,
                               const struct rp_report *report, unsigned format,
-                              const char *stem)
+                              const char *stem, struct files_set *set)
 {
     struct rp_text_options text = files_text_options(files->config);
     rp_buffer_reset(&files->rendered);
@@ -280,15 +312,15 @@ static int files_write_format(struct rp_report_files *files,
     char name[PATH_MAX];
     if (format == RP_OUTPUT_HTML) {
         snprintf(name, sizeof name, "%s.html", stem);
-        return files_write_atomically(files, name, files->rendered.data,
-                                      files->rendered.length);
+        return files_write_member(files, set, name, files->rendered.data,
+                                  files->rendered.length);
     }
     if (files_gzip(files, &files->rendered) != 0)
         return -1;
     snprintf(name, sizeof name, "%s.%s.gz", stem,
              format == RP_OUTPUT_JSON ? "json" : "txt");
-    return files_write_atomically(files, name, files->compressed,
-                                  files->compressed_length);
+    return files_write_member(files, set, name, files->compressed,
+                              files->compressed_length);
 }
 
 /* After a failure: whether the cause was a removed directory (a clean-up
@@ -305,22 +337,56 @@ static bool files_directory_made_again(struct rp_report_files *files)
 static void files_failed(struct rp_report_files *files)
 {
     rp_log_once(&files->write_said,
-                "cannot write a report in %s: %s; reports are lost until "
-                "that is fixed (disk full? permissions?)",
+                "cannot write in %s: %s; requests go without their reports "
+                "or index lines until that is fixed (permissions?)",
                 files->config->dir, strerror(errno));
 }
 
-/* Writes the report in every configured format. */
+/* Whether errno says the file system is full. */
+static bool files_out_of_space(void)
+{
+    return errno == ENOSPC || errno == EDQUOT;
+}
+
+/* Writes the report in every configured format, or none: a failure
+ * removes the formats already written. */
 static int files_write_formats(struct rp_report_files *files,
                                const struct rp_report *report, const char *stem)
 {
-    static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON,
-                                       RP_OUTPUT_HTML};
-    int result = 0;
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (files->config->outputs & formats[i])
-            result |= files_write_format(files, report, formats[i], stem);
-    return result;
+    static const unsigned formats[FILES_FORMATS] = {RP_OUTPUT_TEXT,
+                                                    RP_OUTPUT_JSON,
+                                                    RP_OUTPUT_HTML};
+    struct files_set set;
+    set.count = 0;
+    for (size_t i = 0; i < FILES_FORMATS; i++) {
+        if (!(files->config->outputs & formats[i]) ||
+            files_write_format(files, report, formats[i], stem, &set) == 0)
+            continue;
+        int error = errno;
+        for (size_t written = 0; written < set.count; written++)
+            unlinkat(files->directory_fd, set.names[written], 0);
+        errno = error;
+        return -1;
+    }
+    for (size_t written = 0; written < set.count; written++)
+        rp_report_disk_wrote(files->disk, set.lengths[written]);
+    return 0;
+}
+
+/* The marker of a request whose report files could not be written (errno
+ * says why). */
+static const char *files_write_failed(struct rp_report_files *files)
+{
+    if (files_out_of_space()) {
+        rp_report_disk_ran_out(files->disk);
+        return RP_INDEX_NO_FILE_DISK_FULL;
+    }
+    rp_log_once(&files->write_said,
+                "cannot write a report in %s: %s; index.tsv says "
+                RP_INDEX_NO_FILE_WRITE_FAILED " for requests that lost theirs "
+                "until that is fixed (permissions?)",
+                files->config->dir, strerror(errno));
+    return RP_INDEX_NO_FILE_WRITE_FAILED;
 }
 
 void rp_report_files_index_only(struct rp_report_files *files,
@@ -344,18 +410,19 @@ void rp_report_files_write(struct rp_report_files *files,
     }
     if (!files_directory_ready(files))
         return;
-    char stem[PATH_MAX / 2];
-    rp_report_file_stem(report, request_id, stem, sizeof stem);
-    int result = files_write_formats(files, report, stem);
-    if (result != 0 && files_directory_made_again(files))
-        result = files_write_formats(files, report, stem);
-    if (result != 0) {
-        files_failed(files);
-        return;
-    }
     struct rp_index_line named = *line;
-    named.file = stem;
+    char stem[PATH_MAX / 2];
+    named.file = rp_report_disk_refusal(files->disk, files->directory_fd);
+    if (named.file == NULL) {
+        rp_report_file_stem(report, request_id, stem, sizeof stem);
+        int result = files_write_formats(files, report, stem);
+        if (result != 0 && files_directory_made_again(files))
+            result = files_write_formats(files, report, stem);
+        named.file = result == 0 ? stem : files_write_failed(files);
+    }
     rp_index_line_append(&files->index_lines, &named);
+    if (rp_report_disk_settle_due(files->disk))
+        rp_report_files_flush(files);
 }
 
 /* Opens index.tsv, again if it was removed since: lines written to a
@@ -372,15 +439,55 @@ static int files_index_ready(struct rp_report_files *files)
     return files->index_fd < 0 ? -1 : 0;
 }
 
-/* Appends the queued lines to index.tsv in one write. */
+/*
+ * Appends the queued lines to index.tsv in one write, then settles the
+ * disk. Returns 0, -1 (errno set) when the lines did not go in, or 1 when
+ * REQPROF_MAX_DISK has no room for them.
+ */
 static int files_append_index_lines(struct rp_report_files *files)
 {
     const struct rp_buffer *lines = &files->index_lines;
-    /* O_APPEND and one write: lines from several processes never mix. */
-    if (files_index_ready(files) != 0 ||
-        files_write_all(files->index_fd, lines->data, lines->length) != 0)
+    struct stat status;
+    if (files_index_ready(files) != 0)
         return -1;
-    return 0;
+    /* Every process appends and removes reports under this lock: the count
+     * of REQPROF_MAX_DISK is shared, and an append that failed half way
+     * is cut off before another line can follow it. */
+    if (flock(files->index_fd, LOCK_EX) != 0)
+        return -1;
+    int result = -1;
+    if (fstat(files->index_fd, &status) != 0) {
+        /* errno says why */
+    } else if (!rp_report_disk_index_fits(files->disk,
+                                          (uint64_t)status.st_size + lines->length)) {
+        result = 1;
+    } else if (files_write_all(files->index_fd, lines->data, lines->length) == 0) {
+        /* O_APPEND and one write: lines from several processes never mix. */
+        result = 0;
+        rp_report_disk_settle(files->disk, files->directory_fd, files->index_fd,
+                              (uint64_t)status.st_size + lines->length);
+    } else {
+        int error = errno;
+        if (ftruncate(files->index_fd, status.st_size) != 0)
+            error = errno;
+        errno = error;
+    }
+    flock(files->index_fd, LOCK_UN);
+    return result;
+}
+
+/* The queued lines did not go in: the report files they name go too. */
+static void files_unwrite_lines(struct rp_report_files *files)
+{
+    const char *line = files->index_lines.data;
+    const char *end = line + files->index_lines.length, *newline;
+    while ((newline = memchr(line, '\n', (size_t)(end - line))) != NULL) {
+        const char *name = memrchr(line, '\t', (size_t)(newline - line));
+        if (name != NULL && name[1] != '-')
+            rp_report_disk_unwrite(files->disk, files->directory_fd, name + 1,
+                                   (size_t)(newline - name - 1));
+        line = newline + 1;
+    }
 }
 
 void rp_report_files_flush(struct rp_report_files *files)
@@ -391,11 +498,19 @@ void rp_report_files_flush(struct rp_report_files *files)
     if (lines->failed) {
         errno = ENOMEM;
         files_failed(files);
-    } else if (files_directory_ready(files) &&
-               files_append_index_lines(files) != 0 &&
-               (!files_directory_made_again(files) ||
-                files_append_index_lines(files) != 0)) {
-        files_failed(files);
+    } else if (files_directory_ready(files)) {
+        int appended = files_append_index_lines(files);
+        if (appended < 0 && files_directory_made_again(files))
+            appended = files_append_index_lines(files);
+        if (appended != 0) {
+            int error = errno;
+            files_unwrite_lines(files);
+            errno = error;
+        }
+        if (appended < 0 && files_out_of_space())
+            rp_report_disk_ran_out(files->disk);
+        else if (appended < 0)
+            files_failed(files);
     }
     rp_buffer_reset(lines);
 }

@@ -62,6 +62,14 @@ struct rp_report {
  */
 #define RP_INDEX_NO_FILE_UNDER_MIN_DURATION "-"
 #define RP_INDEX_NO_FILE_OVER_MAX_REPORTS "-max-reports"
+/* Removed (or never written) to keep the directory under REQPROF_MAX_DISK;
+ * a removed report's line has it written over its file name, padded with
+ * spaces to the name's length. */
+#define RP_INDEX_NO_FILE_MAX_DISK "-max-disk"
+/* Not written: the file system was full or had less than 5% free. */
+#define RP_INDEX_NO_FILE_DISK_FULL "-disk-full"
+/* Not written: another error, said on the server's stderr. */
+#define RP_INDEX_NO_FILE_WRITE_FAILED "-write-failed"
 #define RP_INDEX_UNMEASURED "-"
 
 /* Frees the report's tree and clears it. */

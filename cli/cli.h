@@ -108,6 +108,10 @@ enum rp_cli_no_file {
     RP_CLI_UNDER_MIN_DURATION, /* shorter than REQPROF_MIN_DURATION */
     RP_CLI_OVER_MAX_REPORTS,   /* a faster request of a second over
                                 * REQPROF_MAX_REPORTS */
+    RP_CLI_OVER_MAX_DISK,      /* removed, or not written, to keep the
+                                * directory under REQPROF_MAX_DISK */
+    RP_CLI_DISK_FULL,          /* not written: the file system was full */
+    RP_CLI_WRITE_FAILED,       /* not written: another error */
     RP_CLI_NO_FILE_COUNT
 };
 

@@ -56,6 +56,15 @@ static size_t text_width(const char *text)
     return width;
 }
 
+/* Why a request has no report, by enum rp_cli_no_file. */
+static const char *const no_file_reasons[RP_CLI_NO_FILE_COUNT] = {
+    [RP_CLI_UNDER_MIN_DURATION] = "under REQPROF_MIN_DURATION",
+    [RP_CLI_OVER_MAX_REPORTS] = "over REQPROF_MAX_REPORTS",
+    [RP_CLI_OVER_MAX_DISK] = "removed, over REQPROF_MAX_DISK",
+    [RP_CLI_DISK_FULL] = "the disk was full",
+    [RP_CLI_WRITE_FAILED] = "writing it failed",
+};
+
 /* Writes one request's cells, each NUL-terminated, into cells. */
 static void request_cells(const char *dir, const struct rp_cli_request *request,
                           struct rp_buffer *cells)
@@ -88,10 +97,9 @@ static void request_cells(const char *dir, const struct rp_cli_request *request,
     }
     rp_buffer_printf(cells, "%" PRIu64, request->samples);
     rp_buffer_append(cells, "", 1);
-    if (request->no_file == RP_CLI_UNDER_MIN_DURATION)
-        snprintf(report, sizeof report, "(none: under REQPROF_MIN_DURATION)");
-    else if (request->no_file == RP_CLI_OVER_MAX_REPORTS)
-        snprintf(report, sizeof report, "(none: over REQPROF_MAX_REPORTS)");
+    if (request->no_file != RP_CLI_HAS_FILES)
+        snprintf(report, sizeof report, "(none: %s)",
+                 no_file_reasons[request->no_file]);
     else if (rp_cli_report_of(dir, request, true, report, sizeof report) != 0)
         snprintf(report, sizeof report, "(no report file)");
     rp_buffer_puts(cells, report);

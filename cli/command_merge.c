@@ -19,8 +19,8 @@ static const char merge_usage[] =
     "(all of them without --path) into one profile: a route's aggregate\n"
     "view. Requests need a JSON or HTML report (REQPROF_OUTPUT=json or\n"
     "html); the others, and those with no report file (under\n"
-    "REQPROF_MIN_DURATION, or over REQPROF_MAX_REPORTS), are left out and\n"
-    "counted.\n"
+    "REQPROF_MIN_DURATION, over REQPROF_MAX_REPORTS or REQPROF_MAX_DISK, or\n"
+    "not written), are left out and counted.\n"
     "\n"
     "  --path PATTERN  shell pattern for the path (\"/api/*\"; \"/burn\" also\n"
     "                  matches \"/burn?ms=5\")\n"
@@ -123,6 +123,10 @@ static void merge_say_skipped(const size_t *skipped)
                                       "REQPROF_MIN_DURATION, no report written",
         [RP_CLI_OVER_MAX_REPORTS] = "left out: over REQPROF_MAX_REPORTS (the "
                                     "slowest of their second got the reports)",
+        [RP_CLI_OVER_MAX_DISK] = "left out: their reports were removed (or "
+                                 "not written) to stay under REQPROF_MAX_DISK",
+        [RP_CLI_DISK_FULL] = "left out: no report written, the disk was full",
+        [RP_CLI_WRITE_FAILED] = "left out: writing their report failed",
         [RP_CLI_HAS_FILES] = "skipped: no JSON or HTML report (REQPROF_OUTPUT "
                              "had neither)",
     };

@@ -42,6 +42,23 @@ static bool index_unescape(const char *text, char *out, size_t size)
     return true;
 }
 
+/* What a line's file field says of the request's files. */
+static enum rp_cli_no_file index_no_file(const char *field)
+{
+    static const char *const markers[RP_CLI_NO_FILE_COUNT] = {
+        [RP_CLI_UNDER_MIN_DURATION] = RP_INDEX_NO_FILE_UNDER_MIN_DURATION,
+        [RP_CLI_OVER_MAX_REPORTS] = RP_INDEX_NO_FILE_OVER_MAX_REPORTS,
+        [RP_CLI_OVER_MAX_DISK] = RP_INDEX_NO_FILE_MAX_DISK,
+        [RP_CLI_DISK_FULL] = RP_INDEX_NO_FILE_DISK_FULL,
+        [RP_CLI_WRITE_FAILED] = RP_INDEX_NO_FILE_WRITE_FAILED,
+    };
+
+    for (size_t i = 0; i < RP_CLI_NO_FILE_COUNT; i++)
+        if (markers[i] != NULL && strcmp(field, markers[i]) == 0)
+            return (enum rp_cli_no_file)i;
+    return RP_CLI_HAS_FILES;
+}
+
 /* Parses one line (without its newline) into request. */
 static bool index_parse_line(char *line, struct rp_cli_request *request)
 {
@@ -84,14 +101,16 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
             return false;
     }
     request->samples = strtoull(fields[7], &end, 10);
+    /* A report removed for REQPROF_MAX_DISK has the marker written over
+     * its name, padded with spaces. */
+    for (size_t length = strlen(fields[8]);
+         length > 0 && fields[8][length - 1] == ' ';)
+        fields[8][--length] = '\0';
     if (*end != '\0' || fields[8][0] == '\0' ||
         strlen(fields[8]) >= sizeof request->stem || strchr(fields[8], '/'))
         return false;
     strcpy(request->stem, fields[8]);
-    if (strcmp(request->stem, RP_INDEX_NO_FILE_UNDER_MIN_DURATION) == 0)
-        request->no_file = RP_CLI_UNDER_MIN_DURATION;
-    else if (strcmp(request->stem, RP_INDEX_NO_FILE_OVER_MAX_REPORTS) == 0)
-        request->no_file = RP_CLI_OVER_MAX_REPORTS;
+    request->no_file = index_no_file(request->stem);
     return true;
 }
 

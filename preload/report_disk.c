@@ -358,14 +358,13 @@ static void disk_remove_oldest(struct rp_report_disk *disk, int directory_fd,
 }
 
 void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
-                           int index_fd, uint64_t index_size)
+                           const struct stat *index_status, uint64_t index_size)
 {
     uint64_t unsettled = disk->unsettled_bytes;
     uint64_t limit = disk->config->max_disk;
-    struct stat index_status;
     disk->free_known = false;
     disk->unsettled_bytes = 0;
-    if (limit == 0 || fstat(index_fd, &index_status) != 0)
+    if (limit == 0)
         return;
     int fd = openat(directory_fd, RP_REPORT_DISK_COUNT_FILE,
                     O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -379,11 +378,11 @@ void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
         return;
     }
     struct disk_count count;
-    if (!disk_count_read(fd, &count) || count.index_inode != index_status.st_ino) {
+    if (!disk_count_read(fd, &count) || count.index_inode != index_status->st_ino) {
         /* A new directory or index: what is there already counts. */
         disk_recount(disk, directory_fd, &count);
         count.cursor = 0;
-        count.index_inode = index_status.st_ino;
+        count.index_inode = index_status->st_ino;
     } else {
         count.report_bytes += unsettled;
     }
@@ -394,7 +393,7 @@ void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
     if (fstat(directory_fd, &directory_status) == 0)
         index_bytes += (uint64_t)directory_status.st_blocks * 512;
     disk_remove_oldest(disk, directory_fd, &count, index_size, index_bytes,
-                       &index_status);
+                       index_status);
     if (count.report_bytes + index_bytes > limit && count.cursor >= index_size &&
         (disk->recounted_ns == 0 || disk_now_ns() - disk->recounted_ns >= DISK_RECOUNT_NS))
         /* Every report index.tsv names is gone: files went without us. */

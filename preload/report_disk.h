@@ -26,6 +26,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "config.h"
 
@@ -77,12 +78,13 @@ bool rp_report_disk_index_fits(struct rp_report_disk *disk,
                                uint64_t index_size);
 
 /*
- * With index.tsv locked (index_fd, index_size bytes, the lines of this
- * settle in): adds what this process wrote since its last settle to the
- * directory's count, and removes the oldest reports until the directory
- * is under the limit. Errors are said once; reports are then kept.
+ * With index.tsv locked (index_status its fstat, index_size bytes now that
+ * the lines of this settle are in): adds what this process wrote since its
+ * last settle to the directory's count, and removes the oldest reports
+ * until the directory is under the limit. Errors are said once; reports
+ * are then kept.
  */
 void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
-                           int index_fd, uint64_t index_size);
+                           const struct stat *index_status, uint64_t index_size);
 
 #endif

@@ -452,9 +452,9 @@ static int files_append_index_lines(struct rp_report_files *files)
         return -1;
     /* Every process appends and removes reports under this lock: the count
      * of REQPROF_MAX_DISK is shared, and an append that failed half way
-     * is cut off before another line can follow it. */
-    if (flock(files->index_fd, LOCK_EX) != 0)
-        return -1;
+     * is cut off before another line can follow it. A file system without
+     * flock gets the lines all the same. */
+    bool locked = flock(files->index_fd, LOCK_EX) == 0;
     int result = -1;
     if (fstat(files->index_fd, &status) != 0) {
         /* errno says why */
@@ -464,7 +464,7 @@ static int files_append_index_lines(struct rp_report_files *files)
     } else if (files_write_all(files->index_fd, lines->data, lines->length) == 0) {
         /* O_APPEND and one write: lines from several processes never mix. */
         result = 0;
-        rp_report_disk_settle(files->disk, files->directory_fd, files->index_fd,
+        rp_report_disk_settle(files->disk, files->directory_fd, &status,
                               (uint64_t)status.st_size + lines->length);
     } else {
         int error = errno;
@@ -472,7 +472,8 @@ static int files_append_index_lines(struct rp_report_files *files)
             error = errno;
         errno = error;
     }
-    flock(files->index_fd, LOCK_UN);
+    if (locked)
+        flock(files->index_fd, LOCK_UN);
     return result;
 }
 

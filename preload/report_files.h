@@ -4,7 +4,8 @@
  * so a reader never sees half a report), one line per request appended to
  * the directory's index.tsv, and the text on stderr with REQPROF_PRINT=1.
  * Index lines are queued and appended by rp_report_files_flush, once per
- * writer round: one write for many requests. Writer thread only.
+ * writer round (sooner when REQPROF_MAX_DISK wants a settle): one write
+ * for many requests. Writer thread only.
  */
 #ifndef REQPROF_REPORT_FILES_H
 #define REQPROF_REPORT_FILES_H
@@ -25,8 +26,10 @@ void rp_report_files_free(struct rp_report_files *files);
 /*
  * Writes every configured form of report, then queues the request's index
  * line (line, naming the files written); request_id makes file names
- * unique within the process. Failures are reported on stderr once per
- * kind and the report is lost; nothing here stops the server.
+ * unique within the process. The files are written all or none: when the
+ * disk has no room for them (report_disk.h) or one fails, the line says
+ * why instead of naming them, and failures are said on stderr once per
+ * kind; nothing here stops the server.
  */
 void rp_report_files_write(struct rp_report_files *files,
                            const struct rp_report *report,
@@ -38,7 +41,8 @@ void rp_report_files_write(struct rp_report_files *files,
 void rp_report_files_index_only(struct rp_report_files *files,
                                 const struct rp_index_line *line);
 
-/* Appends the queued index lines to index.tsv. */
+/* Appends the queued index lines to index.tsv, all or none (the files of
+ * lines that did not go in are removed), and settles the disk. */
 void rp_report_files_flush(struct rp_report_files *files);
 
 /* Closes the files' descriptors without freeing anything: for a fork

@@ -45,6 +45,8 @@ TEST_PROGRAMS = $(patsubst test/server/%.c,$(BUILD)/test/%,$(wildcard test/serve
 TEST_PROGRAMS += $(BUILD)/test/socket_probe_fortified
 # The benchmark's CPU-bound server: fixed work with no system call in it.
 TEST_PROGRAMS += $(BUILD)/bench/work_server
+# Preloaded faults (test/fault/*.c): a disk that fills mid-append.
+TEST_PROGRAMS += $(patsubst test/fault/%.c,$(BUILD)/test/%.so,$(wildcard test/fault/*.c))
 
 # The test server is built the way servers ship: optimised, with debug info
 # and without frame pointers, so reqprof must unwind through DWARF CFI.
@@ -88,6 +90,10 @@ $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/%: test/server/%.c test/server/server_support.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< $(TEST_SERVER_LDLIBS)
+
+$(BUILD)/test/%.so: test/fault/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -fPIC -shared -o $@ $< -ldl
 
 $(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c
 	@mkdir -p $(dir $@)

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 
-from harness import Server, TOOL, curl
+from harness import BUILD, LIBRARY, Server, TOOL, curl
 
 FORMATS = "text,json,html"
 EXTENSIONS = (".txt.gz", ".json.gz", ".html")
@@ -112,6 +112,32 @@ def test_a_full_disk_leaves_whole_report_sets_or_none():
     full = [line for line in lines if line[8] == "-disk-full"]
     assert len(named) == 6 and len(full) == requests - 6, (
         [line[8] for line in lines], stderr)
+    assert "is full or has less than 5% free" in stderr, stderr
+
+
+def test_an_index_append_cut_short_is_undone_with_its_reports():
+    # The disk fills half way through an append to index.tsv (a preloaded
+    # fault, after 3 appends went in): the half line is cut off, the
+    # reports its lines named are removed, and the index keeps only whole
+    # lines whose reports exist.
+    fault = os.path.abspath(os.path.join(BUILD, "test",
+                                         "index_write_fault.so"))
+    with tmpfs("size=64m") as directory:
+        with Server(env={"REQPROF_DIR": directory, "REQPROF_OUTPUT": FORMATS,
+                         "REQPROF_MAX_REPORTS": "0",
+                         "LD_PRELOAD": LIBRARY + " " + fault,
+                         "REQPROF_TEST_INDEX_WRITES": "3"}) as server:
+            sent = ["/burn?ms=5&n=%d" % i for i in range(8)]
+            for path in sent:
+                curl(server.url(path))
+                time.sleep(0.05)
+            server.stop()
+            stderr = server.stderr()
+            lines = index_lines(directory)
+            named = check_reports_whole(directory, lines)
+    assert 3 <= len(lines) < len(sent), lines
+    assert [line[3] for line in lines] == sent[:len(lines)], lines
+    assert len(named) == len(lines), lines
     assert "is full or has less than 5% free" in stderr, stderr
 
 

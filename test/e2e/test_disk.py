@@ -149,7 +149,7 @@ def test_max_disk_bounds_the_directory_oldest_reports_first():
     # and is under it once they stop; the oldest reports go first, in the
     # index's order, and their lines say why.
     limit = 1 << 20
-    earlier, each = 30, 80
+    earlier, each = 30, 50
     with tmpfs("size=64m") as directory:
         env = {"REQPROF_DIR": directory, "REQPROF_OUTPUT": FORMATS,
                "REQPROF_MAX_REPORTS": "0"}

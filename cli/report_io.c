@@ -22,6 +22,26 @@
 /* Bytes decompressed per gzread call. */
 #define READ_CHUNK 65536
 
+/* Why a report is missing, when its directory is one reqprof keeps under
+ * REQPROF_MAX_DISK (it has the count file): it may have been removed. */
+static void report_missing(const char *path, char *error, size_t error_size)
+{
+    const char *slash = strrchr(path, '/');
+    int directory = slash != NULL ? (int)(slash - path) : 0;
+    char count[4096];
+
+    snprintf(count, sizeof count, "%.*s%s.reqprof-disk", directory, path,
+             slash != NULL ? "/" : "");
+    if (access(count, F_OK) != 0) {
+        snprintf(error, error_size, "%s", strerror(ENOENT));
+        return;
+    }
+    snprintf(error, error_size, "%s (the oldest reports are removed to stay "
+             "under REQPROF_MAX_DISK: reqprof ls %.*s lists what is left)",
+             strerror(ENOENT), directory > 0 ? directory : 1,
+             directory > 0 ? path : slash != NULL ? "/" : ".");
+}
+
 /* Reads the whole (decompressed) file into contents. */
 static int report_file_read(const char *path, struct rp_buffer *contents,
                             char *error, size_t error_size)
@@ -32,6 +52,10 @@ static int report_file_read(const char *path, struct rp_buffer *contents,
 
     errno = 0;
     file = gzopen(path, "rb");
+    if (file == NULL && errno == ENOENT) {
+        report_missing(path, error, error_size);
+        return -1;
+    }
     if (file == NULL) {
         /* gzopen leaves errno at 0 when it failed for lack of memory. */
         snprintf(error, error_size, "%s", errno ? strerror(errno)

@@ -157,6 +157,8 @@ def test_max_disk_bounds_the_directory_oldest_reports_first():
             for i in range(earlier):
                 curl(server.url("/burn?ms=2&earlier=%d" % i))
         assert disk_usage(directory) > limit, disk_usage(directory)
+        oldest = os.path.join(directory, index_lines(directory)[0][8] +
+                              ".json.gz")
         env["REQPROF_MAX_DISK"] = "1M"
         usage = []
         sending = threading.Event()
@@ -205,6 +207,8 @@ def test_max_disk_bounds_the_directory_oldest_reports_first():
                                  text=True).stdout
         merge = subprocess.run([TOOL, "merge", directory],
                                capture_output=True, text=True)
+        show = subprocess.run([TOOL, "show", oldest], capture_output=True,
+                              text=True)
     assert len(lines) == earlier + 2 * each, len(lines)
     assert final <= limit, "%d bytes after the servers stopped" % final
     slack = 2 * (limit // 16 + largest_set)
@@ -227,6 +231,8 @@ def test_max_disk_bounds_the_directory_oldest_reports_first():
     assert merge.returncode == 0, merge.stderr
     assert "%d requests left out: their reports were removed" % gone in \
         merge.stderr, merge.stderr
+    assert show.returncode == 1 and "removed to stay under " \
+        "REQPROF_MAX_DISK" in show.stderr, show.stderr
 
 
 def test_reports_stop_under_five_percent_free_and_start_again():

@@ -55,6 +55,7 @@ struct rp_report_disk {
     bool low;                 /* under DISK_LOW_PERCENT: no report files */
     bool over;                /* over REQPROF_MAX_DISK even after removal */
     uint64_t unsettled_bytes; /* written since the last settle */
+    uint64_t settled_index_size; /* index.tsv's size at the last settle */
     uint64_t recounted_ns;    /* CLOCK_MONOTONIC of the last recount; 0 */
     char *chunk;              /* DISK_CHUNK bytes of index.tsv */
     bool over_said, index_said, count_said;
@@ -225,8 +226,12 @@ void rp_report_disk_unwrite(struct rp_report_disk *disk, int directory_fd,
 bool rp_report_disk_index_fits(struct rp_report_disk *disk, uint64_t index_size)
 {
     uint64_t limit = disk->config->max_disk;
-    if (limit == 0 || disk_allocated(disk, index_size) <= limit)
+    /* The count file beside it takes a block. */
+    if (limit == 0 || disk_allocated(disk, index_size) + disk->block_size <= limit)
         return true;
+    /* No report files either, until a settle finds room: their lines
+     * could not go in. */
+    disk->over = true;
     rp_log_once(&disk->index_said,
                 "index.tsv in %s has reached REQPROF_MAX_DISK=%llu bytes by "
                 "itself: no more requests are recorded there; remove it to "
@@ -364,8 +369,14 @@ void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
     uint64_t limit = disk->config->max_disk;
     disk->free_known = false;
     disk->unsettled_bytes = 0;
-    if (limit == 0)
+    /* Rounds of index lines alone (REQPROF_MIN_DURATION on a busy server)
+     * leave the count alone until the index grew by a sixteenth of the
+     * limit: no system call for it in most rounds. */
+    if (limit == 0 ||
+        (unsettled == 0 && !disk->over && index_size >= disk->settled_index_size &&
+         index_size - disk->settled_index_size < limit / 16))
         return;
+    disk->settled_index_size = index_size;
     int fd = openat(directory_fd, RP_REPORT_DISK_COUNT_FILE,
                     O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {

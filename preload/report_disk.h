@@ -14,8 +14,9 @@
  * process's appends are. A missing or foreign count file is made again
  * from one scan of the directory. A process adds what it wrote at each
  * settle, so between two the directory may hold its unsettled reports
- * more: settles come every writer round, and sooner once a process wrote
- * a sixteenth of the limit.
+ * more: settles come every writer round that wrote reports, and sooner
+ * once a process wrote a sixteenth of the limit; with index lines alone,
+ * once the index grew by a sixteenth of the limit.
  *
  * Free space is read (fstatvfs) at most once per settle; in between, the
  * bytes written are taken off what it said. Writer thread only.

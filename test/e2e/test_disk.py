@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 
-from harness import BUILD, LIBRARY, Server, TOOL, curl
+from harness import BUILD, LIBRARY, Server, TOOL, curl, wrk
 
 FORMATS = "text,json,html"
 EXTENSIONS = (".txt.gz", ".json.gz", ".html")
@@ -233,6 +233,34 @@ def test_max_disk_bounds_the_directory_oldest_reports_first():
         merge.stderr, merge.stderr
     assert show.returncode == 1 and "removed to stay under " \
         "REQPROF_MAX_DISK" in show.stderr, show.stderr
+
+
+def test_an_index_that_reaches_max_disk_by_itself_stops_growing():
+    # Requests too short for a report file still get index lines; once
+    # index.tsv alone would pass REQPROF_MAX_DISK=1M (some 10,000 lines),
+    # no more go in, which is said once, and the index ends whole.
+    limit = 1 << 20
+    with tmpfs("size=64m") as directory:
+        with Server(env={"REQPROF_DIR": directory,
+                         "REQPROF_MIN_DURATION": "1s",
+                         "REQPROF_MAX_DISK": "1M"}) as server:
+            deadline = time.monotonic() + 60
+            answered = 0
+            while time.monotonic() < deadline and "has reached " \
+                    "REQPROF_MAX_DISK" not in server.stderr():
+                answered += wrk(server.url("/"), 2)
+            server.stop()
+            stderr = server.stderr()
+            lines = index_lines(directory)
+            index_blocks = os.lstat(os.path.join(directory, "index.tsv")) \
+                .st_blocks * 512
+            usage = disk_usage(directory)
+    assert stderr.count("index.tsv in %s has reached REQPROF_MAX_DISK" %
+                        directory) == 1, stderr
+    assert 0 < len(lines) < answered, (len(lines), answered)
+    assert all(line[8] == "-" for line in lines), set(l[8] for l in lines)
+    assert index_blocks > limit * 9 // 10 and usage <= limit, (
+        index_blocks, usage)
 
 
 def test_reports_stop_under_five_percent_free_and_start_again():

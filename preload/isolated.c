@@ -14,13 +14,13 @@ static const struct {
     const char *without;  /* what reqprof does without it */
     const char *package;  /* Debian's package of it */
 } isolated_libraries[RP_ISOLATED_LIBRARIES] = {
+    [RP_ISOLATED_LIBDW] = {"libdw.so.1",
+                           "reports name functions by their addresses",
+                           "libdw1"},
     [RP_ISOLATED_ZLIB] = {"libz.so.1",
                           "text and JSON reports are not written (HTML "
                           "reports and index.tsv are)",
                           "zlib1g"},
-    [RP_ISOLATED_LIBDW] = {"libdw.so.1",
-                           "reports name functions by their addresses",
-                           "libdw1"},
 };
 
 /* The namespace, once a library went in; LM_ID_NEWLM before. */

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <link.h>
+#include <pthread.h>
 
 #include "log.h"
 
@@ -30,6 +31,16 @@ static bool isolated_loaded[RP_ISOLATED_LIBRARIES];
 static bool isolated_said[RP_ISOLATED_LIBRARIES];
 /* A thread is inside the libraries (rp_isolated_set_busy). */
 static bool isolated_busy;
+/*
+ * Held while the dynamic loader works for reqprof. Debian 12's glibc does
+ * not take the loader's own lock around fork: a child forked in the
+ * middle of another thread's dlopen may find it held forever and hang in
+ * its first dlopen (3 children of 68 did, forked beside a thread making
+ * ten namespaces of libdw; 50 of 117 beside dlopen and dlclose in a
+ * loop). A fork waits for reqprof's load instead (rp_isolated_before_fork):
+ * a few milliseconds, at most once or twice in a process's life.
+ */
+static pthread_mutex_t isolated_loading = PTHREAD_MUTEX_INITIALIZER;
 
 /* Opens one library in the namespace (making it with the first) and takes
  * its functions. Returns false, and says why once, if it cannot. */
@@ -71,9 +82,11 @@ static bool isolated_open(enum rp_isolated_library library)
 bool rp_isolated_load(enum rp_isolated_library library)
 {
     if (!isolated_tried) {
+        pthread_mutex_lock(&isolated_loading);
         isolated_tried = true;
         for (int each = 0; each < RP_ISOLATED_LIBRARIES; each++)
             isolated_loaded[each] = isolated_open(each);
+        pthread_mutex_unlock(&isolated_loading);
     }
     return isolated_loaded[library];
 }
@@ -83,8 +96,19 @@ void rp_isolated_set_busy(bool busy)
     __atomic_store_n(&isolated_busy, busy, __ATOMIC_SEQ_CST);
 }
 
+void rp_isolated_before_fork(void)
+{
+    pthread_mutex_lock(&isolated_loading);
+}
+
+void rp_isolated_after_fork_in_parent(void)
+{
+    pthread_mutex_unlock(&isolated_loading);
+}
+
 void rp_isolated_after_fork_in_child(void)
 {
+    isolated_loading = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
     if (!__atomic_load_n(&isolated_busy, __ATOMIC_SEQ_CST))
         return;
     /* The parent's namespace is left as it is, never entered again. */

@@ -40,12 +40,14 @@ static void reqprof_before_fork(void)
     sigemptyset(&sampling);
     sigaddset(&sampling, rp_process.config.signal);
     RP_REAL(pthread_sigmask)(SIG_BLOCK, &sampling, &reqprof_mask_before_fork);
+    rp_isolated_before_fork();
     rp_conn_table_before_fork();
 }
 
 static void reqprof_after_fork_in_parent(void)
 {
     rp_conn_table_after_fork(false);
+    rp_isolated_after_fork_in_parent();
     RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 

@@ -71,7 +71,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -ldw -lelf -lz
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -84,6 +84,12 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 # same flags (no frame pointers).
 $(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
+
+# The report directory's test links the library's own objects: it switches
+# users as a root server does, in forked children.
+REPORT_DIRECTORY_OBJECTS = $(BUILD)/obj/preload/report_directory.o $(BUILD)/obj/preload/real.o
+$(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(REPORT_DIRECTORY_OBJECTS)
+$(BUILD)/test/unit/test_report_directory: $(REPORT_DIRECTORY_OBJECTS)
 
 $(BUILD)/test/%: test/server/%.c test/server/server_support.h
 	@mkdir -p $(dir $@)

@@ -13,6 +13,7 @@
 #include <zlib.h>
 
 #include "index_line.h"
+#include "isolated.h"
 #include "log.h"
 #include "real.h"
 #include "report_directory.h"
@@ -33,6 +34,10 @@ struct rp_report_files {
     bool zlib_ready;
     z_stream zlib_stored;        /* the same, storing without compressing */
     bool zlib_stored_ready;
+    bool zlib_loaded;            /* zlib is there (isolated.h): text and
+                                  * JSON reports can be written */
+    const char *gzip_failure;    /* why the last gzip failed, which sets
+                                  * no errno; NULL after a write failure */
     bool directory_ready;        /* REQPROF_DIR exists */
     bool directory_said;         /* its failure was reported */
     bool write_said;             /* a write failure was reported */
@@ -48,15 +53,22 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config)
     files->index_fd = -1;
     rp_buffer_init(&files->index_lines);
     rp_buffer_init(&files->rendered);
+    files->zlib_loaded = rp_isolated_load(RP_ISOLATED_ZLIB);
+    if (!files->zlib_loaded)
+        return files;
     /* Level 1: reports are small and the writer's time is the budget;
-     * windowBits 15 + 16 asks zlib for a gzip wrapper. */
-    files->zlib_ready = deflateInit2(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
-                                     Z_DEFAULT_STRATEGY) == Z_OK;
+     * windowBits 15 + 16 asks zlib for a gzip wrapper. deflateInit2 is
+     * zlib.h's macro for this call. */
+    files->zlib_ready =
+        RP_ISOLATED(deflateInit2_)(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
+                                   Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                                   (int)sizeof(z_stream)) == Z_OK;
     /* Level 0 needs no hash table: memLevel 1 keeps deflateReset from
      * clearing 64 KiB for nothing. */
     files->zlib_stored_ready =
-        deflateInit2(&files->zlib_stored, 0, Z_DEFLATED, 15 + 16, 1,
-                     Z_DEFAULT_STRATEGY) == Z_OK;
+        RP_ISOLATED(deflateInit2_)(&files->zlib_stored, 0, Z_DEFLATED, 15 + 16,
+                                   1, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                                   (int)sizeof(z_stream)) == Z_OK;
     return files;
 }
 
@@ -65,9 +77,9 @@ void rp_report_files_free(struct rp_report_files *files)
     if (files == NULL)
         return;
     if (files->zlib_ready)
-        deflateEnd(&files->zlib);
+        RP_ISOLATED(deflateEnd)(&files->zlib);
     if (files->zlib_stored_ready)
-        deflateEnd(&files->zlib_stored);
+        RP_ISOLATED(deflateEnd)(&files->zlib_stored);
     rp_report_files_forget(files);
     rp_buffer_free(&files->index_lines);
     rp_buffer_free(&files->rendered);
@@ -184,15 +196,19 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
 {
     bool store = in->length < FILES_STORE_BELOW && files->zlib_stored_ready;
     z_stream *zlib = store ? &files->zlib_stored : &files->zlib;
-    if (!store && !files->zlib_ready)
+    if (!store && !files->zlib_ready) {
+        files->gzip_failure = "zlib could not set up a stream (out of memory)";
         return -1;
-    deflateReset(zlib);
+    }
+    RP_ISOLATED(deflateReset)(zlib);
     /* deflateBound covers the gzip header and trailer: one call finishes. */
-    size_t bound = deflateBound(zlib, in->length);
+    size_t bound = RP_ISOLATED(deflateBound)(zlib, in->length);
     if (files->compressed_capacity < bound) {
         Bytef *grown = realloc(files->compressed, bound);
-        if (grown == NULL)
+        if (grown == NULL) {
+            files->gzip_failure = "out of memory for a compressed report";
             return -1;
+        }
         files->compressed = grown;
         files->compressed_capacity = bound;
     }
@@ -200,8 +216,10 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
     zlib->avail_in = (uInt)in->length;
     zlib->next_out = files->compressed;
     zlib->avail_out = (uInt)files->compressed_capacity;
-    if (deflate(zlib, Z_FINISH) != Z_STREAM_END)
+    if (RP_ISOLATED(deflate)(zlib, Z_FINISH) != Z_STREAM_END) {
+        files->gzip_failure = "zlib's deflate failed";
         return -1;
+    }
     files->compressed_length = files->compressed_capacity - zlib->avail_out;
     return 0;
 }
@@ -287,9 +305,11 @@ static bool files_directory_made_again(struct rp_report_files *files)
     return files_directory_ready(files);
 }
 
+/* Says why reports are lost: a failed gzip sets no errno, and the errno
+ * left from earlier would name an unrelated failure. */
 static void files_failed(struct rp_report_files *files)
 {
-    if (errno == ELOOP || errno == EPERM)
+    if (files->gzip_failure == NULL && (errno == ELOOP || errno == EPERM))
         rp_log_once(&files->write_said,
                     "not writing through a name in %s that is a symbolic link "
                     "or a file of another user's (planted in a shared "
@@ -299,8 +319,18 @@ static void files_failed(struct rp_report_files *files)
                     files->config->dir);
     rp_log_once(&files->write_said,
                 "cannot write a report in %s: %s; reports are lost until "
-                "that is fixed (disk full? permissions?)",
-                files->config->dir, strerror(errno));
+                "that is fixed%s",
+                files->config->dir,
+                files->gzip_failure ? files->gzip_failure : strerror(errno),
+                files->gzip_failure ? "" : " (disk full? permissions?)");
+}
+
+/* The configured formats that can be written: text and JSON are gzip,
+ * and without zlib only the HTML page is left. */
+static unsigned files_outputs(const struct rp_report_files *files)
+{
+    return files->zlib_loaded ? files->config->outputs
+                              : files->config->outputs & RP_OUTPUT_HTML;
 }
 
 /* Writes the report in every configured format. */
@@ -310,8 +340,9 @@ static int files_write_formats(struct rp_report_files *files,
     static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON,
                                        RP_OUTPUT_HTML};
     int result = 0;
+    files->gzip_failure = NULL;
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
-        if (files->config->outputs & formats[i])
+        if (files_outputs(files) & formats[i])
             result |= files_write_format(files, report, formats[i], stem);
     return result;
 }
@@ -337,6 +368,12 @@ void rp_report_files_write(struct rp_report_files *files,
     }
     if (!files_directory_ready(files))
         return;
+    struct rp_index_line named = *line;
+    if (files_outputs(files) == 0) {
+        named.file = RP_INDEX_NO_FILE_NO_ZLIB;
+        rp_index_line_append(&files->index_lines, &named);
+        return;
+    }
     char stem[PATH_MAX / 2];
     rp_report_file_stem(report, request_id, stem, sizeof stem);
     int result = files_write_formats(files, report, stem);
@@ -346,7 +383,6 @@ void rp_report_files_write(struct rp_report_files *files,
         files_failed(files);
         return;
     }
-    struct rp_index_line named = *line;
     named.file = stem;
     rp_index_line_append(&files->index_lines, &named);
 }

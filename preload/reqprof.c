@@ -17,6 +17,7 @@
 #include "connection.h"
 #include "follow.h"
 #include "finish_queue.h"
+#include "isolated.h"
 #include "log.h"
 #include "process.h"
 #include "real.h"
@@ -59,6 +60,7 @@ static void reqprof_after_fork_in_child(void)
     rp_thread_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();
+    rp_isolated_after_fork_in_child();
     RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 

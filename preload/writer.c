@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "finish_queue.h"
+#include "isolated.h"
 #include "log.h"
 #include "path_redact.h"
 #include "process.h"
@@ -602,12 +603,16 @@ static void *writer_main(void *unused)
     writer->program[length > 0 ? length : 0] = '\0';
     writer->pid = getpid();
     writer->budget.limit = rp_process.config.max_reports;
+    /* The writer is the one thread that calls into the isolated libraries
+     * (symbols, gzip): it is inside them whenever it is not asleep. */
+    rp_isolated_set_busy(true);
     writer->symbolizer = rp_symbolizer_new();
     writer->files = rp_report_files_new(&rp_process.config);
     writer->empty_tree = rp_calltree_new();
     if (writer->symbolizer == NULL || writer->files == NULL ||
         writer->empty_tree == NULL) {
         rp_log("out of memory starting the report writer: no reports");
+        rp_isolated_set_busy(false);
         return NULL;
     }
     __atomic_store_n(&writer_running, writer, __ATOMIC_RELEASE);
@@ -630,7 +635,9 @@ static void *writer_main(void *unused)
             if (left_ns < sleep_ns)
                 sleep_ns = left_ns;
         }
+        rp_isolated_set_busy(false);
         writer_sleep(idle ? WRITER_IDLE : WRITER_NAPPING, sleep_ns, events);
+        rp_isolated_set_busy(true);
     }
     return NULL;
 }

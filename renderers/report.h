@@ -62,6 +62,7 @@ struct rp_report {
  */
 #define RP_INDEX_NO_FILE_UNDER_MIN_DURATION "-"
 #define RP_INDEX_NO_FILE_OVER_MAX_REPORTS "-max-reports"
+#define RP_INDEX_NO_FILE_NO_ZLIB "-no-zlib"
 #define RP_INDEX_UNMEASURED "-"
 
 /* Frees the report's tree and clears it. */

@@ -14,13 +14,13 @@ static const struct {
     const char *without;  /* what reqprof does without it */
     const char *package;  /* Debian's package of it */
 } isolated_libraries[RP_ISOLATED_LIBRARIES] = {
+    [RP_ISOLATED_LIBDW] = {"libdw.so.1",
+                           "reports name functions by their addresses",
+                           "libdw1"},
     [RP_ISOLATED_ZLIB] = {"libz.so.1",
                           "text and JSON reports are not written (HTML "
                           "reports and index.tsv are)",
                           "zlib1g"},
-    [RP_ISOLATED_LIBDW] = {"libdw.so.1",
-                           "reports name functions by their addresses",
-                           "libdw1"},
 };
 
 /* The namespace, once a library went in; LM_ID_NEWLM before. */
@@ -52,15 +52,19 @@ static bool isolated_open(enum rp_isolated_library library)
         return true;
     /* A half-loaded library is not used; the namespace stays, and its
      * memory with it (a dlclose could run into what the failure left). */
+    const char *reason = handle == NULL ? dlerror() : "no such function: ";
+    /* glibc keeps static TLS for a dozen namespaces' libc; other
+     * libraries the server loaded may have taken it. */
+    bool static_tls = strstr(reason, "static TLS") != NULL;
     rp_log_once(&isolated_said[library],
                 "cannot load %s in a namespace of its own (%s%s); the server "
-                "runs on, but %s: install %s, or if the reason is static TLS, "
-                "start the server with "
-                "GLIBC_TUNABLES=glibc.rtld.optional_static_tls=4096",
-                soname, handle == NULL ? dlerror() : "no ",
-                handle == NULL ? "" : missing,
+                "runs on, but %s: %s%s",
+                soname, reason, handle == NULL ? "" : missing,
                 isolated_libraries[library].without,
-                isolated_libraries[library].package);
+                static_tls ? "start the server with GLIBC_TUNABLES="
+                             "glibc.rtld.optional_static_tls=4096"
+                           : "install ",
+                static_tls ? "" : isolated_libraries[library].package);
     return false;
 }
 

@@ -27,10 +27,14 @@
 #include <string.h>
 #include <zlib.h>
 
-/* The libraries, each loaded (or not) on its own. */
+/* The libraries, each loaded (or not) on its own, in this order: libdw
+ * brings zlib into the namespace with it, so that zlib's own dlmopen only
+ * finds it there. Loading more into an existing namespace is the least
+ * trodden path of dlmopen (glibc bug 29600, fixed in 2.37, made such
+ * calls hang for some libraries). */
 enum rp_isolated_library {
-    RP_ISOLATED_ZLIB,
     RP_ISOLATED_LIBDW,
+    RP_ISOLATED_ZLIB,
     RP_ISOLATED_LIBRARIES
 };
 

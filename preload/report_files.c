@@ -36,8 +36,8 @@ struct rp_report_files {
     bool zlib_stored_ready;
     bool zlib_loaded;            /* zlib is there (isolated.h): text and
                                   * JSON reports can be written */
-    const char *gzip_failure;    /* why the last gzip failed, which sets
-                                  * no errno; NULL after a write failure */
+    char gzip_failure[128];      /* why the last gzip failed, which sets
+                                  * no errno; "" after a write failure */
     bool directory_ready;        /* REQPROF_DIR exists */
     bool directory_said;         /* its failure was reported */
     bool write_said;             /* a write failure was reported */
@@ -197,7 +197,8 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
     bool store = in->length < FILES_STORE_BELOW && files->zlib_stored_ready;
     z_stream *zlib = store ? &files->zlib_stored : &files->zlib;
     if (!store && !files->zlib_ready) {
-        files->gzip_failure = "zlib could not set up a stream (out of memory)";
+        snprintf(files->gzip_failure, sizeof files->gzip_failure,
+                 "zlib could not set up a stream (out of memory)");
         return -1;
     }
     RP_ISOLATED(deflateReset)(zlib);
@@ -206,7 +207,8 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
     if (files->compressed_capacity < bound) {
         Bytef *grown = realloc(files->compressed, bound);
         if (grown == NULL) {
-            files->gzip_failure = "out of memory for a compressed report";
+            snprintf(files->gzip_failure, sizeof files->gzip_failure,
+                     "out of memory for a compressed report");
             return -1;
         }
         files->compressed = grown;
@@ -216,8 +218,11 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
     zlib->avail_in = (uInt)in->length;
     zlib->next_out = files->compressed;
     zlib->avail_out = (uInt)files->compressed_capacity;
-    if (RP_ISOLATED(deflate)(zlib, Z_FINISH) != Z_STREAM_END) {
-        files->gzip_failure = "zlib's deflate failed";
+    int status = RP_ISOLATED(deflate)(zlib, Z_FINISH);
+    if (status != Z_STREAM_END) {
+        snprintf(files->gzip_failure, sizeof files->gzip_failure,
+                 "zlib's deflate returned %d (%s)", status,
+                 zlib->msg != NULL ? zlib->msg : "no message");
         return -1;
     }
     files->compressed_length = files->compressed_capacity - zlib->avail_out;
@@ -321,8 +326,8 @@ static void files_failed(struct rp_report_files *files)
                 "cannot write a report in %s: %s; reports are lost until "
                 "that is fixed%s",
                 files->config->dir,
-                files->gzip_failure ? files->gzip_failure : strerror(errno),
-                files->gzip_failure ? "" : " (disk full? permissions?)");
+                files->gzip_failure[0] ? files->gzip_failure : strerror(errno),
+                files->gzip_failure[0] ? "" : " (disk full? permissions?)");
 }
 
 /* The configured formats that can be written: text and JSON are gzip,
@@ -340,7 +345,7 @@ static int files_write_formats(struct rp_report_files *files,
     static const unsigned formats[] = {RP_OUTPUT_TEXT, RP_OUTPUT_JSON,
                                        RP_OUTPUT_HTML};
     int result = 0;
-    files->gzip_failure = NULL;
+    files->gzip_failure[0] = '\0';
     for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++)
         if (files_outputs(files) & formats[i])
             result |= files_write_format(files, report, formats[i], stem);

@@ -314,7 +314,7 @@ static bool files_directory_made_again(struct rp_report_files *files)
  * left from earlier would name an unrelated failure. */
 static void files_failed(struct rp_report_files *files)
 {
-    if (files->gzip_failure == NULL && (errno == ELOOP || errno == EPERM))
+    if (files->gzip_failure[0] == '\0' && (errno == ELOOP || errno == EPERM))
         rp_log_once(&files->write_said,
                     "not writing through a name in %s that is a symbolic link "
                     "or a file of another user's (planted in a shared "

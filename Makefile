@@ -77,7 +77,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -90,6 +90,11 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 # same flags (no frame pointers).
 $(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
+
+# The report directory's test links the library's own object: it switches
+# users as a root server does, in forked children.
+$(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o
+$(BUILD)/test/unit/test_report_directory: $(BUILD)/obj/preload/report_directory.o
 
 $(BUILD)/test/%: test/server/%.c test/server/server_support.h
 	@mkdir -p $(dir $@)

@@ -16,6 +16,7 @@
 #include "isolated.h"
 #include "log.h"
 #include "real.h"
+#include "report_directory.h"
 
 /* Characters of the request path kept in file names. */
 #define STEM_PATH_MAX 60
@@ -129,21 +130,6 @@ void rp_report_file_stem(const struct rp_report *report, uint64_t request_id,
              report->status, report->duration_ms, report->pid, request_id);
 }
 
-int rp_report_directory_make(const char *path)
-{
-    char partial[PATH_MAX];
-    snprintf(partial, sizeof partial, "%s", path);
-    for (char *slash = strchr(partial + 1, '/');; slash = strchr(slash + 1, '/')) {
-        if (slash != NULL)
-            *slash = '\0';
-        if (mkdir(partial, 0755) != 0 && errno != EEXIST)
-            return -1;
-        if (slash == NULL)
-            return 0;
-        *slash = '/';
-    }
-}
-
 /* Forgets *fd, then closes it: a fork in between leaves the child an fd
  * it does not close, never one it closes twice (by then the number may be
  * one the server opened). */
@@ -162,16 +148,18 @@ void rp_report_files_forget(struct rp_report_files *files)
 }
 
 /* Makes REQPROF_DIR if need be and opens it: reports are then created
- * relative to it, without walking its path for each file. */
+ * relative to it, without walking its path for each file, and never
+ * through a link planted on the way. */
 static bool files_directory_ready(struct rp_report_files *files)
 {
     if (files->directory_ready)
         return true;
     rp_report_files_forget(files);
+    /* AT_EACCESS: a server that only set its effective user (varnish's
+     * manager) writes as that user, not as root. */
     if (rp_report_directory_make(files->config->dir) != 0 ||
-        access(files->config->dir, W_OK) != 0 ||
-        (files->directory_fd = open(files->config->dir,
-                                    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        (files->directory_fd = rp_report_directory_open(files->config->dir)) < 0 ||
+        faccessat(files->directory_fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
         rp_log_once(&files->directory_said,
                     "cannot write reports to REQPROF_DIR=%s: %s (uid %d); the "
                     "server runs on without them: make the directory writable "
@@ -252,10 +240,7 @@ static int files_write_atomically(struct rp_report_files *files,
         errno = ENAMETOOLONG;
         return -1;
     }
-    /* O_EXCL | O_NOFOLLOW: never through a link someone planted in a
-     * shared directory. */
-    int fd = openat(files->directory_fd, temporary,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = rp_report_file_open(files->directory_fd, temporary, true);
     if (fd < 0)
         return -1;
     int result = files_write_all(fd, data, length);
@@ -329,6 +314,14 @@ static bool files_directory_made_again(struct rp_report_files *files)
  * left from earlier would name an unrelated failure. */
 static void files_failed(struct rp_report_files *files)
 {
+    if (files->gzip_failure[0] == '\0' && (errno == ELOOP || errno == EPERM))
+        rp_log_once(&files->write_said,
+                    "not writing through a name in %s that is a symbolic link "
+                    "or a file of another user's (planted in a shared "
+                    "directory?): reports are lost until it is removed; "
+                    "better, set REQPROF_DIR to a directory only the server's "
+                    "users may write",
+                    files->config->dir);
     rp_log_once(&files->write_said,
                 "cannot write a report in %s: %s; reports are lost until "
                 "that is fixed%s",
@@ -408,8 +401,7 @@ static int files_index_ready(struct rp_report_files *files)
         (fstat(files->index_fd, &status) != 0 || status.st_nlink == 0))
         files_close(&files->index_fd);
     if (files->index_fd < 0)
-        files->index_fd = openat(files->directory_fd, "index.tsv",
-                                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        files->index_fd = rp_report_file_open(files->directory_fd, RP_INDEX_FILE, false);
     return files->index_fd < 0 ? -1 : 0;
 }
 

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "process.h"
 #include "real.h"
+#include "report_directory.h"
 #include "sampler.h"
 #include "thread.h"
 #include "unwind.h"
@@ -81,6 +82,7 @@ __attribute__((constructor)) static void reqprof_load(void)
         rp_log("%s; reqprof is off for this process", error);
         return;
     }
+    rp_report_directory_note(rp_process.config.dir);
     pthread_atfork(reqprof_before_fork, reqprof_after_fork_in_parent,
                    reqprof_after_fork_in_child);
     rp_process.enabled = true;

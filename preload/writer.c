@@ -33,6 +33,7 @@
 #include "finish_queue.h"
 #include "isolated.h"
 #include "log.h"
+#include "path_redact.h"
 #include "process.h"
 #include "real.h"
 #include "report_budget.h"
@@ -111,6 +112,10 @@ struct writer {
     uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
+    /* The target of the request being written, as reports show it
+     * (REQPROF_REDACT). */
+    char shown_path[HTTP_TARGET_MAX];
+    size_t shown_path_length;
     unsigned reports_since_drain; /* report files since the rings' drain */
 
     struct writer_request *spare_requests; /* emptied, trees and all */
@@ -306,17 +311,25 @@ static void writer_drain(struct writer *writer)
     writer->reports_since_drain = 0;
 }
 
-/* The index line of a finished request; file is left for the caller. */
-static struct rp_index_line writer_index_line(const struct writer *writer,
+/* The index line of a finished request; file is left for the caller.
+ * Sets the writer's shown_path, which the line points to. */
+static struct rp_index_line writer_index_line(struct writer *writer,
                                               const struct rp_finished *finished,
                                               const struct writer_request *samples)
 {
+    if (rp_process.config.redact_query) {
+        writer->shown_path_length = rp_path_redact_query(
+            finished->path, finished->path_length, writer->shown_path);
+    } else {
+        writer->shown_path_length = finished->path_length;
+        memcpy(writer->shown_path, finished->path, finished->path_length + 1);
+    }
     return (struct rp_index_line){
         .start_unix_us = writer_unix_us(finished->start_ns),
         .pid = writer->pid,
         .method = finished->method,
-        .path = finished->path,
-        .path_length = finished->path_length,
+        .path = writer->shown_path,
+        .path_length = writer->shown_path_length,
         .status = finished->status,
         .duration_ns = finished->end_ns - finished->start_ns,
         .cpu_ns = finished->final_cpu_ns + (samples != NULL ? samples->cpu_ns : 0),
@@ -345,7 +358,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     struct rp_report report;
     memset(&report, 0, sizeof report);
     memcpy(report.method, finished->method, sizeof report.method);
-    memcpy(report.path, finished->path, (size_t)finished->path_length + 1);
+    memcpy(report.path, line.path, line.path_length + 1);
     report.status = finished->status;
     report.start_unix_us = line.start_unix_us;
     report.duration_ms = (double)line.duration_ns / 1e6;

@@ -66,26 +66,37 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
+# Not linked with libdw or zlib: they are loaded into a namespace of their
+# own (preload/isolated.h), so that a server defining their names (varnishd
+# has its own zlib) and reqprof never bind to each other's. Their headers
+# are still needed, for the types.
 $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
 	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs \
-	    -Wl,--version-script=preload/exports.map -ldw -lelf -lz -ldl -lpthread -lrt
+	    -Wl,--version-script=preload/exports.map -ldl -lpthread -lrt
 
+# The tool reads reports with zlib's gzread: its own process, linked
+# normally. Its symbols, like the library's, come through isolated.h.
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
-	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -ldw -lelf -lz
+	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(UNIT_TEST_OBJECTS) $(CORE_ARCHIVE) \
-	    $(FINAL_LDFLAGS) -ldw -lelf -lz
+	    $(FINAL_LDFLAGS) -ldl
 
 # The unwinder's test links the library's own object: the same code, the
 # same flags (no frame pointers).
 $(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
+
+# The report directory's test links the library's own object: it switches
+# users as a root server does, in forked children.
+$(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o
+$(BUILD)/test/unit/test_report_directory: $(BUILD)/obj/preload/report_directory.o
 
 $(BUILD)/test/%: test/server/%.c test/server/server_support.h
 	@mkdir -p $(dir $@)
@@ -101,6 +112,8 @@ $(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c
 
 # Test programs that link a library of the server they stand for.
 $(BUILD)/test/mhd_server: TEST_SERVER_LDLIBS = -lmicrohttpd
+# Exports its own zlib, libelf and libdw names, as varnishd exports its zlib.
+$(BUILD)/test/clash_server: TEST_SERVER_LDLIBS = -rdynamic
 # Built as distributions build servers: its polls become __poll_chk.
 $(BUILD)/test/timer_probe: TEST_SERVER_CFLAGS += -D_FORTIFY_SOURCE=2
 

@@ -112,6 +112,7 @@ enum rp_cli_no_file {
                                 * directory under REQPROF_MAX_DISK */
     RP_CLI_DISK_FULL,          /* not written: the file system was full */
     RP_CLI_WRITE_FAILED,       /* not written: another error */
+    RP_CLI_NO_ZLIB,            /* not written: zlib could not be loaded */
     RP_CLI_NO_FILE_COUNT
 };
 

@@ -63,6 +63,7 @@ static const char *const no_file_reasons[RP_CLI_NO_FILE_COUNT] = {
     [RP_CLI_OVER_MAX_DISK] = "removed, over REQPROF_MAX_DISK",
     [RP_CLI_DISK_FULL] = "the disk was full",
     [RP_CLI_WRITE_FAILED] = "writing it failed",
+    [RP_CLI_NO_ZLIB] = "zlib could not be loaded",
 };
 
 /* Writes one request's cells, each NUL-terminated, into cells. */

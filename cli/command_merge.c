@@ -127,6 +127,8 @@ static void merge_say_skipped(const size_t *skipped)
                                  "not written) to stay under REQPROF_MAX_DISK",
         [RP_CLI_DISK_FULL] = "left out: no report written, the disk was full",
         [RP_CLI_WRITE_FAILED] = "left out: writing their report failed",
+        [RP_CLI_NO_ZLIB] = "left out: no report written, zlib could not be "
+                           "loaded",
         [RP_CLI_HAS_FILES] = "skipped: no JSON or HTML report (REQPROF_OUTPUT "
                              "had neither)",
     };

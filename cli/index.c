@@ -51,6 +51,7 @@ static enum rp_cli_no_file index_no_file(const char *field)
         [RP_CLI_OVER_MAX_DISK] = RP_INDEX_NO_FILE_MAX_DISK,
         [RP_CLI_DISK_FULL] = RP_INDEX_NO_FILE_DISK_FULL,
         [RP_CLI_WRITE_FAILED] = RP_INDEX_NO_FILE_WRITE_FAILED,
+        [RP_CLI_NO_ZLIB] = RP_INDEX_NO_FILE_NO_ZLIB,
     };
 
     for (size_t i = 0; i < RP_CLI_NO_FILE_COUNT; i++)

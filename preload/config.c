@@ -215,6 +215,17 @@ static const char *parse_signal(struct rp_config *config, const char *value)
     return NULL;
 }
 
+static const char *parse_redact(struct rp_config *config, const char *value)
+{
+    if (strcmp(value, "none") == 0)
+        config->redact_query = false;
+    else if (strcmp(value, "query") == 0)
+        config->redact_query = true;
+    else
+        return "none (paths as sent) or query (paths without query values)";
+    return NULL;
+}
+
 static const struct {
     const char *key;
     config_parse_fn parse;
@@ -229,6 +240,7 @@ static const struct {
     {"REQPROF_SHOW_ALL", parse_show_all},
     {"REQPROF_UNICODE", parse_unicode},
     {"REQPROF_SIGNAL", parse_signal},
+    {"REQPROF_REDACT", parse_redact},
 };
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
@@ -265,7 +277,7 @@ int rp_config_set(struct rp_config *config, const char *key,
              "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_MAX_REPORTS, "
              "REQPROF_MAX_DISK, REQPROF_PRINT, "
              "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, "
-             "REQPROF_CONFIG)",
+             "REQPROF_REDACT, REQPROF_CONFIG)",
              key);
     return -1;
 }

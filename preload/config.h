@@ -46,6 +46,8 @@ struct rp_config {
     bool show_all;        /* text: no folding, no threshold (REQPROF_SHOW_ALL) */
     bool unicode;         /* text: box-drawing characters (REQPROF_UNICODE) */
     int signal;           /* the sampling signal (REQPROF_SIGNAL) */
+    /* Paths written without query values (REQPROF_REDACT=query). */
+    bool redact_query;
 };
 
 /* Fills config with the defaults. */

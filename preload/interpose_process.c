@@ -17,29 +17,35 @@
 #include "log.h"
 #include "process.h"
 #include "real.h"
-#include "report_files.h"
+#include "report_directory.h"
 #include "thread.h"
 #include "wait.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
 /*
- * A server started as root (nginx, apache2, h2o) serves from workers that
- * switch to an unprivileged user, and it is they that write reports. Just
- * before a root process gives its user id away, reqprof creates the report
- * directory if it does not exist yet and hands it to the new user. A
- * directory that already exists is left as it is: if the new user cannot
- * write there, the writer says so once, with the fix.
+ * A server started as root (nginx, apache2, varnish) serves from processes
+ * that switch to unprivileged users, sometimes several (varnish: its
+ * manager's, then its child's), and it is they that write reports. Just
+ * before a root process gives its user id away, the new user is let into
+ * the report directory reqprof makes (report_directory.h). A directory the
+ * user made is left as it is: if the new user cannot write there, the
+ * writer says so once, with the fix.
  */
 static void process_before_user_change(uid_t new_uid)
 {
+    static bool said;
     if (!rp_process.enabled || new_uid == (uid_t)-1 || new_uid == 0 ||
         geteuid() != 0)
         return;
     int saved_errno = errno;
-    const char *dir = rp_process.config.dir;
-    if (access(dir, F_OK) != 0 && rp_report_directory_make(dir) == 0)
-        (void)!chown(dir, new_uid, (gid_t)-1);
+    if (rp_report_directory_grant(rp_process.config.dir, new_uid) != 0)
+        rp_log_once(&said,
+                    "cannot let user %d write reports in REQPROF_DIR=%s: %s; "
+                    "that user's processes may write none (on a file system "
+                    "without ACLs, only the first user the server switches "
+                    "to can)",
+                    (int)new_uid, rp_process.config.dir, strerror(errno));
     errno = saved_errno;
 }
 

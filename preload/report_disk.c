@@ -16,6 +16,7 @@
 #include "log.h"
 #include "real.h"
 #include "report.h"
+#include "report_directory.h"
 
 /* Free space, in percent of the file system's blocks and of its inodes,
  * below which no report file is written, and at which writing starts
@@ -329,7 +330,7 @@ static void disk_remove_oldest(struct rp_report_disk *disk, int directory_fd,
     if (count->report_bytes + index_bytes <= limit)
         return;
     /* Not the appending descriptor: pwrite on O_APPEND appends. */
-    int fd = openat(directory_fd, "index.tsv", O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    int fd = rp_report_file_open_in_place(directory_fd, RP_INDEX_FILE);
     struct stat status;
     if (fd < 0)
         return;
@@ -377,15 +378,14 @@ void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
          index_size - disk->settled_index_size < limit / 16))
         return;
     disk->settled_index_size = index_size;
-    int fd = openat(directory_fd, RP_REPORT_DISK_COUNT_FILE,
-                    O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = rp_report_file_open_in_place(directory_fd, RP_DISK_COUNT_FILE);
     if (fd < 0) {
         disk->over = true;
         rp_log_once(&disk->count_said,
                     "cannot keep the count of REQPROF_MAX_DISK in %s/%s: %s; "
                     "no report files until it can (make the directory "
                     "writable, or REQPROF_MAX_DISK=0 for no limit)",
-                    disk->config->dir, RP_REPORT_DISK_COUNT_FILE, strerror(errno));
+                    disk->config->dir, RP_DISK_COUNT_FILE, strerror(errno));
         return;
     }
     struct disk_count count;

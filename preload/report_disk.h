@@ -9,9 +9,9 @@
  *
  * The limit is per directory: every process writing there (nginx's
  * workers, earlier runs) shares one count of the bytes its reports take,
- * kept in DIR/.reqprof-disk with where removal goes on in index.tsv, and
- * read and written only while index.tsv is locked (flock), as every
- * process's appends are. A missing or foreign count file is made again
+ * kept in DIR/.reqprof-disk (RP_DISK_COUNT_FILE) with where removal goes
+ * on in index.tsv, and read and written only while index.tsv is locked
+ * (flock), as every process's appends are. A missing or foreign count file is made again
  * from one scan of the directory. A process adds what it wrote at each
  * settle, so between two the directory may hold its unsettled reports
  * more: settles come every writer round that wrote reports, and sooner
@@ -30,9 +30,6 @@
 #include <sys/stat.h>
 
 #include "config.h"
-
-/* The count file, beside index.tsv. */
-#define RP_REPORT_DISK_COUNT_FILE ".reqprof-disk"
 
 struct rp_report_disk;
 

@@ -14,9 +14,11 @@
 #include <zlib.h>
 
 #include "index_line.h"
+#include "isolated.h"
 #include "log.h"
 #include "real.h"
 #include "report_disk.h"
+#include "report_directory.h"
 
 /* Characters of the request path kept in file names. */
 #define STEM_PATH_MAX 60
@@ -37,6 +39,10 @@ struct rp_report_files {
     bool zlib_ready;
     z_stream zlib_stored;        /* the same, storing without compressing */
     bool zlib_stored_ready;
+    bool zlib_loaded;            /* zlib is there (isolated.h): text and
+                                  * JSON reports can be written */
+    char gzip_failure[128];      /* why the last gzip failed, which sets
+                                  * no errno; "" after a write failure */
     bool directory_ready;        /* REQPROF_DIR exists */
     bool directory_said;         /* its failure was reported */
     bool write_said;             /* a write failure was reported */
@@ -57,15 +63,22 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config)
         free(files);
         return NULL;
     }
+    files->zlib_loaded = rp_isolated_load(RP_ISOLATED_ZLIB);
+    if (!files->zlib_loaded)
+        return files;
     /* Level 1: reports are small and the writer's time is the budget;
-     * windowBits 15 + 16 asks zlib for a gzip wrapper. */
-    files->zlib_ready = deflateInit2(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
-                                     Z_DEFAULT_STRATEGY) == Z_OK;
+     * windowBits 15 + 16 asks zlib for a gzip wrapper. deflateInit2 is
+     * zlib.h's macro for this call. */
+    files->zlib_ready =
+        RP_ISOLATED(deflateInit2_)(&files->zlib, 1, Z_DEFLATED, 15 + 16, 8,
+                                   Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                                   (int)sizeof(z_stream)) == Z_OK;
     /* Level 0 needs no hash table: memLevel 1 keeps deflateReset from
      * clearing 64 KiB for nothing. */
     files->zlib_stored_ready =
-        deflateInit2(&files->zlib_stored, 0, Z_DEFLATED, 15 + 16, 1,
-                     Z_DEFAULT_STRATEGY) == Z_OK;
+        RP_ISOLATED(deflateInit2_)(&files->zlib_stored, 0, Z_DEFLATED, 15 + 16,
+                                   1, Z_DEFAULT_STRATEGY, ZLIB_VERSION,
+                                   (int)sizeof(z_stream)) == Z_OK;
     return files;
 }
 
@@ -74,9 +87,9 @@ void rp_report_files_free(struct rp_report_files *files)
     if (files == NULL)
         return;
     if (files->zlib_ready)
-        deflateEnd(&files->zlib);
+        RP_ISOLATED(deflateEnd)(&files->zlib);
     if (files->zlib_stored_ready)
-        deflateEnd(&files->zlib_stored);
+        RP_ISOLATED(deflateEnd)(&files->zlib_stored);
     rp_report_files_forget(files);
     rp_buffer_free(&files->index_lines);
     rp_buffer_free(&files->rendered);
@@ -128,21 +141,6 @@ void rp_report_file_stem(const struct rp_report *report, uint64_t request_id,
              report->status, report->duration_ms, report->pid, request_id);
 }
 
-int rp_report_directory_make(const char *path)
-{
-    char partial[PATH_MAX];
-    snprintf(partial, sizeof partial, "%s", path);
-    for (char *slash = strchr(partial + 1, '/');; slash = strchr(slash + 1, '/')) {
-        if (slash != NULL)
-            *slash = '\0';
-        if (mkdir(partial, 0755) != 0 && errno != EEXIST)
-            return -1;
-        if (slash == NULL)
-            return 0;
-        *slash = '/';
-    }
-}
-
 /* Forgets *fd, then closes it: a fork in between leaves the child an fd
  * it does not close, never one it closes twice (by then the number may be
  * one the server opened). */
@@ -161,16 +159,18 @@ void rp_report_files_forget(struct rp_report_files *files)
 }
 
 /* Makes REQPROF_DIR if need be and opens it: reports are then created
- * relative to it, without walking its path for each file. */
+ * relative to it, without walking its path for each file, and never
+ * through a link planted on the way. */
 static bool files_directory_ready(struct rp_report_files *files)
 {
     if (files->directory_ready)
         return true;
     rp_report_files_forget(files);
+    /* AT_EACCESS: a server that only set its effective user (varnish's
+     * manager) writes as that user, not as root. */
     if (rp_report_directory_make(files->config->dir) != 0 ||
-        access(files->config->dir, W_OK) != 0 ||
-        (files->directory_fd = open(files->config->dir,
-                                    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0) {
+        (files->directory_fd = rp_report_directory_open(files->config->dir)) < 0 ||
+        faccessat(files->directory_fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
         rp_log_once(&files->directory_said,
                     "cannot write reports to REQPROF_DIR=%s: %s (uid %d); the "
                     "server runs on without them: make the directory writable "
@@ -207,15 +207,21 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
 {
     bool store = in->length < FILES_STORE_BELOW && files->zlib_stored_ready;
     z_stream *zlib = store ? &files->zlib_stored : &files->zlib;
-    if (!store && !files->zlib_ready)
+    if (!store && !files->zlib_ready) {
+        snprintf(files->gzip_failure, sizeof files->gzip_failure,
+                 "zlib could not set up a stream (out of memory)");
         return -1;
-    deflateReset(zlib);
+    }
+    RP_ISOLATED(deflateReset)(zlib);
     /* deflateBound covers the gzip header and trailer: one call finishes. */
-    size_t bound = deflateBound(zlib, in->length);
+    size_t bound = RP_ISOLATED(deflateBound)(zlib, in->length);
     if (files->compressed_capacity < bound) {
         Bytef *grown = realloc(files->compressed, bound);
-        if (grown == NULL)
+        if (grown == NULL) {
+            snprintf(files->gzip_failure, sizeof files->gzip_failure,
+                     "out of memory for a compressed report");
             return -1;
+        }
         files->compressed = grown;
         files->compressed_capacity = bound;
     }
@@ -223,8 +229,13 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
     zlib->avail_in = (uInt)in->length;
     zlib->next_out = files->compressed;
     zlib->avail_out = (uInt)files->compressed_capacity;
-    if (deflate(zlib, Z_FINISH) != Z_STREAM_END)
+    int status = RP_ISOLATED(deflate)(zlib, Z_FINISH);
+    if (status != Z_STREAM_END) {
+        snprintf(files->gzip_failure, sizeof files->gzip_failure,
+                 "zlib's deflate returned %d (%s)", status,
+                 zlib->msg != NULL ? zlib->msg : "no message");
         return -1;
+    }
     files->compressed_length = files->compressed_capacity - zlib->avail_out;
     return 0;
 }
@@ -240,10 +251,7 @@ static int files_write_atomically(struct rp_report_files *files,
         errno = ENAMETOOLONG;
         return -1;
     }
-    /* O_EXCL | O_NOFOLLOW: never through a link someone planted in a
-     * shared directory. */
-    int fd = openat(files->directory_fd, temporary,
-                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    int fd = rp_report_file_open(files->directory_fd, temporary, true);
     if (fd < 0)
         return -1;
     int result = files_write_all(fd, data, length);
@@ -334,12 +342,32 @@ static bool files_directory_made_again(struct rp_report_files *files)
     return files_directory_ready(files);
 }
 
+/* Says why reports are lost: a failed gzip sets no errno, and the errno
+ * left from earlier would name an unrelated failure. */
 static void files_failed(struct rp_report_files *files)
 {
+    if (files->gzip_failure[0] == '\0' && (errno == ELOOP || errno == EPERM))
+        rp_log_once(&files->write_said,
+                    "not writing through a name in %s that is a symbolic link "
+                    "or a file of another user's (planted in a shared "
+                    "directory?): reports are lost until it is removed; "
+                    "better, set REQPROF_DIR to a directory only the server's "
+                    "users may write",
+                    files->config->dir);
     rp_log_once(&files->write_said,
-                "cannot write in %s: %s; requests go without their reports "
-                "or index lines until that is fixed (permissions?)",
-                files->config->dir, strerror(errno));
+                "cannot write a report in %s: %s; reports are lost until "
+                "that is fixed%s",
+                files->config->dir,
+                files->gzip_failure[0] ? files->gzip_failure : strerror(errno),
+                files->gzip_failure[0] ? "" : " (disk full? permissions?)");
+}
+
+/* The configured formats that can be written: text and JSON are gzip,
+ * and without zlib only the HTML page is left. */
+static unsigned files_outputs(const struct rp_report_files *files)
+{
+    return files->zlib_loaded ? files->config->outputs
+                              : files->config->outputs & RP_OUTPUT_HTML;
 }
 
 /* Whether errno says the file system is full. */
@@ -358,8 +386,9 @@ static int files_write_formats(struct rp_report_files *files,
                                                     RP_OUTPUT_HTML};
     struct files_set set;
     set.count = 0;
+    files->gzip_failure[0] = '\0';
     for (size_t i = 0; i < FILES_FORMATS; i++) {
-        if (!(files->config->outputs & formats[i]) ||
+        if (!(files_outputs(files) & formats[i]) ||
             files_write_format(files, report, formats[i], stem, &set) == 0)
             continue;
         int error = errno;
@@ -373,19 +402,15 @@ static int files_write_formats(struct rp_report_files *files,
     return 0;
 }
 
-/* The marker of a request whose report files could not be written (errno
- * says why). */
+/* The marker of a request whose report files could not be written
+ * (errno, or the gzip failure, says why). */
 static const char *files_write_failed(struct rp_report_files *files)
 {
-    if (files_out_of_space()) {
+    if (files->gzip_failure[0] == '\0' && files_out_of_space()) {
         rp_report_disk_ran_out(files->disk);
         return RP_INDEX_NO_FILE_DISK_FULL;
     }
-    rp_log_once(&files->write_said,
-                "cannot write a report in %s: %s; index.tsv says "
-                RP_INDEX_NO_FILE_WRITE_FAILED " for requests that lost theirs "
-                "until that is fixed (permissions?)",
-                files->config->dir, strerror(errno));
+    files_failed(files);
     return RP_INDEX_NO_FILE_WRITE_FAILED;
 }
 
@@ -412,7 +437,9 @@ void rp_report_files_write(struct rp_report_files *files,
         return;
     struct rp_index_line named = *line;
     char stem[PATH_MAX / 2];
-    named.file = rp_report_disk_refusal(files->disk, files->directory_fd);
+    named.file = files_outputs(files) == 0
+                     ? RP_INDEX_NO_FILE_NO_ZLIB
+                     : rp_report_disk_refusal(files->disk, files->directory_fd);
     if (named.file == NULL) {
         rp_report_file_stem(report, request_id, stem, sizeof stem);
         int result = files_write_formats(files, report, stem);
@@ -434,8 +461,7 @@ static int files_index_ready(struct rp_report_files *files)
         (fstat(files->index_fd, &status) != 0 || status.st_nlink == 0))
         files_close(&files->index_fd);
     if (files->index_fd < 0)
-        files->index_fd = openat(files->directory_fd, "index.tsv",
-                                 O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        files->index_fd = rp_report_file_open(files->directory_fd, RP_INDEX_FILE, false);
     return files->index_fd < 0 ? -1 : 0;
 }
 

@@ -49,10 +49,6 @@ void rp_report_files_flush(struct rp_report_files *files);
  * child, whose writer starts over. */
 void rp_report_files_forget(struct rp_report_files *files);
 
-/* Creates the directory and its parents, like mkdir -p. Returns 0 or -1
- * (errno set). */
-int rp_report_directory_make(const char *path);
-
 /*
  * Writes into buffer (size bytes) a file name stem for the report that
  * sorts by time and shows method, path, status and duration, using only

@@ -17,9 +17,11 @@
 #include "connection.h"
 #include "follow.h"
 #include "finish_queue.h"
+#include "isolated.h"
 #include "log.h"
 #include "process.h"
 #include "real.h"
+#include "report_directory.h"
 #include "sampler.h"
 #include "thread.h"
 #include "unwind.h"
@@ -39,12 +41,14 @@ static void reqprof_before_fork(void)
     sigemptyset(&sampling);
     sigaddset(&sampling, rp_process.config.signal);
     RP_REAL(pthread_sigmask)(SIG_BLOCK, &sampling, &reqprof_mask_before_fork);
+    rp_isolated_before_fork();
     rp_conn_table_before_fork();
 }
 
 static void reqprof_after_fork_in_parent(void)
 {
     rp_conn_table_after_fork(false);
+    rp_isolated_after_fork_in_parent();
     RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 
@@ -58,6 +62,7 @@ static void reqprof_after_fork_in_child(void)
     rp_thread_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();
+    rp_isolated_after_fork_in_child();
     RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 
@@ -77,6 +82,7 @@ __attribute__((constructor)) static void reqprof_load(void)
         rp_log("%s; reqprof is off for this process", error);
         return;
     }
+    rp_report_directory_note(rp_process.config.dir);
     pthread_atfork(reqprof_before_fork, reqprof_after_fork_in_parent,
                    reqprof_after_fork_in_child);
     rp_process.enabled = true;

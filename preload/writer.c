@@ -31,7 +31,9 @@
 #include <unistd.h>
 
 #include "finish_queue.h"
+#include "isolated.h"
 #include "log.h"
+#include "path_redact.h"
 #include "process.h"
 #include "real.h"
 #include "report_budget.h"
@@ -110,6 +112,10 @@ struct writer {
     uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
+    /* The target of the request being written, as reports show it
+     * (REQPROF_REDACT). */
+    char shown_path[HTTP_TARGET_MAX];
+    size_t shown_path_length;
     unsigned reports_since_drain; /* report files since the rings' drain */
 
     struct writer_request *spare_requests; /* emptied, trees and all */
@@ -305,17 +311,25 @@ static void writer_drain(struct writer *writer)
     writer->reports_since_drain = 0;
 }
 
-/* The index line of a finished request; file is left for the caller. */
-static struct rp_index_line writer_index_line(const struct writer *writer,
+/* The index line of a finished request; file is left for the caller.
+ * Sets the writer's shown_path, which the line points to. */
+static struct rp_index_line writer_index_line(struct writer *writer,
                                               const struct rp_finished *finished,
                                               const struct writer_request *samples)
 {
+    if (rp_process.config.redact_query) {
+        writer->shown_path_length = rp_path_redact_query(
+            finished->path, finished->path_length, writer->shown_path);
+    } else {
+        writer->shown_path_length = finished->path_length;
+        memcpy(writer->shown_path, finished->path, finished->path_length + 1);
+    }
     return (struct rp_index_line){
         .start_unix_us = writer_unix_us(finished->start_ns),
         .pid = writer->pid,
         .method = finished->method,
-        .path = finished->path,
-        .path_length = finished->path_length,
+        .path = writer->shown_path,
+        .path_length = writer->shown_path_length,
         .status = finished->status,
         .duration_ns = finished->end_ns - finished->start_ns,
         .cpu_ns = finished->final_cpu_ns + (samples != NULL ? samples->cpu_ns : 0),
@@ -344,7 +358,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     struct rp_report report;
     memset(&report, 0, sizeof report);
     memcpy(report.method, finished->method, sizeof report.method);
-    memcpy(report.path, finished->path, (size_t)finished->path_length + 1);
+    memcpy(report.path, line.path, line.path_length + 1);
     report.status = finished->status;
     report.start_unix_us = line.start_unix_us;
     report.duration_ms = (double)line.duration_ns / 1e6;
@@ -589,12 +603,16 @@ static void *writer_main(void *unused)
     writer->program[length > 0 ? length : 0] = '\0';
     writer->pid = getpid();
     writer->budget.limit = rp_process.config.max_reports;
+    /* The writer is the one thread that calls into the isolated libraries
+     * (symbols, gzip): it is inside them whenever it is not asleep. */
+    rp_isolated_set_busy(true);
     writer->symbolizer = rp_symbolizer_new();
     writer->files = rp_report_files_new(&rp_process.config);
     writer->empty_tree = rp_calltree_new();
     if (writer->symbolizer == NULL || writer->files == NULL ||
         writer->empty_tree == NULL) {
         rp_log("out of memory starting the report writer: no reports");
+        rp_isolated_set_busy(false);
         return NULL;
     }
     __atomic_store_n(&writer_running, writer, __ATOMIC_RELEASE);
@@ -617,7 +635,9 @@ static void *writer_main(void *unused)
             if (left_ns < sleep_ns)
                 sleep_ns = left_ns;
         }
+        rp_isolated_set_busy(false);
         writer_sleep(idle ? WRITER_IDLE : WRITER_NAPPING, sleep_ns, events);
+        rp_isolated_set_busy(true);
     }
     return NULL;
 }

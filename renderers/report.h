@@ -70,6 +70,7 @@ struct rp_report {
 #define RP_INDEX_NO_FILE_DISK_FULL "-disk-full"
 /* Not written: another error, said on the server's stderr. */
 #define RP_INDEX_NO_FILE_WRITE_FAILED "-write-failed"
+#define RP_INDEX_NO_FILE_NO_ZLIB "-no-zlib"
 #define RP_INDEX_UNMEASURED "-"
 
 /* Frees the report's tree and clears it. */

@@ -13,9 +13,6 @@
  */
 #include "symbolizer.h"
 
-#include <elfutils/libdwelf.h>
-#include <elfutils/libdwfl.h>
-#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -26,6 +23,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "isolated.h"
 
 /* Open-addressing hash table from a 64-bit key to a frame. */
 struct symbol_map {
@@ -61,7 +60,7 @@ struct symbol_frame {
 };
 
 struct rp_symbolizer {
-    Dwfl *dwfl;
+    Dwfl *dwfl;                    /* NULL without libdw */
     struct symbol_ranges functions; /* code address → frame, by range */
     struct symbol_map by_address;  /* looked-up address → frame, outside
                                     * every range */
@@ -85,7 +84,7 @@ static int symbolizer_find_elf(Dwfl_Module *module, void **user_data,
                                const char *module_name, Dwarf_Addr base,
                                char **file_name, Elf **elf)
 {
-    return symbolizer_keep_private(dwfl_linux_proc_find_elf(
+    return symbolizer_keep_private(RP_ISOLATED(dwfl_linux_proc_find_elf)(
         module, user_data, module_name, base, file_name, elf));
 }
 
@@ -95,20 +94,23 @@ static bool symbolizer_debug_file_matches(Dwfl_Module *module, int fd)
 {
     const unsigned char *wanted;
     GElf_Addr note_address;
-    int wanted_length = dwfl_module_build_id(module, &wanted, &note_address);
+    int wanted_length =
+        RP_ISOLATED(dwfl_module_build_id)(module, &wanted, &note_address);
     if (wanted_length <= 0)
         return true;
-    Elf *elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+    Elf *elf = RP_ISOLATED(elf_begin)(fd, ELF_C_READ_MMAP, NULL);
     const void *found;
-    ssize_t found_length = elf != NULL ? dwelf_elf_gnu_build_id(elf, &found) : -1;
+    ssize_t found_length =
+        elf != NULL ? RP_ISOLATED(dwelf_elf_gnu_build_id)(elf, &found) : -1;
     bool matches = found_length == wanted_length &&
                    memcmp(found, wanted, (size_t)wanted_length) == 0;
-    elf_end(elf);
+    RP_ISOLATED(elf_end)(elf);
     return matches;
 }
 
 /* The file .gnu_debuglink names, where GDB looks for it: beside the
- * object, in its .debug/, or under /usr/lib/debug. Returns an fd or -1. */
+ * object, in its .debug/, or under /usr/lib/debug. Returns an fd or -1;
+ * libdwfl frees *found_name, so its own libc's strdup makes it. */
 static int symbolizer_open_debuglink(Dwfl_Module *module, const char *file_name,
                                      const char *debuglink_file, char **found_name)
 {
@@ -128,7 +130,7 @@ static int symbolizer_open_debuglink(Dwfl_Module *module, const char *file_name,
         if (fd < 0)
             continue;
         if (symbolizer_debug_file_matches(module, fd) &&
-            (*found_name = strdup(path)) != NULL)
+            (*found_name = RP_ISOLATED(strdup)(path)) != NULL)
             return fd;
         close(fd);
     }
@@ -150,9 +152,9 @@ static int symbolizer_find_debuginfo(Dwfl_Module *module, void **user_data,
                                      GElf_Word debuglink_crc,
                                      char **debuginfo_file_name)
 {
-    int fd = dwfl_build_id_find_debuginfo(module, user_data, module_name, base,
-                                          file_name, debuglink_file, debuglink_crc,
-                                          debuginfo_file_name);
+    int fd = RP_ISOLATED(dwfl_build_id_find_debuginfo)(
+        module, user_data, module_name, base, file_name, debuglink_file,
+        debuglink_crc, debuginfo_file_name);
     if (fd < 0 && file_name != NULL && debuglink_file != NULL)
         fd = symbolizer_open_debuglink(module, file_name, debuglink_file,
                                        debuginfo_file_name);
@@ -289,13 +291,15 @@ static void symbol_ranges_add(struct symbol_ranges *ranges, uint64_t start,
 static int symbolizer_read_mappings(struct rp_symbolizer *symbolizer)
 {
     symbolizer->mappings_read_at = time(NULL);
-    FILE *maps = fopen("/proc/self/maps", "re");
+    /* libdwfl reads it with its own libc, which allocates the FILE's
+     * buffer: the same libc makes and closes it. */
+    FILE *maps = RP_ISOLATED(fopen)("/proc/self/maps", "re");
     if (maps == NULL)
         return -1;
-    dwfl_report_begin_add(symbolizer->dwfl);
-    int result = dwfl_linux_proc_maps_report(symbolizer->dwfl, maps);
-    dwfl_report_end(symbolizer->dwfl, NULL, NULL);
-    fclose(maps);
+    RP_ISOLATED(dwfl_report_begin_add)(symbolizer->dwfl);
+    int result = RP_ISOLATED(dwfl_linux_proc_maps_report)(symbolizer->dwfl, maps);
+    RP_ISOLATED(dwfl_report_end)(symbolizer->dwfl, NULL, NULL);
+    RP_ISOLATED(fclose)(maps);
     return result == 0 ? 0 : -1;
 }
 
@@ -304,15 +308,20 @@ struct rp_symbolizer *rp_symbolizer_new(void)
     struct rp_symbolizer *symbolizer = calloc(1, sizeof *symbolizer);
     if (symbolizer == NULL)
         return NULL;
-    symbolizer->dwfl = dwfl_begin(&symbolizer_callbacks);
-    if (symbolizer->dwfl == NULL) {
-        free(symbolizer);
-        return NULL;
+    /* Without libdw (rp_isolated_load said why) every frame is named by
+     * its address. */
+    if (rp_isolated_load(RP_ISOLATED_LIBDW)) {
+        symbolizer->dwfl = RP_ISOLATED(dwfl_begin)(&symbolizer_callbacks);
+        if (symbolizer->dwfl == NULL) {
+            free(symbolizer);
+            return NULL;
+        }
     }
     ssize_t length = readlink("/proc/self/exe", symbolizer->program,
                               sizeof symbolizer->program - 1);
     symbolizer->program[length > 0 ? length : 0] = '\0';
-    (void)symbolizer_read_mappings(symbolizer);
+    if (symbolizer->dwfl != NULL)
+        (void)symbolizer_read_mappings(symbolizer);
     return symbolizer;
 }
 
@@ -320,7 +329,8 @@ void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
 {
     if (symbolizer == NULL)
         return;
-    dwfl_end(symbolizer->dwfl);
+    if (symbolizer->dwfl != NULL)
+        RP_ISOLATED(dwfl_end)(symbolizer->dwfl);
     free(symbolizer->functions.items);
     symbol_map_free(&symbolizer->by_address);
     symbol_map_free(&symbolizer->by_function);
@@ -359,8 +369,8 @@ static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
 /* The object's file name, which is what people recognise ("libc.so.6"). */
 static const char *symbolizer_object_name(Dwfl_Module *module)
 {
-    const char *name = dwfl_module_info(module, NULL, NULL, NULL, NULL, NULL,
-                                        NULL, NULL);
+    const char *name = RP_ISOLATED(dwfl_module_info)(module, NULL, NULL, NULL,
+                                                     NULL, NULL, NULL, NULL);
     if (name == NULL)
         return NULL;
     const char *slash = strrchr(name, '/');
@@ -374,8 +384,8 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
 {
     GElf_Off offset = 0;
     GElf_Sym symbol;
-    const char *name = dwfl_module_addrinfo(module, address, &offset, &symbol,
-                                            NULL, NULL, NULL);
+    const char *name = RP_ISOLATED(dwfl_module_addrinfo)(
+        module, address, &offset, &symbol, NULL, NULL, NULL);
     /* The symbol's size bounds the function, for the range cache. */
     uint64_t size = name != NULL ? symbol.st_size : 0;
     const char *object = symbolizer_object_name(module);
@@ -385,7 +395,8 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
         /* No symbol covers it (stripped code, JIT): name it by the address
          * within its object so it still means something after a restart. */
         Dwarf_Addr start = 0;
-        dwfl_module_info(module, NULL, &start, NULL, NULL, NULL, NULL, NULL);
+        RP_ISOLATED(dwfl_module_info)(module, NULL, &start, NULL, NULL, NULL,
+                                      NULL, NULL);
         snprintf(unknown, sizeof unknown, "0x%" PRIx64, (uint64_t)(address - start));
         name = unknown;
     } else {
@@ -414,9 +425,9 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     struct rp_frame named = {.function = name, .object = object};
     Dwfl_Line *line_info = rp_frame_is_library(&named, symbolizer->program)
                                ? NULL
-                               : dwfl_module_getsrc(module, entry);
+                               : RP_ISOLATED(dwfl_module_getsrc)(module, entry);
     if (line_info != NULL)
-        file = dwfl_lineinfo(line_info, NULL, &line, NULL, NULL, NULL);
+        file = RP_ISOLATED(dwfl_lineinfo)(line_info, NULL, &line, NULL, NULL, NULL);
     if (file == NULL)
         line = 0;
     frame = symbolizer_new_frame(symbolizer, name, object, file, line);
@@ -478,10 +489,13 @@ const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
         frame = symbol_map_get(&symbolizer->by_address, lookup);
     if (frame != NULL)
         return frame;
-    Dwfl_Module *module = dwfl_addrmodule(symbolizer->dwfl, lookup);
-    if (module == NULL && time(NULL) != symbolizer->mappings_read_at &&
-        symbolizer_read_mappings(symbolizer) == 0)
-        module = dwfl_addrmodule(symbolizer->dwfl, lookup);
+    Dwfl_Module *module = NULL;
+    if (symbolizer->dwfl != NULL) {
+        module = RP_ISOLATED(dwfl_addrmodule)(symbolizer->dwfl, lookup);
+        if (module == NULL && time(NULL) != symbolizer->mappings_read_at &&
+            symbolizer_read_mappings(symbolizer) == 0)
+            module = RP_ISOLATED(dwfl_addrmodule)(symbolizer->dwfl, lookup);
+    }
     frame = module != NULL ? symbolizer_resolve(symbolizer, module, lookup)
                            : symbolizer_unknown(symbolizer, lookup);
     if (frame == NULL)

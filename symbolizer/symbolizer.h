@@ -4,8 +4,10 @@
  * Built on elfutils' libdwfl: it reads the process's mappings, finds every
  * loaded ELF object (the executable, PIE or not, and each shared library)
  * at its load address, takes symbols from .symtab or else .dynsym, and
- * finds DWARF line tables in the object or a separate debug file. Runs
- * only on the writer thread: it reads files and allocates.
+ * finds DWARF line tables in the object or a separate debug file.
+ * libdwfl is reached through isolated.h, in a namespace of its own; where
+ * it cannot be loaded, every frame is named by its address. Runs only on
+ * the writer thread: it reads files and allocates.
  */
 #ifndef REQPROF_SYMBOLIZER_H
 #define REQPROF_SYMBOLIZER_H
@@ -17,7 +19,8 @@
 
 struct rp_symbolizer;
 
-/* Returns a symbolizer for the calling process, or NULL when out of memory. */
+/* Returns a symbolizer for the calling process, or NULL when out of memory.
+ * Loads libdw the first time (rp_isolated_load). */
 struct rp_symbolizer *rp_symbolizer_new(void);
 
 /* Frees it and every frame it returned. NULL is allowed. */

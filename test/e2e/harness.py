@@ -71,13 +71,15 @@ class Server:
             self.port = int(line.split()[-1])
         else:
             self.port = port
-            self._wait_accepting(start_timeout)
+            self.wait_accepting(start_timeout)
 
-    def _wait_accepting(self, timeout):
+    def wait_accepting(self, timeout, port=None):
+        """Waits until port (by default the server's) accepts connections."""
+        port = port or self.port
         deadline = time.monotonic() + timeout
         while True:
             try:
-                socket.create_connection(("127.0.0.1", self.port),
+                socket.create_connection(("127.0.0.1", port),
                                          timeout=1).close()
                 return
             except OSError:
@@ -88,7 +90,7 @@ class Server:
                 raise AssertionError(
                     "%s did not start listening on 127.0.0.1:%d within %d s "
                     "(%s); its output:\n%s" % (
-                        os.path.basename(self.process.args[0]), self.port,
+                        os.path.basename(self.process.args[0]), port,
                         timeout, "still running" if status is None else
                         "exit status %d" % status, self.stderr()))
             time.sleep(0.05)

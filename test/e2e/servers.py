@@ -22,7 +22,7 @@ import socket
 import string
 import tempfile
 
-from harness import BUILD, Server
+from harness import BUILD, TEST_SERVER, Server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TEST_SOURCES = os.path.join(os.path.dirname(HERE), "server")
@@ -38,6 +38,8 @@ PYTHON3 = ("/usr/bin/python3", "python3")
 NODE = ("/usr/bin/node", "nodejs")
 LIBMICROHTTPD = ("/usr/lib/x86_64-linux-gnu/libmicrohttpd.so.12",
                  "libmicrohttpd-dev")
+VARNISHD = ("/usr/sbin/varnishd", "varnish")
+TINYPROXY = ("/usr/bin/tinyproxy", "tinyproxy")
 
 # The static files every web server serves, under html/static/: a big one
 # sent as it is (with sendfile where the server uses it), a small one, and
@@ -121,17 +123,21 @@ def write(workdir, name, text):
     return path
 
 
-def start(workdir, command, port, stop_signal=signal.SIGTERM):
+def start(workdir, command, port, stop_signal=signal.SIGTERM, env=None):
     """Starts command in workdir under reqprof, reports into workdir/reqprof
-    (an absolute path: servers may change directory)."""
+    (an absolute path: servers may change directory) unless env (more
+    settings) names another REQPROF_DIR."""
     environment = {"REQPROF_DIR": os.path.join(workdir, "reqprof")}
+    environment.update(env or {})
     try:
-        return Server(command=command, port=port, workdir=workdir,
-                      stop_signal=stop_signal, env=environment,
-                      start_timeout=20)
+        server = Server(command=command, port=port, workdir=workdir,
+                        stop_signal=stop_signal, env=environment,
+                        start_timeout=20)
     except BaseException:
         shutil.rmtree(workdir, ignore_errors=True)
         raise
+    server.report_dir = environment["REQPROF_DIR"]
+    return server
 
 
 def upstream():
@@ -306,6 +312,64 @@ ProxyPass "/upstream/" "http://127.0.0.1:%(upstream)d/"
        "mpm": mpm, "modules": APACHE2_MODULES})
     return start(workdir, [binary, "-d", workdir, "-f", config,
                            "-DFOREGROUND"], port)
+
+
+def varnish(upstream_port):
+    """varnishd as Debian runs it, started as root: a manager that drops
+    to the user varnish and a child (the one that serves) that drops to
+    vcache. Storage in memory (-s malloc), no management port; /synth is
+    answered by VCL itself (a synthetic response), anything else passed to
+    upstream_port."""
+    binary = require(VARNISHD)
+    workdir = make_workdir("varnish")
+    port = free_port()
+    config = write(workdir, "default.vcl", """\
+vcl 4.1;
+backend default { .host = "127.0.0.1"; .port = "%(upstream)d"; }
+sub vcl_recv {
+    if (req.url ~ "^/synth") { return (synth(200, "synthetic")); }
+    return (pass);
+}
+""" % {"upstream": upstream_port})
+    return start(workdir, [binary, "-F", "-a", "127.0.0.1:%d" % port,
+                           "-f", config, "-s", "malloc,16m", "-T", "none",
+                           "-n", os.path.join(workdir, "instance")], port)
+
+
+def tinyproxy():
+    """tinyproxy as Debian runs it: started as root, it drops to the user
+    tinyproxy, and it runs under umask 0177 (files it makes are 0600,
+    directories too). A forward proxy: send it absolute-form targets."""
+    binary = require(TINYPROXY)
+    workdir = make_workdir("tinyproxy")
+    port = free_port()
+    config = write(workdir, "tinyproxy.conf", """\
+User tinyproxy
+Group tinyproxy
+Port %(port)d
+Listen 127.0.0.1
+Allow 127.0.0.1
+Timeout 10
+MaxClients 8
+LogLevel Warning
+""" % {"port": port})
+    return start(workdir, [binary, "-d", "-c", config], port)
+
+
+def user_switch(users, env=None):
+    """Our test server twice, under the two users named, forked from one
+    root process that first switched its effective user to the first and
+    back (test/server/user_switch.c). Returns the harness.Server of the
+    parent, whose port is the first user's; its attribute ports holds
+    both."""
+    workdir = make_workdir("user-switch")
+    ports = [free_port(), free_port()]
+    command = [built_program("user_switch"), TEST_SERVER] + [
+        "%s:%d" % (user, port) for user, port in zip(users, ports)]
+    server = start(workdir, command, ports[0], env=env)
+    server.ports = ports
+    server.wait_accepting(20, ports[1])
+    return server
 
 
 def python_server():

@@ -200,6 +200,22 @@ UNIT_TEST(test_signals)
     EXPECT_INT_EQ(SIGRTMIN, config.signal);
 }
 
+UNIT_TEST(test_redact)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_TRUE(!config.redact_query);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_REDACT", "query", error,
+                                   sizeof error));
+    EXPECT_TRUE(config.redact_query);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_REDACT", "none", error,
+                                   sizeof error));
+    EXPECT_TRUE(!config.redact_query);
+    EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_REDACT", "1", error,
+                                    sizeof error));
+    EXPECT_TRUE(strstr(error, "query") != NULL);
+}
+
 UNIT_TEST(test_unknown_key_names_the_known_ones)
 {
     struct rp_config config;
@@ -249,6 +265,7 @@ int main(void)
     UNIT_RUN(test_outputs);
     UNIT_RUN(test_print_and_dir);
     UNIT_RUN(test_signals);
+    UNIT_RUN(test_redact);
     UNIT_RUN(test_unknown_key_names_the_known_ones);
     UNIT_RUN(test_load_from_file_then_environment);
     return unit_finish();

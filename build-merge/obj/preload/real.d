@@ -1,0 +1,2 @@
+build-merge/obj/preload/real.o: preload/real.c preload/real.h
+preload/real.h:

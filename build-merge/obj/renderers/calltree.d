@@ -1,0 +1,3 @@
+build-merge/obj/renderers/calltree.o: renderers/calltree.c \
+ renderers/calltree.h
+renderers/calltree.h:

@@ -64,8 +64,13 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
+# -z now: every symbol the library calls is bound as it loads, so the
+# signal handler's first call of each (clock_gettime, timer_settime,
+# process_vm_readv, _dl_find_object) does not go through the loader's lazy
+# binding, which may take the loader's lock and saves the vector registers
+# on the stack the handler runs on.
 $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
-	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs \
+	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
 	    -Wl,--version-script=preload/exports.map -ldw -lelf -lz -ldl -lpthread -lrt
 
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)

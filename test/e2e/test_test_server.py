@@ -641,3 +641,50 @@ def test_a_daemon_that_closes_inherited_fds_keeps_its_sockets():
         for report in reports:
             assert function_total(report["root"], "route_burn") >= \
                 0.85 * report["samples"], report["samples"]
+
+
+def test_libraries_loaded_and_unloaded_meanwhile_stall_no_sampled_request():
+    """Issue 10, item 10: the signal handler must never wait on the loader,
+    malloc, or the writer's rebuild of the unwinder's table. For 20 s one
+    request dlopens two large libraries in turn (one lands where the other
+    was), runs their code and dlcloses them; another allocates in a loop;
+    10 ms burns go on beside them, all sampled. No request may hang, no
+    burn may block more than 50 ms (the server measures the time its thread
+    was neither running nor waiting for a CPU: a crowded machine delays,
+    only a lock blocks), and the samples must be where the work was."""
+    seconds = 20
+    with Server() as server:
+        deadline = time.monotonic() + seconds
+
+        def repeat(path):
+            bodies = []
+            while time.monotonic() < deadline:
+                bodies.append(curl(server.url(path), timeout=10))
+            return bodies
+
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            loader = pool.submit(curl, server.url("/loader?ms=%d" % (seconds * 1000)),
+                                 timeout=seconds + 15)
+            allocs = pool.submit(repeat, "/alloc?ms=200")
+            burns = pool.submit(repeat, "/burn?ms=10&fn=alpha")
+            assert loader.result().endswith("cycles\n"), loader.result()
+            count = 1 + len(allocs.result()) + len(burns.result())
+        assert server.process.poll() is None, server.stderr()
+        blocked = [float(body.split("blocked ")[1].split()[0])
+                   for body in burns.result()]
+        assert 0 <= max(blocked) <= 50, "burns blocked for up to %.1f ms: %s" % (
+            max(blocked), sorted(blocked)[-10:])
+        server.wait_reports(count, timeout=10)
+        lines = server.index()
+        loader_line = next(line for line in lines if line[3].startswith("/loader"))
+        loader_report = server.report(loader_line[8])
+        check_sample_count(loader_report)
+        assert function_total(loader_report["root"], "loader_cycle") >= \
+            0.8 * loader_report["samples"], functions(loader_report["root"])
+        for line in lines:
+            if line[3].startswith("/burn") and line[8].startswith("2"):
+                report = server.report(line[8])
+                in_burn = function_total(report["root"], "burn_alpha") * \
+                    report["interval_ms"]
+                assert in_burn >= 8, "%.1f ms of samples in burn_alpha, %s" % (
+                    in_burn, functions(report["root"]))

@@ -279,8 +279,13 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
     const struct rp_record *record;
     unsigned drained = 0;
     while ((record = rp_ring_peek(&thread->ring)) != NULL) {
-        struct writer_request *request = writer_find(writer, record->request_id, true);
-        if (request != NULL) {
+        bool lost = record->kind == RP_RECORD_LOST;
+        struct writer_request *request = writer_find(writer, record->request_id, !lost);
+        if (request != NULL && lost) {
+            /* Its end was not queued: nothing will report it. */
+            writer_unlink(writer, request);
+            writer_request_done(writer, request);
+        } else if (request != NULL) {
             request->last_round = writer->round;
             request->samples_dropped += record->dropped;
             if (record->kind == RP_RECORD_CPU) {

@@ -70,8 +70,13 @@ $(BUILD)/obj/%.o: %.c
 # own (preload/isolated.h), so that a server defining their names (varnishd
 # has its own zlib) and reqprof never bind to each other's. Their headers
 # are still needed, for the types.
+# -z now: every symbol the library calls is bound as it loads, so the
+# signal handler's first call of each (clock_gettime, timer_settime,
+# process_vm_readv, _dl_find_object) does not go through the loader's lazy
+# binding, which may take the loader's lock and saves the vector registers
+# on the stack the handler runs on.
 $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
-	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs \
+	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
 	    -Wl,--version-script=preload/exports.map -ldl -lpthread -lrt
 
 # The tool reads reports with zlib's gzread: its own process, linked

@@ -71,6 +71,8 @@ static void connection_finish_oldest(struct connection_call *call)
     if (rp_finish_queue_push(request)) {
         rp_writer_notify();
     } else {
+        if (thread != NULL)
+            rp_thread_record_lost(thread, request->id);
         __atomic_fetch_add(&connection_reports_dropped, 1, __ATOMIC_RELAXED);
         rp_log_once(&connection_queue_full_said,
                     "the report writer is falling behind: reports of some "

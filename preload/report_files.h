@@ -4,8 +4,8 @@
  * so a reader never sees half a report), one line per request appended to
  * the directory's index.tsv, and the text on stderr with REQPROF_PRINT=1.
  * Index lines are queued and appended by rp_report_files_flush, once per
- * writer round (sooner when REQPROF_MAX_DISK wants a settle): one write
- * for many requests. Writer thread only.
+ * batch of the writer's (sooner when REQPROF_MAX_DISK wants a settle): one
+ * write for many requests. Writer thread only.
  */
 #ifndef REQPROF_REPORT_FILES_H
 #define REQPROF_REPORT_FILES_H

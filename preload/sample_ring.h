@@ -30,6 +30,8 @@
 enum rp_record_kind {
     RP_RECORD_STACK,   /* a stack sample of the thread's current request */
     RP_RECORD_CPU,     /* CPU time the thread spent on a request */
+    RP_RECORD_LOST,    /* the request ended but the finish queue was full:
+                        * it gets no report, and its samples can go */
     RP_RECORD_PADDING, /* ring-internal: the ring's end, too short for the
                         * record that follows it at the ring's start */
 };

@@ -175,19 +175,31 @@ void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record)
     thread->busy--;
 }
 
-/* Hands CPU time spent on a request to the writer through the ring. */
-static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
-                              uint64_t cpu_ns)
+/* Hands the writer a record without frames through the ring. */
+static void thread_record_plain(struct rp_thread *thread, enum rp_record_kind kind,
+                                uint64_t request_id, uint64_t value)
 {
     struct rp_record *record = rp_thread_record_start(thread, 0);
     if (record != NULL) {
-        record->kind = RP_RECORD_CPU;
+        record->kind = kind;
         record->request_id = request_id;
-        record->value = cpu_ns;
+        record->value = value;
         record->frame_count = 0;
         record->truncated = false;
     }
     rp_thread_record_finish(thread, record);
+}
+
+/* Hands CPU time spent on a request to the writer through the ring. */
+static void thread_record_cpu(struct rp_thread *thread, uint64_t request_id,
+                              uint64_t cpu_ns)
+{
+    thread_record_plain(thread, RP_RECORD_CPU, request_id, cpu_ns);
+}
+
+void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id)
+{
+    thread_record_plain(thread, RP_RECORD_LOST, request_id, 0);
 }
 
 /*

@@ -145,6 +145,11 @@ void rp_thread_mark_cpu_from_handler(struct rp_thread *thread);
 struct rp_record *rp_thread_record_start(struct rp_thread *thread, unsigned frame_count);
 void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record);
 
+/* Tells the writer, through the thread's ring, that request_id ended but
+ * could not be queued: the writer frees its samples at once rather than
+ * keep them for an end that will never come. */
+void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id);
+
 /* Whether sampling was stopped process-wide. */
 bool rp_thread_sampling_stopped(void);
 

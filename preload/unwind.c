@@ -21,6 +21,7 @@
  */
 #include "unwind.h"
 
+#include <dlfcn.h>
 #include <dwarf.h>
 #include <link.h>
 #include <pthread.h>
@@ -936,6 +937,23 @@ static bool unwind_step_by_frame_pointer(struct unwind_registers *registers)
     return true;
 }
 
+/*
+ * Whether object is still loaded where the table says, which holds pc. The
+ * table is as old as the writer's last sweep: since then the server may
+ * have dlclosed the object and dlopened another over its addresses, whose
+ * code a thread may be running. The old object's tables are then unmapped
+ * (a read would fault) or someone else's bytes. glibc's _dl_find_object
+ * knows what is loaded now, and takes no lock: it is async-signal-safe
+ * (glibc manual, "Dynamic Linker Introspection"), and a dlclose takes the
+ * object out of what it finds before unmapping it.
+ */
+static bool unwind_object_is_loaded(const struct unwind_object *object, uintptr_t pc)
+{
+    struct dl_find_object found;
+    return _dl_find_object((void *)pc, &found) == 0 &&
+           found.dlfo_eh_frame == (void *)object->header;
+}
+
 /* unwind_step for a frame whose rule is not cached: finds and runs its
  * CFI, and caches the rule. Out of line, so that the cached path keeps
  * the registers in registers. */
@@ -944,7 +962,7 @@ unwind_step_uncached(const struct unwind_walk *walk, struct unwind_registers *re
                      uintptr_t pc, uint64_t *cached)
 {
     const struct unwind_object *object = unwind_find_object(walk->table, pc);
-    if (object == NULL)
+    if (object == NULL || !unwind_object_is_loaded(object, pc))
         return unwind_step_by_frame_pointer(registers);
     /* Not cached: its row would not tell that the frame is a signal's. */
     if (!registers->rip_exact && unwind_is_sigreturn(object, registers->rip))

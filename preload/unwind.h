@@ -10,7 +10,9 @@
  * built off the hot path: at load, then by the writer thread whenever the
  * server has loaded or unloaded objects (rp_unwind_sweep_begin). An address
  * in no known object (code loaded since the last sweep, JIT code) ends the
- * walk there.
+ * walk there, after a frame-pointer guess. An object unloaded since the
+ * sweep is never read: before the walk reads an object's tables, glibc's
+ * lock-free _dl_find_object must still find them at the same address.
  *
  * Memory: one table for the process, with each object's bounds and a cache
  * of unwind rules by address shared by all threads (32 KiB); nothing per

@@ -12,7 +12,8 @@
  * unless it was shorter than REQPROF_MIN_DURATION or, with
  * REQPROF_MAX_REPORTS, it is not among the slowest of its window: then the
  * window holds it until it closes (report_budget.h), and a slower request
- * may displace it. The index lines of a round go out in one write.
+ * may displace it. The index lines of a batch (up to WRITER_BATCH
+ * requests) go out in one write.
  *
  * The writer sleeps between rounds. A server thread wakes it only when the
  * queue fills past a quarter (or when the writer idles), so a busy server
@@ -22,6 +23,7 @@
 
 #include <linux/futex.h>
 #include <locale.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -82,6 +84,9 @@
 /* Emptied requests kept for reuse, trees and all: building a tree in
  * memory of the last one allocates nothing. */
 #define WRITER_SPARE_MAX 16
+/* Requests taken after which going idle gives free memory back (see
+ * writer_give_back). */
+#define WRITER_GIVE_BACK_AFTER 1024
 
 /* What the writer knows of one request before it ends. */
 struct writer_request {
@@ -117,6 +122,7 @@ struct writer {
     char shown_path[HTTP_TARGET_MAX];
     size_t shown_path_length;
     unsigned reports_since_drain; /* report files since the rings' drain */
+    uint64_t taken_since_give_back; /* requests since writer_give_back */
 
     struct writer_request *spare_requests; /* emptied, trees and all */
     unsigned spare_count;
@@ -285,8 +291,13 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
     const struct rp_record *record;
     unsigned drained = 0;
     while ((record = rp_ring_peek(&thread->ring)) != NULL) {
-        struct writer_request *request = writer_find(writer, record->request_id, true);
-        if (request != NULL) {
+        bool lost = record->kind == RP_RECORD_LOST;
+        struct writer_request *request = writer_find(writer, record->request_id, !lost);
+        if (request != NULL && lost) {
+            /* Its end was not queued: nothing will report it. */
+            writer_unlink(writer, request);
+            writer_request_done(writer, request);
+        } else if (request != NULL) {
             request->last_round = writer->round;
             request->samples_dropped += record->dropped;
             if (record->kind == RP_RECORD_CPU) {
@@ -528,11 +539,16 @@ static bool writer_round(struct writer *writer)
             writer_finish(writer, batch[i], now_ns);
         rp_finish_queue_release();
         taken += count;
+        writer->taken_since_give_back += count;
         bool flushing = __atomic_load_n(&writer_flushing, __ATOMIC_ACQUIRE);
         if (writer->window_end_ns != 0 && (now_ns >= writer->window_end_ns || flushing))
             writer_close_window(writer, now_ns);
+        /* A batch's lines at a time: while the server finishes requests
+         * as fast as they are taken, a round goes on, and its lines held
+         * to its end were seen to take 16 MiB, kept as the buffer's
+         * capacity. */
+        rp_report_files_flush(writer->files);
     } while (count == WRITER_BATCH);
-    rp_report_files_flush(writer->files);
     if (writer->budget.count == 0)
         __atomic_store_n(&writer_done, rp_finish_queue_released(), __ATOMIC_RELEASE);
     if (writer->round % 512 == 0)
@@ -587,6 +603,22 @@ static void writer_wake(uint32_t state)
                          NULL, NULL, 0);
 }
 
+/*
+ * On going idle after a busy spell: the trees of the requests it had in
+ * flight (thousands when the server outran it) went back to malloc, which
+ * keeps the pages of chunks freed between live ones. malloc_trim hands
+ * the free pages of every arena back to the kernel (MADV_DONTNEED); it
+ * takes each arena's lock in turn, which only a quiet server meets here,
+ * and never more than once per busy spell.
+ */
+static void writer_give_back(struct writer *writer)
+{
+    if (writer->taken_since_give_back < WRITER_GIVE_BACK_AFTER)
+        return;
+    writer->taken_since_give_back = 0;
+    malloc_trim(0);
+}
+
 static void *writer_main(void *unused)
 {
     rp_thread_is_internal = true;
@@ -624,6 +656,8 @@ static void *writer_main(void *unused)
         round_start_ns = writer_now_ns();
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
+        if (empty_rounds == WRITER_IDLE_ROUNDS)
+            writer_give_back(writer);
         uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS
                                  : writer_nap_ns(writer, round_start_ns -
                                                              previous_start_ns);

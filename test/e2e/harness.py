@@ -212,11 +212,11 @@ def keep_alive_requests(port, path, count, timeout=30):
     return answered
 
 
-def wrk(url, seconds, connections=8):
+def wrk(url, seconds, connections=8, threads=1):
     """Runs wrk against url; returns the responses it counted ("N requests
     in ..."). Requests still in flight when it stops are not among them."""
     result = subprocess.run(
-        ["wrk", "-t1", "-c%d" % connections, "-d%ds" % seconds, url],
+        ["wrk", "-t%d" % threads, "-c%d" % connections, "-d%ds" % seconds, url],
         capture_output=True, text=True, timeout=seconds + 30)
     assert result.returncode == 0, "wrk failed: %s" % result.stderr
     match = re.search(r"(\d+) requests in", result.stdout)

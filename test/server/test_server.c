@@ -15,7 +15,9 @@
  *
  *   route                             work                          written with
  *   GET  /                            none                          writev
- *   GET  /burn?ms=100&fn=alpha        burn_alpha or burn_beta       writev
+ *   GET  /burn?ms=100&fn=alpha        burn_alpha or burn_beta; the  writev
+ *                                     body says how long the thread
+ *                                     was blocked meanwhile
  *   GET  /mix?ms=200&pct=70           pct% burn_alpha, rest beta    writev
  *   GET  /sleep?ms=100                sleep_wait                    send
  *   GET  /sleepburn?sleep=50&burn=50  sleep_wait, then burn_alpha   writev
@@ -28,6 +30,13 @@
  *   GET  /takeover?signal=27          installs SIG_DFL for that     writev
  *                                     signal, as daemons that reset
  *                                     dispositions do
+ *   GET  /loader?ms=1000              for that long, dlopens two    writev
+ *                                     large libraries in turn
+ *                                     (libxml2 with ICU, sqlite3),
+ *                                     runs code in each and
+ *                                     dlcloses it: loader_cycle
+ *   GET  /alloc?ms=100                malloc and free in a loop     writev
+ *                                     for that long: alloc_churn
  *   GET  /waits?ms=30                 blocking calls that a signal  writev
  *                                     would interrupt (EINTR), each
  *                                     made once, results in the body
@@ -44,6 +53,7 @@
  * With TEST_SERVER_CLOSE_FDS set it first closes fds 3 to 1023, as daemons do.
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -326,22 +336,51 @@ SERVER_FRAME static int route_root(int fd, const struct request *req) {
     return response_send(fd, IO_WRITEV, req, 200, "ok\n");
 }
 
+/* The calling thread's time blocked so far: wall-clock time since an
+ * arbitrary start, less the time it ran and the time it waited for a CPU
+ * (the kernel's schedstat). Only differences mean anything: a burn that
+ * took 10 ms of CPU on a crowded machine may wait long for a CPU, but it
+ * never blocks unless something it called waited on a lock. -1 if the
+ * kernel does not say. */
+static int64_t thread_blocked_ns(void) {
+    unsigned long long running_ns, waiting_ns;
+    char text[128];
+    /* Not stdio: its malloc could wait for another thread's arena lock. */
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    ssize_t length = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+
+    if (fd >= 0)
+        close(fd);
+    if (length <= 0)
+        return -1;
+    text[length] = '\0';
+    if (sscanf(text, "%llu %llu", &running_ns, &waiting_ns) != 2)
+        return -1;
+    return (int64_t)(clock_ns(CLOCK_MONOTONIC) - running_ns - waiting_ns);
+}
+
 SERVER_FRAME static int route_burn(int fd, const struct request *req) {
     unsigned ms = 100;
     size_t length;
     const char *fn = query_find(req->query, "fn", &length);
     bool beta = fn != NULL && length == 4 && memcmp(fn, "beta", 4) == 0;
-    char body[64];
+    char body[96];
 
     if (fn != NULL && !beta && !(length == 5 && memcmp(fn, "alpha", 5) == 0))
         return 400;
     if (query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0)
         return 400;
+    int64_t blocked_before = thread_blocked_ns();
     if (beta)
         burn_beta(ms);
     else
         burn_alpha(ms);
-    snprintf(body, sizeof body, "burned %u ms in %s\n", ms, beta ? "burn_beta" : "burn_alpha");
+    int64_t blocked_after = thread_blocked_ns();
+    double blocked_ms = blocked_before < 0 || blocked_after < 0
+                            ? -1.0
+                            : (double)(blocked_after - blocked_before) / 1e6;
+    snprintf(body, sizeof body, "burned %u ms in %s, blocked %.1f ms\n", ms,
+             beta ? "burn_beta" : "burn_alpha", blocked_ms);
     return response_send(fd, IO_WRITEV, req, 200, body);
 }
 
@@ -594,6 +633,122 @@ SERVER_FRAME static int route_file(int fd, const struct request *req) {
     return rc != 0 ? rc : io_sendfile_all(fd, file_fd, 0, bytes);
 }
 
+/* /loader's libraries: large, unloaded by dlclose (neither pins itself),
+ * and of different sizes, so that one is mapped where the other was. Each
+ * is given work in its own code, looked up by name. */
+#define LOADER_XML "libxml2.so.2"       /* with libicuuc and its 30 MB of data */
+#define LOADER_SQLITE "libsqlite3.so.0"
+
+/* Parses an XML document of a few hundred elements with libxml2. */
+static int loader_run_xml(void *library) {
+    void *(*read_memory)(const char *, int, const char *, const char *, int) =
+        (void *(*)(const char *, int, const char *, const char *, int))dlsym(library, "xmlReadMemory");
+    void (*free_document)(void *) = (void (*)(void *))dlsym(library, "xmlFreeDoc");
+    static char document[16384];
+    size_t used = (size_t)snprintf(document, sizeof document, "<list>");
+    for (int i = 0; used + 64 < sizeof document; i++)
+        used += (size_t)snprintf(document + used, sizeof document - used,
+                                 "<item n=\"%d\">text %d</item>", i, i);
+    used += (size_t)snprintf(document + used, sizeof document - used, "</list>");
+    if (read_memory == NULL || free_document == NULL)
+        return -1;
+    void *parsed = read_memory(document, (int)used, "loader.xml", NULL, 0);
+    if (parsed == NULL)
+        return -1;
+    free_document(parsed);
+    return 0;
+}
+
+/* Sums a recursive series in an in-memory sqlite3 database. */
+static int loader_run_sqlite(void *library) {
+    int (*open_database)(const char *, void **) =
+        (int (*)(const char *, void **))dlsym(library, "sqlite3_open");
+    int (*execute)(void *, const char *, void *, void *, char **) =
+        (int (*)(void *, const char *, void *, void *, char **))dlsym(library, "sqlite3_exec");
+    int (*close_database)(void *) = (int (*)(void *))dlsym(library, "sqlite3_close");
+    void *database;
+    if (open_database == NULL || execute == NULL || close_database == NULL ||
+        open_database(":memory:", &database) != 0)
+        return -1;
+    int rc = execute(database,
+                     "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c "
+                     "WHERE x < 5000) SELECT sum(x) FROM c",
+                     NULL, NULL, NULL);
+    close_database(database);
+    return rc == 0 ? 0 : -1;
+}
+
+/* Loads NAME, gives it work and unloads it. Returns 0, or -1 with the
+ * loader's message in ERROR. */
+SERVER_FRAME static int loader_cycle(const char *name, int (*run)(void *), char *error,
+                                     size_t error_size) {
+    void *library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (library == NULL) {
+        snprintf(error, error_size, "%s", dlerror());
+        return -1;
+    }
+    int rc = run(library);
+    if (rc != 0)
+        snprintf(error, error_size, "%s: its work failed", name);
+    if (dlclose(library) != 0 && rc == 0) {
+        snprintf(error, error_size, "%s", dlerror());
+        rc = -1;
+    }
+    return rc;
+}
+
+SERVER_FRAME static int route_loader(int fd, const struct request *req) {
+    unsigned ms = 1000, cycles = 0;
+    char body[256] = "";
+
+    if (query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0)
+        return 400;
+    uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + ms * 1000000ull;
+    while (clock_ns(CLOCK_MONOTONIC) < deadline) {
+        if (loader_cycle(LOADER_XML, loader_run_xml, body, sizeof body) != 0 ||
+            loader_cycle(LOADER_SQLITE, loader_run_sqlite, body, sizeof body) != 0)
+            return response_send(fd, IO_WRITEV, req, 500, body);
+        cycles++;
+    }
+    snprintf(body, sizeof body, "%u cycles\n", cycles);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+/* Allocates and frees blocks of 16 bytes to 256 KiB (some above malloc's
+ * mmap threshold) for MS ms of wall-clock time. Returns the allocations. */
+SERVER_FRAME static unsigned alloc_churn(unsigned ms) {
+    void *blocks[64] = {0};
+    uint64_t x = 0x2545f4914f6cdd1du;
+    unsigned count = 0;
+    uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + ms * 1000000ull;
+
+    while (clock_ns(CLOCK_MONOTONIC) < deadline) {
+        for (int i = 0; i < 256; i++, count++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            unsigned slot = (unsigned)(x % ARRAY_SIZE(blocks));
+            free(blocks[slot]);
+            blocks[slot] = malloc(16 + (size_t)(x >> 40) % (256 * 1024));
+            if (blocks[slot] != NULL)
+                memset(blocks[slot], (int)i, 16);
+        }
+    }
+    for (size_t i = 0; i < ARRAY_SIZE(blocks); i++)
+        free(blocks[i]);
+    return count;
+}
+
+SERVER_FRAME static int route_alloc(int fd, const struct request *req) {
+    unsigned ms = 100;
+    char body[64];
+
+    if (query_uint(req->query, "ms", PARAM_MS_MAX, &ms) != 0)
+        return 400;
+    snprintf(body, sizeof body, "%u allocations\n", alloc_churn(ms));
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
 static const struct {
     const char *method;
     const char *path;
@@ -611,6 +766,8 @@ static const struct {
     {"GET", "/waits-after", route_waits_after},
     {"GET", "/fork", route_fork},
     {"GET", "/takeover", route_takeover},
+    {"GET", "/loader", route_loader},
+    {"GET", "/alloc", route_alloc},
 };
 
 /* Runs the route for REQ and answers any error status it returns, which also

@@ -6,7 +6,8 @@
  * interrupted context (inside libc), across a nested signal's frame, from
  * a loop a timer interrupts anywhere, across a frame-pointer function
  * without CFI and one whose CFA is a DWARF expression, and through a
- * library loaded after the table was built, once a sweep has seen it.
+ * library loaded after the table was built, once a sweep has seen it. A
+ * library unloaded since the sweep is never read.
  */
 #include <dlfcn.h>
 #include <signal.h>
@@ -15,6 +16,7 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <ucontext.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "unit.h"
@@ -303,6 +305,41 @@ UNIT_TEST(walks_a_stack_that_is_not_the_threads_without_faulting)
     munmap(stack, size + 4096);
 }
 
+/*
+ * A library unloaded since the last sweep stays in the table until the
+ * next, and a thread may meanwhile run code that another dlopen mapped
+ * over its addresses. The walk must not read the unloaded library's
+ * unwind tables: here they are made inaccessible, as the holes between a
+ * library's segments are, and a read would kill the test.
+ */
+UNIT_TEST(a_library_unloaded_since_the_sweep_is_not_read)
+{
+    void *library = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
+    EXPECT_TRUE(library != NULL);
+    if (library == NULL)
+        return;
+    void *code = dlsym(library, "sqlite3_libversion");
+    struct dl_find_object found;
+    EXPECT_TRUE(code != NULL && _dl_find_object(code, &found) == 0);
+    rp_unwind_sweep_begin();
+    rp_unwind_sweep_reader(&reader);
+    rp_unwind_sweep_end();
+    EXPECT_INT_EQ(0, dlclose(library));
+    EXPECT_TRUE(_dl_find_object(code, &found) != 0); /* it is gone */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t start = (uintptr_t)found.dlfo_eh_frame & ~(page - 1);
+    size_t size = (((uintptr_t)found.dlfo_map_end + page - 1) & ~(page - 1)) - start;
+    void *hole = mmap((void *)start, size, PROT_NONE,
+                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+    EXPECT_TRUE(hole == (void *)start);
+    ucontext_t context;
+    getcontext(&context);
+    context.uc_mcontext.gregs[REG_RIP] = (greg_t)code;
+    context.uc_mcontext.gregs[REG_RBP] = 0; /* no frame-pointer guess either */
+    EXPECT_INT_EQ(1, rp_unwind_from_signal(&context, &reader, walked, WALK_MAX));
+    munmap(hole, size);
+}
+
 int main(void)
 {
     char error[256];
@@ -320,5 +357,6 @@ int main(void)
     UNIT_RUN(crosses_a_frame_whose_cfa_is_an_expression);
     UNIT_RUN(a_library_loaded_later_is_walked_after_a_sweep);
     UNIT_RUN(walks_a_stack_that_is_not_the_threads_without_faulting);
+    UNIT_RUN(a_library_unloaded_since_the_sweep_is_not_read);
     return unit_finish();
 }

@@ -71,7 +71,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -ldw -lelf -lz
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c)
 	@rm -f $@
 	ar rcs $@ $^
 

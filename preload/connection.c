@@ -89,13 +89,16 @@ static void connection_finish_oldest(struct connection_call *call)
     rp_pending_remove_oldest(&conn->pending);
 }
 
-/* The request being read is answered or ends before its head was read
- * whole: it gets what the parser has of its request line. */
-static void connection_take_partial_head(struct rp_conn *conn)
+/* The request being read is answered, refused or ends before its head was
+ * read whole: it gets what the parser has of its request line. Returns
+ * whether the parser has its method. */
+static bool connection_take_partial_head(struct rp_conn *conn)
 {
     struct http_parser *parser = &conn->request_parser;
-    if (conn->pending.reading && http_parser_request_line_known(parser))
-        rp_pending_reading_head(&conn->pending, parser->method, parser->target);
+    if (!http_parser_request_line_known(parser))
+        return false;
+    rp_pending_reading_head(&conn->pending, parser->method, parser->target);
+    return true;
 }
 
 static void connection_count_unfollowed(void)
@@ -156,7 +159,7 @@ static void connection_on_response_event(void *context, enum http_event event,
     } else {
         /* A server may answer before it read the whole head (414, 431). */
         if (!answered->headers_complete)
-            connection_take_partial_head(conn);
+            (void)connection_take_partial_head(conn);
         answered->response_bytes = parser->message_bytes;
         connection_finish_oldest(call);
         connection_expect_next_response(conn);
@@ -177,7 +180,7 @@ static void connection_end_all(struct connection_call *call)
     struct rp_request *oldest;
     while ((oldest = connection_oldest(conn)) != NULL) {
         if (!oldest->headers_complete && oldest->status != 0)
-            connection_take_partial_head(conn);
+            (void)connection_take_partial_head(conn);
         if (oldest->headers_complete || oldest->status != 0) {
             if (oldest->status != 0)
                 oldest->response_bytes = partial_response_bytes;
@@ -235,12 +238,10 @@ static void connection_give_up(struct connection_call *call)
 static void connection_request_refused(struct connection_call *call)
 {
     struct rp_conn *conn = call->conn;
-    struct http_parser *parser = &conn->request_parser;
-    if (http_parser_request_line_known(parser))
-        rp_pending_reading_head(&conn->pending, parser->method, parser->target);
-    else
+    if (!connection_take_partial_head(conn))
         rp_pending_reading_drop(&conn->pending);
-    rp_pending_reading_complete(&conn->pending, parser->message_bytes);
+    rp_pending_reading_complete(&conn->pending,
+                                conn->request_parser.message_bytes);
     if (connection_oldest(conn) == NULL)
         connection_give_up(call);
 }

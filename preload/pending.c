@@ -5,8 +5,8 @@
  * a NUL, rounded up to 8 bytes. The record of the request being read holds
  * room for the longest method and target until its head is known, so that
  * writing them never needs room the queue may not get; it shrinks to fit
- * then. The buffer grows by doubling, and before it grows the records are
- * moved to its start if the oldest have left room there.
+ * then. The buffer grows by doubling, and the records move to its start
+ * when the oldest have left room there (pending_make_room says when).
  */
 #include "pending.h"
 
@@ -78,30 +78,31 @@ static void pending_release(struct rp_pending *pending)
     pending->capacity = pending->head = pending->tail = pending->newest = 0;
 }
 
-/* Makes room for size more bytes at the tail, within the bounds. */
-static bool pending_make_room(struct rp_pending *pending, uint32_t size)
+/* Moves the records to the start of the buffer. */
+static void pending_compact(struct rp_pending *pending)
 {
     uint32_t used = pending->tail - pending->head;
-    if (pending->capacity - pending->tail >= size)
-        return true;
-    if (pending->head > 0 && pending->capacity - used >= size) {
-        memmove(pending->bytes, pending->bytes + pending->head, used);
-        pending->newest -= pending->head;
-        pending->tail = used;
-        pending->head = 0;
-        return true;
-    }
+    memmove(pending->bytes, pending->bytes + pending->head, used);
+    pending->newest -= pending->head;
+    pending->tail = used;
+    pending->head = 0;
+}
+
+/* A buffer at least twice as large, with the records at its start, if the
+ * bounds allow. */
+static bool pending_grow(struct rp_pending *pending, uint32_t size)
+{
+    uint32_t used = pending->tail - pending->head;
     uint32_t capacity =
-        pending->capacity > 0 ? pending->capacity : PENDING_FIRST_CAPACITY;
+        pending->capacity > 0 ? pending->capacity * 2 : PENDING_FIRST_CAPACITY;
     while (capacity - used < size)
         capacity *= 2;
+    if (capacity > RP_PENDING_CONNECTION_BYTES)
+        return false;
     uint32_t added = capacity - pending->capacity;
-    if (capacity > RP_PENDING_CONNECTION_BYTES ||
-        __atomic_add_fetch(&pending_process_bytes, added, __ATOMIC_RELAXED) >
-            RP_PENDING_PROCESS_BYTES) {
-        if (capacity <= RP_PENDING_CONNECTION_BYTES)
-            __atomic_fetch_sub(&pending_process_bytes, added,
-                               __ATOMIC_RELAXED);
+    if (__atomic_add_fetch(&pending_process_bytes, added, __ATOMIC_RELAXED) >
+        RP_PENDING_PROCESS_BYTES) {
+        __atomic_fetch_sub(&pending_process_bytes, added, __ATOMIC_RELAXED);
         return false;
     }
     unsigned char *bytes = malloc(capacity);
@@ -118,6 +119,29 @@ static bool pending_make_room(struct rp_pending *pending, uint32_t size)
     pending->tail = used;
     pending->head = 0;
     return true;
+}
+
+/*
+ * Makes room for size more bytes at the tail, within the bounds. Moving
+ * the records costs as much as they hold, so they are moved to the start
+ * only while they fill at most half the buffer (each byte then moves at
+ * most once per half a buffer of requests), or when it cannot grow.
+ */
+static bool pending_make_room(struct rp_pending *pending, uint32_t size)
+{
+    uint32_t used = pending->tail - pending->head;
+    bool fits = pending->capacity - used >= size;
+    if (pending->capacity - pending->tail >= size)
+        return true;
+    if (fits && used <= pending->capacity / 2) {
+        pending_compact(pending);
+        return true;
+    }
+    if (pending_grow(pending, size))
+        return true;
+    if (fits)
+        pending_compact(pending);
+    return fits;
 }
 
 /* One more request not followed, after the newest followed one. */

@@ -73,6 +73,33 @@ UNIT_TEST(test_a_thousand_pipelined_come_out_in_order)
     EXPECT_INT_EQ(0, pending.count);
 }
 
+/* A client that keeps a hundred requests ahead for a long time: the
+ * buffer stops growing, and each request comes out as it went in. */
+UNIT_TEST(test_steady_pipelining_reuses_its_buffer)
+{
+    struct rp_pending pending = {0};
+    char path[HTTP_TARGET_MAX], expected[32];
+    uint64_t next = 1, answered = 1;
+    for (; next <= 100; next++)
+        EXPECT_TRUE(pending_read(&pending, next, "/steady"));
+    uint32_t capacity = 0;
+    for (int i = 0; i < 100000; i++) {
+        if (i == 1000)
+            capacity = pending.capacity;
+        snprintf(expected, sizeof expected, "/s?n=%llu", (unsigned long long)next);
+        EXPECT_TRUE(pending_read(&pending, next++, expected));
+        EXPECT_INT_EQ(answered, pending_answer(&pending, path));
+        answered++;
+    }
+    EXPECT_INT_EQ(capacity, pending.capacity);
+    EXPECT_TRUE(capacity <= 16384); /* ~4 KiB of records, kept under half */
+    snprintf(expected, sizeof expected, "/s?n=%llu", (unsigned long long)answered);
+    EXPECT_INT_EQ(answered, pending_answer(&pending, path));
+    EXPECT_STR_EQ(expected, path);
+    while (pending_answer(&pending, NULL) != UINT64_MAX)
+        ;
+}
+
 /* Requests past the room are not followed, but their responses are passed
  * over in their place, and a request read once there is room again is
  * followed with its own response. */
@@ -171,6 +198,7 @@ int main(void)
 {
     UNIT_RUN(test_one_request_at_a_time_takes_no_queue);
     UNIT_RUN(test_a_thousand_pipelined_come_out_in_order);
+    UNIT_RUN(test_steady_pipelining_reuses_its_buffer);
     UNIT_RUN(test_requests_past_the_room_keep_their_place);
     UNIT_RUN(test_room_is_bounded_for_the_process);
     UNIT_RUN(test_request_being_read_dropped_or_answered_early);

@@ -122,9 +122,10 @@ fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
 	@test/fuzz/run $(BUILD) $(FUZZ_SECONDS) --grow
 
-$(BUILD)/fuzz/fuzz_http_parser: test/fuzz/fuzz_http_parser.c preload/http_parser.c
+$(BUILD)/fuzz/fuzz_http_parser: test/fuzz/fuzz_http_parser.c preload/http_parser.c \
+                                preload/http_parser.h
 $(BUILD)/fuzz/fuzz_json_read: test/fuzz/fuzz_json_read.c $(RENDERER_SOURCES) \
-                              $(BUILD)/gen/html_page.c
+                              $(BUILD)/gen/html_page.c $(wildcard renderers/*.h)
 $(FUZZ_TARGETS):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lm -lz

@@ -46,12 +46,21 @@ struct rp_pending {
     uint32_t newest;           /* offset of the newest */
 };
 
+/* The oldest request followed, or NULL. Inline: every read and write of
+ * a connection asks. */
+static inline struct rp_request *rp_pending_oldest(struct rp_pending *pending)
+{
+    return pending->count > 0 ? &pending->oldest : NULL;
+}
+
 /* The request the next response answers, or NULL when there is none or
  * it answers a request not followed. */
-struct rp_request *rp_pending_answered(struct rp_pending *pending);
-
-/* The oldest request followed, or NULL. */
-struct rp_request *rp_pending_oldest(struct rp_pending *pending);
+static inline struct rp_request *
+rp_pending_answered(struct rp_pending *pending)
+{
+    return pending->responses_to_skip == 0 ? rp_pending_oldest(pending)
+                                           : NULL;
+}
 
 /*
  * A new request began at start_ns: it becomes the newest, and the one being
@@ -61,9 +70,10 @@ struct rp_request *rp_pending_oldest(struct rp_pending *pending);
 bool rp_pending_add(struct rp_pending *pending, uint64_t id,
                     uint64_t start_ns);
 
-/* The head of the request being read is known: its method and target.
- * Only the first head given counts. */
-void rp_pending_reading_head(struct rp_pending *pending, const char *method,
+/* The head of the request being read is known: its method (a whole
+ * array, as the parser's) and target. Only the first head given counts. */
+void rp_pending_reading_head(struct rp_pending *pending,
+                             const char method[HTTP_METHOD_MAX],
                              const char *path);
 
 /* The request being read is whole, request_bytes long. Nothing is being

@@ -31,9 +31,10 @@ static uint64_t pending_answer(struct rp_pending *pending, char *path)
 static bool pending_read(struct rp_pending *pending, uint64_t id,
                          const char *path)
 {
+    static const char get[HTTP_METHOD_MAX] = "GET";
     if (!rp_pending_add(pending, id, id * 10))
         return false;
-    rp_pending_reading_head(pending, "GET", path);
+    rp_pending_reading_head(pending, get, path);
     rp_pending_reading_complete(pending, 100 + id);
     return true;
 }
@@ -186,7 +187,8 @@ UNIT_TEST(test_request_being_read_dropped_or_answered_early)
 
     EXPECT_TRUE(rp_pending_add(&pending, 4, 40));
     EXPECT_INT_EQ(4, pending_answer(&pending, NULL));
-    rp_pending_reading_head(&pending, "GET", "/late");
+    static const char get[HTTP_METHOD_MAX] = "GET";
+    rp_pending_reading_head(&pending, get, "/late");
     rp_pending_reading_complete(&pending, 5);
     EXPECT_TRUE(rp_pending_oldest(&pending) == NULL);
     EXPECT_TRUE(pending_read(&pending, 5, "/next"));

@@ -8,6 +8,7 @@ same order, with the status nginx sent and the method and path it was
 asked for (the first 511 bytes of a longer target).
 """
 
+import re
 import socket
 import time
 
@@ -110,6 +111,19 @@ def check_pipelined(path, wire, lines, stderr):
     assert starts == sorted(starts), "starts out of the requests' order"
 
 
+def indexed_all(server, timeout=20):
+    """The index's lines once no more came for a second."""
+    deadline = time.monotonic() + timeout
+    lines = server.index()
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        more = server.index()
+        if len(more) == len(lines):
+            break
+        lines = more
+    return lines
+
+
 def test_nginx_pipelined_requests_each_get_their_line():
     with servers.upstream() as upstream, \
             servers.nginx(upstream.port, access_log=True) as server:
@@ -126,6 +140,34 @@ def test_pipelined_requests_read_ahead_by_the_hundred_each_get_their_line():
     with Server() as server:
         wire, lines = pipelined_lines(server, "/")
         check_pipelined("/", wire, lines, server.stderr())
+
+
+def test_requests_read_ahead_past_the_room_are_counted_and_said_once():
+    # 10,000 requests of ~50 bytes, all read before any is answered: past
+    # the 256 KiB reqprof keeps for one connection. The first ones get
+    # their lines, the rest are counted, and said, once; none gets a line
+    # that is not its own.
+    count = 10000
+    payload = b"".join(b"GET /r?n=%d HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" % n
+                       for n in range(count))
+    with servers.read_ahead_server() as server:
+        wire = response_statuses(exchange(server.port, payload, timeout=30))
+        lines = indexed_all(server)
+        # At exit reqprof says how many it did not follow.
+        server.stop()
+        stderr = server.stderr()
+    assert wire == [200] * count, "answered %d" % len(wire)
+    followed = len(lines)
+    assert 1000 < followed < count, "%d lines" % followed
+    paths = sorted(int(line[3].split("=")[1]) for line in lines)
+    assert paths == list(range(followed)), "lines for other requests"
+    assert all(int(line[4]) == 200 for line in lines)
+    assert stderr.count("pipelined more requests than reqprof keeps") == 1, \
+        stderr[-2000:]
+    unfollowed = re.search(r"(\d+) pipelined requests in all got no index",
+                           stderr)
+    assert unfollowed and int(unfollowed.group(1)) + followed == count, (
+        "%d lines; stderr:\n%s" % (followed, stderr[-2000:]))
 
 
 # Requests nginx refuses, each alone on its connection, with the method and

@@ -77,6 +77,8 @@ struct http_parser {
     char method[HTTP_METHOD_MAX];  /* NUL-terminated; "" in responses */
     char target[HTTP_TARGET_MAX];  /* NUL-terminated, maybe truncated */
     bool target_truncated;         /* the real target was longer */
+    /* Private, beside target_truncated so that one store clears both. */
+    bool target_invalid;           /* a control byte is in the target */
     int status;                    /* response status code; 0 in requests */
     uint64_t message_bytes;        /* bytes of the current message so far */
 
@@ -92,7 +94,6 @@ struct http_parser {
     bool next_response_to_head;    /* set by http_parser_expect_head */
     bool has_length;               /* a Content-Length was seen */
     bool has_encoding;             /* a Transfer-Encoding was seen */
-    bool target_invalid;           /* a control byte is in the target */
     bool chunked;                  /* Transfer-Encoding ends in chunked */
     uint16_t token_length;         /* bytes of the method, target, status
                                       or literal matched so far */

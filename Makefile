@@ -3,6 +3,8 @@
 #   make          build/libreqprof.so (to LD_PRELOAD) and build/reqprof (the tool)
 #   make demo     the test server under reqprof, a few requests, one report
 #   make test     unit and end-to-end tests; ends with "N passed, N failed"
+#   make fuzz     the fuzz targets (test/fuzz/), FUZZ_SECONDS each; new
+#                 inputs go into their corpus (make test runs them briefly)
 #   make bench    what reqprof costs, beside no profiler, the signal floor,
 #                 gperftools and perf (bench/RESULTS.md); BENCH_QUICK=1: short
 #   make deps     install the Debian packages the build and tests need (as root)
@@ -59,7 +61,17 @@ TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
 BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
                  $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost
 
-.PHONY: all test demo deps bench clean
+# libFuzzer targets (test/fuzz/), built with clang and its fuzzer runtime
+# (test/install-deps installs them); without clang, make test skips them.
+FUZZ_CC ?= $(firstword $(shell command -v clang-14 clang 2>/dev/null))
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=undefined -D_GNU_SOURCE \
+              -Ipreload -Isymbolizer -Irenderers
+FUZZ_TARGETS = $(BUILD)/fuzz/fuzz_http_parser $(BUILD)/fuzz/fuzz_json_read
+# make test gives each 30 s; make fuzz as long as this.
+FUZZ_SECONDS ?= 600
+
+.PHONY: all test demo deps bench fuzz clean
 all: $(LIBRARY) $(TOOL)
 
 $(BUILD)/obj/%.o: %.c
@@ -84,7 +96,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -126,8 +138,21 @@ deps:
 	@test/install-deps
 
 test: deps
-	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_PROGRAMS)
+	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_PROGRAMS) \
+	    $(if $(FUZZ_CC),$(FUZZ_TARGETS))
 	@test/run-tests $(BUILD)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
+	@test/fuzz/run $(BUILD) $(FUZZ_SECONDS) --grow
+
+$(BUILD)/fuzz/fuzz_http_parser: test/fuzz/fuzz_http_parser.c preload/http_parser.c \
+                                preload/http_parser.h
+$(BUILD)/fuzz/fuzz_json_read: test/fuzz/fuzz_json_read.c $(RENDERER_SOURCES) \
+                              $(BUILD)/gen/html_page.c $(wildcard renderers/*.h)
+$(FUZZ_TARGETS):
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lm -lz
 
 demo: deps
 	@$(MAKE) --no-print-directory all $(TEST_SERVER)

@@ -48,8 +48,9 @@ struct rp_conn *rp_conn_table_add(int fd, struct rp_conn **stale)
     pthread_mutex_lock(&conn->lock);
     conn->fd = fd;
     conn->ignored = false;
-    conn->pending_first = 0;
-    conn->pending_count = 0;
+    /* Empty: a connection is ended, which frees its queue, before it is
+     * released. */
+    conn->pending = (struct rp_pending){0};
     http_parser_init(&conn->request_parser, HTTP_DIRECTION_REQUEST);
     http_parser_init(&conn->response_parser, HTTP_DIRECTION_RESPONSE);
     pthread_mutex_unlock(&conn->lock);

@@ -16,10 +16,7 @@
 #include <stdint.h>
 
 #include "http_parser.h"
-#include "request.h"
-
-/* Requests read ahead of their responses (pipelining) that are tracked. */
-#define RP_PIPELINE_DEPTH 16
+#include "pending.h"
 
 struct rp_conn {
     pthread_mutex_t lock; /* held for every parse; never in a signal handler */
@@ -27,9 +24,7 @@ struct rp_conn {
     bool ignored;         /* not HTTP (TLS, upgraded...): left alone */
     struct http_parser request_parser;  /* bytes the server reads */
     struct http_parser response_parser; /* bytes the server writes */
-    unsigned pending_first;             /* index of the oldest pending */
-    unsigned pending_count;             /* requests read, not yet answered */
-    struct rp_request pending[RP_PIPELINE_DEPTH];
+    struct rp_pending pending;          /* requests read, not yet answered */
     struct rp_conn *next_free; /* free list link */
 };
 

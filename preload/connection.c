@@ -1,10 +1,16 @@
 /*
  * Requests from bytes; see connection.h.
  *
- * Each connection keeps a queue of pending requests: read (at least their
- * first byte) but not yet answered. HTTP/1.x answers in order, so the
- * oldest pending request is the one the server works on and the one the
- * next response belongs to, even when a client pipelines several.
+ * Each connection keeps its pending requests, read (at least their first
+ * byte) but not yet answered (pending.h). HTTP/1.x answers in order, so
+ * the oldest pending request is the one the server works on and the one
+ * the next response belongs to, even when a client pipelines several.
+ *
+ * A request the parser refuses is still a request: the server answers it
+ * (400, 501, 414, 431...), and its index line shows that answer with the
+ * method and as much of the target as was read. Only bytes that do not
+ * begin with a method are not HTTP (TLS, another protocol): such a
+ * connection is left alone once no request read before them is pending.
  */
 #include "connection.h"
 
@@ -23,21 +29,24 @@ static uint64_t connection_next_id = 1;
 static bool connection_queue_full_said;
 /* Reports lost because the finish queue was full. */
 static uint64_t connection_reports_dropped;
+static bool connection_unfollowed_said;
+/* Requests pipelined beyond the room for pending requests. */
+static uint64_t connection_requests_unfollowed;
 
 /* One interposed call's view while it holds the connection's lock. */
 struct connection_call {
     struct rp_conn *conn;
-    bool overflowed;           /* more pipelined requests than tracked */
 };
-
-static struct rp_request *connection_pending(struct rp_conn *conn, unsigned i)
-{
-    return &conn->pending[(conn->pending_first + i) % RP_PIPELINE_DEPTH];
-}
 
 static struct rp_request *connection_oldest(struct rp_conn *conn)
 {
-    return conn->pending_count > 0 ? connection_pending(conn, 0) : NULL;
+    return rp_pending_oldest(&conn->pending);
+}
+
+/* The request the server works on: the one its next response answers. */
+static struct rp_request *connection_answered(struct rp_conn *conn)
+{
+    return rp_pending_answered(&conn->pending);
 }
 
 static uint64_t connection_now_ns(void)
@@ -50,9 +59,9 @@ static uint64_t connection_now_ns(void)
 /* Tells the response parser whether the next response answers a HEAD. */
 static void connection_expect_next_response(struct rp_conn *conn)
 {
-    struct rp_request *oldest = connection_oldest(conn);
+    struct rp_request *answered = connection_answered(conn);
     http_parser_expect_head(&conn->response_parser,
-                            oldest != NULL && strcmp(oldest->method, "HEAD") == 0);
+                            answered != NULL && strcmp(answered->method, "HEAD") == 0);
 }
 
 /* Hands the oldest pending request to the writer and forgets it. */
@@ -79,8 +88,31 @@ static void connection_finish_oldest(struct connection_call *call)
                     "requests are dropped (sample less often with "
                     "REQPROF_INTERVAL, or write only one REQPROF_OUTPUT)");
     }
-    conn->pending_first = (conn->pending_first + 1) % RP_PIPELINE_DEPTH;
-    conn->pending_count--;
+    rp_pending_remove_oldest(&conn->pending);
+}
+
+/* The request being read is answered, refused or ends before its head was
+ * read whole: it gets what the parser has of its request line. Returns
+ * whether the parser has its method. */
+static bool connection_take_partial_head(struct rp_conn *conn)
+{
+    struct http_parser *parser = &conn->request_parser;
+    if (!http_parser_request_line_known(parser))
+        return false;
+    rp_pending_reading_head(&conn->pending, parser->method, parser->target);
+    return true;
+}
+
+static void connection_count_unfollowed(void)
+{
+    __atomic_fetch_add(&connection_requests_unfollowed, 1, __ATOMIC_RELAXED);
+    rp_log_once(&connection_unfollowed_said,
+                "a client pipelined more requests than reqprof keeps room "
+                "for (%u KiB a connection, %u KiB in all): those past it "
+                "get no index line; their responses are told apart, so "
+                "the requests after them are followed",
+                RP_PENDING_CONNECTION_BYTES / 1024,
+                RP_PENDING_PROCESS_BYTES / 1024);
 }
 
 static void connection_on_request_event(void *context, enum http_event event,
@@ -88,33 +120,17 @@ static void connection_on_request_event(void *context, enum http_event event,
                                         size_t offset)
 {
     struct connection_call *call = context;
-    struct rp_conn *conn = call->conn;
-    if (call->overflowed)
-        return;
+    struct rp_pending *pending = &call->conn->pending;
     if (event == HTTP_EVENT_MESSAGE_BEGIN) {
-        if (conn->pending_count == RP_PIPELINE_DEPTH) {
-            call->overflowed = true;
-            return;
-        }
-        struct rp_request *request = connection_pending(conn, conn->pending_count++);
-        request->method[0] = '\0';
-        request->path[0] = '\0';
-        request->id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
-        request->start_ns = connection_now_ns();
-        request->headers_complete = false;
-        request->status = 0;
-        request->request_bytes = 0;
-        request->response_bytes = 0;
-        rp_writer_notify();
-        return;
-    }
-    struct rp_request *newest = connection_pending(conn, conn->pending_count - 1);
-    if (event == HTTP_EVENT_HEADERS_COMPLETE) {
-        memcpy(newest->method, parser->method, sizeof newest->method);
-        memcpy(newest->path, parser->target, sizeof newest->path);
-        newest->headers_complete = true;
+        uint64_t id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
+        if (rp_pending_add(pending, id, connection_now_ns()))
+            rp_writer_notify();
+        else
+            connection_count_unfollowed();
+    } else if (event == HTTP_EVENT_HEADERS_COMPLETE) {
+        rp_pending_reading_head(pending, parser->method, parser->target);
     } else {
-        newest->request_bytes = parser->message_bytes;
+        rp_pending_reading_complete(pending, parser->message_bytes);
     }
 }
 
@@ -128,41 +144,52 @@ static void connection_on_response_event(void *context, enum http_event event,
                                          size_t offset)
 {
     struct connection_call *call = context;
-    struct rp_request *oldest = connection_oldest(call->conn);
-    /* A response nobody asked for (a 408 on an idle connection) and interim
-     * responses (100 Continue) end no request. */
-    if (oldest == NULL || event == HTTP_EVENT_MESSAGE_BEGIN ||
-        connection_is_interim(parser))
+    struct rp_conn *conn = call->conn;
+    if (event == HTTP_EVENT_MESSAGE_BEGIN || connection_is_interim(parser))
         return;
+    struct rp_request *answered = rp_pending_answered(&conn->pending);
+    if (answered == NULL) {
+        /* A response nobody asked for (a 408 on an idle connection), or
+         * one to a request past the room for pipelined ones. */
+        if (event == HTTP_EVENT_MESSAGE_COMPLETE &&
+            rp_pending_skip_response(&conn->pending))
+            connection_expect_next_response(conn);
+        return;
+    }
     if (event == HTTP_EVENT_HEADERS_COMPLETE) {
-        oldest->status = parser->status;
+        answered->status = parser->status;
     } else {
-        oldest->response_bytes = parser->message_bytes;
+        /* A server may answer before it read the whole head (414, 431). */
+        if (!answered->headers_complete)
+            (void)connection_take_partial_head(conn);
+        answered->response_bytes = parser->message_bytes;
         connection_finish_oldest(call);
-        connection_expect_next_response(call->conn);
+        connection_expect_next_response(conn);
     }
 }
 
 /*
  * The connection ends (closed, or its bytes stopped making sense): a body
- * that runs until close is complete; requests whose headers were read end
- * now, with whatever response they got; half-read requests are no requests.
+ * that runs until close is complete; requests whose headers were read, or
+ * that the server began to answer, end now with whatever response they
+ * got; other half-read requests are no requests.
  */
 static void connection_end_all(struct connection_call *call)
 {
     struct rp_conn *conn = call->conn;
     uint64_t partial_response_bytes = conn->response_parser.message_bytes;
     http_parser_close(&conn->response_parser, connection_on_response_event, call);
-    while (conn->pending_count > 0) {
-        struct rp_request *oldest = connection_oldest(conn);
-        if (oldest->headers_complete) {
+    struct rp_request *oldest;
+    while ((oldest = connection_oldest(conn)) != NULL) {
+        if (!oldest->headers_complete && oldest->status != 0)
+            (void)connection_take_partial_head(conn);
+        if (oldest->headers_complete || oldest->status != 0) {
             if (oldest->status != 0)
                 oldest->response_bytes = partial_response_bytes;
             partial_response_bytes = 0;
             connection_finish_oldest(call);
         } else {
-            conn->pending_first = (conn->pending_first + 1) % RP_PIPELINE_DEPTH;
-            conn->pending_count--;
+            rp_pending_remove_oldest(&conn->pending);
         }
     }
 }
@@ -188,23 +215,38 @@ static struct rp_conn *connection_lock(int fd)
 static void connection_unlock_and_follow(struct connection_call *call)
 {
     struct rp_conn *conn = call->conn;
-    struct rp_request *oldest = connection_oldest(conn);
-    uint64_t request_id = oldest != NULL ? oldest->id : 0;
+    struct rp_request *answered = connection_answered(conn);
+    uint64_t request_id = answered != NULL ? answered->id : 0;
     pthread_mutex_unlock(&conn->lock);
     struct rp_thread *thread = request_id != 0 ? rp_thread_self() : rp_thread_state;
     if (thread != NULL)
         rp_thread_set_current(thread, request_id, request_id != 0 ? conn : NULL);
 }
 
-/* After a parse error or overflow: leave the connection alone for good. */
+/* After a response the parser refused, or an upgrade: leave the
+ * connection alone for good. */
 static void connection_give_up(struct connection_call *call)
 {
     connection_end_all(call);
     call->conn->ignored = true;
 }
 
-typedef int (*connection_feed_fn)(struct http_parser *, const char *, size_t,
-                                  http_event_fn, void *);
+/*
+ * The request parser refused the bytes read. The request they belong to is
+ * one the server answers too, if its method was read; without one they are
+ * not HTTP. Requests read before them are answered as usual; nothing more
+ * is read, as nothing more can be told apart.
+ */
+static void connection_request_refused(struct connection_call *call)
+{
+    struct rp_conn *conn = call->conn;
+    if (!connection_take_partial_head(conn))
+        rp_pending_reading_drop(&conn->pending);
+    rp_pending_reading_complete(&conn->pending,
+                                conn->request_parser.message_bytes);
+    if (connection_oldest(conn) == NULL)
+        connection_give_up(call);
+}
 
 static void connection_feed(int fd, bool is_request, const struct iovec *iov,
                             int iov_count, size_t length)
@@ -227,7 +269,9 @@ static void connection_feed(int fd, bool is_request, const struct iovec *iov,
         result = http_parser_feed(parser, iov[i].iov_base, piece, on_event, &call);
         length -= piece;
     }
-    if (result != 0 || call.overflowed || parser->state == HTTP_STATE_DONE)
+    if (result != 0 && is_request)
+        connection_request_refused(&call);
+    else if (result != 0 || parser->state == HTTP_STATE_DONE)
         connection_give_up(&call);
     connection_unlock_and_follow(&call);
     errno = saved_errno;
@@ -317,8 +361,8 @@ struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id)
     struct rp_conn *conn = connection_lock(fd);
     if (conn == NULL)
         return NULL;
-    struct rp_request *oldest = connection_oldest(conn);
-    *request_id = oldest != NULL ? oldest->id : 0;
+    struct rp_request *answered = connection_answered(conn);
+    *request_id = answered != NULL ? answered->id : 0;
     pthread_mutex_unlock(&conn->lock);
     return *request_id != 0 ? conn : NULL;
 }
@@ -328,12 +372,15 @@ uint64_t rp_connection_reports_dropped(void)
     return __atomic_load_n(&connection_reports_dropped, __ATOMIC_RELAXED);
 }
 
+uint64_t rp_connection_requests_unfollowed(void)
+{
+    return __atomic_load_n(&connection_requests_unfollowed, __ATOMIC_RELAXED);
+}
+
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id)
 {
-    bool pending = false;
     pthread_mutex_lock(&conn->lock);
-    for (unsigned i = 0; i < conn->pending_count && !pending; i++)
-        pending = connection_pending(conn, i)->id == request_id;
+    bool pending = rp_pending_contains(&conn->pending, request_id);
     pthread_mutex_unlock(&conn->lock);
     return pending;
 }

@@ -48,6 +48,9 @@ struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id);
 /* Reports dropped so far because the writer fell behind. */
 uint64_t rp_connection_reports_dropped(void);
 
+/* Requests pipelined past the room for pending requests, not followed. */
+uint64_t rp_connection_requests_unfollowed(void);
+
 /* Whether request_id is still read and unanswered on conn. */
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id);
 

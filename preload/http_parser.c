@@ -391,6 +391,7 @@ static bool http_parser_begin(struct http_parser *parser, unsigned char c)
     parser->method[0] = '\0';
     parser->target[0] = '\0';
     parser->target_truncated = false;
+    parser->target_invalid = false;
     parser->status = 0;
     parser->message_bytes = 0;
     parser->state = HTTP_STATE_HEAD;
@@ -510,18 +511,22 @@ static int http_parser_head_byte(struct http_parser *parser, unsigned char c)
 
     case HTTP_HEAD_TARGET:
         if (c == ' ') {
-            if (parser->token_length == 0)
+            if (parser->token_length == 0 || parser->target_invalid)
                 return -1;
             parser->target[parser->token_length] = '\0';
             parser->token_length = 0;
             parser->head_state = HTTP_HEAD_REQUEST_VERSION;
             return 0;
         }
-        /* Controls (CR, LF: an HTTP/0.9 request) cannot be in a target;
-         * bytes above 0x7f are let through for clients that send raw
-         * UTF-8. */
-        if (c < ' ' || c == 0x7f)
+        /* Other controls cannot be in a target either, but the request is
+         * refused only at its end, so that the server's answer to it is
+         * told with the whole target; bytes above 0x7f are let through
+         * for clients that send raw UTF-8. CR and LF end the line: an
+         * HTTP/0.9 request. */
+        if (c == '\r' || c == '\n')
             return -1;
+        if (c < ' ' || c == 0x7f)
+            parser->target_invalid = true;
         if (parser->token_length < HTTP_TARGET_MAX - 1)
             parser->target[parser->token_length++] = (char)c;
         else
@@ -1256,6 +1261,17 @@ int http_parser_feed(struct http_parser *parser, const char *data,
         }
     }
     return parser->state == HTTP_STATE_ERROR ? -1 : 0;
+}
+
+bool http_parser_request_line_known(struct http_parser *parser)
+{
+    if (parser->direction != HTTP_DIRECTION_REQUEST ||
+        parser->head_state == HTTP_HEAD_METHOD)
+        return false;
+    /* The byte machine ends the target only at the space after it. */
+    if (parser->head_state == HTTP_HEAD_TARGET)
+        parser->target[parser->token_length] = '\0';
+    return true;
 }
 
 int http_parser_feed_opaque(struct http_parser *parser, size_t len,

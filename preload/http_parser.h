@@ -77,6 +77,8 @@ struct http_parser {
     char method[HTTP_METHOD_MAX];  /* NUL-terminated; "" in responses */
     char target[HTTP_TARGET_MAX];  /* NUL-terminated, maybe truncated */
     bool target_truncated;         /* the real target was longer */
+    /* Private, beside target_truncated so that one store clears both. */
+    bool target_invalid;           /* a control byte is in the target */
     int status;                    /* response status code; 0 in requests */
     uint64_t message_bytes;        /* bytes of the current message so far */
 
@@ -120,6 +122,16 @@ void http_parser_expect_head(struct http_parser *parser, bool is_head);
  */
 int http_parser_feed(struct http_parser *parser, const char *data,
                      size_t len, http_event_fn on_event, void *context);
+
+/*
+ * For a request whose head began but did not complete (it is still
+ * arriving, or http_parser_feed refused it): whether its method was read
+ * whole. If so, method is valid and target holds what was read of the
+ * target, at most its first HTTP_TARGET_MAX - 1 bytes (target_truncated
+ * says if more came), as after HEADERS_COMPLETE. A server answers such a
+ * request too (400, 414, 431, 501), and this is what it asked for.
+ */
+bool http_parser_request_line_known(struct http_parser *parser);
 
 /*
  * Accounts for len bytes that were sent but cannot be seen (sendfile): they

@@ -98,6 +98,11 @@ __attribute__((destructor)) static void reqprof_unload(void)
         rp_log("%llu requests got no report and no index line because the "
                "writer fell behind",
                (unsigned long long)dropped);
+    uint64_t unfollowed = rp_connection_requests_unfollowed();
+    if (unfollowed > 0)
+        rp_log("%llu pipelined requests in all got no index line, past "
+               "the room reqprof keeps for requests read ahead",
+               (unsigned long long)unfollowed);
     uint64_t skipped = rp_writer_reports_skipped();
     if (skipped > 0)
         rp_log("%llu request%s in all got no report file, over "

@@ -27,6 +27,9 @@
 #define JSON_NESTING_MAX 2048
 /* Longest number token: a double with 17 digits and an exponent fits. */
 #define JSON_NUMBER_MAX 64
+/* Longest time a report may give, in ms: some 31 years, whose nanoseconds
+ * still fit in 64 bits. */
+#define JSON_MILLISECONDS_MAX 1e12
 
 /* One reading in progress. */
 struct json_reader {
@@ -435,7 +438,9 @@ static bool reader_count_int(struct json_reader *reader, int *value)
     return true;
 }
 
-static bool reader_double(struct json_reader *reader, double *value)
+/* Reads a time in milliseconds: not negative, and at most
+ * JSON_MILLISECONDS_MAX, so that renderers may count it in nanoseconds. */
+static bool reader_milliseconds(struct json_reader *reader, double *value)
 {
     char number[JSON_NUMBER_MAX];
     const char *start;
@@ -450,14 +455,14 @@ static bool reader_double(struct json_reader *reader, double *value)
     memcpy(number, start, length);
     number[length] = '\0';
     *value = strtod_l(number, NULL, reader->c_locale);
-    if (!isfinite(*value))
-        return reader_fail(reader, "number out of range");
+    if (!isfinite(*value) || *value < 0 || *value > JSON_MILLISECONDS_MAX)
+        return reader_fail(reader, "time out of range");
     return true;
 }
 
-/* Reads a number, or null (a measure that was not taken): *present says
- * which, and *value is 0 for null. */
-static bool reader_optional_double(struct json_reader *reader, double *value,
+/* Reads a time in milliseconds, or null (a measure that was not taken):
+ * *present says which, and *value is 0 for null. */
+static bool reader_optional_milliseconds(struct json_reader *reader, double *value,
                                    bool *present)
 {
     static const char null[] = "null";
@@ -470,7 +475,7 @@ static bool reader_optional_double(struct json_reader *reader, double *value,
         return true;
     }
     *present = true;
-    return reader_double(reader, value);
+    return reader_milliseconds(reader, value);
 }
 
 /* Reads a string into one of the report's arrays, cut at a character. */
@@ -666,9 +671,9 @@ static bool reader_request(struct json_reader *reader,
            reader_next_key(reader, "start_unix_us") &&
            reader_int64(reader, &report->start_unix_us) &&
            reader_next_key(reader, "duration_ms") &&
-           reader_double(reader, &report->duration_ms) &&
+           reader_milliseconds(reader, &report->duration_ms) &&
            reader_next_key(reader, "cpu_ms") &&
-           reader_optional_double(reader, &report->cpu_ms, &report->cpu_measured) &&
+           reader_optional_milliseconds(reader, &report->cpu_ms, &report->cpu_measured) &&
            reader_next_key(reader, "request_bytes") &&
            reader_uint64(reader, &report->request_bytes) &&
            reader_next_key(reader, "response_bytes") &&
@@ -745,7 +750,7 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
                              sizeof report->program) ||
         !reader_close(reader, '}') ||
         !reader_next_key(reader, "interval_ms") ||
-        !reader_double(reader, &report->interval_ms) ||
+        !reader_milliseconds(reader, &report->interval_ms) ||
         !reader_next_key(reader, "samples") ||
         !reader_uint64(reader, &report->samples) ||
         !reader_next_key(reader, "samples_dropped") ||

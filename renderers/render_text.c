@@ -326,7 +326,10 @@ static void items_select(struct text_renderer *renderer,
     if (kept == 1 && list->items[0].kind == ITEM_SELF)
         kept = 0;
     list->count = kept;
-    qsort(list->items, list->count, sizeof *list->items, item_compare);
+    /* An empty list may have no array at all, and qsort's must not be
+     * NULL even for no items. */
+    if (kept > 1)
+        qsort(list->items, list->count, sizeof *list->items, item_compare);
 }
 
 static void text_node(struct text_renderer *renderer,

@@ -380,6 +380,14 @@ def python_server():
                                                 "python_server.py")])
 
 
+def read_ahead_server():
+    """Debian's python3 reading all of a connection's requests before it
+    answers any (test/server/read_ahead_server.py)."""
+    binary = require(PYTHON3)
+    return Server(command=[binary, os.path.join(TEST_SOURCES,
+                                                "read_ahead_server.py")])
+
+
 def node_server():
     """node's http.createServer (test/server/node_server.js)."""
     binary = require(NODE)

@@ -1289,6 +1289,66 @@ UNIT_TEST(test_whole_lines_agree_with_byte_machine)
     }
 }
 
+/* A request refused, or cut, inside its head: what the server will answer
+ * is this request, whose method and target the parser still tells, however
+ * its bytes were cut. */
+UNIT_TEST(test_request_line_known_when_refused_or_cut)
+{
+    static const struct {
+        const char *data;
+        int result;          /* of the feed: refused or still arriving */
+        const char *method;  /* NULL: the method was not read whole */
+        const char *target;
+    } cases[] = {
+        {"POST /up HTTP/1.1\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+         -1, "POST", "/up"},
+        {"GET /a HTTP/1.1\r\nHost: x\r\n\x01\xff: \x80\r\n\r\n", -1,
+         "GET", "/a"},
+        {"GET /ret\x01urn HTTP/1.1\r\n\r\n", -1, "GET", "/ret\x01urn"},
+        {"GET /a\x7f HTTP/1.1\r\n\r\n", -1, "GET", "/a\x7f"},
+        {"GET /x\r\n", -1, "GET", "/x"},
+        {"GET /x HTTP/2.0\r\n", -1, "GET", "/x"},
+        {"GET /still-arriving", 0, "GET", "/still-arriving"},
+        {"GET /x HTTP/1.1\r\nX-Big: bbbbbbbb", 0, "GET", "/x"},
+        {"GE", 0, NULL, NULL},
+        {"GE\x01 / HTTP/1.1\r\n\r\n", -1, NULL, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        size_t len = strlen(cases[i].data);
+        for (size_t cut = 1; cut <= len; cut++) {
+            struct stream stream = {HTTP_DIRECTION_REQUEST, false,
+                                    cases[i].data, len};
+            parse_stream(&stream, cut, 0, &pieces);
+            bool known = http_parser_request_line_known(&pieces.parser);
+            if (pieces.result != cases[i].result ||
+                known != (cases[i].method != NULL) ||
+                (known && (strcmp(pieces.parser.method, cases[i].method) ||
+                           strcmp(pieces.parser.target, cases[i].target))))
+                UNIT_FAIL_AT("case %zu cut at %zu: result %d known %d "
+                             "\"%s\" \"%s\"", i, cut, pieces.result, known,
+                             pieces.parser.method, pieces.parser.target);
+        }
+    }
+}
+
+/* A target longer than what is kept, cut anywhere before its end: the
+ * first HTTP_TARGET_MAX - 1 bytes. */
+UNIT_TEST(test_request_line_known_keeps_a_long_targets_start)
+{
+    static char request[3 * HTTP_TARGET_MAX];
+    memcpy(request, "GET /", 5);
+    memset(request + 5, 'a', sizeof request - 5);
+    for (size_t cut = 6; cut <= sizeof request; cut += 97) {
+        struct stream stream = {HTTP_DIRECTION_REQUEST, false, request,
+                                sizeof request};
+        parse_stream(&stream, cut, 0, &pieces);
+        EXPECT_TRUE(http_parser_request_line_known(&pieces.parser));
+        EXPECT_STR_EQ("GET", pieces.parser.method);
+        EXPECT_INT_EQ(HTTP_TARGET_MAX - 1, strlen(pieces.parser.target));
+        EXPECT_TRUE(pieces.parser.target_truncated);
+    }
+}
+
 int main(void)
 {
     UNIT_RUN(test_request_simple_get);
@@ -1321,5 +1381,7 @@ int main(void)
     UNIT_RUN(test_status_line_forms);
     UNIT_RUN(test_request_target_lengths);
     UNIT_RUN(test_whole_lines_agree_with_byte_machine);
+    UNIT_RUN(test_request_line_known_when_refused_or_cut);
+    UNIT_RUN(test_request_line_known_keeps_a_long_targets_start);
     return unit_finish();
 }

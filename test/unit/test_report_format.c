@@ -455,6 +455,11 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
         {"\"duration_ms\": 203.400", "\"duration_ms\": 1e999",
          "out of range"},
         {"\"duration_ms\": 203.400", "\"duration_ms\": 1.", "digits"},
+        /* Renderers count times in nanoseconds (pprof). */
+        {"\"duration_ms\": 203.400", "\"duration_ms\": -13.945",
+         "time out of range"},
+        {"\"cpu_ms\": 201.200", "\"cpu_ms\": 2e12", "time out of range"},
+        {"\"interval_ms\": 1.000", "\"interval_ms\": -1", "time out of range"},
         {"\"libc.so.6\"", "\"libc.so.6", "expected ','"},
         {"\"children\": []}", "\"children\": [,]}", "expected '{'"},
     };

@@ -172,14 +172,38 @@ static uint64_t writer_now_ns(void)
     return writer_clock_ns(CLOCK_MONOTONIC);
 }
 
-/* The wall-clock time, in µs since the epoch, of a CLOCK_MONOTONIC
+/* How far the wall clock may move from the monotonic one before the
+ * writer takes the new difference: a step (a date set, an NTP step), not
+ * the slew or the jitter of reading two clocks. */
+#define WRITER_WALL_STEP_NS 1000000
+
+/*
+ * The wall-clock time, in µs since the epoch, of a CLOCK_MONOTONIC
  * moment: the server's thread stamps only the monotonic clock, and the
- * writer converts with the clocks' difference as it is now (off by no
- * more than a step of the wall clock in between). */
+ * writer converts with the clocks' difference. The difference is kept
+ * until the wall clock steps, not read anew per request: a preemption
+ * between the two reads, or their jitter, would otherwise put requests
+ * that began a microsecond apart out of order in the index.
+ */
 static int64_t writer_unix_us(uint64_t monotonic_ns)
 {
-    int64_t wall_minus_monotonic_ns =
-        (int64_t)writer_clock_ns(CLOCK_REALTIME) - (int64_t)writer_now_ns();
+    static int64_t wall_minus_monotonic_ns;
+    static bool known;
+    /* Bracketed by two monotonic reads; the closest pair of three. */
+    int64_t best_ns = 0, best_gap_ns = INT64_MAX;
+    for (int attempt = 0; attempt < 3; attempt++) {
+        int64_t before_ns = (int64_t)writer_now_ns();
+        int64_t wall_ns = (int64_t)writer_clock_ns(CLOCK_REALTIME);
+        int64_t after_ns = (int64_t)writer_now_ns();
+        if (after_ns - before_ns < best_gap_ns) {
+            best_gap_ns = after_ns - before_ns;
+            best_ns = wall_ns - before_ns - best_gap_ns / 2;
+        }
+    }
+    if (!known || llabs(best_ns - wall_minus_monotonic_ns) > WRITER_WALL_STEP_NS) {
+        wall_minus_monotonic_ns = best_ns;
+        known = true;
+    }
     return ((int64_t)monotonic_ns + wall_minus_monotonic_ns) / 1000;
 }
 

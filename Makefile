@@ -55,7 +55,8 @@ TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
 # workload, the preloaded signal floor, the handler's cost per sample and
 # the per-request bookkeeping's.
 BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
-                 $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost
+                 $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost \
+                 $(BUILD)/bench/fork_cost
 
 .PHONY: all test demo deps bench clean
 all: $(LIBRARY) $(TOOL)
@@ -64,8 +65,11 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
+# -z now binds every symbol at load: a fork child that called a function
+# the parent never did would otherwise write its GOT entry, a page copied
+# in every child.
 $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
-	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs \
+	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
 	    -Wl,--version-script=preload/exports.map -ldw -lelf -lz -ldl -lpthread -lrt
 
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
@@ -126,6 +130,10 @@ $(BUILD)/bench/libfloor.so: bench/floor.c
 $(BUILD)/bench/sample_cost: bench/sample_cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -Wno-unused-parameter -o $@ $<
+
+$(BUILD)/bench/fork_cost: bench/fork_cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
 
 # The parser as the library has it: the same object, the same flags.
 $(BUILD)/bench/bookkeeping_cost: bench/bookkeeping_cost.c $(BUILD)/obj/preload/http_parser.o

@@ -15,13 +15,15 @@
  *       thread, as in a server whose parent serves requests too). Then, T
  *       tries of N forks each: the child calls exit(0) at once (atexit
  *       handlers and destructors run, as in a server's child), the parent
- *       waits for it. Prints "fork_us X fork_exit_us Y child_faults Z
- *       forks N tries T": the parent's fork call alone and the whole fork,
- *       exit and wait, per fork, each the best of the tries' medians, and
- *       the page faults of a child (copy-on-write and first touches of
- *       mapped files), an average over all forks: the part of a child's
- *       cost that the machine's noise does not change. bench/run.py runs
- *       it with and without reqprof preloaded.
+ *       waits for it. Prints "fork_us X fork_exit_us Y parent_cpu_us P
+ *       child_cpu_us C child_faults Z forks N tries T": the parent's fork
+ *       call alone and the whole fork, exit and wait, per fork, each the
+ *       best of the tries' medians; the CPU time per fork of the parent
+ *       (its whole loop) and of a child, and the page faults of a child
+ *       (copy-on-write and first touches of mapped files), averages over
+ *       all forks: CPU time moves less with the machine's load than wall
+ *       time, page faults not at all. bench/run.py runs it with and
+ *       without reqprof preloaded.
  */
 #include <netinet/in.h>
 #include <stdio.h>
@@ -75,6 +77,11 @@ static int accept_one_connection(int serve)
     return 0;
 }
 
+static double cpu_us(const struct timeval *user, const struct timeval *system)
+{
+    return (user->tv_sec + system->tv_sec) * 1e6 + user->tv_usec + system->tv_usec;
+}
+
 static int compare_doubles(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -125,9 +132,14 @@ int main(int argc, char **argv)
         if (try == 0 || whole_median < best_whole)
             best_whole = whole_median;
     }
-    struct rusage children;
+    struct rusage parent, children;
+    getrusage(RUSAGE_SELF, &parent);
     getrusage(RUSAGE_CHILDREN, &children);
-    printf("fork_us %.1f fork_exit_us %.1f child_faults %.1f forks %d tries %d\n",
-           best_fork, best_whole, (double)children.ru_minflt / forks / tries, forks, tries);
+    double all = (double)forks * tries;
+    printf("fork_us %.1f fork_exit_us %.1f parent_cpu_us %.1f child_cpu_us %.1f "
+           "child_faults %.1f forks %d tries %d\n",
+           best_fork, best_whole, cpu_us(&parent.ru_utime, &parent.ru_stime) / all,
+           cpu_us(&children.ru_utime, &children.ru_stime) / all,
+           (double)children.ru_minflt / all, forks, tries);
     return 0;
 }

@@ -1430,26 +1430,25 @@ def render_fork(forks):
     out = ["## 4. A fork per connection\n",
            "bench/fork_cost: a parent forks a child that calls `exit(0)` at "
            "once, and waits for it, %d times a try, best of 3 tries' medians; "
-           "both on the server CPU. *accepted only*: the parent accepted a "
+           "both on the server CPU; CPU times are averages over all forks. "
+           "*accepted only*: the parent accepted a "
            "connection and forked, as busybox httpd's does (reqprof starts "
            "nothing in it); *served a request*: it also served one, so "
            "reqprof's writer thread runs in it. Page faults are a child's, "
            "from its start to its exit (copy-on-write and first touches of "
-           "mapped files): they do not move with the machine's noise, the "
-           "times do.\n" % forks["forks"]]
-    base = forks["configs"]["baseline"]
+           "mapped files): they do not move with the machine's load, CPU "
+           "times less than wall times.\n" % forks["forks"]]
     rows = []
     for name, label in (("baseline", "no profiler"),
                         ("reqprof", "reqprof, the parent accepted only"),
                         ("reqprof-served", "reqprof, the parent served a request")):
         row = forks["configs"][name]
-        rows.append([label, fmt(row.get("fork_us"), "%.0f"),
-                     fmt(row.get("fork_exit_us"), "%.0f"),
-                     "–" if name == "baseline" else "%+.0f" % (
-                         row["fork_exit_us"] - base["fork_exit_us"]),
-                     fmt(row.get("child_faults"), "%.0f")])
+        rows.append([label] + [fmt(row.get(key), "%.0f") for key in (
+            "fork_us", "fork_exit_us", "parent_cpu_us", "child_cpu_us",
+            "child_faults")])
     out += markdown_table(["parent", "fork µs", "fork + exit + wait µs",
-                           "added µs", "page faults per child"], rows)
+                           "parent's CPU µs per fork", "child's CPU µs",
+                           "page faults per child"], rows)
     out.append("")
     return out
 

@@ -76,9 +76,11 @@ __attribute__((constructor)) static void reqprof_load(void)
     rp_process.enabled = true;
 }
 
+/* A vfork child that calls exit (instead of _exit) must not wait for its
+ * parent's writer, nor speak for it. */
 __attribute__((destructor)) static void reqprof_unload(void)
 {
-    if (!rp_process.enabled)
+    if (!rp_interpose_active())
         return;
     rp_writer_flush(RP_WRITER_EXIT_FLUSH_MS);
     uint64_t dropped = rp_connection_reports_dropped();

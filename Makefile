@@ -59,7 +59,8 @@ TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
 # workload, the preloaded signal floor, the handler's cost per sample and
 # the per-request bookkeeping's.
 BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
-                 $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost
+                 $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost \
+                 $(BUILD)/bench/fork_cost
 
 # libFuzzer targets (test/fuzz/), built with clang and its fuzzer runtime
 # (test/install-deps installs them); without clang, make test skips them.
@@ -86,7 +87,9 @@ $(BUILD)/obj/%.o: %.c
 # signal handler's first call of each (clock_gettime, timer_settime,
 # process_vm_readv, _dl_find_object) does not go through the loader's lazy
 # binding, which may take the loader's lock and saves the vector registers
-# on the stack the handler runs on.
+# on the stack the handler runs on; and a fork child that called a function
+# the parent never did would write its GOT entry, a page copied in every
+# child.
 $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
 	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
 	    -Wl,--version-script=preload/exports.map -ldl -lpthread -lrt
@@ -175,6 +178,10 @@ $(BUILD)/bench/libfloor.so: bench/floor.c
 $(BUILD)/bench/sample_cost: bench/sample_cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -Wno-unused-parameter -o $@ $<
+
+$(BUILD)/bench/fork_cost: bench/fork_cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
 
 # The parser as the library has it: the same object, the same flags.
 $(BUILD)/bench/bookkeeping_cost: bench/bookkeeping_cost.c $(BUILD)/obj/preload/http_parser.o

@@ -30,6 +30,9 @@ to the same workload under the floor):
    the writer's CPU per report and per index line (from workloads 1 and
    2); resident memory with 1, 16 and 256 open keep-alive connections to
    the test server.
+4. A fork per connection (bench/fork_cost): fork, exit and wait, without
+   reqprof and under it, with a parent that only accepted (busybox httpd's)
+   and one that served a request too (its writer thread running).
 
 Then issue 9's targets, each met or missed.
 
@@ -440,6 +443,7 @@ class Tools:
         self.work_server = os.path.join(self.build, "bench", "work_server")
         self.sample_cost = os.path.join(self.build, "bench", "sample_cost")
         self.bookkeeping_cost = os.path.join(self.build, "bench", "bookkeeping_cost")
+        self.fork_cost = os.path.join(self.build, "bench", "fork_cost")
         self.test_server = os.path.join(self.build, "test", "test_server")
         self.libprofiler = next((p for p in LIBPROFILER_CANDIDATES
                                  if os.path.exists(p)), None)
@@ -935,6 +939,35 @@ def read_response(sock):
         body += sock.recv(65536)
 
 
+# bench/fork_cost's configs: (name, under reqprof, the parent served a
+# request first).
+FORK_CONFIGS = (("baseline", False, False), ("reqprof", True, False),
+                ("reqprof-served", True, True))
+
+
+def run_fork_cost(machine, tools, rounds, forks):
+    """bench/fork_cost per config, parent and children on the server CPU,
+    the configs in a rotating order each round; per config, the median
+    over rounds of each value."""
+    values = {name: {} for name, _, _ in FORK_CONFIGS}
+    for round_index in range(rounds):
+        shift = round_index % len(FORK_CONFIGS)
+        for name, preload, served in FORK_CONFIGS[shift:] + FORK_CONFIGS[:shift]:
+            with tempfile.TemporaryDirectory(prefix="reqprof-bench-",
+                                             dir=report_root()) as workdir:
+                extra = {"LD_PRELOAD": tools.library,
+                         "REQPROF_DIR": os.path.join(workdir, "reqprof")} if preload else {}
+                command = [tools.fork_cost, "--forks", str(forks), "--tries", "3"]
+                output = subprocess.run(
+                    command + (["--served"] if served else []),
+                    env=clean_environment(extra), cwd=workdir, stdout=subprocess.PIPE,
+                    check=True, text=True, **machine.server()).stdout
+            for key, value in key_values(output).items():
+                values[name].setdefault(key, []).append(value)
+    return {name: {key: median(v) for key, v in config.items()}
+            for name, config in values.items()}
+
+
 def run_memory(machine, tools, counts, rounds):
     """VmRSS of the test server with count keep-alive connections open, each
     having served one 2 ms request, with and without reqprof (reports all
@@ -1393,8 +1426,35 @@ def render_targets(work, nginx_workloads, bookkeeping, memory):
     return out
 
 
+def render_fork(forks):
+    out = ["## 4. A fork per connection\n",
+           "bench/fork_cost: a parent forks a child that calls `exit(0)` at "
+           "once, and waits for it, %d times a try, best of 3 tries' medians; "
+           "both on the server CPU; CPU times are averages over all forks. "
+           "*accepted only*: the parent accepted a "
+           "connection and forked, as busybox httpd's does (reqprof starts "
+           "nothing in it); *served a request*: it also served one, so "
+           "reqprof's writer thread runs in it. Page faults are a child's, "
+           "from its start to its exit (copy-on-write and first touches of "
+           "mapped files): they do not move with the machine's load, CPU "
+           "times less than wall times.\n" % forks["forks"]]
+    rows = []
+    for name, label in (("baseline", "no profiler"),
+                        ("reqprof", "reqprof, the parent accepted only"),
+                        ("reqprof-served", "reqprof, the parent served a request")):
+        row = forks["configs"][name]
+        rows.append([label] + [fmt(row.get(key), "%.0f") for key in (
+            "fork_us", "fork_exit_us", "parent_cpu_us", "child_cpu_us",
+            "child_faults")])
+    out += markdown_table(["parent", "fork µs", "fork + exit + wait µs",
+                           "parent's CPU µs per fork", "child's CPU µs",
+                           "page faults per child"], rows)
+    out.append("")
+    return out
+
+
 def render(args, machine, versions, elapsed, work, burn, nginx_workloads,
-           micro, bookkeeping, memory, state_size):
+           micro, bookkeeping, memory, state_size, forks):
     out = render_header(args, machine, versions, elapsed)
     if work:
         out += render_cpu_bound(work)
@@ -1407,13 +1467,15 @@ def render(args, machine, versions, elapsed, work, burn, nginx_workloads,
         out += render_writer(work, nginx_workloads)
     if memory:
         out += render_memory(memory, state_size)
+    if forks:
+        out += render_fork(forks)
     out += render_targets(work, nginx_workloads, bookkeeping, memory)
     return "\n".join(out)
 
 
 # ---------------------------------------------------------------- main
 
-PARTS = ("cpu", "burn", "nginx", "inside")
+PARTS = ("cpu", "burn", "nginx", "inside", "fork")
 
 
 def main():
@@ -1442,7 +1504,8 @@ def main():
     machine = Machine()
     tools = Tools(args.build)
     for path in (tools.library, tools.floor, tools.work_server,
-                 tools.sample_cost, tools.bookkeeping_cost, tools.test_server):
+                 tools.sample_cost, tools.bookkeeping_cost, tools.test_server,
+                 tools.fork_cost):
         if not os.path.exists(path):
             sys.exit("bench: %s is missing: run make bench" % path)
     if shutil.which("wrk") is None:
@@ -1514,8 +1577,15 @@ def main():
         memory = run_memory(machine, tools, (1, 16, 256), 1 if args.quick else 3)
         state_size = thread_state_bytes()
 
+    forks = None
+    if "fork" in parts:
+        log("bench: 4. a fork per connection")
+        fork_count = 300 if args.quick else 1000
+        forks = {"forks": fork_count,
+                 "configs": run_fork_cost(machine, tools, args.rounds, fork_count)}
+
     text = render(args, machine, versions, time.monotonic() - started, work, burn,
-                  nginx_workloads, micro, bookkeeping, memory, state_size)
+                  nginx_workloads, micro, bookkeeping, memory, state_size, forks)
     print(text)
     results = args.results or (None if args.only else os.path.join(HERE, "RESULTS.md"))
     if results:

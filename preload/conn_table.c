@@ -46,7 +46,7 @@ struct rp_conn *rp_conn_table_add(int fd, struct rp_conn **stale)
     if (conn == NULL)
         return NULL;
     pthread_mutex_lock(&conn->lock);
-    conn->fd = fd;
+    conn->fd_count = 1;
     conn->ignored = false;
     /* Empty: a connection is ended, which frees its queue, before it is
      * released. */
@@ -56,6 +56,37 @@ struct rp_conn *rp_conn_table_add(int fd, struct rp_conn **stale)
     pthread_mutex_unlock(&conn->lock);
     *stale = __atomic_exchange_n(slot, conn, __ATOMIC_ACQ_REL);
     return conn;
+}
+
+struct rp_conn *rp_conn_table_share(int from, int to, struct rp_conn **stale)
+{
+    *stale = NULL;
+    struct rp_conn *conn = rp_conn_table_get(from);
+    if (conn == NULL)
+        return NULL;
+    struct rp_conn **slot = conn_slot(to, true);
+    if (slot == NULL)
+        return NULL;
+    pthread_mutex_lock(&conn->lock);
+    /* Published under the lock, with the count, so a close of `from` on
+     * another thread cannot end the connection between the two. */
+    bool shared = rp_conn_is_on(conn, from);
+    if (shared) {
+        conn->fd_count++;
+        *stale = __atomic_exchange_n(slot, conn, __ATOMIC_ACQ_REL);
+    }
+    pthread_mutex_unlock(&conn->lock);
+    return shared ? conn : NULL;
+}
+
+bool rp_conn_is_on(struct rp_conn *conn, int fd)
+{
+    return conn->fd_count > 0 && rp_conn_table_get(fd) == conn;
+}
+
+bool rp_conn_drop_fd(struct rp_conn *conn)
+{
+    return conn->fd_count > 0 && --conn->fd_count == 0;
 }
 
 struct rp_conn *rp_conn_table_remove(int fd)
@@ -68,9 +99,6 @@ struct rp_conn *rp_conn_table_remove(int fd)
 
 void rp_conn_release(struct rp_conn *conn)
 {
-    pthread_mutex_lock(&conn->lock);
-    conn->fd = -1;
-    pthread_mutex_unlock(&conn->lock);
     pthread_mutex_lock(&conn_free_lock);
     conn->next_free = conn_free_list;
     conn_free_list = conn;
@@ -82,9 +110,34 @@ void rp_conn_table_before_fork(void)
     pthread_mutex_lock(&conn_free_lock);
 }
 
+/*
+ * In a fork child (only the forking thread runs): whether the connection
+ * in entry is dropped. Inherited locked, it may be half-changed; with a
+ * request in flight, the request is the parent's. trylock and unlock of a
+ * free normal mutex are one atomic operation each: async-signal-safe in
+ * practice, though POSIX does not list them.
+ */
+static bool conn_dropped_in_child(struct rp_conn *conn)
+{
+    if (pthread_mutex_trylock(&conn->lock) != 0)
+        return true;
+    bool busy = conn->pending_count > 0 ||
+                conn->request_parser.state != HTTP_STATE_IDLE ||
+                conn->response_parser.state != HTTP_STATE_IDLE;
+    pthread_mutex_unlock(&conn->lock);
+    return busy;
+}
+
+static void conn_forget_in_child(void *entry)
+{
+    struct rp_conn **slot = entry;
+    if (*slot != NULL && conn_dropped_in_child(*slot))
+        *slot = NULL;
+}
+
 void rp_conn_table_after_fork(bool in_child)
 {
     pthread_mutex_unlock(&conn_free_lock);
     if (in_child)
-        rp_fd_map_clear(&conn_map);
+        rp_fd_map_visit(&conn_map, conn_forget_in_child);
 }

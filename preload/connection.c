@@ -123,10 +123,12 @@ static void connection_on_request_event(void *context, enum http_event event,
     struct rp_pending *pending = &call->conn->pending;
     if (event == HTTP_EVENT_MESSAGE_BEGIN) {
         uint64_t id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
-        if (rp_pending_add(pending, id, connection_now_ns()))
+        if (rp_pending_add(pending, id, connection_now_ns())) {
+            rp_writer_start();
             rp_writer_notify();
-        else
+        } else {
             connection_count_unfollowed();
+        }
     } else if (event == HTTP_EVENT_HEADERS_COMPLETE) {
         rp_pending_reading_head(pending, parser->method, parser->target);
     } else {
@@ -201,7 +203,7 @@ static struct rp_conn *connection_lock(int fd)
     if (conn == NULL)
         return NULL;
     pthread_mutex_lock(&conn->lock);
-    if (conn->fd != fd || conn->ignored) {
+    if (!rp_conn_is_on(conn, fd) || conn->ignored) {
         pthread_mutex_unlock(&conn->lock);
         return NULL;
     }
@@ -277,20 +279,39 @@ static void connection_feed(int fd, bool is_request, const struct iovec *iov,
     errno = saved_errno;
 }
 
+/* One fd less names conn: the last one ends it (closed, or the fd was
+ * closed behind reqprof's back and found reused). */
+static void connection_drop_fd(struct rp_conn *conn)
+{
+    struct connection_call call = {.conn = conn};
+    pthread_mutex_lock(&conn->lock);
+    bool last = rp_conn_drop_fd(conn);
+    /* In the same locked section: a thread still reading the fd must not
+     * start a request on a connection nobody will end. */
+    if (last && !conn->ignored)
+        connection_end_all(&call);
+    pthread_mutex_unlock(&conn->lock);
+    if (last)
+        rp_conn_release(conn);
+}
+
 void rp_connection_accepted(int fd)
 {
     int saved_errno = errno;
-    rp_writer_start();
     struct rp_conn *stale;
     (void)rp_conn_table_add(fd, &stale);
-    if (stale != NULL) {
-        /* The fd was closed without reqprof seeing it (a raw syscall). */
-        struct connection_call call = {.conn = stale};
-        pthread_mutex_lock(&stale->lock);
-        connection_end_all(&call);
-        pthread_mutex_unlock(&stale->lock);
-        rp_conn_release(stale);
-    }
+    if (stale != NULL)
+        connection_drop_fd(stale);
+    errno = saved_errno;
+}
+
+void rp_connection_duplicated(int from, int to)
+{
+    int saved_errno = errno;
+    struct rp_conn *stale;
+    (void)rp_conn_table_share(from, to, &stale);
+    if (stale != NULL)
+        connection_drop_fd(stale);
     errno = saved_errno;
 }
 
@@ -340,19 +361,8 @@ void rp_connection_closing(int fd)
 {
     int saved_errno = errno;
     struct rp_conn *conn = rp_conn_table_remove(fd);
-    if (conn == NULL) {
-        errno = saved_errno;
-        return;
-    }
-    struct connection_call call = {.conn = conn};
-    pthread_mutex_lock(&conn->lock);
-    if (!conn->ignored)
-        connection_end_all(&call);
-    /* In the same locked section: a thread still reading the fd must not
-     * start a request on a connection nobody will end. */
-    conn->fd = -1;
-    pthread_mutex_unlock(&conn->lock);
-    rp_conn_release(conn);
+    if (conn != NULL)
+        connection_drop_fd(conn);
     errno = saved_errno;
 }
 

@@ -22,6 +22,11 @@
 /* accept/accept4 returned fd: follow it from now on. */
 void rp_connection_accepted(int fd);
 
+/* fd `to` is now a duplicate of fd `from` (dup, dup2, dup3, F_DUPFD): if
+ * `from` is a connection, `to` names it too. Whatever `to` named before
+ * must have been ended first (rp_connection_closing). */
+void rp_connection_duplicated(int from, int to);
+
 /* The server read length bytes from fd into iov (length > 0). */
 void rp_connection_received(int fd, const struct iovec *iov, int iov_count,
                             size_t length);
@@ -36,7 +41,7 @@ void rp_connection_sent_unseen(int fd, size_t length);
 /* The server shut down fd for writing (how is SHUT_WR or SHUT_RDWR). */
 void rp_connection_write_shutdown(int fd);
 
-/* The server is closing fd. */
+/* The server is closing fd: the connection ends if no other fd names it. */
 void rp_connection_closing(int fd);
 
 struct rp_conn;

@@ -1,7 +1,6 @@
 /* fd → entry maps; see fd_map.h. */
 #include "fd_map.h"
 
-#include <string.h>
 #include <sys/mman.h>
 
 #define FD_MAP_CHUNK_SIZE (1u << RP_FD_MAP_CHUNK_BITS)
@@ -34,13 +33,6 @@ void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create)
         }
     }
     return chunk + ((unsigned)fd & (FD_MAP_CHUNK_SIZE - 1)) * map->entry_size;
-}
-
-void rp_fd_map_clear(struct rp_fd_map *map)
-{
-    for (unsigned i = 0; i < RP_FD_MAP_CHUNKS; i++)
-        if (map->chunks[i] != NULL)
-            memset(map->chunks[i], 0, FD_MAP_CHUNK_SIZE * map->entry_size);
 }
 
 void rp_fd_map_visit(struct rp_fd_map *map, void (*visit)(void *entry))

@@ -30,11 +30,8 @@ struct rp_fd_map {
  */
 void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create);
 
-/* Zeroes every entry (in a fork child, where no other thread runs). */
-void rp_fd_map_clear(struct rp_fd_map *map);
-
 /* Calls visit on every entry that exists (in a fork child, where no other
- * thread runs). */
+ * thread runs; async-signal-safe if visit is). */
 void rp_fd_map_visit(struct rp_fd_map *map, void (*visit)(void *entry));
 
 #endif

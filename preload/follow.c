@@ -112,6 +112,30 @@ void rp_follow_forget(int fd)
     __atomic_store_n(&entry->options, 0, __ATOMIC_RELAXED);
 }
 
+void rp_follow_duplicated(int from, int to)
+{
+    struct follow_entry *source = rp_fd_map_entry(&follow_map, from, false);
+    if (source == NULL)
+        return;
+    struct follow_entry copy = {
+        .owner = __atomic_load_n(&source->owner, __ATOMIC_RELAXED),
+        .conn = __atomic_load_n(&source->conn, __ATOMIC_RELAXED),
+        .kind = __atomic_load_n(&source->kind, __ATOMIC_RELAXED),
+        .options = __atomic_load_n(&source->options, __ATOMIC_RELAXED),
+    };
+    if (copy.owner == 0 && copy.kind == FOLLOW_KIND_UNKNOWN && copy.options == 0)
+        return;
+    int saved_errno = errno;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, to, true);
+    errno = saved_errno;
+    if (entry == NULL)
+        return;
+    __atomic_store_n(&entry->conn, copy.conn, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->owner, copy.owner, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->kind, copy.kind, __ATOMIC_RELAXED);
+    __atomic_store_n(&entry->options, copy.options, __ATOMIC_RELAXED);
+}
+
 bool rp_follow_is_stream(int fd)
 {
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, true);
@@ -148,9 +172,13 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
            __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
 }
 
+/* Writes only to entries with an owner: each page written costs the
+ * child a copy. */
 static void follow_forget_owner(void *entry)
 {
-    ((struct follow_entry *)entry)->owner = 0;
+    struct follow_entry *followed = entry;
+    if (followed->owner != 0)
+        followed->owner = 0;
 }
 
 void rp_follow_forget_owners(void)

@@ -27,6 +27,10 @@ void rp_follow_received(int fd);
 /* fd is being closed: it belongs to nobody any more. */
 void rp_follow_forget(int fd);
 
+/* fd `to` (forgotten first) is now a duplicate of fd `from`: it is the same
+ * socket, with the same owner and options. Keeps errno. */
+void rp_follow_duplicated(int from, int to);
+
 /* Whether fd is the thread's current request's connection or upstream. */
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread);
 

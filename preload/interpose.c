@@ -15,6 +15,7 @@
 #undef _FORTIFY_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
@@ -38,12 +39,6 @@ ssize_t __recv_chk(int fd, void *buffer, size_t count, size_t size, int flags);
 ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size, int flags,
                        struct sockaddr *address, socklen_t *length);
 
-/* Whether reqprof looks at calls on this thread at all. */
-static inline bool interpose_active(void)
-{
-    return rp_process.enabled && !rp_thread_is_internal;
-}
-
 /*
  * Before a socket call that may block: on a socket with a timeout, while
  * the thread works on a request, the call is a quiet wait (see follow.h).
@@ -53,7 +48,7 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
 {
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL || (thread->current_request == 0 && !thread->armed) ||
-        !interpose_active() || !(rp_follow_options(fd) & RP_FOLLOW_TIMEOUT))
+        !rp_interpose_active() || !(rp_follow_options(fd) & RP_FOLLOW_TIMEOUT))
         return NULL;
     return rp_wait_begin(function);
 }
@@ -67,7 +62,7 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
 static bool interpose_blocks(int fd)
 {
     int saved_errno = errno;
-    int status = fcntl(fd, F_GETFL);
+    int status = RP_REAL(fcntl)(fd, F_GETFL);
     errno = saved_errno;
     return status >= 0 && !(status & O_NONBLOCK);
 }
@@ -95,7 +90,7 @@ static bool interpose_probes(int fd, int flags)
 {
     struct rp_thread *thread = rp_thread_state;
     return thread != NULL && thread->armed && thread->current_request != 0 &&
-           !(flags & MSG_DONTWAIT) && interpose_active() &&
+           !(flags & MSG_DONTWAIT) && rp_interpose_active() &&
            rp_follow_belongs_to_current(fd, thread) && rp_follow_is_stream(fd);
 }
 
@@ -263,7 +258,7 @@ RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
     struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(connect));
     int result = RP_REAL(connect)(fd, address, length);
     rp_wait_end(quiet);
-    if (on_request && interpose_active() && (result == 0 || errno == EINPROGRESS))
+    if (on_request && rp_interpose_active() && (result == 0 || errno == EINPROGRESS))
         rp_follow_sent(fd);
     return result;
 }
@@ -273,7 +268,7 @@ RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
  * its SO_RCVLOWAT. */
 static void interpose_accepted(int listener, int fd)
 {
-    if (fd < 0 || !interpose_active())
+    if (fd < 0 || !rp_interpose_active())
         return;
     rp_connection_accepted(fd);
     unsigned inherited = rp_follow_options(listener);
@@ -285,7 +280,7 @@ static void interpose_accepted(int listener, int fd)
 static void interpose_received(int fd, const struct iovec *iov, int iov_count,
                                ssize_t length)
 {
-    if (length <= 0 || !interpose_active())
+    if (length <= 0 || !rp_interpose_active())
         return;
     if (rp_conn_table_get(fd) != NULL)
         rp_connection_received(fd, iov, iov_count, (size_t)length);
@@ -297,7 +292,7 @@ static void interpose_received(int fd, const struct iovec *iov, int iov_count,
 static void interpose_sent(int fd, const struct iovec *iov, int iov_count,
                            ssize_t length)
 {
-    if (length <= 0 || !interpose_active())
+    if (length <= 0 || !rp_interpose_active())
         return;
     if (rp_conn_table_get(fd) == NULL)
         rp_follow_sent(fd);
@@ -595,7 +590,7 @@ RP_EXPORT int setsockopt(int fd, int level, int name, const void *value,
     int result = RP_REAL(setsockopt)(fd, level, name, value, length);
     if (result == 0 && level == SOL_SOCKET &&
         (name == SO_RCVTIMEO || name == SO_SNDTIMEO) && value != NULL &&
-        length >= sizeof(struct timeval) && interpose_active()) {
+        length >= sizeof(struct timeval) && rp_interpose_active()) {
         const struct timeval *timeout = value;
         /* Either timeout makes socket calls on fd fail with EINTR; the other
          * one may still be set, so a zero only clears on a fresh socket. */
@@ -603,7 +598,7 @@ RP_EXPORT int setsockopt(int fd, int level, int name, const void *value,
             rp_follow_set_options(fd, RP_FOLLOW_TIMEOUT, true);
     }
     if (result == 0 && level == SOL_SOCKET && name == SO_RCVLOWAT && value != NULL &&
-        length >= sizeof(int) && interpose_active())
+        length >= sizeof(int) && rp_interpose_active())
         rp_follow_set_options(fd, RP_FOLLOW_LOW_MARK, *(const int *)value > 1);
     return result;
 }
@@ -611,7 +606,7 @@ RP_EXPORT int setsockopt(int fd, int level, int name, const void *value,
 RP_EXPORT int shutdown(int fd, int how)
 {
     int result = RP_REAL(shutdown)(fd, how);
-    if (result == 0 && how != SHUT_RD && interpose_active() &&
+    if (result == 0 && how != SHUT_RD && rp_interpose_active() &&
         rp_conn_table_get(fd) != NULL)
         rp_connection_write_shutdown(fd);
     return result;
@@ -620,7 +615,7 @@ RP_EXPORT int shutdown(int fd, int how)
 /* Called before the real close (and by syscall(SYS_close, fd)). */
 void rp_interpose_closing(int fd)
 {
-    if (!interpose_active())
+    if (!rp_interpose_active())
         return;
     if (rp_conn_table_get(fd) != NULL)
         rp_connection_closing(fd);
@@ -633,4 +628,73 @@ RP_EXPORT int close(int fd)
 {
     rp_interpose_closing(fd);
     return RP_REAL(close)(fd);
+}
+
+/*
+ * fd `to` names the open socket of fd `from` now (dup, dup2, dup3,
+ * F_DUPFD): busybox httpd's child moves its connection to fds 0 and 1 so.
+ * What `to` named before (dup2 and dup3 close it silently) ends, or is
+ * forgotten, as at its close; then `from`'s connection, or what reqprof
+ * knows of it as a socket (its upstream request, its timeouts), carries
+ * over.
+ */
+static void interpose_duplicated(int from, int to)
+{
+    if (to < 0 || to == from || !rp_interpose_active())
+        return;
+    rp_interpose_closing(to);
+    rp_connection_duplicated(from, to);
+    rp_follow_duplicated(from, to);
+}
+
+RP_EXPORT int dup(int fd)
+{
+    int result = RP_REAL(dup)(fd);
+    interpose_duplicated(fd, result);
+    return result;
+}
+
+RP_EXPORT int dup2(int fd, int to)
+{
+    int result = RP_REAL(dup2)(fd, to);
+    interpose_duplicated(fd, result);
+    return result;
+}
+
+RP_EXPORT int dup3(int fd, int to, int flags)
+{
+    int result = RP_REAL(dup3)(fd, to, flags);
+    interpose_duplicated(fd, result);
+    return result;
+}
+
+/* The third argument, an int or a pointer or none, is read as glibc's own
+ * fcntl reads it: as a pointer-sized word. */
+static int interpose_fcntl(int (*real)(int, int, ...), int fd, int command,
+                           va_list arguments)
+{
+    void *argument = va_arg(arguments, void *);
+    int result = real(fd, command, argument);
+    if (command == F_DUPFD || command == F_DUPFD_CLOEXEC)
+        interpose_duplicated(fd, result);
+    return result;
+}
+
+RP_EXPORT int fcntl(int fd, int command, ...)
+{
+    va_list arguments;
+    va_start(arguments, command);
+    int result = interpose_fcntl(RP_REAL(fcntl), fd, command, arguments);
+    va_end(arguments);
+    return result;
+}
+
+/* What fcntl is called as in programs built with _FILE_OFFSET_BITS=64. */
+RP_EXPORT int fcntl64(int fd, int command, ...)
+{
+    va_list arguments;
+    va_start(arguments, command);
+    int result = interpose_fcntl(RP_REAL(fcntl64), fd, command, arguments);
+    va_end(arguments);
+    return result;
 }

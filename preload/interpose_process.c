@@ -1,6 +1,6 @@
 /*
  * Interposed process-level calls: dropping privileges, taking over
- * reqprof's signal, and syscall(SYS_close).
+ * reqprof's signal, vfork, _exit, and syscall(SYS_close).
  */
 #include <errno.h>
 #include <linux/futex.h>
@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "report_directory.h"
 #include "thread.h"
 #include "wait.h"
+#include "writer.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
 
@@ -217,7 +219,7 @@ static enum process_syscall_wait process_syscall_wait(long number, long second,
 static struct rp_thread *process_before_syscall(long number, long second, long third,
                                                 long fourth)
 {
-    if (!rp_process.enabled || rp_thread_is_internal || rp_thread_state == NULL)
+    if (!rp_interpose_active() || rp_thread_state == NULL)
         return NULL;
     switch (process_syscall_wait(number, second, third, fourth)) {
     case PROCESS_SYSCALL_SLEEP:
@@ -248,4 +250,70 @@ RP_EXPORT long syscall(long number, ...)
     long result = RP_REAL(syscall)(number, a, b, c, d, e, f);
     rp_wait_end(quiet);
     return result;
+}
+
+__thread pid_t rp_interpose_vfork_pid __attribute__((tls_model("initial-exec")));
+
+bool rp_interpose_in_vfork_child(void)
+{
+    if (getpid() != rp_interpose_vfork_pid)
+        return true;
+    rp_interpose_vfork_pid = 0;
+    return false;
+}
+
+/* Called by vfork below, on the parent's stack before the real vfork,
+ * which it returns. */
+void *rp_interpose_vfork_prepare(void);
+void *rp_interpose_vfork_prepare(void)
+{
+    if (rp_process.enabled)
+        rp_interpose_vfork_pid = getpid();
+    return (void *)RP_REAL(vfork);
+}
+
+/*
+ * vfork cannot be wrapped in C: the child returns through the wrapper's
+ * frame on the parent's stack, and the parent would then return through
+ * what the child left there. So this stub only calls the preparation
+ * above (the stack is as it found it when the call returns) and jumps to
+ * the real vfork with the caller's return address on top, as if the
+ * caller had called it. The parent clears the mark at its next
+ * interposed call (rp_interpose_in_vfork_child). x86-64, like the
+ * unwinder.
+ */
+__asm__(".text\n"
+        ".globl vfork\n"
+        ".type vfork, @function\n"
+        "vfork:\n"
+        "    sub $8, %rsp\n" /* the call below needs a 16-byte aligned stack */
+        "    call rp_interpose_vfork_prepare\n"
+        "    add $8, %rsp\n"
+        "    jmp *%rax\n"
+        ".size vfork, .-vfork\n");
+
+/*
+ * A child that serves a connection and ends with _exit (busybox httpd's
+ * does) runs no destructor: its last requests' reports get the same short
+ * wait as at exit. Not in a vfork child (its parent's writer is not its
+ * own), and a fork child that served nothing has no writer to wait for.
+ */
+static void process_before_exit(void)
+{
+    if (rp_interpose_active())
+        rp_writer_flush(RP_WRITER_EXIT_FLUSH_MS);
+}
+
+RP_EXPORT void _exit(int status)
+{
+    process_before_exit();
+    RP_REAL(_exit)(status);
+    __builtin_unreachable();
+}
+
+RP_EXPORT void _Exit(int status)
+{
+    process_before_exit();
+    RP_REAL(_Exit)(status);
+    __builtin_unreachable();
 }

@@ -29,17 +29,13 @@
 
 #include "connection.h"
 #include "follow.h"
+#include "interpose.h"
 #include "process.h"
 #include "real.h"
 #include "thread.h"
 #include "wait.h"
 
 #define RP_EXPORT __attribute__((visibility("default")))
-
-static inline bool wait_active(void)
-{
-    return rp_process.enabled && !rp_thread_is_internal;
-}
 
 /*
  * What a poll or select does with reqprof's timer. Even with a zero
@@ -105,7 +101,7 @@ static bool wait_sets_all_current(int count, const fd_set *read_set,
 static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t count,
                                             bool blocks, void *function)
 {
-    if (!wait_active() || rp_thread_state == NULL)
+    if (!rp_interpose_active() || rp_thread_state == NULL)
         return (struct wait_guard){NULL, NULL};
     return wait_guard_begin(wait_fds_all_current(fds, count), blocks, function);
 }
@@ -115,7 +111,7 @@ static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
                                              const fd_set *except_set, bool blocks,
                                              void *function)
 {
-    if (!wait_active() || rp_thread_state == NULL)
+    if (!rp_interpose_active() || rp_thread_state == NULL)
         return (struct wait_guard){NULL, NULL};
     return wait_guard_begin(wait_sets_all_current(count, read_set, write_set, except_set),
                             blocks, function);
@@ -152,7 +148,7 @@ static void wait_resume_single_ready(const int *ready, int count)
 static void wait_after_poll(const struct pollfd *fds, nfds_t count, int result)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (result <= 0 || !wait_active() || (thread != NULL && thread->current_request != 0))
+    if (result <= 0 || !rp_interpose_active() || (thread != NULL && thread->current_request != 0))
         return;
     int saved_errno = errno;
     int ready[WAIT_READY_MAX], ready_count = 0;
@@ -167,7 +163,7 @@ static void wait_after_select(int count, const fd_set *read_set, const fd_set *w
                               int result)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (result <= 0 || !wait_active() || (thread != NULL && thread->current_request != 0))
+    if (result <= 0 || !rp_interpose_active() || (thread != NULL && thread->current_request != 0))
         return;
     int saved_errno = errno;
     int ready[WAIT_READY_MAX], ready_count = 0;
@@ -180,13 +176,13 @@ static void wait_after_select(int count, const fd_set *read_set, const fd_set *w
 
 static struct rp_thread *wait_begin_sleep(void *function)
 {
-    return wait_active() ? rp_wait_begin(function) : NULL;
+    return rp_interpose_active() ? rp_wait_begin(function) : NULL;
 }
 
 /* An event loop's wait: probe first if it blocks (see rp_wait_idle). */
 static bool wait_idle(bool blocks)
 {
-    return wait_active() && rp_wait_idle(blocks);
+    return rp_interpose_active() && rp_wait_idle(blocks);
 }
 
 static bool timespec_blocks(const struct timespec *timeout)

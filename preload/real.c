@@ -30,6 +30,11 @@ void rp_real_resolve(void)
     RP_RESOLVE(shutdown);
     RP_RESOLVE(setsockopt);
     RP_RESOLVE(connect);
+    RP_RESOLVE(dup);
+    RP_RESOLVE(dup2);
+    RP_RESOLVE(dup3);
+    RP_RESOLVE(fcntl);
+    RP_RESOLVE(fcntl64);
     RP_RESOLVE(epoll_wait);
     RP_RESOLVE(epoll_pwait);
     RP_RESOLVE(epoll_pwait2);
@@ -65,4 +70,7 @@ void rp_real_resolve(void)
     RP_RESOLVE(seteuid);
     RP_RESOLVE(setreuid);
     RP_RESOLVE(setresuid);
+    RP_RESOLVE(vfork);
+    RP_RESOLVE(_exit);
+    RP_RESOLVE(_Exit);
 }

@@ -43,6 +43,12 @@ struct rp_real_functions {
     int (*shutdown)(int, int);
     int (*setsockopt)(int, int, int, const void *, socklen_t);
     int (*connect)(int, const struct sockaddr *, socklen_t);
+    /* fds that duplicate others. */
+    int (*dup)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    int (*fcntl)(int, int, ...);
+    int (*fcntl64)(int, int, ...);
 
     /* Waits: event loops and sleeps (interpose_wait.c). */
     int (*epoll_wait)(int, struct epoll_event *, int, int);
@@ -89,6 +95,9 @@ struct rp_real_functions {
     int (*seteuid)(uid_t);
     int (*setreuid)(uid_t, uid_t);
     int (*setresuid)(uid_t, uid_t, uid_t);
+    pid_t (*vfork)(void);
+    void (*_exit)(int);
+    void (*_Exit)(int);
 };
 
 /* Filled by rp_real_resolve; read-only afterwards. */

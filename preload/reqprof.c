@@ -5,17 +5,18 @@
  * loads the unwinder and installs the sampling signal handler. Any failure
  * is one line on stderr and reqprof switching itself off; the server then
  * runs exactly as without it. Threads, timers and the writer are made
- * lazily, when the first connection is accepted, so a process that never
- * serves HTTP (a shell, a helper the server forks) only pays for this.
+ * lazily, when the first request begins, so a process that never serves
+ * HTTP (a shell, a helper the server forks, the parent of a server that
+ * forks a child per connection) only pays for this.
  */
 #include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 
 #include "config.h"
 #include "conn_table.h"
 #include "connection.h"
 #include "follow.h"
+#include "interpose.h"
 #include "finish_queue.h"
 #include "isolated.h"
 #include "log.h"
@@ -29,18 +30,10 @@
 
 struct rp_process rp_process;
 
-/* The forking thread's signal mask before fork, restored after it. */
-static __thread sigset_t reqprof_mask_before_fork;
-
-/* No sample may land in the forking thread while fork copies the process
- * (the child would inherit a half-written ring), and the connection free
- * list must not be copied locked. */
+/* The connection free list must not be copied locked, nor the loader
+ * copied in the middle of loading reqprof's libraries (isolated.h). */
 static void reqprof_before_fork(void)
 {
-    sigset_t sampling;
-    sigemptyset(&sampling);
-    sigaddset(&sampling, rp_process.config.signal);
-    RP_REAL(pthread_sigmask)(SIG_BLOCK, &sampling, &reqprof_mask_before_fork);
     rp_isolated_before_fork();
     rp_conn_table_before_fork();
 }
@@ -49,26 +42,28 @@ static void reqprof_after_fork_in_parent(void)
 {
     rp_conn_table_after_fork(false);
     rp_isolated_after_fork_in_parent();
-    RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
 
-/* A fork child has only the forking thread and none of the parent's
- * timers, writer or requests: it starts over, lazily, as at load, and a
- * child that never accepts a connection never writes anything. */
+/*
+ * A fork child has only the forking thread and none of the parent's
+ * timers, writer or requests: it forgets them, and starts over lazily, as
+ * at load: its thread state, timer and writer are made only when it takes
+ * up a request, so a child that serves none (a CGI's shell, a helper)
+ * costs no more than this. Async-signal-safe (the child of a threaded
+ * parent may call nothing else before exec), and it writes only to what
+ * it forgets: every page written is a copy-on-write fault, in every child.
+ * No tick of reqprof's can come here: timers are not inherited.
+ */
 static void reqprof_after_fork_in_child(void)
 {
+    rp_thread_forget_all();
+    rp_interpose_vfork_pid = 0;
     rp_conn_table_after_fork(true);
     rp_follow_forget_owners();
-    rp_thread_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();
     rp_isolated_after_fork_in_child();
-    RP_REAL(pthread_sigmask)(SIG_SETMASK, &reqprof_mask_before_fork, NULL);
 }
-
-/* Reports of the requests that ended just before exit are worth a short
- * wait; a writer that cannot finish in time loses them, the exit goes on. */
-#define REQPROF_EXIT_FLUSH_MS 500
 
 __attribute__((constructor)) static void reqprof_load(void)
 {
@@ -88,11 +83,13 @@ __attribute__((constructor)) static void reqprof_load(void)
     rp_process.enabled = true;
 }
 
+/* A vfork child that calls exit (instead of _exit) must not wait for its
+ * parent's writer, nor speak for it. */
 __attribute__((destructor)) static void reqprof_unload(void)
 {
-    if (!rp_process.enabled)
+    if (!rp_interpose_active())
         return;
-    rp_writer_flush(REQPROF_EXIT_FLUSH_MS);
+    rp_writer_flush(RP_WRITER_EXIT_FLUSH_MS);
     uint64_t dropped = rp_connection_reports_dropped();
     if (dropped > 0)
         rp_log("%llu requests got no report and no index line because the "

@@ -398,14 +398,19 @@ void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
 void rp_thread_forget_all(void)
 {
     /* After fork only the forking thread exists and none of the parent's
-     * timers were inherited: unmap the parent's states. */
-    for (unsigned slot = 0; slot < THREAD_REGISTRY_SIZE; slot++) {
-        if (thread_registry[slot] != NULL)
-            munmap(thread_registry[slot], sizeof *thread_registry[slot]);
+     * timers were inherited: unmap the parent's states. The handler must
+     * not find its own first (a signal the server sends itself). Only the
+     * slots in use are written: each page written costs the child a
+     * copy. */
+    rp_thread_state = NULL;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    for (unsigned slot = 0; slot < thread_registry_end; slot++) {
+        if (thread_registry[slot] == NULL)
+            continue;
+        munmap(thread_registry[slot], sizeof *thread_registry[slot]);
         thread_registry[slot] = NULL;
     }
     thread_registry_end = 0;
-    rp_thread_state = NULL;
     /* Or the forking thread's exit would retire the unmapped state. */
     pthread_setspecific(thread_exit_key, NULL);
     pthread_mutex_init(&thread_unmap_lock, NULL);

@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 /*
- * Starts the writer if this process has none yet (the first connection
- * accepted calls it, and again in a fork child). Failure is reported once
- * on stderr; requests are then not profiled.
+ * Starts the writer if this process has none yet (the first request that
+ * begins calls it, in a fork child too). Failure is reported once on
+ * stderr; requests are then not profiled.
  */
 void rp_writer_start(void);
 
@@ -29,6 +29,10 @@ void rp_writer_notify(void);
  * are not lost.
  */
 void rp_writer_flush(unsigned timeout_ms);
+
+/* Reports of the requests that ended just before exit are worth a short
+ * wait; a writer that cannot finish in time loses them, the exit goes on. */
+#define RP_WRITER_EXIT_FLUSH_MS 500
 
 /* Requests that got no report file because of REQPROF_MAX_REPORTS. */
 uint64_t rp_writer_reports_skipped(void);

@@ -40,6 +40,7 @@ LIBMICROHTTPD = ("/usr/lib/x86_64-linux-gnu/libmicrohttpd.so.12",
                  "libmicrohttpd-dev")
 VARNISHD = ("/usr/sbin/varnishd", "varnish")
 TINYPROXY = ("/usr/bin/tinyproxy", "tinyproxy")
+BUSYBOX = ("/usr/bin/busybox", "busybox")
 
 # The static files every web server serves, under html/static/: a big one
 # sent as it is (with sendfile where the server uses it), a small one, and
@@ -370,6 +371,23 @@ def user_switch(users, env=None):
     server.ports = ports
     server.wait_accepting(20, ports[1])
     return server
+
+
+def busybox():
+    """busybox httpd in the foreground: the parent accepts and forks a child
+    per connection, which moves the socket to fds 0 and 1 (dup2) and
+    serves one request there, then ends with _exit. html/small.txt is a
+    static file; html/cgi-bin/burn is test/server/cgi_burn.c, which the
+    child runs (vfork, exec) and whose answer it reads from a pipe."""
+    binary = require(BUSYBOX)
+    workdir = make_workdir("busybox")
+    root = os.path.join(workdir, "html")
+    os.makedirs(os.path.join(root, "cgi-bin"))
+    write(root, SMALL_FILE, SMALL_FILE_TEXT)
+    shutil.copy(built_program("cgi_burn"), os.path.join(root, "cgi-bin", "burn"))
+    port = free_port()
+    return start(workdir, [binary, "httpd", "-f", "-p", "127.0.0.1:%d" % port,
+                           "-h", root], port)
 
 
 def python_server():

@@ -379,3 +379,54 @@ def test_event_loop_requests_waiting_on_an_upstream_keep_their_own_samples():
                 assert not short, (
                     "%d of %d reports of kind %s lack the %d ms burnt in %s: "
                     "%s" % (len(short), len(mine), kind, ms, function, short))
+
+
+def test_busybox_httpd_child_per_connection_with_a_cgi():
+    """busybox httpd forks a child per connection, which serves on fds 0
+    and 1 (dup2 of the accepted socket) and ends with _exit: each request
+    is reported by its child. The parent only accepts and forks, so it
+    runs no writer thread of reqprof's: one thread, as without reqprof.
+
+    The CGI burns 150 ms of CPU in cgi_burn, in its own process, which
+    busybox's child runs and reads through a pipe. reqprof cannot put that
+    process's samples in the request's report: reqprof in the CGI sees no
+    connection (its stdin and stdout are pipes), and the child's thread is
+    idle while it polls the pipe (an fd of no request). The report then
+    says so by its numbers: the request's full duration, and samples and
+    CPU time that cover only the child's own part of it."""
+    with servers.busybox() as server:
+        paths = [("/" + servers.SMALL_FILE, 200), ("/missing", 404)]
+        for path, status in paths:
+            assert curl("-o", "/dev/null", "-w", "%{http_code}",
+                        server.url(path)) == str(status)
+        concurrent_paths = [("/%s?n=%d" % (servers.SMALL_FILE, i), 200)
+                            for i in range(4)]
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:
+            assert list(pool.map(lambda p: curl(server.url(p[0])),
+                                 concurrent_paths)) == \
+                [servers.SMALL_FILE_TEXT] * 4
+        cgi = "/cgi-bin/burn?ms=150"
+        assert curl(server.url(cgi)) == "burned 150 ms\n"
+        expected = get(paths + concurrent_paths + [(cgi, 200)])
+        reports = server.wait_reports(len(expected), timeout=REPORT_TIMEOUT)
+        got = sorted((r["request"]["method"], r["request"]["path"],
+                      r["request"]["status"]) for r in reports)
+        assert got == sorted(expected), (got, server.stderr())
+        parent = server.process.pid
+        pids = [r["process"]["pid"] for r in reports]
+        assert parent not in pids and len(set(pids)) == len(pids), (
+            "parent %d, reports' pids %s" % (parent, pids))
+        with open("/proc/%d/status" % parent) as f:
+            threads = [l.split()[1] for l in f if l.startswith("Threads:")]
+        assert threads == ["1"], "the parent runs %s threads" % threads
+        [report] = [r for r in reports if r["request"]["path"] == cgi]
+        request = report["request"]
+        covered_ms = report["samples"] * report["interval_ms"]
+        assert request["duration_ms"] >= 150 and \
+            function_total(report["root"], "cgi_burn") == 0 and \
+            covered_ms < 0.5 * request["duration_ms"] and \
+            (request["cpu_ms"] or 0) < 0.5 * request["duration_ms"], (
+                "the CGI's request: %.1f ms, %d samples, %s ms of CPU" % (
+                    request["duration_ms"], report["samples"],
+                    request["cpu_ms"]))
+        assert "reqprof:" not in server.stderr(), server.stderr()

@@ -447,6 +447,26 @@ def test_fortified_reads_are_seen_too():
     check_socket_probe("socket_probe_fortified")
 
 
+def test_duplicated_fds_carry_their_connection():
+    """test/server/dup_probe.c serves requests on fds made by dup, dup2,
+    dup3 and fcntl(F_DUPFD...), replaces a connection's fds with dup2, lets
+    a vfork child dup2 a pipe over one, and has a fork child serve the
+    connection its parent accepted, as busybox httpd does. The calls
+    return what they would without reqprof, and each request has its line
+    with the status it was answered with, the last from the child."""
+    output, lines = run_probe_program("dup_probe")
+    got = sorted((l[2], l[3], l[4]) for l in lines)
+    expected = sorted(("GET", path, status) for path, status in [
+        ("/dup", "200"), ("/dup-after-close", "200"), ("/busybox", "200"),
+        ("/dup3", "200"), ("/cloexec", "200"), ("/replaced", "0"),
+        ("/other-fd-left", "200"), ("/moved", "200"),
+        ("/after-vfork", "200"), ("/forked", "200")])
+    assert got == expected, "index lines %s, expected %s" % (got, expected)
+    pids = {l[3]: l[1] for l in lines}
+    assert pids["/forked"] != pids["/dup"], "the child's request: %s" % pids
+    assert "errno=9" in output and "errno=22" in output
+
+
 def test_calls_around_the_running_timer_return_what_they_would_without_reqprof():
     """The timer runs on from one request to the next and into the middle
     of each: idle polls right after responses, a select on a set no bigger

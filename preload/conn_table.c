@@ -121,7 +121,7 @@ static bool conn_dropped_in_child(struct rp_conn *conn)
 {
     if (pthread_mutex_trylock(&conn->lock) != 0)
         return true;
-    bool busy = conn->pending_count > 0 ||
+    bool busy = conn->pending.count > 0 || conn->pending.responses_to_skip > 0 ||
                 conn->request_parser.state != HTTP_STATE_IDLE ||
                 conn->response_parser.state != HTTP_STATE_IDLE;
     pthread_mutex_unlock(&conn->lock);

@@ -1,3 +1,0 @@
-build-merge/obj/preload/http_parser.o: preload/http_parser.c \
- preload/http_parser.h
-preload/http_parser.h:

@@ -1,2 +1,0 @@
-build-merge/obj/preload/real.o: preload/real.c preload/real.h
-preload/real.h:

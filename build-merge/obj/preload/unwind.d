@@ -1,2 +1,0 @@
-build-merge/obj/preload/unwind.o: preload/unwind.c preload/unwind.h
-preload/unwind.h:

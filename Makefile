@@ -118,7 +118,7 @@ $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o
 $(BUILD)/test/unit/test_report_directory: $(BUILD)/obj/preload/report_directory.o
 
-$(BUILD)/test/%: test/server/%.c test/server/server_support.h
+$(BUILD)/test/%: test/server/%.c test/server/server_support.h test/server/call_probe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< $(TEST_SERVER_LDLIBS)
 
@@ -126,7 +126,7 @@ $(BUILD)/test/%.so: test/fault/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -fPIC -shared -o $@ $< -ldl
 
-$(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c
+$(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c test/server/call_probe.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -D_FORTIFY_SOURCE=2 -o $@ $<
 

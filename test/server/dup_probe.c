@@ -36,24 +36,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* errno set before each call: a call that succeeds must leave it alone. */
-#define ERRNO_SENTINEL 4242
+#include "call_probe.h"
 
 /* Fixed numbers for dup2 and dup3, above anything reqprof opens. */
 enum { FD_A = 100, FD_B = 101, FD_C = 102, FD_D = 103, FD_E = 104 };
-
-static void report(const char *call, long result)
-{
-    printf("%-48s result=%ld errno=%d\n", call, result, errno);
-    fflush(stdout);
-}
-
-#define PROBE(call)                                                          \
-    do {                                                                     \
-        errno = ERRNO_SENTINEL;                                              \
-        long probe_result_ = (long)(call);                                   \
-        report(#call, probe_result_);                                        \
-    } while (0)
 
 static int listener;
 static struct sockaddr_in address;

@@ -19,6 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "call_probe.h"
+
 /* Lengths the compiler cannot see: built with _FORTIFY_SOURCE, reads of
  * them go through __read_chk and __recv_chk, as in distributions' servers. */
 static volatile size_t buffer_room = 256;
@@ -26,21 +28,6 @@ static volatile size_t buffer_room = 256;
 /* Null pointers the compiler cannot see, for calls that must fail. */
 static struct msghdr *volatile no_message;
 static struct pollfd *volatile no_fds;
-
-/* errno set before each call: a call that succeeds must leave it alone. */
-#define ERRNO_SENTINEL 4242
-
-static void report(const char *call, long result)
-{
-    printf("%-28s result=%ld errno=%d\n", call, result, errno);
-}
-
-#define PROBE(call)                                                          \
-    do {                                                                     \
-        errno = ERRNO_SENTINEL;                                              \
-        long probe_result_ = (long)(call);                                   \
-        report(#call, probe_result_);                                        \
-    } while (0)
 
 int main(void)
 {

@@ -29,9 +29,12 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     /* Only our timer's ticks are samples; a kill(SIGPROF) is not. */
     if (thread == NULL || info->si_code != SI_TIMER)
         goto out;
+    /* Read once: the writer may clear a request that ended from a thread
+     * that still has it current (writer.c, writer_forget_ended). */
+    uint64_t request_id = thread->current_request;
     /* The timer runs on between requests (thread.h); ticks on no request
      * stop it until the thread takes up the next one. */
-    if (thread->current_request == 0) {
+    if (request_id == 0) {
         rp_thread_idle_tick_from_handler(thread);
         goto out;
     }
@@ -50,7 +53,7 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         clock_gettime(CLOCK_MONOTONIC, &now);
         record->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
         record->kind = RP_RECORD_STACK;
-        record->request_id = thread->current_request;
+        record->request_id = request_id;
         /* A timer that expired while the thread was off the CPU delivers
          * one signal and counts the rest as overruns: each is wall time
          * the request spent, so the sample stands for all of them... */

@@ -21,8 +21,13 @@
 struct rp_conn;
 
 struct rp_thread {
-    /* Read by the signal handler, written only by the thread itself. */
-    volatile uint64_t current_request; /* request id, 0: none */
+    /* Read by the signal handler, written only by the thread itself... */
+    volatile uint64_t current_request; /* request id, 0: none. ...but for
+                                        * the writer, which clears a
+                                        * request that ended from a thread
+                                        * whose samples show it still has
+                                        * it (a compare-and-swap): read it
+                                        * once where it is used twice */
     volatile uint64_t current_since_ns; /* CLOCK_MONOTONIC when it was set */
     volatile sig_atomic_t busy;        /* >0: the thread is writing its ring
                                         * (a count: a server's own handler

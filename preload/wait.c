@@ -52,12 +52,13 @@ void rp_wait_end(struct rp_thread *thread)
     thread->wait_remainder_ns += end_ns - thread->wait_start_ns;
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
-    if (samples > 0 && thread->current_request != 0) {
+    uint64_t request_id = thread->current_request; /* read once: thread.h */
+    if (samples > 0 && request_id != 0) {
         struct rp_record *record = rp_thread_record_start(thread, thread->wait_frame_count);
         if (record != NULL) {
             record->kind = RP_RECORD_STACK;
             record->time_ns = end_ns;
-            record->request_id = thread->current_request;
+            record->request_id = request_id;
             record->value = samples;
             record->frame_count = thread->wait_frame_count;
             record->truncated = thread->wait_frame_count == RP_STACK_MAX;

@@ -87,6 +87,10 @@
 /* Requests taken after which going idle gives free memory back (see
  * writer_give_back). */
 #define WRITER_GIVE_BACK_AFTER 1024
+/* Ends of the latest requests taken, kept to refuse their samples stamped
+ * after them (writer_clip_to_end): a batch's worth and more. A power of
+ * two; ids are given in order, so recent ones rarely share a slot. */
+#define WRITER_ENDS 4096
 
 /* What the writer knows of one request before it ends. */
 struct writer_request {
@@ -99,6 +103,12 @@ struct writer_request {
     struct writer_request *next; /* bucket chain, or the spare list */
 };
 
+/* A request the writer has taken the end of. */
+struct writer_end {
+    uint64_t id;     /* 0: none */
+    uint64_t end_ns; /* CLOCK_MONOTONIC at its last byte out */
+};
+
 /* A finished request the budget holds until its window closes. */
 struct writer_held {
     struct rp_finished finished;     /* a copy: its room in the queue is freed */
@@ -109,6 +119,7 @@ struct writer_held {
 struct writer {
     struct writer_request *buckets[WRITER_BUCKETS];
     unsigned open_count;
+    struct writer_end ends[WRITER_ENDS]; /* by id % WRITER_ENDS */
     uint64_t round;
     struct rp_symbolizer *symbolizer;
     struct rp_report_files *files;
@@ -283,9 +294,11 @@ static void writer_unlink(struct writer *writer, struct writer_request *request)
     writer->open_count--;
 }
 
-/* Folds one stack record into its request's tree. */
+/* Folds one stack record into its request's tree, weighing weight
+ * intervals up to time_ns. */
 static void writer_add_stack(struct writer *writer, struct writer_request *request,
-                             const struct rp_record *record)
+                             const struct rp_record *record, uint64_t weight,
+                             uint64_t time_ns)
 {
     static const struct rp_frame truncated = {.function = "[truncated stack]"};
     size_t depth = 0;
@@ -305,8 +318,46 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
         writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, frame);
     }
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
-                               record->value, record->time_ns) != 0)
-        request->samples_dropped += record->value;
+                               weight, time_ns) != 0)
+        request->samples_dropped += weight;
+}
+
+/* The end of request id if the writer took it lately, or NULL. */
+static const struct writer_end *writer_ended(const struct writer *writer,
+                                             uint64_t id)
+{
+    const struct writer_end *end = &writer->ends[id % WRITER_ENDS];
+    return end->id == id ? end : NULL;
+}
+
+/*
+ * A stack record of a request that ended, stamped at time_ns and standing
+ * for value intervals up to then: the weight it keeps, of the intervals
+ * that fall before the end (0: drop it). A thread that worked on the
+ * request keeps it current until it touches another one (a pool thread
+ * that read a request's body, then waited for work), and its ticks after
+ * the end are not the request's.
+ */
+static uint64_t writer_clip_to_end(const struct rp_record *record,
+                                   uint64_t end_ns)
+{
+    uint64_t interval_ns = rp_process.config.interval_ns;
+    uint64_t after = (record->time_ns - end_ns + interval_ns - 1) / interval_ns;
+    return record->value > after ? record->value - after : 0;
+}
+
+/*
+ * The thread's ring showed a sample of a request after that request's end:
+ * the thread still has it current. It no longer does, so its timer stops
+ * after two more ticks (rp_thread_idle_tick_from_handler) instead of
+ * sampling an idle thread for a request long gone. Only if it still holds
+ * that request: the thread may have switched meanwhile.
+ */
+static void writer_forget_ended(struct rp_thread *thread, uint64_t request_id)
+{
+    uint64_t expected = request_id;
+    __atomic_compare_exchange_n(&thread->current_request, &expected, 0, false,
+                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 static void writer_drain_thread(struct rp_thread *thread, void *context)
@@ -316,7 +367,22 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
     unsigned drained = 0;
     while ((record = rp_ring_peek(&thread->ring)) != NULL) {
         bool lost = record->kind == RP_RECORD_LOST;
-        struct writer_request *request = writer_find(writer, record->request_id, !lost);
+        bool stack = record->kind == RP_RECORD_STACK;
+        uint64_t weight = record->value, time_ns = record->time_ns;
+        /* Once its end is taken, a request's records open nothing (its
+         * report is written or held), and its samples stamped after the
+         * end keep only the intervals before it. */
+        const struct writer_end *end =
+            record->request_id != 0 ? writer_ended(writer, record->request_id) : NULL;
+        if (end != NULL && stack && time_ns > end->end_ns) {
+            writer_forget_ended(thread, record->request_id);
+            weight = writer_clip_to_end(record, end->end_ns);
+            time_ns = end->end_ns;
+        }
+        struct writer_request *request =
+            record->request_id == 0 || (stack && weight == 0)
+                ? NULL
+                : writer_find(writer, record->request_id, !lost && end == NULL);
         if (request != NULL && lost) {
             /* Its end was not queued: nothing will report it. */
             writer_unlink(writer, request);
@@ -324,11 +390,11 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
         } else if (request != NULL) {
             request->last_round = writer->round;
             request->samples_dropped += record->dropped;
-            if (record->kind == RP_RECORD_CPU) {
+            if (stack) {
+                writer_add_stack(writer, request, record, weight, time_ns);
+            } else {
                 request->cpu_ns += record->value;
                 request->cpu_measured = true;
-            } else {
-                writer_add_stack(writer, request, record);
             }
         }
         drained += record->size;
@@ -538,6 +604,14 @@ static void writer_discard_stale(struct writer *writer)
     }
 }
 
+/* Keeps finished's end for the drains from now on (writer_drain_thread). */
+static void writer_remember_end(struct writer *writer,
+                                const struct rp_finished *finished)
+{
+    writer->ends[finished->id % WRITER_ENDS] =
+        (struct writer_end){finished->id, finished->end_ns};
+}
+
 /* Takes up to WRITER_BATCH finished requests; returns how many. */
 static size_t writer_take_batch(const struct rp_finished **batch)
 {
@@ -557,6 +631,8 @@ static bool writer_round(struct writer *writer)
     writer->fullest_ring = 0;
     do {
         count = writer_take_batch(batch);
+        for (size_t i = 0; i < count; i++)
+            writer_remember_end(writer, batch[i]);
         writer_drain(writer);
         uint64_t now_ns = writer_now_ns();
         for (size_t i = 0; i < count; i++)

@@ -192,6 +192,36 @@ def test_samples_never_outnumber_the_wall_time_on_a_crowded_cpu():
         assert crowded >= 48, [r["request"]["duration_ms"] for r in reports]
 
 
+def test_no_sample_counts_for_a_request_after_its_end():
+    """/handoff: the thread that read a request waits while another thread
+    answers it 30 ms later, then works on for 80 ms: it burns CPU, or waits
+    in pthread_cond_timedwait as a pool thread waits for work. It still has
+    the request current (it touched no other), but that work is after the
+    request's end: in no report, and no report has more samples than its
+    duration holds (plus one interval). The wait for the answer is the
+    request's, so its samples still cover most of the duration."""
+    with Server() as server:
+        for after in ("burn", "wait"):
+            for _ in range(3):
+                assert "answered" in curl(server.url(
+                    "/handoff?ms=30&after=%s&after_ms=80" % after))
+        reports = server.wait_reports(6)
+        for report in reports:
+            names = functions(report["root"])
+            after_work = names & {"after_response_burn", "after_response_wait",
+                                  "burn_beta"}
+            assert not after_work, "%s in %s: %s" % (
+                after_work, report["request"]["path"], report["timeline"])
+            intervals = report["request"]["duration_ms"] / report["interval_ms"]
+            assert report["samples"] <= intervals + 1, \
+                "%d samples in %.1f ms: %s" % (report["samples"],
+                                               report["request"]["duration_ms"],
+                                               report["timeline"])
+            assert report["samples"] >= 0.5 * intervals, \
+                "%d samples in %.1f ms: the wait for the answer is missing" % (
+                    report["samples"], report["request"]["duration_ms"])
+
+
 def test_a_connection_that_is_not_http_is_left_alone():
     with Server() as server:
         tls_client_hello = bytes([0x16, 0x03, 0x01, 0x00, 0x2f, 0x01]) + \

@@ -42,6 +42,12 @@
  *                                     made once, results in the body
  *   GET  /waits-after?ms=30&call=poll one of them after the         writev
  *                                     response, result on stderr
+ *   GET  /handoff?ms=30&after=burn    another thread answers after  writev
+ *        &after_ms=80                 sleeping ms while this one      (the other
+ *                                     waits for it; then this one     thread)
+ *                                     works on: after_response_burn,
+ *                                     or after=wait:
+ *                                     after_response_wait
  *   anything else                     none (404, or 405)            writev
  *
  * Each connection gets a detached thread that serves keep-alive and pipelined
@@ -554,6 +560,78 @@ SERVER_FRAME static int route_waits_after(int fd, const struct request *req) {
     return rc;
 }
 
+/* /handoff: the thread that read the request hands it to another, which
+ * answers it. */
+struct handoff {
+    int fd;
+    const struct request *req;
+    unsigned ms;
+    int rc;
+};
+
+static void *handoff_answer(void *arg) {
+    struct handoff *handoff = arg;
+    char body[64];
+
+    sleep_wait(handoff->ms);
+    snprintf(body, sizeof body, "answered by another thread after %u ms\n",
+             handoff->ms);
+    handoff->rc = response_send(handoff->fd, IO_WRITEV, handoff->req, 200, body);
+    return NULL;
+}
+
+/* Work of the reading thread once the request was answered: no request's. */
+SERVER_FRAME static void after_response_burn(unsigned ms) {
+    burn_beta(ms);
+}
+
+/* A wait of the reading thread once the request was answered, as a worker
+ * pool's idle wait: pthread_cond_timedwait until the deadline. */
+SERVER_FRAME static void after_response_wait(unsigned ms) {
+    pthread_mutex_t mutex = PTHREAD_MUTEX_INITIALIZER;
+    pthread_condattr_t attributes;
+    pthread_cond_t cond;
+    struct timespec deadline;
+    uint64_t deadline_ns = clock_ns(CLOCK_MONOTONIC) + ms * 1000000ull;
+
+    pthread_condattr_init(&attributes);
+    pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC);
+    pthread_cond_init(&cond, &attributes);
+    deadline.tv_sec = (time_t)(deadline_ns / 1000000000u);
+    deadline.tv_nsec = (long)(deadline_ns % 1000000000u);
+    pthread_mutex_lock(&mutex);
+    while (pthread_cond_timedwait(&cond, &mutex, &deadline) != ETIMEDOUT)
+        continue;
+    pthread_mutex_unlock(&mutex);
+    pthread_cond_destroy(&cond);
+    pthread_condattr_destroy(&attributes);
+}
+
+SERVER_FRAME static int route_handoff(int fd, const struct request *req) {
+    struct handoff handoff = {.fd = fd, .req = req, .ms = 30};
+    unsigned after_ms = 80;
+    char after[8] = "burn";
+    size_t length;
+    pthread_t thread;
+
+    if (query_uint(req->query, "ms", PARAM_MS_MAX, &handoff.ms) != 0 ||
+        query_uint(req->query, "after_ms", PARAM_MS_MAX, &after_ms) != 0 ||
+        (query_find(req->query, "after", &length) != NULL &&
+         query_string(req->query, "after", after, sizeof after) != 0) ||
+        (strcmp(after, "burn") != 0 && strcmp(after, "wait") != 0))
+        return 400;
+    if (pthread_create(&thread, NULL, handoff_answer, &handoff) != 0)
+        return 500;
+    pthread_join(thread, NULL);
+    if (handoff.rc != 0)
+        return handoff.rc;
+    if (strcmp(after, "burn") == 0)
+        after_response_burn(after_ms);
+    else
+        after_response_wait(after_ms);
+    return 0;
+}
+
 /* A forked child inherits LD_PRELOAD and the parent's connections, but
  * serves nothing: reqprof must write nothing for it. */
 SERVER_FRAME static int route_fork(int fd, const struct request *req) {
@@ -764,6 +842,7 @@ static const struct {
     {"GET", "/file", route_file},
     {"GET", "/waits", route_waits},
     {"GET", "/waits-after", route_waits_after},
+    {"GET", "/handoff", route_handoff},
     {"GET", "/fork", route_fork},
     {"GET", "/takeover", route_takeover},
     {"GET", "/loader", route_loader},

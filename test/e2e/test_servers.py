@@ -381,6 +381,30 @@ def test_event_loop_requests_waiting_on_an_upstream_keep_their_own_samples():
                     "%s" % (len(short), len(mine), kind, ms, function, short))
 
 
+def test_varnish_pool_thread_that_read_a_post_body_adds_nothing_after_the_end():
+    """varnish passes a POST to its backend: a pool thread reads the body
+    from the client's socket, and after another thread delivered the
+    response it waits for work (Lck_CondWaitUntil) with that request still
+    current, its timer running. None of that wait is the request's: no
+    report has more samples than its duration holds, plus one interval
+    (there were 28 in a 3.4 ms request)."""
+    with servers.upstream() as upstream, \
+            servers.varnish(upstream.port) as server:
+        body = os.path.join(server.workdir, "post-body")
+        with open(body, "wb") as f:
+            f.write(b"p" * POST_BYTES)
+        posts = 8
+        for _ in range(posts):
+            answer = curl("--data-binary", "@" + body, server.url("/echo"))
+            assert "%d" % POST_BYTES in answer, answer
+        reports = server.wait_reports(posts, timeout=REPORT_TIMEOUT)
+        for report in reports:
+            duration = report["request"]["duration_ms"]
+            assert report["samples"] <= duration / report["interval_ms"] + 1, \
+                "%d samples in %.1f ms: %s" % (report["samples"], duration,
+                                               report["timeline"])
+
+
 def test_busybox_httpd_child_per_connection_with_a_cgi():
     """busybox httpd forks a child per connection, which serves on fds 0
     and 1 (dup2 of the accepted socket) and ends with _exit: each request

@@ -278,6 +278,12 @@ static uint64_t thread_monotonic_now_ns(void)
     return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
+/* The thread's CPU time since mark_ns (a system call). */
+static struct rp_thread_cpu thread_cpu_since(uint64_t mark_ns)
+{
+    return (struct rp_thread_cpu){thread_cpu_now_ns() - mark_ns, true};
+}
+
 /*
  * Makes request_id the current request; returns the CPU time measured on
  * the previous one, which the caller records or hands over, and the
@@ -292,8 +298,13 @@ static uint64_t thread_monotonic_now_ns(void)
  * again, delivers the ticks it missed as one signal with overruns. So the
  * handler sees the new request before the first of them, and the moment
  * is read after: a preemption there counts for the request that is
- * current, and a request ended here gets no sample of time after its end.
- * The timer is armed before the CPU clock is read, for the same reason.
+ * current. The timer is armed before the CPU clock is read, for the same
+ * reason. Going to no request (an end), the CPU clock is read first,
+ * while the request is still current: a preemption there counts for it
+ * and falls before its end, and no system call comes between the end's
+ * stamp and its push into the finish queue, so the writer cannot drain
+ * another thread's sample stamped after the end before it knows the end
+ * (writer.c, writer_clip_to_end).
  */
 static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
                                           uint64_t request_id,
@@ -305,6 +316,10 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
     uint64_t previous = thread->current_request;
     bool marked = previous != 0 && thread->cpu_request == previous;
     uint64_t mark_ns = thread->cpu_mark_ns;
+    bool read_cpu_first = request_id == 0;
+    struct rp_thread_cpu spent = {0, false};
+    if (marked && read_cpu_first)
+        spent = thread_cpu_since(mark_ns);
     thread->cpu_request = 0;
     thread->current_conn = conn;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
@@ -318,11 +333,8 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
         thread->idle_ticks = 0;
         rp_thread_arm(thread);
     }
-    struct rp_thread_cpu spent = {0, false};
-    if (marked) {
-        spent.ns = thread_cpu_now_ns() - mark_ns;
-        spent.measured = true;
-    }
+    if (marked && !read_cpu_first)
+        spent = thread_cpu_since(mark_ns);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->switching--;
     return spent;
@@ -385,7 +397,10 @@ void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
          * it exited is missed by this visit. */
         bool exited = __atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE);
         visit(thread, context);
-        if (exited) {
+        /* A visit may leave records for a later one (the writer's drain
+         * leaves samples newer than the ends it knows): an exited
+         * thread's state goes once its ring is empty. */
+        if (exited && rp_ring_peek(&thread->ring) == NULL) {
             pthread_mutex_lock(&thread_unmap_lock);
             __atomic_store_n(&thread_registry[slot], NULL, __ATOMIC_RELEASE);
             munmap(thread, sizeof *thread);

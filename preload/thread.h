@@ -163,7 +163,8 @@ void rp_thread_stop_sampling_everywhere(void);
 
 /*
  * Writer side: calls visit for every registered thread; a thread that has
- * exited is unregistered and freed after its visit (its ring drained). The
+ * exited is unregistered and freed after the visit that leaves its ring
+ * empty (a visit may leave records for a later one). The
  * unwinder's table is brought up to date meanwhile, and the tables it
  * replaced are freed once no thread's walk reads them (unwind.h).
  */

@@ -107,6 +107,8 @@ struct writer_request {
 struct writer_end {
     uint64_t id;     /* 0: none */
     uint64_t end_ns; /* CLOCK_MONOTONIC at its last byte out */
+    bool finished;   /* its samples went to its report (or its hold):
+                      * a later record opens nothing */
 };
 
 /* A finished request the budget holds until its window closes. */
@@ -120,6 +122,11 @@ struct writer {
     struct writer_request *buckets[WRITER_BUCKETS];
     unsigned open_count;
     struct writer_end ends[WRITER_ENDS]; /* by id % WRITER_ENDS */
+    /* CLOCK_MONOTONIC just before the last batch was taken, or the
+     * latest end in it if later: the drains leave samples stamped after it
+     * in their rings, since the end of their request may have come after
+     * the batch (writer_drain_thread). */
+    uint64_t horizon_ns;
     uint64_t round;
     struct rp_symbolizer *symbolizer;
     struct rp_report_files *files;
@@ -368,10 +375,16 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
     while ((record = rp_ring_peek(&thread->ring)) != NULL) {
         bool lost = record->kind == RP_RECORD_LOST;
         bool stack = record->kind == RP_RECORD_STACK;
+        /* A drain takes long (symbols are read as stacks come): a sample
+         * taken meanwhile may be of a request that ended after the batch
+         * was taken, whose end the writer does not know yet. It waits for
+         * the next drain, and so do the records after it. */
+        if (stack && record->time_ns > writer->horizon_ns)
+            break;
         uint64_t weight = record->value, time_ns = record->time_ns;
-        /* Once its end is taken, a request's records open nothing (its
-         * report is written or held), and its samples stamped after the
-         * end keep only the intervals before it. */
+        /* Once its end is taken, a request's samples stamped after the
+         * end keep only the intervals before it, and once it is finished
+         * its records open nothing (its report is written or held). */
         const struct writer_end *end =
             record->request_id != 0 ? writer_ended(writer, record->request_id) : NULL;
         if (end != NULL && stack && time_ns > end->end_ns) {
@@ -382,7 +395,8 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
         struct writer_request *request =
             record->request_id == 0 || (stack && weight == 0)
                 ? NULL
-                : writer_find(writer, record->request_id, !lost && end == NULL);
+                : writer_find(writer, record->request_id,
+                              !lost && (end == NULL || !end->finished));
         if (request != NULL && lost) {
             /* Its end was not queued: nothing will report it. */
             writer_unlink(writer, request);
@@ -577,6 +591,9 @@ static void writer_finish(struct writer *writer, const struct rp_finished *finis
     struct writer_request *samples = writer_find(writer, finished->id, false);
     if (samples != NULL)
         writer_unlink(writer, samples);
+    struct writer_end *end = &writer->ends[finished->id % WRITER_ENDS];
+    if (end->id == finished->id)
+        end->finished = true;
     if (finished->end_ns - finished->start_ns < rp_process.config.min_duration_ns)
         writer_index_only(writer, finished, samples,
                           RP_INDEX_NO_FILE_UNDER_MIN_DURATION);
@@ -604,12 +621,15 @@ static void writer_discard_stale(struct writer *writer)
     }
 }
 
-/* Keeps finished's end for the drains from now on (writer_drain_thread). */
+/* Keeps finished's end for the drains from now on (writer_drain_thread),
+ * which must take every sample stamped up to it. */
 static void writer_remember_end(struct writer *writer,
                                 const struct rp_finished *finished)
 {
     writer->ends[finished->id % WRITER_ENDS] =
-        (struct writer_end){finished->id, finished->end_ns};
+        (struct writer_end){finished->id, finished->end_ns, false};
+    if (finished->end_ns > writer->horizon_ns)
+        writer->horizon_ns = finished->end_ns;
 }
 
 /* Takes up to WRITER_BATCH finished requests; returns how many. */
@@ -630,6 +650,7 @@ static bool writer_round(struct writer *writer)
     writer->records_seen = 0;
     writer->fullest_ring = 0;
     do {
+        writer->horizon_ns = writer_now_ns();
         count = writer_take_batch(batch);
         for (size_t i = 0; i < count; i++)
             writer_remember_end(writer, batch[i]);

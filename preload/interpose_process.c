@@ -79,11 +79,14 @@ RP_EXPORT int setresuid(uid_t real_uid, uid_t effective_uid, uid_t saved_uid)
  * The server installs its own disposition for reqprof's signal: from now
  * on a tick of our timer would run the server's handler, or kill the
  * process (SIG_DFL). Stop every timer first, then let the server have it.
+ * Not for a vfork child's: it changes its own dispositions (a child that
+ * restores every signal's default before exec), while the flag that stops
+ * sampling is in the memory it shares with its parent.
  */
 static void process_before_signal_change(int signal_number)
 {
     static bool said;
-    if (!rp_process.enabled || signal_number != rp_process.config.signal)
+    if (!rp_interpose_active() || signal_number != rp_process.config.signal)
         return;
     int saved_errno = errno;
     if (!rp_thread_sampling_stopped()) {

@@ -19,8 +19,11 @@
  *   GET /moved             200  a connection dup2'd onto another's fd:
  *                               the fd serves the connection moved there
  *   GET /after-vfork       200  a vfork child put a pipe on the
- *                               connection's fd and exited: the parent's
- *                               fd is still the connection
+ *                               connection's fd, restored the default
+ *                               disposition of every signal (reqprof's
+ *                               too) and exited: the parent's fd is
+ *                               still the connection, and reqprof still
+ *                               samples the parent (it says nothing)
  *   GET /forked            200  accepted by the parent, served by a fork
  *                               child on fds it dup2'd, which ends with
  *                               _exit (reported by the child)
@@ -189,12 +192,16 @@ int main(void)
     close(client);
     close(other_client);
 
-    /* A vfork child puts a pipe on the connection's fd before it would
-     * exec (busybox's CGI child); the parent's fd is unchanged. */
+    /* A vfork child puts a pipe on the connection's fd and restores the
+     * signals' default dispositions before it would exec (busybox's CGI
+     * child, libuv's); the parent's fd and dispositions are unchanged. */
     server = connection(&client);
     pid_t child = vfork();
     if (child == 0) {
         dup2(pipe_fds[1], server);
+        for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++)
+            if (signal_number != SIGKILL && signal_number != SIGSTOP)
+                signal(signal_number, SIG_DFL);
         _exit(0);
     }
     PROBE(child > 0 && waitpid(child, NULL, 0) == child);

@@ -18,7 +18,8 @@
  *                               the other serves on
  *   GET /moved             200  a connection dup2'd onto another's fd:
  *                               the fd serves the connection moved there
- *   GET /after-vfork       200  a vfork child put a pipe on the
+ *   GET /after-vfork       200  a vfork child vforked a child of its
+ *                               own, put a pipe on the
  *                               connection's fd, restored the default
  *                               disposition of every signal (reqprof's
  *                               too) and exited: the parent's fd is
@@ -198,6 +199,12 @@ int main(void)
     server = connection(&client);
     pid_t child = vfork();
     if (child == 0) {
+        /* A vfork of its own first: the child is still one after it. */
+        pid_t grandchild = vfork();
+        if (grandchild == 0)
+            _exit(0);
+        if (grandchild > 0)
+            waitpid(grandchild, NULL, 0);
         dup2(pipe_fds[1], server);
         for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++)
             if (signal_number != SIGKILL && signal_number != SIGSTOP)

@@ -266,11 +266,13 @@ bool rp_interpose_in_vfork_child(void)
 }
 
 /* Called by vfork below, on the parent's stack before the real vfork,
- * which it returns. */
+ * which it returns. A mark already there stays: either the parent's own
+ * (the same pid), or this is a vfork child vforking, and it must still
+ * know itself one when its child is gone. */
 void *rp_interpose_vfork_prepare(void);
 void *rp_interpose_vfork_prepare(void)
 {
-    if (rp_process.enabled)
+    if (rp_process.enabled && rp_interpose_vfork_pid == 0)
         rp_interpose_vfork_pid = getpid();
     return (void *)RP_REAL(vfork);
 }

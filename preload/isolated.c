@@ -52,7 +52,7 @@ static pthread_mutex_t isolated_loading = PTHREAD_MUTEX_INITIALIZER;
  */
 #define ISOLATED_FORK_WAIT_S 1
 /* This thread's fork holds isolated_loading (it may not, past the wait). */
-static __thread bool isolated_fork_holds;
+static __thread bool isolated_fork_holds __attribute__((tls_model("initial-exec")));
 
 /* Opens one library in the namespace (making it with the first) and takes
  * its functions. Returns false, and says why once, if it cannot. */

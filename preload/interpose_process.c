@@ -127,12 +127,13 @@ RP_EXPORT sighandler_t signal(int signal_number, sighandler_t handler)
  * and leave signal handling to one thread. The sampling signal, aimed by
  * its timer at the one thread working on a request, must get through, or
  * those workers are never sampled: it is taken out of any set the server
- * blocks, as long as reqprof owns it.
+ * blocks, as long as reqprof owns it. Not in a vfork child: what it blocks
+ * is what the program it execs starts with.
  */
 static const sigset_t *process_mask_without_sampling(int how, const sigset_t *set,
                                                      sigset_t *copy)
 {
-    if (set == NULL || how == SIG_UNBLOCK || !rp_process.enabled ||
+    if (set == NULL || how == SIG_UNBLOCK || !rp_interpose_active() ||
         rp_thread_sampling_stopped() ||
         sigismember(set, rp_process.config.signal) != 1)
         return set;

@@ -81,11 +81,14 @@ RP_EXPORT int setresuid(uid_t real_uid, uid_t effective_uid, uid_t saved_uid)
  * process (SIG_DFL). Stop every timer first, then let the server have it.
  * Not for a vfork child's: it changes its own dispositions (a child that
  * restores every signal's default before exec), while the flag that stops
- * sampling is in the memory it shares with its parent.
+ * sampling is in the memory it shares with its parent. Nothing is said
+ * here: the writer says it (writer_say_sampling_stopped), so a process
+ * that serves no request (a fork child that restores every signal's
+ * default before exec, as libuv's spawn does) writes nothing on a stderr
+ * its parent may be reading.
  */
 static void process_before_signal_change(int signal_number)
 {
-    static bool said;
     if (!rp_interpose_active() || signal_number != rp_process.config.signal)
         return;
     int saved_errno = errno;
@@ -100,11 +103,6 @@ static void process_before_signal_change(int signal_number)
         ignore.sa_handler = SIG_IGN;
         RP_REAL(sigaction)(signal_number, &ignore, NULL);
     }
-    rp_log_once(&said,
-                "the server installs its own handler for signal %d (%s), which "
-                "reqprof samples with: sampling stops in this process (pick "
-                "another signal with REQPROF_SIGNAL, e.g. SIGRTMIN+4)",
-                signal_number, strsignal(signal_number));
     errno = saved_errno;
 }
 

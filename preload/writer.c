@@ -621,6 +621,21 @@ static void writer_wake(uint32_t state)
                          NULL, NULL, 0);
 }
 
+/* Said by the writer, which only a process that serves requests runs:
+ * why its reports have no samples (the server took reqprof's signal;
+ * interpose_process.c). */
+static void writer_say_sampling_stopped(void)
+{
+    static bool said;
+    if (!said && rp_thread_sampling_stopped())
+        rp_log_once(&said,
+                    "the server installs its own handler for signal %d (%s), "
+                    "which reqprof samples with: sampling stops in this "
+                    "process (pick another signal with REQPROF_SIGNAL, e.g. "
+                    "SIGRTMIN+4)",
+                    rp_process.config.signal, strsignal(rp_process.config.signal));
+}
+
 static void *writer_main(void *unused)
 {
     rp_thread_is_internal = true;
@@ -657,6 +672,7 @@ static void *writer_main(void *unused)
         uint64_t previous_start_ns = round_start_ns;
         round_start_ns = writer_now_ns();
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
+        writer_say_sampling_stopped();
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
         uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS
                                  : writer_nap_ns(writer, round_start_ns -

@@ -11,7 +11,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import (Server, TOOL, WORK_SERVER, curl, function_total, functions,
+from harness import (LIBRARY, Server, TOOL, WORK_SERVER, curl, function_total, functions,
                      keep_alive_requests, raw_exchange, share, wrk)
 
 
@@ -642,6 +642,25 @@ def test_server_taking_the_sampling_signal_stops_sampling_not_the_server():
         assert stderr.count("reqprof:") == 1 and "REQPROF_SIGNAL" in stderr, stderr
         assert reports[0]["samples"] > 0
         assert [r["samples"] for r in reports[2:]] == [0, 0, 0]
+
+
+def test_a_process_that_restores_the_signals_defaults_and_serves_nothing_says_nothing():
+    # A child that restores every signal's default before exec (libuv's
+    # spawn does) often writes to a pipe its parent reads: reqprof's line
+    # about the sampling signal belongs only to a process serving requests.
+    report_dir = tempfile.mkdtemp(prefix="reqprof-e2e-")
+    try:
+        child = subprocess.run(
+            ["python3", "-c", "import signal\n"
+             "for each in signal.valid_signals():\n"
+             "    try: signal.signal(each, signal.SIG_DFL)\n"
+             "    except (OSError, ValueError): pass\n"
+             "print('restored')"],
+            env=dict(os.environ, LD_PRELOAD=LIBRARY, REQPROF_DIR=report_dir),
+            capture_output=True, text=True, timeout=30)
+    finally:
+        shutil.rmtree(report_dir, ignore_errors=True)
+    assert (child.returncode, child.stdout, child.stderr) == (0, "restored\n", "")
 
 
 def test_another_sampling_signal():

@@ -57,7 +57,8 @@ uint64_t rp_connection_reports_dropped(void);
 uint64_t rp_connection_requests_unfollowed(void);
 
 /* In a fork child: both counts above are the parent's, said at its own
- * exit; the child's start from zero. Async-signal-safe. */
+ * exit; the child's start from zero, and so does the room its pipelined
+ * requests take (rp_pending_forget_process_bytes). Async-signal-safe. */
 void rp_connection_forget_counts(void);
 
 /* Whether request_id is still read and unanswered on conn. */

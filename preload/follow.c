@@ -172,6 +172,19 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
            __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
 }
 
+bool rp_follow_wakes_loop(int fd, const struct rp_thread *thread)
+{
+    struct rp_conn *conn = rp_conn_table_get(fd);
+    if (conn != NULL)
+        return conn != thread->current_conn;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    if (entry == NULL)
+        return false;
+    uint64_t owner = __atomic_load_n(&entry->owner, __ATOMIC_RELAXED);
+    return (__atomic_load_n(&entry->options, __ATOMIC_RELAXED) & RP_FOLLOW_LISTENER) ||
+           (owner != 0 && owner != thread->current_request);
+}
+
 /* Writes only to entries with an owner: each page written costs the
  * child a copy. */
 static void follow_forget_owner(void *entry)

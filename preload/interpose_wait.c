@@ -3,12 +3,16 @@
  * other calls that a handled signal breaks with EINTR whatever SA_RESTART
  * says.
  *
- * epoll_wait and its relatives are where an event loop waits for its next
- * event, whichever request that serves: the thread works on no request
- * while it waits. poll and select are the same unless every fd they watch
- * belongs to the request the thread works on (a thread-per-connection
- * server waiting on its client or upstream): then, like the sleeps, they
- * are a quiet wait (wait.h) and their time is the request's.
+ * A wait is the request's unless it is the loop's. poll and select are an
+ * event loop's wait for its next event, whichever request that serves,
+ * only when they watch what wakes a loop: a listening socket, or a client
+ * connection or upstream of another request, or of none yet
+ * (rp_follow_wakes_loop); the thread then works on no request while it
+ * waits. Any other wait of a thread with a current request (a
+ * thread-per-connection handler waiting on its client, its upstream, a
+ * CGI's pipe, an eventfd of a helper) is, like the sleeps, a quiet wait
+ * (wait.h): its time is the request's, which stays current after it.
+ * epoll_wait and its relatives are always an event loop's.
  *
  * reqprof's timer never runs into any of them, so none can fail with an
  * EINTR caused by reqprof: epoll waits are first made with a zero timeout
@@ -49,16 +53,15 @@ struct wait_guard {
     struct rp_thread *shielded; /* disarmed for a call that cannot block */
 };
 
-/* Before a poll or select: a wait of the request if its fds are all the
- * current request's (all_current), else an event loop's: the thread goes
- * idle. */
-static struct wait_guard wait_guard_begin(bool all_current, bool blocks,
+/* Before a poll or select: a wait of the current request (of_request),
+ * else an event loop's: the thread goes idle. */
+static struct wait_guard wait_guard_begin(bool of_request, bool blocks,
                                           void *function)
 {
     struct wait_guard guard = {NULL, NULL};
-    if (all_current && blocks)
+    if (of_request && blocks)
         guard.quiet = rp_wait_begin(function);
-    else if (all_current)
+    else if (of_request)
         guard.shielded = rp_wait_shield_begin();
     else if (rp_wait_idle(true))
         rp_wait_idle_blocks();
@@ -71,31 +74,30 @@ static void wait_guard_end(struct wait_guard guard)
     rp_wait_shield_end(guard.shielded);
 }
 
-/* Whether every fd is the current request's (a thread-per-connection
- * server waiting on its client or upstream): a wait of the request, not
- * an event loop's. */
-static bool wait_fds_all_current(const struct pollfd *fds, nfds_t count)
+/* Whether a wait on these fds is the current request's: the thread has
+ * one, and none of the fds is what wakes an event loop. */
+static bool wait_fds_of_request(const struct pollfd *fds, nfds_t count)
 {
     struct rp_thread *thread = rp_thread_state;
     /* NULL fds is the real call's EFAULT to give (when count > 0). */
-    bool all_current = thread != NULL && thread->current_request != 0 && fds != NULL;
-    for (nfds_t i = 0; i < count && all_current; i++)
-        all_current = fds[i].fd < 0 || rp_follow_belongs_to_current(fds[i].fd, thread);
-    return all_current;
+    bool of_request = thread != NULL && thread->current_request != 0 && fds != NULL;
+    for (nfds_t i = 0; i < count && of_request; i++)
+        of_request = fds[i].fd < 0 || !rp_follow_wakes_loop(fds[i].fd, thread);
+    return of_request;
 }
 
-static bool wait_sets_all_current(int count, const fd_set *read_set,
-                                  const fd_set *write_set, const fd_set *except_set)
+static bool wait_sets_of_request(int count, const fd_set *read_set,
+                                 const fd_set *write_set, const fd_set *except_set)
 {
     struct rp_thread *thread = rp_thread_state;
-    bool all_current = thread != NULL && thread->current_request != 0;
-    for (int fd = 0; fd < count && fd < FD_SETSIZE && all_current; fd++) {
+    bool of_request = thread != NULL && thread->current_request != 0;
+    for (int fd = 0; fd < count && fd < FD_SETSIZE && of_request; fd++) {
         bool watched = (read_set && FD_ISSET(fd, read_set)) ||
                        (write_set && FD_ISSET(fd, write_set)) ||
                        (except_set && FD_ISSET(fd, except_set));
-        all_current = !watched || rp_follow_belongs_to_current(fd, thread);
+        of_request = !watched || !rp_follow_wakes_loop(fd, thread);
     }
-    return all_current;
+    return of_request;
 }
 
 static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t count,
@@ -103,7 +105,7 @@ static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t cou
 {
     if (!rp_interpose_active() || rp_thread_state == NULL)
         return (struct wait_guard){NULL, NULL};
-    return wait_guard_begin(wait_fds_all_current(fds, count), blocks, function);
+    return wait_guard_begin(wait_fds_of_request(fds, count), blocks, function);
 }
 
 static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
@@ -113,7 +115,7 @@ static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
 {
     if (!rp_interpose_active() || rp_thread_state == NULL)
         return (struct wait_guard){NULL, NULL};
-    return wait_guard_begin(wait_sets_all_current(count, read_set, write_set, except_set),
+    return wait_guard_begin(wait_sets_of_request(count, read_set, write_set, except_set),
                             blocks, function);
 }
 

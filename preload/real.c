@@ -30,6 +30,7 @@ void rp_real_resolve(void)
     RP_RESOLVE(shutdown);
     RP_RESOLVE(setsockopt);
     RP_RESOLVE(connect);
+    RP_RESOLVE(listen);
     RP_RESOLVE(dup);
     RP_RESOLVE(dup2);
     RP_RESOLVE(dup3);

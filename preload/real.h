@@ -43,6 +43,7 @@ struct rp_real_functions {
     int (*shutdown)(int, int);
     int (*setsockopt)(int, int, int, const void *, socklen_t);
     int (*connect)(int, const struct sockaddr *, socklen_t);
+    int (*listen)(int, int);
     /* fds that duplicate others. */
     int (*dup)(int);
     int (*dup2)(int, int);

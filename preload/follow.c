@@ -172,17 +172,29 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
            __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
 }
 
-bool rp_follow_wakes_loop(int fd, const struct rp_thread *thread)
+enum rp_follow_role rp_follow_role(int fd)
 {
-    struct rp_conn *conn = rp_conn_table_get(fd);
-    if (conn != NULL)
-        return conn != thread->current_conn;
+    if (rp_conn_table_get(fd) != NULL)
+        return RP_FOLLOW_ROLE_REQUEST;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
     if (entry == NULL)
+        return RP_FOLLOW_ROLE_NONE;
+    if (__atomic_load_n(&entry->options, __ATOMIC_RELAXED) & RP_FOLLOW_LISTENER)
+        return RP_FOLLOW_ROLE_LISTENER;
+    return __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) != 0 ? RP_FOLLOW_ROLE_REQUEST
+                                                                : RP_FOLLOW_ROLE_NONE;
+}
+
+bool rp_follow_wakes_loop(int fd, const struct rp_thread *thread)
+{
+    switch (rp_follow_role(fd)) {
+    case RP_FOLLOW_ROLE_LISTENER:
+        return true;
+    case RP_FOLLOW_ROLE_REQUEST:
+        return !rp_follow_belongs_to_current(fd, thread);
+    default:
         return false;
-    uint64_t owner = __atomic_load_n(&entry->owner, __ATOMIC_RELAXED);
-    return (__atomic_load_n(&entry->options, __ATOMIC_RELAXED) & RP_FOLLOW_LISTENER) ||
-           (owner != 0 && owner != thread->current_request);
+    }
 }
 
 /* Writes only to entries with an owner: each page written costs the

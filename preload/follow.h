@@ -34,6 +34,16 @@ void rp_follow_duplicated(int from, int to);
 /* Whether fd is the thread's current request's connection or upstream. */
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread);
 
+/* What may wake a wait on an fd (see rp_follow_wakes_loop). */
+enum rp_follow_role {
+    RP_FOLLOW_ROLE_NONE,     /* a pipe, an eventfd, a socket of no request */
+    RP_FOLLOW_ROLE_LISTENER, /* a listening socket */
+    RP_FOLLOW_ROLE_REQUEST,  /* a client connection, or an upstream socket
+                              * a request wrote to last */
+};
+
+enum rp_follow_role rp_follow_role(int fd);
+
 /*
  * Whether a wait on fd is an event loop's rather than the thread's current
  * request's: fd is a listening socket, a client connection other than the

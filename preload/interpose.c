@@ -24,6 +24,7 @@
 
 #include "conn_table.h"
 #include "connection.h"
+#include "epoll_set.h"
 #include "follow.h"
 #include "interpose.h"
 #include "wait.h"
@@ -640,6 +641,7 @@ void rp_interpose_closing(int fd)
         return;
     if (rp_conn_table_get(fd) != NULL)
         rp_connection_closing(fd);
+    rp_epoll_set_forget(fd);
     rp_follow_forget(fd);
 }
 

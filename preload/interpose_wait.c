@@ -12,7 +12,8 @@
  * thread-per-connection handler waiting on its client, its upstream, a
  * CGI's pipe, an eventfd of a helper) is, like the sleeps, a quiet wait
  * (wait.h): its time is the request's, which stays current after it.
- * epoll_wait and its relatives are always an event loop's.
+ * epoll_wait and its relatives are judged the same way by what the epoll
+ * fd watches, as epoll_ctl told it (epoll_set.h).
  *
  * reqprof's timer never runs into any of them, so none can fail with an
  * EINTR caused by reqprof: epoll waits are first made with a zero timeout
@@ -32,6 +33,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "epoll_set.h"
 #include "follow.h"
 #include "interpose.h"
 #include "process.h"
@@ -181,10 +183,38 @@ static struct rp_thread *wait_begin_sleep(void *function)
     return rp_interpose_active() ? rp_wait_begin(function) : NULL;
 }
 
-/* An event loop's wait: probe first if it blocks (see rp_wait_idle). */
-static bool wait_idle(bool blocks)
+/* What an epoll wait is to reqprof. */
+enum wait_epoll {
+    WAIT_EPOLL_PASS,    /* nothing to do: the real call, as it is */
+    WAIT_EPOLL_IDLE,    /* an event loop's: the thread went idle; probe
+                         * first, then stop the timer (rp_wait_idle) */
+    WAIT_EPOLL_REQUEST, /* the current request's, and it blocks: probe
+                         * first, then a quiet wait */
+};
+
+/* Before an epoll wait on epoll_fd: the current request's if its set holds
+ * nothing that wakes a loop (epoll_set.h), else an event loop's. A wait of
+ * the request that does not block needs nothing: a zero-timeout
+ * epoll_wait returns before it looks for pending signals. */
+static enum wait_epoll wait_epoll_begin(int epoll_fd, bool blocks)
 {
-    return rp_interpose_active() && rp_wait_idle(blocks);
+    if (!rp_interpose_active())
+        return WAIT_EPOLL_PASS;
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL && thread->current_request != 0 &&
+        rp_epoll_set_is_requests(epoll_fd, thread))
+        return blocks ? WAIT_EPOLL_REQUEST : WAIT_EPOLL_PASS;
+    return rp_wait_idle(blocks) ? WAIT_EPOLL_IDLE : WAIT_EPOLL_PASS;
+}
+
+/* After the probe found nothing ready, before the real call blocks:
+ * returns the quiet wait to end after it, or NULL. */
+static struct rp_thread *wait_epoll_blocks(enum wait_epoll kind, void *function)
+{
+    if (kind == WAIT_EPOLL_REQUEST)
+        return rp_wait_begin(function);
+    rp_wait_idle_blocks();
+    return NULL;
 }
 
 static bool timespec_blocks(const struct timespec *timeout)
@@ -212,15 +242,32 @@ static const struct timespec wait_no_time;
  * ready is the call made again, to block. epoll_wait with a zero timeout
  * returns before it looks for pending signals, so no tick can break the
  * probe itself. */
+RP_EXPORT int epoll_ctl(int epoll_fd, int operation, int fd, struct epoll_event *event)
+{
+    int result = RP_REAL(epoll_ctl)(epoll_fd, operation, fd, event);
+    if (result == 0 && rp_interpose_active())
+        rp_epoll_set_changed(epoll_fd, operation, fd);
+    return result;
+}
+
+/* The probe's result is the call's, events and all (an edge-triggered or
+ * one-shot event is reported once, to the caller); only when nothing was
+ * ready is the call made again, to block. epoll_wait with a zero timeout
+ * returns before it looks for pending signals, so no tick can break the
+ * probe itself. */
 RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
 {
-    if (wait_idle(timeout != 0)) {
+    enum wait_epoll kind = wait_epoll_begin(epfd, timeout != 0);
+    struct rp_thread *quiet = NULL;
+    if (kind != WAIT_EPOLL_PASS) {
         int ready = RP_REAL(epoll_wait)(epfd, events, max, 0);
         if (ready != 0)
             return ready;
-        rp_wait_idle_blocks();
+        quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_wait));
     }
-    return RP_REAL(epoll_wait)(epfd, events, max, timeout);
+    int result = RP_REAL(epoll_wait)(epfd, events, max, timeout);
+    rp_wait_end(quiet);
+    return result;
 }
 
 /* The probe takes the same signal mask: a signal it lets through is the
@@ -228,27 +275,35 @@ RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int time
 RP_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max,
                           int timeout, const sigset_t *mask)
 {
-    if (wait_idle(timeout != 0)) {
+    enum wait_epoll kind = wait_epoll_begin(epfd, timeout != 0);
+    struct rp_thread *quiet = NULL;
+    if (kind != WAIT_EPOLL_PASS) {
         int ready = RP_REAL(epoll_pwait)(epfd, events, max, 0, mask);
         if (ready != 0)
             return ready;
-        rp_wait_idle_blocks();
+        quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_pwait));
     }
-    return RP_REAL(epoll_pwait)(epfd, events, max, timeout, mask);
+    int result = RP_REAL(epoll_pwait)(epfd, events, max, timeout, mask);
+    rp_wait_end(quiet);
+    return result;
 }
 
 RP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max,
                            const struct timespec *timeout, const sigset_t *mask)
 {
-    if (wait_idle(timespec_blocks(timeout))) {
+    enum wait_epoll kind = wait_epoll_begin(epfd, timespec_blocks(timeout));
+    struct rp_thread *quiet = NULL;
+    if (kind != WAIT_EPOLL_PASS) {
         int ready = timespec_valid(timeout)
                         ? RP_REAL(epoll_pwait2)(epfd, events, max, &wait_no_time, mask)
                         : 0;
         if (ready != 0)
             return ready;
-        rp_wait_idle_blocks();
+        quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_pwait2));
     }
-    return RP_REAL(epoll_pwait2)(epfd, events, max, timeout, mask);
+    int result = RP_REAL(epoll_pwait2)(epfd, events, max, timeout, mask);
+    rp_wait_end(quiet);
+    return result;
 }
 
 /* glibc declares poll's fds write-only (an access attribute), yet poll

@@ -36,6 +36,7 @@ void rp_real_resolve(void)
     RP_RESOLVE(dup3);
     RP_RESOLVE(fcntl);
     RP_RESOLVE(fcntl64);
+    RP_RESOLVE(epoll_ctl);
     RP_RESOLVE(epoll_wait);
     RP_RESOLVE(epoll_pwait);
     RP_RESOLVE(epoll_pwait2);

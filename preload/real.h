@@ -52,6 +52,7 @@ struct rp_real_functions {
     int (*fcntl64)(int, int, ...);
 
     /* Waits: event loops and sleeps (interpose_wait.c). */
+    int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*epoll_wait)(int, struct epoll_event *, int, int);
     int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
     int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,

@@ -20,8 +20,10 @@
  * is an epoll fd reqprof saw no epoll_ctl on (inherited over exec, or a
  * dup of one), and a set of two or more request sockets, even if all are
  * the current request's (its client and its upstream). An fd that took
- * its role after it was added (a listen after the add) is counted only
- * at its next EPOLL_CTL_MOD.
+ * its role after it was added is counted only at its next EPOLL_CTL_MOD:
+ * a socket a request wrote to only since, or a listener reqprof saw no
+ * listen on (passed in by systemd or inetd), known as one from its first
+ * accept, after the loop added it.
  */
 #ifndef REQPROF_EPOLL_SET_H
 #define REQPROF_EPOLL_SET_H

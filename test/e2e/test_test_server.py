@@ -59,6 +59,47 @@ def test_sleep_is_sampled_in_wall_time():
         assert cpu_ms is None or cpu_ms < 30, report["request"]
 
 
+def check_pipe_wait_then_burn(with_epoll):
+    """A thread-per-connection handler waits 100 ms in poll (or epoll_wait)
+    on a pipe (an fd of no request, as a CGI's or a helper thread's) and
+    then burns 50 ms. The wait is the request's, shown as sleeps are (its
+    samples under pipe_wait, at the wait in libc), and the request stays
+    current after it, so the burn is sampled too: the samples add up to
+    the request's duration."""
+    path = "/pollburn?wait=100&burn=50&epoll=%d" % with_epoll
+    # glibc names its poll __poll, poll an alias of it.
+    waits = ("epoll_wait",) if with_epoll else ("poll", "__poll")
+    with Server() as server:
+        assert "pipe_wait" in curl(server.url(path))
+        [report] = server.wait_reports(1)
+        check_request(report, "GET", path, 200)
+        interval = report["interval_ms"]
+        waited, burned = (function_total(report["root"], name)
+                          for name in ("pipe_wait", "burn_alpha"))
+        assert waited >= 0.85 * 100 / interval and \
+            burned >= 0.85 * 50 / interval, (
+                "pipe_wait %d, burn_alpha %d samples at %.2f ms" % (
+                    waited, burned, interval))
+        in_wait = sum(function_total(report["root"], name) for name in waits)
+        assert in_wait >= 0.85 * 100 / interval, (
+            "%d samples in %s: %s" % (in_wait, waits, sorted(functions(report["root"]))))
+        duration = report["request"]["duration_ms"]
+        assert abs(report["samples"] * interval - duration) <= 2 * interval, (
+            "%d samples at %.2f ms for %.1f ms" % (report["samples"], interval,
+                                                    duration))
+        # The wait took no CPU; the burn did.
+        cpu_ms = report["request"]["cpu_ms"]
+        assert cpu_ms is not None and 40 <= cpu_ms <= 75, report["request"]
+
+
+def test_a_handlers_poll_on_a_pipe_is_the_requests_wait():
+    check_pipe_wait_then_burn(with_epoll=False)
+
+
+def test_a_handlers_epoll_wait_on_a_pipe_is_the_requests_wait():
+    check_pipe_wait_then_burn(with_epoll=True)
+
+
 def test_mix_shares_within_ten_points():
     with Server() as server:
         curl(server.url("/mix?ms=400&pct=70"))

@@ -83,8 +83,11 @@ def check_pipe_wait_then_burn(with_epoll):
         in_wait = sum(function_total(report["root"], name) for name in waits)
         assert in_wait >= 0.85 * 100 / interval, (
             "%d samples in %s: %s" % (in_wait, waits, sorted(functions(report["root"]))))
+        # Within two intervals, and 5% for a machine so loaded that a
+        # preemption falls where no tick is counted (the notes' known gap).
         duration = report["request"]["duration_ms"]
-        assert abs(report["samples"] * interval - duration) <= 2 * interval, (
+        assert abs(report["samples"] * interval - duration) <= \
+            2 * interval + 0.05 * duration, (
             "%d samples at %.2f ms for %.1f ms" % (report["samples"], interval,
                                                     duration))
         # The wait took no CPU; the burn did.

@@ -108,6 +108,11 @@ $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(UNIT_TEST_OBJECTS) $(CORE_ARCHIVE) \
 	    $(FINAL_LDFLAGS) -ldl
 
+# The connection table's test links the library's own objects: it forks
+# with connections in the table, as a server does.
+$(BUILD)/test/unit/test_conn_table: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/conn_table.o $(BUILD)/obj/preload/fd_map.o
+$(BUILD)/test/unit/test_conn_table: $(BUILD)/obj/preload/conn_table.o $(BUILD)/obj/preload/fd_map.o
+
 # The unwinder's test links the library's own object: the same code, the
 # same flags (no frame pointers).
 $(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o

@@ -113,19 +113,17 @@ void rp_conn_table_before_fork(void)
 /*
  * In a fork child (only the forking thread runs): whether the connection
  * in entry is dropped. Inherited locked, it may be half-changed; with a
- * request in flight, the request is the parent's. trylock and unlock of a
- * free normal mutex are one atomic operation each: async-signal-safe in
- * practice, though POSIX does not list them.
+ * request in flight, the request is the parent's. Its lock is read, not
+ * taken: no other thread can take it here, and a trylock writes to the
+ * connection's page, a copy in every child of a server with many idle
+ * connections (glibc's mutex word, 0 when free; this is only read).
  */
 static bool conn_dropped_in_child(struct rp_conn *conn)
 {
-    if (pthread_mutex_trylock(&conn->lock) != 0)
-        return true;
-    bool busy = conn->pending.count > 0 || conn->pending.responses_to_skip > 0 ||
-                conn->request_parser.state != HTTP_STATE_IDLE ||
-                conn->response_parser.state != HTTP_STATE_IDLE;
-    pthread_mutex_unlock(&conn->lock);
-    return busy;
+    return __atomic_load_n(&conn->lock.__data.__lock, __ATOMIC_RELAXED) != 0 ||
+           conn->pending.count > 0 || conn->pending.responses_to_skip > 0 ||
+           conn->request_parser.state != HTTP_STATE_IDLE ||
+           conn->response_parser.state != HTTP_STATE_IDLE;
 }
 
 static void conn_forget_in_child(void *entry)

@@ -387,6 +387,13 @@ uint64_t rp_connection_requests_unfollowed(void)
     return __atomic_load_n(&connection_requests_unfollowed, __ATOMIC_RELAXED);
 }
 
+void rp_connection_forget_counts(void)
+{
+    connection_reports_dropped = 0;
+    connection_requests_unfollowed = 0;
+    rp_pending_forget_process_bytes();
+}
+
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id)
 {
     pthread_mutex_lock(&conn->lock);

@@ -56,6 +56,11 @@ uint64_t rp_connection_reports_dropped(void);
 /* Requests pipelined past the room for pending requests, not followed. */
 uint64_t rp_connection_requests_unfollowed(void);
 
+/* In a fork child: both counts above are the parent's, said at its own
+ * exit; the child's start from zero, and so does the room its pipelined
+ * requests take (rp_pending_forget_process_bytes). Async-signal-safe. */
+void rp_connection_forget_counts(void);
+
 /* Whether request_id is still read and unanswered on conn. */
 bool rp_connection_is_pending(struct rp_conn *conn, uint64_t request_id);
 

@@ -172,6 +172,31 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
            __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
 }
 
+enum rp_follow_role rp_follow_role(int fd)
+{
+    if (rp_conn_table_get(fd) != NULL)
+        return RP_FOLLOW_ROLE_REQUEST;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    if (entry == NULL)
+        return RP_FOLLOW_ROLE_NONE;
+    if (__atomic_load_n(&entry->options, __ATOMIC_RELAXED) & RP_FOLLOW_LISTENER)
+        return RP_FOLLOW_ROLE_LISTENER;
+    return __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) != 0 ? RP_FOLLOW_ROLE_REQUEST
+                                                                : RP_FOLLOW_ROLE_NONE;
+}
+
+bool rp_follow_wakes_loop(int fd, const struct rp_thread *thread)
+{
+    switch (rp_follow_role(fd)) {
+    case RP_FOLLOW_ROLE_LISTENER:
+        return true;
+    case RP_FOLLOW_ROLE_REQUEST:
+        return !rp_follow_belongs_to_current(fd, thread);
+    default:
+        return false;
+    }
+}
+
 /* Writes only to entries with an owner: each page written costs the
  * child a copy. */
 static void follow_forget_owner(void *entry)

@@ -34,9 +34,30 @@ void rp_follow_duplicated(int from, int to);
 /* Whether fd is the thread's current request's connection or upstream. */
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread);
 
+/* What may wake a wait on an fd (see rp_follow_wakes_loop). */
+enum rp_follow_role {
+    RP_FOLLOW_ROLE_NONE,     /* a pipe, an eventfd, a socket of no request */
+    RP_FOLLOW_ROLE_LISTENER, /* a listening socket */
+    RP_FOLLOW_ROLE_REQUEST,  /* a client connection, or an upstream socket
+                              * a request wrote to last */
+};
+
+enum rp_follow_role rp_follow_role(int fd);
+
+/*
+ * Whether a wait on fd is an event loop's rather than the thread's current
+ * request's: fd is a listening socket, a client connection other than the
+ * current request's (another request's, or one waiting for its next
+ * request), or an upstream socket another request wrote to last. A wait
+ * on nothing of the kind (a pipe from a CGI, an eventfd, a database
+ * socket of the request) is the request's own.
+ */
+bool rp_follow_wakes_loop(int fd, const struct rp_thread *thread);
+
 /*
  * Socket options that change how reqprof must treat a socket's calls, as
- * setsockopt tells them (an accepted socket inherits its listener's).
+ * setsockopt and listen tell them (an accepted socket inherits its
+ * listener's timeouts and low mark).
  */
 enum rp_follow_option {
     /* SO_RCVTIMEO or SO_SNDTIMEO: a socket call then fails with EINTR
@@ -46,6 +67,9 @@ enum rp_follow_option {
     /* SO_RCVLOWAT: a blocking read waits for that much, where one tried
      * without blocking returns what is there. */
     RP_FOLLOW_LOW_MARK = 1u << 1,
+    /* listen was called on it, or accept returned a connection from it:
+     * a wait on it is an event loop's (rp_follow_wakes_loop). */
+    RP_FOLLOW_LISTENER = 1u << 2,
 };
 
 /* Sets (on) or clears the options in mask for fd. */

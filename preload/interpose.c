@@ -24,6 +24,7 @@
 
 #include "conn_table.h"
 #include "connection.h"
+#include "epoll_set.h"
 #include "follow.h"
 #include "interpose.h"
 #include "wait.h"
@@ -265,15 +266,36 @@ RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
 
 /* accept returned fd from listener: a new client connection. It inherits
  * the listener's socket timeouts, and with them their EINTR behaviour, and
- * its SO_RCVLOWAT. */
+ * its SO_RCVLOWAT. The listener is known as one from then on, if listen
+ * was not seen (a listener inherited from a parent that ran without
+ * reqprof, or passed by systemd). */
 static void interpose_accepted(int listener, int fd)
 {
     if (fd < 0 || !rp_interpose_active())
         return;
     rp_connection_accepted(fd);
-    unsigned inherited = rp_follow_options(listener);
+    unsigned options = rp_follow_options(listener);
+    if (!(options & RP_FOLLOW_LISTENER)) {
+        int saved_errno = errno;
+        rp_follow_set_options(listener, RP_FOLLOW_LISTENER, true);
+        errno = saved_errno;
+    }
+    unsigned inherited = options & ~(unsigned)RP_FOLLOW_LISTENER;
     if (inherited != 0)
         rp_follow_set_options(fd, inherited, true);
+}
+
+/* A wait on a listening socket is an event loop's, whatever request the
+ * thread works on (rp_follow_wakes_loop). */
+RP_EXPORT int listen(int fd, int backlog)
+{
+    int result = RP_REAL(listen)(fd, backlog);
+    if (result == 0 && rp_interpose_active()) {
+        int saved_errno = errno;
+        rp_follow_set_options(fd, RP_FOLLOW_LISTENER, true);
+        errno = saved_errno;
+    }
+    return result;
 }
 
 /* The server read length bytes from fd into iov. */
@@ -619,6 +641,7 @@ void rp_interpose_closing(int fd)
         return;
     if (rp_conn_table_get(fd) != NULL)
         rp_connection_closing(fd);
+    rp_epoll_set_forget(fd);
     rp_follow_forget(fd);
 }
 

@@ -79,11 +79,17 @@ RP_EXPORT int setresuid(uid_t real_uid, uid_t effective_uid, uid_t saved_uid)
  * The server installs its own disposition for reqprof's signal: from now
  * on a tick of our timer would run the server's handler, or kill the
  * process (SIG_DFL). Stop every timer first, then let the server have it.
+ * Not for a vfork child's: it changes its own dispositions (a child that
+ * restores every signal's default before exec), while the flag that stops
+ * sampling is in the memory it shares with its parent. Nothing is said
+ * here: the writer says it (writer_say_sampling_stopped), so a process
+ * that serves no request (a fork child that restores every signal's
+ * default before exec, as libuv's spawn does) writes nothing on a stderr
+ * its parent may be reading.
  */
 static void process_before_signal_change(int signal_number)
 {
-    static bool said;
-    if (!rp_process.enabled || signal_number != rp_process.config.signal)
+    if (!rp_interpose_active() || signal_number != rp_process.config.signal)
         return;
     int saved_errno = errno;
     if (!rp_thread_sampling_stopped()) {
@@ -97,11 +103,6 @@ static void process_before_signal_change(int signal_number)
         ignore.sa_handler = SIG_IGN;
         RP_REAL(sigaction)(signal_number, &ignore, NULL);
     }
-    rp_log_once(&said,
-                "the server installs its own handler for signal %d (%s), which "
-                "reqprof samples with: sampling stops in this process (pick "
-                "another signal with REQPROF_SIGNAL, e.g. SIGRTMIN+4)",
-                signal_number, strsignal(signal_number));
     errno = saved_errno;
 }
 
@@ -124,12 +125,13 @@ RP_EXPORT sighandler_t signal(int signal_number, sighandler_t handler)
  * and leave signal handling to one thread. The sampling signal, aimed by
  * its timer at the one thread working on a request, must get through, or
  * those workers are never sampled: it is taken out of any set the server
- * blocks, as long as reqprof owns it.
+ * blocks, as long as reqprof owns it. Not in a vfork child: what it blocks
+ * is what the program it execs starts with.
  */
 static const sigset_t *process_mask_without_sampling(int how, const sigset_t *set,
                                                      sigset_t *copy)
 {
-    if (set == NULL || how == SIG_UNBLOCK || !rp_process.enabled ||
+    if (set == NULL || how == SIG_UNBLOCK || !rp_interpose_active() ||
         rp_thread_sampling_stopped() ||
         sigismember(set, rp_process.config.signal) != 1)
         return set;
@@ -263,11 +265,13 @@ bool rp_interpose_in_vfork_child(void)
 }
 
 /* Called by vfork below, on the parent's stack before the real vfork,
- * which it returns. */
+ * which it returns. A mark already there stays: either the parent's own
+ * (the same pid), or this is a vfork child vforking, and it must still
+ * know itself one when its child is gone. */
 void *rp_interpose_vfork_prepare(void);
 void *rp_interpose_vfork_prepare(void)
 {
-    if (rp_process.enabled)
+    if (rp_process.enabled && rp_interpose_vfork_pid == 0)
         rp_interpose_vfork_pid = getpid();
     return (void *)RP_REAL(vfork);
 }

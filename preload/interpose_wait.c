@@ -3,12 +3,17 @@
  * other calls that a handled signal breaks with EINTR whatever SA_RESTART
  * says.
  *
- * epoll_wait and its relatives are where an event loop waits for its next
- * event, whichever request that serves: the thread works on no request
- * while it waits. poll and select are the same unless every fd they watch
- * belongs to the request the thread works on (a thread-per-connection
- * server waiting on its client or upstream): then, like the sleeps, they
- * are a quiet wait (wait.h) and their time is the request's.
+ * A wait is the request's unless it is the loop's. poll and select are an
+ * event loop's wait for its next event, whichever request that serves,
+ * only when they watch what wakes a loop: a listening socket, or a client
+ * connection or upstream of another request, or of none yet
+ * (rp_follow_wakes_loop); the thread then works on no request while it
+ * waits. Any other wait of a thread with a current request (a
+ * thread-per-connection handler waiting on its client, its upstream, a
+ * CGI's pipe, an eventfd of a helper) is, like the sleeps, a quiet wait
+ * (wait.h): its time is the request's, which stays current after it.
+ * epoll_wait and its relatives are judged the same way by what the epoll
+ * fd watches, as epoll_ctl told it (epoll_set.h).
  *
  * reqprof's timer never runs into any of them, so none can fail with an
  * EINTR caused by reqprof: epoll waits are first made with a zero timeout
@@ -28,6 +33,7 @@
 #include <unistd.h>
 
 #include "connection.h"
+#include "epoll_set.h"
 #include "follow.h"
 #include "interpose.h"
 #include "process.h"
@@ -49,16 +55,15 @@ struct wait_guard {
     struct rp_thread *shielded; /* disarmed for a call that cannot block */
 };
 
-/* Before a poll or select: a wait of the request if its fds are all the
- * current request's (all_current), else an event loop's: the thread goes
- * idle. */
-static struct wait_guard wait_guard_begin(bool all_current, bool blocks,
+/* Before a poll or select: a wait of the current request (of_request),
+ * else an event loop's: the thread goes idle. */
+static struct wait_guard wait_guard_begin(bool of_request, bool blocks,
                                           void *function)
 {
     struct wait_guard guard = {NULL, NULL};
-    if (all_current && blocks)
+    if (of_request && blocks)
         guard.quiet = rp_wait_begin(function);
-    else if (all_current)
+    else if (of_request)
         guard.shielded = rp_wait_shield_begin();
     else if (rp_wait_idle(true))
         rp_wait_idle_blocks();
@@ -71,31 +76,30 @@ static void wait_guard_end(struct wait_guard guard)
     rp_wait_shield_end(guard.shielded);
 }
 
-/* Whether every fd is the current request's (a thread-per-connection
- * server waiting on its client or upstream): a wait of the request, not
- * an event loop's. */
-static bool wait_fds_all_current(const struct pollfd *fds, nfds_t count)
+/* Whether a wait on these fds is the current request's: the thread has
+ * one, and none of the fds is what wakes an event loop. */
+static bool wait_fds_of_request(const struct pollfd *fds, nfds_t count)
 {
     struct rp_thread *thread = rp_thread_state;
     /* NULL fds is the real call's EFAULT to give (when count > 0). */
-    bool all_current = thread != NULL && thread->current_request != 0 && fds != NULL;
-    for (nfds_t i = 0; i < count && all_current; i++)
-        all_current = fds[i].fd < 0 || rp_follow_belongs_to_current(fds[i].fd, thread);
-    return all_current;
+    bool of_request = thread != NULL && thread->current_request != 0 && fds != NULL;
+    for (nfds_t i = 0; i < count && of_request; i++)
+        of_request = fds[i].fd < 0 || !rp_follow_wakes_loop(fds[i].fd, thread);
+    return of_request;
 }
 
-static bool wait_sets_all_current(int count, const fd_set *read_set,
-                                  const fd_set *write_set, const fd_set *except_set)
+static bool wait_sets_of_request(int count, const fd_set *read_set,
+                                 const fd_set *write_set, const fd_set *except_set)
 {
     struct rp_thread *thread = rp_thread_state;
-    bool all_current = thread != NULL && thread->current_request != 0;
-    for (int fd = 0; fd < count && fd < FD_SETSIZE && all_current; fd++) {
+    bool of_request = thread != NULL && thread->current_request != 0;
+    for (int fd = 0; fd < count && fd < FD_SETSIZE && of_request; fd++) {
         bool watched = (read_set && FD_ISSET(fd, read_set)) ||
                        (write_set && FD_ISSET(fd, write_set)) ||
                        (except_set && FD_ISSET(fd, except_set));
-        all_current = !watched || rp_follow_belongs_to_current(fd, thread);
+        of_request = !watched || !rp_follow_wakes_loop(fd, thread);
     }
-    return all_current;
+    return of_request;
 }
 
 static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t count,
@@ -103,7 +107,7 @@ static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t cou
 {
     if (!rp_interpose_active() || rp_thread_state == NULL)
         return (struct wait_guard){NULL, NULL};
-    return wait_guard_begin(wait_fds_all_current(fds, count), blocks, function);
+    return wait_guard_begin(wait_fds_of_request(fds, count), blocks, function);
 }
 
 static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
@@ -113,7 +117,7 @@ static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
 {
     if (!rp_interpose_active() || rp_thread_state == NULL)
         return (struct wait_guard){NULL, NULL};
-    return wait_guard_begin(wait_sets_all_current(count, read_set, write_set, except_set),
+    return wait_guard_begin(wait_sets_of_request(count, read_set, write_set, except_set),
                             blocks, function);
 }
 
@@ -179,10 +183,38 @@ static struct rp_thread *wait_begin_sleep(void *function)
     return rp_interpose_active() ? rp_wait_begin(function) : NULL;
 }
 
-/* An event loop's wait: probe first if it blocks (see rp_wait_idle). */
-static bool wait_idle(bool blocks)
+/* What an epoll wait is to reqprof. */
+enum wait_epoll {
+    WAIT_EPOLL_PASS,    /* nothing to do: the real call, as it is */
+    WAIT_EPOLL_IDLE,    /* an event loop's: the thread went idle; probe
+                         * first, then stop the timer (rp_wait_idle) */
+    WAIT_EPOLL_REQUEST, /* the current request's, and it blocks: probe
+                         * first, then a quiet wait */
+};
+
+/* Before an epoll wait on epoll_fd: the current request's if its set holds
+ * nothing that wakes a loop (epoll_set.h), else an event loop's. A wait of
+ * the request that does not block needs nothing: a zero-timeout
+ * epoll_wait returns before it looks for pending signals. */
+static enum wait_epoll wait_epoll_begin(int epoll_fd, bool blocks)
 {
-    return rp_interpose_active() && rp_wait_idle(blocks);
+    if (!rp_interpose_active())
+        return WAIT_EPOLL_PASS;
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL && thread->current_request != 0 &&
+        rp_epoll_set_is_requests(epoll_fd, thread))
+        return blocks ? WAIT_EPOLL_REQUEST : WAIT_EPOLL_PASS;
+    return rp_wait_idle(blocks) ? WAIT_EPOLL_IDLE : WAIT_EPOLL_PASS;
+}
+
+/* After the probe found nothing ready, before the real call blocks:
+ * returns the quiet wait to end after it, or NULL. */
+static struct rp_thread *wait_epoll_blocks(enum wait_epoll kind, void *function)
+{
+    if (kind == WAIT_EPOLL_REQUEST)
+        return rp_wait_begin(function);
+    rp_wait_idle_blocks();
+    return NULL;
 }
 
 static bool timespec_blocks(const struct timespec *timeout)
@@ -210,15 +242,32 @@ static const struct timespec wait_no_time;
  * ready is the call made again, to block. epoll_wait with a zero timeout
  * returns before it looks for pending signals, so no tick can break the
  * probe itself. */
+RP_EXPORT int epoll_ctl(int epoll_fd, int operation, int fd, struct epoll_event *event)
+{
+    int result = RP_REAL(epoll_ctl)(epoll_fd, operation, fd, event);
+    if (result == 0 && rp_interpose_active())
+        rp_epoll_set_changed(epoll_fd, operation, fd);
+    return result;
+}
+
+/* The probe's result is the call's, events and all (an edge-triggered or
+ * one-shot event is reported once, to the caller); only when nothing was
+ * ready is the call made again, to block. epoll_wait with a zero timeout
+ * returns before it looks for pending signals, so no tick can break the
+ * probe itself. */
 RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)
 {
-    if (wait_idle(timeout != 0)) {
+    enum wait_epoll kind = wait_epoll_begin(epfd, timeout != 0);
+    struct rp_thread *quiet = NULL;
+    if (kind != WAIT_EPOLL_PASS) {
         int ready = RP_REAL(epoll_wait)(epfd, events, max, 0);
         if (ready != 0)
             return ready;
-        rp_wait_idle_blocks();
+        quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_wait));
     }
-    return RP_REAL(epoll_wait)(epfd, events, max, timeout);
+    int result = RP_REAL(epoll_wait)(epfd, events, max, timeout);
+    rp_wait_end(quiet);
+    return result;
 }
 
 /* The probe takes the same signal mask: a signal it lets through is the
@@ -226,27 +275,35 @@ RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int time
 RP_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max,
                           int timeout, const sigset_t *mask)
 {
-    if (wait_idle(timeout != 0)) {
+    enum wait_epoll kind = wait_epoll_begin(epfd, timeout != 0);
+    struct rp_thread *quiet = NULL;
+    if (kind != WAIT_EPOLL_PASS) {
         int ready = RP_REAL(epoll_pwait)(epfd, events, max, 0, mask);
         if (ready != 0)
             return ready;
-        rp_wait_idle_blocks();
+        quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_pwait));
     }
-    return RP_REAL(epoll_pwait)(epfd, events, max, timeout, mask);
+    int result = RP_REAL(epoll_pwait)(epfd, events, max, timeout, mask);
+    rp_wait_end(quiet);
+    return result;
 }
 
 RP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max,
                            const struct timespec *timeout, const sigset_t *mask)
 {
-    if (wait_idle(timespec_blocks(timeout))) {
+    enum wait_epoll kind = wait_epoll_begin(epfd, timespec_blocks(timeout));
+    struct rp_thread *quiet = NULL;
+    if (kind != WAIT_EPOLL_PASS) {
         int ready = timespec_valid(timeout)
                         ? RP_REAL(epoll_pwait2)(epfd, events, max, &wait_no_time, mask)
                         : 0;
         if (ready != 0)
             return ready;
-        rp_wait_idle_blocks();
+        quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_pwait2));
     }
-    return RP_REAL(epoll_pwait2)(epfd, events, max, timeout, mask);
+    int result = RP_REAL(epoll_pwait2)(epfd, events, max, timeout, mask);
+    rp_wait_end(quiet);
+    return result;
 }
 
 /* glibc declares poll's fds write-only (an access attribute), yet poll

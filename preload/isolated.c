@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <pthread.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -41,6 +42,17 @@ static bool isolated_busy;
  * a few milliseconds, at most once or twice in a process's life.
  */
 static pthread_mutex_t isolated_loading = PTHREAD_MUTEX_INITIALIZER;
+/*
+ * But never longer than this: the forking thread may hold the loader's
+ * lock itself (a module's constructor that forks, inside the server's
+ * dlopen), and the writer's dlmopen waits for it while holding
+ * isolated_loading; waiting on would deadlock both (test:
+ * test/fault/fork_constructor.c). Past it the fork goes on, as it would
+ * without reqprof.
+ */
+#define ISOLATED_FORK_WAIT_S 1
+/* This thread's fork holds isolated_loading (it may not, past the wait). */
+static __thread bool isolated_fork_holds __attribute__((tls_model("initial-exec")));
 
 /* Opens one library in the namespace (making it with the first) and takes
  * its functions. Returns false, and says why once, if it cannot. */
@@ -98,12 +110,17 @@ void rp_isolated_set_busy(bool busy)
 
 void rp_isolated_before_fork(void)
 {
-    pthread_mutex_lock(&isolated_loading);
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += ISOLATED_FORK_WAIT_S;
+    isolated_fork_holds = pthread_mutex_clocklock(&isolated_loading, CLOCK_MONOTONIC,
+                                                  &deadline) == 0;
 }
 
 void rp_isolated_after_fork_in_parent(void)
 {
-    pthread_mutex_unlock(&isolated_loading);
+    if (isolated_fork_holds)
+        pthread_mutex_unlock(&isolated_loading);
 }
 
 void rp_isolated_after_fork_in_child(void)

@@ -102,7 +102,7 @@ bool rp_isolated_load(enum rp_isolated_library library);
 void rp_isolated_set_busy(bool busy);
 
 /* Around fork (pthread_atfork's three): a fork waits while the dynamic
- * loader loads the libraries, and a child whose parent was busy inside
+ * loader loads the libraries (a second at most), and a child whose parent was busy inside
  * them (rp_isolated_set_busy) loads a namespace of its own. */
 void rp_isolated_before_fork(void);
 void rp_isolated_after_fork_in_parent(void);

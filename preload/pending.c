@@ -31,6 +31,11 @@ struct pending_record {
 /* Bytes of queue buffers the whole process holds. */
 static uint64_t pending_process_bytes;
 
+void rp_pending_forget_process_bytes(void)
+{
+    pending_process_bytes = 0;
+}
+
 static uint32_t pending_round(size_t size)
 {
     return (uint32_t)((size + 7) & ~(size_t)7);

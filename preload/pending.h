@@ -95,6 +95,11 @@ void rp_pending_remove_oldest(struct rp_pending *pending);
  * then it is counted off and ends no request. */
 bool rp_pending_skip_response(struct rp_pending *pending);
 
+/* In a fork child: the queues the process held are the parent's
+ * connections', which the child dropped (a connection it keeps is idle,
+ * its queue empty and freed), so none count against its bound. */
+void rp_pending_forget_process_bytes(void);
+
 /* Whether request id is still pending. */
 bool rp_pending_contains(const struct rp_pending *pending, uint64_t id);
 

@@ -30,11 +30,13 @@ void rp_real_resolve(void)
     RP_RESOLVE(shutdown);
     RP_RESOLVE(setsockopt);
     RP_RESOLVE(connect);
+    RP_RESOLVE(listen);
     RP_RESOLVE(dup);
     RP_RESOLVE(dup2);
     RP_RESOLVE(dup3);
     RP_RESOLVE(fcntl);
     RP_RESOLVE(fcntl64);
+    RP_RESOLVE(epoll_ctl);
     RP_RESOLVE(epoll_wait);
     RP_RESOLVE(epoll_pwait);
     RP_RESOLVE(epoll_pwait2);

@@ -43,6 +43,7 @@ struct rp_real_functions {
     int (*shutdown)(int, int);
     int (*setsockopt)(int, int, int, const void *, socklen_t);
     int (*connect)(int, const struct sockaddr *, socklen_t);
+    int (*listen)(int, int);
     /* fds that duplicate others. */
     int (*dup)(int);
     int (*dup2)(int, int);
@@ -51,6 +52,7 @@ struct rp_real_functions {
     int (*fcntl64)(int, int, ...);
 
     /* Waits: event loops and sleeps (interpose_wait.c). */
+    int (*epoll_ctl)(int, int, int, struct epoll_event *);
     int (*epoll_wait)(int, struct epoll_event *, int, int);
     int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
     int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,

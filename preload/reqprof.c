@@ -59,6 +59,7 @@ static void reqprof_after_fork_in_child(void)
     rp_thread_forget_all();
     rp_interpose_vfork_pid = 0;
     rp_conn_table_after_fork(true);
+    rp_connection_forget_counts();
     rp_follow_forget_owners();
     rp_finish_queue_init();
     rp_writer_forget();

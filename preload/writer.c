@@ -23,7 +23,6 @@
 
 #include <linux/futex.h>
 #include <locale.h>
-#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -84,9 +83,6 @@
 /* Emptied requests kept for reuse, trees and all: building a tree in
  * memory of the last one allocates nothing. */
 #define WRITER_SPARE_MAX 16
-/* Requests taken after which going idle gives free memory back (see
- * writer_give_back). */
-#define WRITER_GIVE_BACK_AFTER 1024
 /* Ends of the latest requests taken, kept to refuse their samples stamped
  * after them (writer_clip_to_end): a batch's worth and more. A power of
  * two; ids are given in order, so recent ones rarely share a slot. */
@@ -140,7 +136,6 @@ struct writer {
     char shown_path[HTTP_TARGET_MAX];
     size_t shown_path_length;
     unsigned reports_since_drain; /* report files since the rings' drain */
-    uint64_t taken_since_give_back; /* requests since writer_give_back */
 
     struct writer_request *spare_requests; /* emptied, trees and all */
     unsigned spare_count;
@@ -660,7 +655,6 @@ static bool writer_round(struct writer *writer)
             writer_finish(writer, batch[i], now_ns);
         rp_finish_queue_release();
         taken += count;
-        writer->taken_since_give_back += count;
         bool flushing = __atomic_load_n(&writer_flushing, __ATOMIC_ACQUIRE);
         if (writer->window_end_ns != 0 && (now_ns >= writer->window_end_ns || flushing))
             writer_close_window(writer, now_ns);
@@ -724,20 +718,19 @@ static void writer_wake(uint32_t state)
                          NULL, NULL, 0);
 }
 
-/*
- * On going idle after a busy spell: the trees of the requests it had in
- * flight (thousands when the server outran it) went back to malloc, which
- * keeps the pages of chunks freed between live ones. malloc_trim hands
- * the free pages of every arena back to the kernel (MADV_DONTNEED); it
- * takes each arena's lock in turn, which only a quiet server meets here,
- * and never more than once per busy spell.
- */
-static void writer_give_back(struct writer *writer)
+/* Said by the writer, which only a process that serves requests runs:
+ * why its reports have no samples (the server took reqprof's signal;
+ * interpose_process.c). */
+static void writer_say_sampling_stopped(void)
 {
-    if (writer->taken_since_give_back < WRITER_GIVE_BACK_AFTER)
-        return;
-    writer->taken_since_give_back = 0;
-    malloc_trim(0);
+    static bool said;
+    if (!said && rp_thread_sampling_stopped())
+        rp_log_once(&said,
+                    "the server installs its own handler for signal %d (%s), "
+                    "which reqprof samples with: sampling stops in this "
+                    "process (pick another signal with REQPROF_SIGNAL, e.g. "
+                    "SIGRTMIN+4)",
+                    rp_process.config.signal, strsignal(rp_process.config.signal));
 }
 
 static void *writer_main(void *unused)
@@ -776,9 +769,8 @@ static void *writer_main(void *unused)
         uint64_t previous_start_ns = round_start_ns;
         round_start_ns = writer_now_ns();
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
+        writer_say_sampling_stopped();
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
-        if (empty_rounds == WRITER_IDLE_ROUNDS)
-            writer_give_back(writer);
         uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS
                                  : writer_nap_ns(writer, round_start_ns -
                                                              previous_start_ns);

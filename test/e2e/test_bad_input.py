@@ -8,12 +8,15 @@ same order, with the status nginx sent and the method and path it was
 asked for (the first 511 bytes of a longer target).
 """
 
+import os
 import re
 import socket
+import subprocess
+import tempfile
 import time
 
 import servers
-from harness import Server, raw_exchange, response_statuses
+from harness import BUILD, LIBRARY, Server, raw_exchange, response_statuses
 
 # Requests pipelined in one write: nginx reads 1 KiB at a time, so ~30 of
 # them are read ahead of their answers at any moment; the test server
@@ -222,3 +225,18 @@ def test_nginx_refused_requests_get_the_status_nginx_sent():
     assert len(got) == len(expected) and not wrong, (
         "index (%d lines) against what nginx was sent and answered:\n%s\n"
         "stderr:\n%s" % (len(got), "\n".join(wrong), stderr[-2000:]))
+
+
+def test_a_fork_child_does_not_repeat_its_parents_count_of_unfollowed():
+    # test/server/fork_after_read_ahead.c reads 20,000 pipelined requests
+    # unanswered, then forks a child that exits with exit: the count of
+    # requests not followed is the parent's, said at its own exit only.
+    program = os.path.join(BUILD, "test", "fork_after_read_ahead")
+    with tempfile.TemporaryDirectory() as workdir:
+        result = subprocess.run([os.path.abspath(program)], cwd=workdir,
+                                env=dict(os.environ, LD_PRELOAD=LIBRARY),
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    said = re.findall(r"(\d+) pipelined requests in all got no index",
+                      result.stderr)
+    assert len(said) == 1 and int(said[0]) > 0, result.stderr

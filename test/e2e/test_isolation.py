@@ -6,6 +6,7 @@ import gzip
 import os
 import re
 import subprocess
+import tempfile
 import time
 
 from harness import BUILD, LIBRARY, Server, curl, function_total, functions
@@ -137,3 +138,32 @@ def test_without_its_libraries_reqprof_says_why_and_does_what_it_can():
         [line] = wait_index(server, 1)
         assert line[8] == "-no-zlib", line
         assert os.listdir(server.report_dir) == ["index.tsv"]
+
+
+def test_a_fork_inside_the_servers_dlopen_while_the_writer_loads_ends():
+    """A module's constructor forks inside the server's dlopen, which holds
+    the loader's lock, while the writer, started by the first request,
+    waits for that lock to load its libraries (test/fault/fork_constructor.c
+    times it so). The fork waits for the writer's load at most a second:
+    both threads go on, and the request gets its line."""
+    program = os.path.join(BUILD, "test", "fork_in_constructor")
+    library = os.path.abspath(os.path.join(BUILD, "test",
+                                           "fork_constructor.so"))
+    with tempfile.TemporaryDirectory() as workdir:
+        environment = dict(os.environ, LD_PRELOAD=LIBRARY,
+                           REQPROF_OUTPUT="json")
+        try:
+            result = subprocess.run([os.path.abspath(program), library],
+                                    cwd=workdir, env=environment,
+                                    capture_output=True, text=True,
+                                    timeout=20)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the fork and the writer's load deadlocked")
+        assert result.returncode == 0, result.stderr
+        index = os.path.join(workdir, "reqprof", "index.tsv")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not os.path.exists(index):
+            time.sleep(0.05)
+        with open(index) as f:
+            fields = [line.split("\t")[2:5] for line in f.read().splitlines()]
+        assert fields == [["GET", "/first", "200"]], fields

@@ -18,9 +18,14 @@
  *                               the other serves on
  *   GET /moved             200  a connection dup2'd onto another's fd:
  *                               the fd serves the connection moved there
- *   GET /after-vfork       200  a vfork child put a pipe on the
- *                               connection's fd and exited: the parent's
- *                               fd is still the connection
+ *   GET /after-vfork       200  a vfork child vforked a child of its
+ *                               own, put a pipe on the connection's fd,
+ *                               blocked SIGPROF (it says so: the mask is
+ *                               the exec'd program's), restored every
+ *                               signal's default disposition (reqprof's
+ *                               too) and exited: the parent's fd is still
+ *                               the connection, and reqprof still samples
+ *                               the parent (it says nothing)
  *   GET /forked            200  accepted by the parent, served by a fork
  *                               child on fds it dup2'd, which ends with
  *                               _exit (reported by the child)
@@ -175,12 +180,32 @@ int main(void)
     close(client);
     close(other_client);
 
-    /* A vfork child puts a pipe on the connection's fd before it would
-     * exec (busybox's CGI child); the parent's fd is unchanged. */
+    /* A vfork child puts a pipe on the connection's fd and restores the
+     * signals' default dispositions before it would exec (busybox's CGI
+     * child, libuv's); the parent's fd and dispositions are unchanged. */
     server = connection(&client);
     pid_t child = vfork();
     if (child == 0) {
+        /* A vfork of its own first: the child is still one after it. */
+        pid_t grandchild = vfork();
+        if (grandchild == 0)
+            _exit(0);
+        if (grandchild > 0)
+            waitpid(grandchild, NULL, 0);
         dup2(pipe_fds[1], server);
+        /* The signals it blocks are the exec'd program's. */
+        sigset_t profiling, blocked;
+        sigemptyset(&profiling);
+        sigaddset(&profiling, SIGPROF);
+        sigprocmask(SIG_BLOCK, &profiling, NULL);
+        sigprocmask(SIG_BLOCK, NULL, &blocked);
+        static const char said[][40] = {"vfork child blocks SIGPROF: no\n",
+                                        "vfork child blocks SIGPROF: yes\n"};
+        const char *line = said[sigismember(&blocked, SIGPROF) == 1];
+        (void)!write(STDOUT_FILENO, line, strlen(line));
+        for (int signal_number = 1; signal_number < SIGRTMIN; signal_number++)
+            if (signal_number != SIGKILL && signal_number != SIGSTOP)
+                signal(signal_number, SIG_DFL);
         _exit(0);
     }
     PROBE(child > 0 && waitpid(child, NULL, 0) == child);

@@ -21,6 +21,9 @@
  *   GET  /mix?ms=200&pct=70           pct% burn_alpha, rest beta    writev
  *   GET  /sleep?ms=100                sleep_wait                    send
  *   GET  /sleepburn?sleep=50&burn=50  sleep_wait, then burn_alpha   writev
+ *   GET  /pollburn?wait=100&burn=50   pipe_wait (poll on a pipe     writev
+ *       &epoll=0                      nobody writes; epoll_wait with
+ *                                     epoll=1), then burn_alpha
  *   POST /echo                        reads the whole body          writev
  *   GET  /chunked?chunks=4&ms=10      burn_alpha before each chunk  write per chunk
  *   GET  /file?bytes=65536            none                          writev, sendfile
@@ -198,6 +201,41 @@ SERVER_FRAME static void sleep_wait(unsigned ms) {
     }
     while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL) == EINTR)
         continue;
+}
+
+/* Waits MS ms in poll (or, with_epoll, in epoll_wait) on a pipe nobody
+ * writes to, as a handler waits for a helper process or thread: a wait of
+ * the request, not of an event loop. Returns 0, or -1 if the fds could
+ * not be made. */
+SERVER_FRAME static int pipe_wait(unsigned ms, bool with_epoll) {
+    int pipe_fds[2], epoll_fd = -1;
+    uint64_t deadline = clock_ns(CLOCK_MONOTONIC) + ms * 1000000ull;
+    struct epoll_event event = {.events = EPOLLIN};
+
+    if (pipe(pipe_fds) != 0)
+        return -1;
+    if (with_epoll && ((epoll_fd = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+                       epoll_ctl(epoll_fd, EPOLL_CTL_ADD, pipe_fds[0], &event) != 0)) {
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        if (epoll_fd >= 0)
+            close(epoll_fd);
+        return -1;
+    }
+    struct pollfd watched = {pipe_fds[0], POLLIN, 0};
+    for (uint64_t now = clock_ns(CLOCK_MONOTONIC); now < deadline;
+         now = clock_ns(CLOCK_MONOTONIC)) {
+        int timeout = (int)((deadline - now + 999999) / 1000000);
+        if (with_epoll)
+            epoll_wait(epoll_fd, &event, 1, timeout);
+        else
+            poll(&watched, 1, timeout);
+    }
+    if (epoll_fd >= 0)
+        close(epoll_fd);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    return 0;
 }
 
 /* Sends COUNT buffers with CALL: one writev, or one write or send per
@@ -427,6 +465,24 @@ SERVER_FRAME static int route_sleepburn(int fd, const struct request *req) {
     burn_alpha(burn_ms);
     snprintf(body, sizeof body, "slept %u ms in sleep_wait, burned %u ms in burn_alpha\n",
              sleep_ms, burn_ms);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
+SERVER_FRAME static int route_pollburn(int fd, const struct request *req) {
+    unsigned wait_ms = 100, burn_ms = 50;
+    char body[80];
+
+    unsigned with_epoll = 0;
+
+    if (query_uint(req->query, "wait", PARAM_MS_MAX, &wait_ms) != 0 ||
+        query_uint(req->query, "burn", PARAM_MS_MAX, &burn_ms) != 0 ||
+        query_uint(req->query, "epoll", 1, &with_epoll) != 0)
+        return 400;
+    if (pipe_wait(wait_ms, with_epoll) != 0)
+        return 500;
+    burn_alpha(burn_ms);
+    snprintf(body, sizeof body, "waited %u ms in pipe_wait, burned %u ms in burn_alpha\n",
+             wait_ms, burn_ms);
     return response_send(fd, IO_WRITEV, req, 200, body);
 }
 
@@ -837,6 +893,7 @@ static const struct {
     {"GET", "/mix", route_mix},
     {"GET", "/sleep", route_sleep},
     {"GET", "/sleepburn", route_sleepburn},
+    {"GET", "/pollburn", route_pollburn},
     {"POST", "/echo", route_echo},
     {"GET", "/chunked", route_chunked},
     {"GET", "/file", route_file},

@@ -820,14 +820,15 @@ def test_memory_levels_off_under_load_and_stays_bounded_after():
     own, ask as fast as they can for 20 s, each request to get a report in
     two formats (REQPROF_MAX_REPORTS=0): the writer falls far behind (on a
     2-core machine it drops requests in most runs; the bounds hold either
-    way). The server's memory must level off (the second half of
-    the run adds under 3 MB), stay within 20 MB of the same server's
-    without reqprof, and stay within that bound once the load has ended
+    way). The server's memory must level off (its last quarter adds under
+    3 MB: it climbs while the writer's backlog of requests grows to its
+    bound, for 10 s or more on a quiet machine), stay within 20 MB of the
+    same server's without reqprof, and stay within that bound once the load has ended
     and the threads have exited. It is not all given back: the writer's
     freed trees stay with malloc, more the further it fell behind (4 to
-    16 MB seen; docs/development-notes.md, Memory left). Before
-    issue 10 it grew by 90 MB and kept 88 MB: requests whose end the full queue dropped kept their
-    samples for 6000 rounds, a busy round's index lines were held in one
+    16 MB seen; docs/development-notes.md, Memory left). Before issue 10
+    it grew by 90 MB and kept 88 MB: requests whose end the full queue
+    dropped kept their samples for 6000 rounds, a busy round's index lines were held in one
     buffer (16 MiB seen)."""
     seconds = 20
 
@@ -861,8 +862,8 @@ def test_memory_levels_off_under_load_and_stays_bounded_after():
 
     bare_loaded, bare_idle = run(preload=False)
     loaded, idle = run(preload=True)
-    half = len(loaded) // 2
-    assert loaded[-1] - loaded[half] < 3, \
+    last_quarter = len(loaded) * 3 // 4
+    assert loaded[-1] - loaded[last_quarter] < 3, \
         "still growing: %s MB each second" % [round(mb, 1) for mb in loaded]
     assert max(loaded) - max(bare_loaded) < 20, \
         "%.1f MB under load, %.1f MB without reqprof" % (max(loaded), max(bare_loaded))

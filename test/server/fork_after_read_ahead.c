@@ -13,19 +13,17 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "call_probe.h"
+
 enum { REQUESTS = 20000 };
 static const char request[] = "GET / HTTP/1.1\r\n\r\n";
 static char requests[REQUESTS * (sizeof request - 1)];
 
 int main(void)
 {
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t length = sizeof address;
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 ||
-        listen(listener, 1) != 0 ||
-        getsockname(listener, (struct sockaddr *)&address, &length) != 0)
+    struct sockaddr_in address;
+    int listener = loopback_listener(&address);
+    if (listener < 0)
         return 1;
     int client = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(client, (struct sockaddr *)&address, sizeof address) != 0)

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "call_probe.h"
+
 static void *load(void *library)
 {
     if (dlopen(library, RTLD_NOW) == NULL) {
@@ -28,13 +30,9 @@ int main(int argc, char **argv)
 {
     if (argc != 2)
         return 2;
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t length = sizeof address;
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 ||
-        listen(listener, 1) != 0 ||
-        getsockname(listener, (struct sockaddr *)&address, &length) != 0)
+    struct sockaddr_in address;
+    int listener = loopback_listener(&address);
+    if (listener < 0)
         return 1;
     pthread_t loader;
     if (pthread_create(&loader, NULL, load, argv[1]) != 0)

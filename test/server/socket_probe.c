@@ -32,13 +32,9 @@ static struct pollfd *volatile no_fds;
 int main(void)
 {
     signal(SIGPIPE, SIG_IGN);
-    int listener = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in address = {.sin_family = AF_INET,
-                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t length = sizeof address;
-    if (bind(listener, (struct sockaddr *)&address, sizeof address) != 0 ||
-        listen(listener, 1) != 0 ||
-        getsockname(listener, (struct sockaddr *)&address, &length) != 0)
+    struct sockaddr_in address;
+    int listener = loopback_listener(&address);
+    if (listener < 0)
         return 1;
     int client = socket(AF_INET, SOCK_STREAM, 0);
     if (connect(client, (struct sockaddr *)&address, sizeof address) != 0)

@@ -99,7 +99,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -156,11 +156,15 @@ fuzz: deps
 
 $(BUILD)/fuzz/fuzz_http_parser: test/fuzz/fuzz_http_parser.c preload/http_parser.c \
                                 preload/http_parser.h
+# The renderers allocate through the report side's heap (preload/heap.h),
+# which can take the libraries' namespace's malloc.
 $(BUILD)/fuzz/fuzz_json_read: test/fuzz/fuzz_json_read.c $(RENDERER_SOURCES) \
-                              $(BUILD)/gen/html_page.c $(wildcard renderers/*.h)
+                              $(BUILD)/gen/html_page.c $(wildcard renderers/*.h) \
+                              preload/heap.c preload/isolated.c preload/log.c \
+                              preload/real.c
 $(FUZZ_TARGETS):
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lm -lz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lm -lz -ldl
 
 demo: deps
 	@$(MAKE) --no-print-directory all $(TEST_SERVER)

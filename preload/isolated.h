@@ -16,12 +16,14 @@
  * The namespace has its own libc, and with it its own malloc: memory and
  * FILEs handed to these libraries, to be freed or closed by them, come from
  * the namespace's functions (strdup, fopen below), never from reqprof's.
+ * The writer's own memory comes from that malloc too (heap.h).
  */
 #ifndef REQPROF_ISOLATED_H
 #define REQPROF_ISOLATED_H
 
 #include <elfutils/libdwelf.h>
 #include <elfutils/libdwfl.h>
+#include <malloc.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -68,7 +70,12 @@ enum rp_isolated_library {
     X(RP_ISOLATED_LIBDW, elf_end)                                            \
     X(RP_ISOLATED_LIBDW, fopen)                                              \
     X(RP_ISOLATED_LIBDW, fclose)                                             \
-    X(RP_ISOLATED_LIBDW, strdup)
+    X(RP_ISOLATED_LIBDW, strdup)                                             \
+    X(RP_ISOLATED_LIBDW, malloc)                                             \
+    X(RP_ISOLATED_LIBDW, calloc)                                             \
+    X(RP_ISOLATED_LIBDW, realloc)                                            \
+    X(RP_ISOLATED_LIBDW, free)                                               \
+    X(RP_ISOLATED_LIBDW, malloc_trim)
 
 struct rp_isolated_functions {
 #define RP_ISOLATED_POINTER(library, name) __typeof__(name) *name;

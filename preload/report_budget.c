@@ -4,6 +4,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
+#include "heap.h"
+
 /* Moves the entry at i down to where both its children are slower. */
 static void budget_sift_down(struct rp_report_budget *budget, size_t i)
 {
@@ -45,7 +47,7 @@ static bool budget_reserve_one(struct rp_report_budget *budget)
     size_t capacity = budget->capacity ? budget->capacity * 2 : 16;
     if (capacity > budget->limit)
         capacity = budget->limit;
-    struct rp_budget_entry *heap = realloc(budget->heap, capacity * sizeof *heap);
+    struct rp_budget_entry *heap = rp_heap_realloc(budget->heap, capacity * sizeof *heap);
     if (heap == NULL)
         return false;
     budget->heap = heap;
@@ -95,7 +97,7 @@ void *rp_report_budget_take(struct rp_report_budget *budget)
 
 void rp_report_budget_free(struct rp_report_budget *budget)
 {
-    free(budget->heap);
+    rp_heap_free(budget->heap);
     budget->heap = NULL;
     budget->count = 0;
     budget->capacity = 0;

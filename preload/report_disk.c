@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "log.h"
 #include "real.h"
 #include "report.h"
@@ -64,13 +65,13 @@ struct rp_report_disk {
 
 struct rp_report_disk *rp_report_disk_new(const struct rp_config *config)
 {
-    struct rp_report_disk *disk = calloc(1, sizeof *disk);
+    struct rp_report_disk *disk = rp_heap_calloc(1, sizeof *disk);
     if (disk == NULL)
         return NULL;
     disk->config = config;
     disk->block_size = DISK_BLOCK_DEFAULT;
-    if (config->max_disk != 0 && (disk->chunk = malloc(DISK_CHUNK)) == NULL) {
-        free(disk);
+    if (config->max_disk != 0 && (disk->chunk = rp_heap_malloc(DISK_CHUNK)) == NULL) {
+        rp_heap_free(disk);
         return NULL;
     }
     return disk;
@@ -80,8 +81,8 @@ void rp_report_disk_free(struct rp_report_disk *disk)
 {
     if (disk == NULL)
         return;
-    free(disk->chunk);
-    free(disk);
+    rp_heap_free(disk->chunk);
+    rp_heap_free(disk);
 }
 
 /* What a file of size bytes takes on the disk. */

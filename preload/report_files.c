@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "heap.h"
 #include "index_line.h"
 #include "isolated.h"
 #include "log.h"
@@ -50,7 +51,7 @@ struct rp_report_files {
 
 struct rp_report_files *rp_report_files_new(const struct rp_config *config)
 {
-    struct rp_report_files *files = calloc(1, sizeof *files);
+    struct rp_report_files *files = rp_heap_calloc(1, sizeof *files);
     if (files == NULL)
         return NULL;
     files->config = config;
@@ -60,7 +61,7 @@ struct rp_report_files *rp_report_files_new(const struct rp_config *config)
     rp_buffer_init(&files->rendered);
     files->disk = rp_report_disk_new(config);
     if (files->disk == NULL) {
-        free(files);
+        rp_heap_free(files);
         return NULL;
     }
     files->zlib_loaded = rp_isolated_load(RP_ISOLATED_ZLIB);
@@ -94,8 +95,8 @@ void rp_report_files_free(struct rp_report_files *files)
     rp_buffer_free(&files->index_lines);
     rp_buffer_free(&files->rendered);
     rp_report_disk_free(files->disk);
-    free(files->compressed);
-    free(files);
+    rp_heap_free(files->compressed);
+    rp_heap_free(files);
 }
 
 /* Appends the path's characters that are safe in a file name, others as
@@ -216,7 +217,7 @@ static int files_gzip(struct rp_report_files *files, const struct rp_buffer *in)
     /* deflateBound covers the gzip header and trailer: one call finishes. */
     size_t bound = RP_ISOLATED(deflateBound)(zlib, in->length);
     if (files->compressed_capacity < bound) {
-        Bytef *grown = realloc(files->compressed, bound);
+        Bytef *grown = rp_heap_realloc(files->compressed, bound);
         if (grown == NULL) {
             snprintf(files->gzip_failure, sizeof files->gzip_failure,
                      "out of memory for a compressed report");

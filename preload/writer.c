@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "finish_queue.h"
+#include "heap.h"
 #include "isolated.h"
 #include "log.h"
 #include "path_redact.h"
@@ -235,12 +236,12 @@ static struct writer_request *writer_request_new(struct writer *writer)
         writer->spare_count--;
         return request;
     }
-    request = calloc(1, sizeof *request);
+    request = rp_heap_calloc(1, sizeof *request);
     if (request == NULL)
         return NULL;
     request->tree = rp_calltree_new();
     if (request->tree == NULL) {
-        free(request);
+        rp_heap_free(request);
         return NULL;
     }
     return request;
@@ -255,7 +256,7 @@ static void writer_request_done(struct writer *writer,
         return;
     if (writer->spare_count >= WRITER_SPARE_MAX) {
         rp_calltree_free(request->tree);
-        free(request);
+        rp_heap_free(request);
         return;
     }
     rp_calltree_clear(request->tree);
@@ -502,7 +503,7 @@ static struct writer_held *writer_hold(struct writer *writer,
     struct writer_held *held = writer->spare_held;
     if (held != NULL)
         writer->spare_held = held->next_spare;
-    else if ((held = malloc(sizeof *held)) == NULL)
+    else if ((held = rp_heap_malloc(sizeof *held)) == NULL)
         return NULL;
     memcpy(&held->finished, finished,
            offsetof(struct rp_finished, path) + finished->path_length + 1);
@@ -733,6 +734,27 @@ static void writer_say_sampling_stopped(void)
                     rp_process.config.signal, strsignal(rp_process.config.signal));
 }
 
+/* The writer's state, from the heap in use; NULL when out of memory
+ * (what it made is left: the writer does not start). */
+static struct writer *writer_new(void)
+{
+    struct writer *writer = rp_heap_calloc(1, sizeof *writer);
+    if (writer == NULL)
+        return NULL;
+    ssize_t length = readlink("/proc/self/exe", writer->program,
+                              sizeof writer->program - 1);
+    writer->program[length > 0 ? length : 0] = '\0';
+    writer->pid = getpid();
+    writer->budget.limit = rp_process.config.max_reports;
+    writer->symbolizer = rp_symbolizer_new();
+    writer->files = rp_report_files_new(&rp_process.config);
+    writer->empty_tree = rp_calltree_new();
+    if (writer->symbolizer == NULL || writer->files == NULL ||
+        writer->empty_tree == NULL)
+        return NULL;
+    return writer;
+}
+
 static void *writer_main(void *unused)
 {
     rp_thread_is_internal = true;
@@ -741,22 +763,14 @@ static void *writer_main(void *unused)
     locale_t c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
     if (c_locale != (locale_t)0)
         uselocale(c_locale);
-    struct writer *writer = calloc(1, sizeof *writer);
-    if (writer == NULL)
-        return NULL;
-    ssize_t length = readlink("/proc/self/exe", writer->program,
-                              sizeof writer->program - 1);
-    writer->program[length > 0 ? length : 0] = '\0';
-    writer->pid = getpid();
-    writer->budget.limit = rp_process.config.max_reports;
     /* The writer is the one thread that calls into the isolated libraries
-     * (symbols, gzip): it is inside them whenever it is not asleep. */
+     * (symbols, gzip): it is inside them whenever it is not asleep. It
+     * allocates from their malloc too, from its first allocation on, and
+     * trims it when it goes idle (heap.h). */
     rp_isolated_set_busy(true);
-    writer->symbolizer = rp_symbolizer_new();
-    writer->files = rp_report_files_new(&rp_process.config);
-    writer->empty_tree = rp_calltree_new();
-    if (writer->symbolizer == NULL || writer->files == NULL ||
-        writer->empty_tree == NULL) {
+    rp_heap_isolate();
+    struct writer *writer = writer_new();
+    if (writer == NULL) {
         rp_log("out of memory starting the report writer: no reports");
         rp_isolated_set_busy(false);
         return NULL;
@@ -771,6 +785,10 @@ static void *writer_main(void *unused)
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
         writer_say_sampling_stopped();
         bool idle = empty_rounds >= WRITER_IDLE_ROUNDS;
+        /* Going idle: the trees freed since the last time go back to the
+         * kernel, not to the server's arenas (heap.h). */
+        if (empty_rounds == WRITER_IDLE_ROUNDS)
+            rp_heap_trim();
         uint64_t sleep_ns = idle ? WRITER_IDLE_SLEEP_NS
                                  : writer_nap_ns(writer, round_start_ns -
                                                              previous_start_ns);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "report.h"
 
 /* The first allocation: one small report fits without growing. */
@@ -22,7 +23,7 @@ void rp_buffer_init(struct rp_buffer *buffer)
 
 void rp_buffer_free(struct rp_buffer *buffer)
 {
-    free(buffer->data);
+    rp_heap_free(buffer->data);
     rp_buffer_init(buffer);
 }
 
@@ -57,7 +58,7 @@ static bool buffer_reserve(struct rp_buffer *buffer, size_t extra)
         return true;
     while (buffer->length + extra >= capacity)
         capacity *= 2;
-    data = realloc(buffer->data, capacity);
+    data = rp_heap_realloc(buffer->data, capacity);
     if (data == NULL) {
         buffer->failed = true;
         return false;

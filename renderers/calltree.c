@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "calltree.h"
+#include "heap.h"
 
 /* Nodes in a tree's first chunk, and the most in one chunk: most requests
  * have tens of nodes, a busy one a few thousand; chunks double between. */
@@ -148,14 +149,14 @@ static bool copy_optional(const char *text, const char **copy)
 
 static void frame_free_strings(struct rp_frame *frame)
 {
-    free((char *)frame->function);
-    free((char *)frame->object);
-    free((char *)frame->file);
+    rp_heap_free((char *)frame->function);
+    rp_heap_free((char *)frame->object);
+    rp_heap_free((char *)frame->file);
 }
 
 struct rp_calltree *rp_calltree_new(void)
 {
-    struct rp_calltree *tree = calloc(1, sizeof *tree);
+    struct rp_calltree *tree = rp_heap_calloc(1, sizeof *tree);
 
     if (tree != NULL) {
         tree->root.public.frame = RP_FRAME_ROOT;
@@ -171,18 +172,18 @@ void rp_calltree_free(struct rp_calltree *tree)
     for (uint32_t id = 0; id < tree->frame_count; id++)
         if (tree->frame_copied[id])
             frame_free_strings(&tree->frames[id]);
-    free(tree->frames);
-    free(tree->frame_copied);
-    free(tree->frame_slots);
-    free(tree->lasting_slots);
-    free(tree->child_slots);
-    free(tree->points);
+    rp_heap_free(tree->frames);
+    rp_heap_free(tree->frame_copied);
+    rp_heap_free(tree->frame_slots);
+    rp_heap_free(tree->lasting_slots);
+    rp_heap_free(tree->child_slots);
+    rp_heap_free(tree->points);
     while (tree->chunks != NULL) {
         struct node_chunk *next = tree->chunks->next;
-        free(tree->chunks);
+        rp_heap_free(tree->chunks);
         tree->chunks = next;
     }
-    free(tree);
+    rp_heap_free(tree);
 }
 
 /* A hash table of *count slots kept by rp_calltree_clear, emptied (each
@@ -195,7 +196,7 @@ static void *slots_clear(void *slots, size_t *count, size_t slot_size,
             memset(slots, empty, *count * slot_size);
         return slots;
     }
-    free(slots);
+    rp_heap_free(slots);
     *count = 0;
     return NULL;
 }
@@ -207,8 +208,8 @@ void rp_calltree_clear(struct rp_calltree *tree)
             frame_free_strings(&tree->frames[id]);
     tree->frame_count = 0;
     if (tree->frame_capacity > CLEAR_KEEP_SLOTS) {
-        free(tree->frames);
-        free(tree->frame_copied);
+        rp_heap_free(tree->frames);
+        rp_heap_free(tree->frame_copied);
         tree->frames = NULL;
         tree->frame_copied = NULL;
         tree->frame_capacity = 0;
@@ -227,13 +228,13 @@ void rp_calltree_clear(struct rp_calltree *tree)
     while (tree->chunks != NULL && tree->chunks->next != NULL) {
         struct node_chunk *next = tree->chunks->next;
 
-        free(tree->chunks);
+        rp_heap_free(tree->chunks);
         tree->chunks = next;
     }
     if (tree->chunks != NULL)
         tree->chunks->used = 0;
     if (tree->point_capacity > CLEAR_KEEP_SLOTS) {
-        free(tree->points);
+        rp_heap_free(tree->points);
         tree->points = NULL;
         tree->point_capacity = 0;
     }
@@ -268,11 +269,11 @@ static bool frames_reserve_one(struct rp_calltree *tree)
         /* Doubling stops at 2^31 ids, below RP_FRAME_ROOT. */
         if (capacity <= tree->frame_capacity)
             return false;
-        frames = realloc(tree->frames, capacity * sizeof *frames);
+        frames = rp_heap_realloc(tree->frames, capacity * sizeof *frames);
         if (frames == NULL)
             return false;
         tree->frames = frames;
-        copied = realloc(tree->frame_copied, capacity * sizeof *copied);
+        copied = rp_heap_realloc(tree->frame_copied, capacity * sizeof *copied);
         if (copied == NULL)
             return false;
         tree->frame_copied = copied;
@@ -282,12 +283,12 @@ static bool frames_reserve_one(struct rp_calltree *tree)
     if ((size_t)(tree->frame_count + 1) * 4 > tree->frame_slot_count * 3) {
         size_t count = tree->frame_slot_count ? tree->frame_slot_count * 2
                                               : HASH_INITIAL_SIZE;
-        uint32_t *slots = malloc(count * sizeof *slots);
+        uint32_t *slots = rp_heap_malloc(count * sizeof *slots);
 
         if (slots == NULL)
             return false;
         memset(slots, 0xff, count * sizeof *slots); /* FRAME_SLOT_EMPTY */
-        free(tree->frame_slots);
+        rp_heap_free(tree->frame_slots);
         tree->frame_slots = slots;
         tree->frame_slot_count = count;
         for (uint32_t id = 0; id < tree->frame_count; id++)
@@ -359,7 +360,7 @@ static bool lasting_reserve_one(struct rp_calltree *tree)
 
     if ((tree->lasting_count + 1) * 4 <= old_count * 3)
         return true;
-    slots = calloc(count, sizeof *slots);
+    slots = rp_heap_calloc(count, sizeof *slots);
     if (slots == NULL)
         return false;
     tree->lasting_slots = slots;
@@ -367,7 +368,7 @@ static bool lasting_reserve_one(struct rp_calltree *tree)
     for (size_t i = 0; i < old_count; i++)
         if (old[i].frame != NULL)
             *lasting_slot_find(tree, old[i].frame) = old[i];
-    free(old);
+    rp_heap_free(old);
     return true;
 }
 
@@ -446,7 +447,7 @@ static bool child_slots_reserve(struct rp_calltree *tree, size_t count)
             return false;
         slot_count *= 2;
     }
-    slots = calloc(slot_count, sizeof *slots);
+    slots = rp_heap_calloc(slot_count, sizeof *slots);
     if (slots == NULL)
         return false;
     tree->child_slots = slots;
@@ -456,7 +457,7 @@ static bool child_slots_reserve(struct rp_calltree *tree, size_t count)
             tree->child_slots[child_slot_find(tree, old[i]->public.parent,
                                               old[i]->public.frame)] = old[i];
     }
-    free(old);
+    rp_heap_free(old);
     return true;
 }
 
@@ -474,7 +475,7 @@ static bool nodes_reserve(struct rp_calltree *tree, size_t count)
         capacity = count;
     if (capacity > (SIZE_MAX - sizeof *chunk) / sizeof chunk->nodes[0])
         return false;
-    chunk = malloc(sizeof *chunk + capacity * sizeof chunk->nodes[0]);
+    chunk = rp_heap_malloc(sizeof *chunk + capacity * sizeof chunk->nodes[0]);
     if (chunk == NULL)
         return false;
     chunk->next = tree->chunks;
@@ -628,7 +629,7 @@ static int merge_subtree(struct rp_calltree *tree, uint32_t **path,
             return -1;
         if (depth > *path_capacity) {
             size_t capacity = *path_capacity ? *path_capacity * 2 : 64;
-            uint32_t *grown = realloc(*path, capacity * sizeof *grown);
+            uint32_t *grown = rp_heap_realloc(*path, capacity * sizeof *grown);
 
             if (grown == NULL)
                 return -1;
@@ -655,7 +656,7 @@ int rp_calltree_merge(struct rp_calltree *tree, const struct rp_calltree *from)
     int result = merge_subtree(tree, &path, &path_capacity, 0, from,
                                &from->root.public);
 
-    free(path);
+    rp_heap_free(path);
     return result;
 }
 
@@ -717,7 +718,7 @@ int rp_calltree_timeline_add(struct rp_calltree *tree,
 
         if (capacity > RP_TIMELINE_MAX)
             capacity = RP_TIMELINE_MAX;
-        points = realloc(tree->points, capacity * sizeof *points);
+        points = rp_heap_realloc(tree->points, capacity * sizeof *points);
         if (points == NULL)
             return -1;
         tree->points = points;

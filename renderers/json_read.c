@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "internal.h"
 #include "report.h"
 
@@ -549,7 +550,7 @@ static bool reader_number_node(struct json_reader *reader,
         size_t capacity = reader->node_capacity ? reader->node_capacity * 2
                                                 : 256;
         const struct rp_calltree_node **nodes =
-            realloc(reader->nodes, capacity * sizeof *nodes);
+            rp_heap_realloc(reader->nodes, capacity * sizeof *nodes);
 
         if (nodes == NULL)
             return reader_fail(reader, "out of memory");
@@ -822,6 +823,6 @@ int rp_report_from_json(const char *text, size_t length,
     rp_buffer_free(&reader.function);
     rp_buffer_free(&reader.object);
     rp_buffer_free(&reader.file);
-    free(reader.nodes);
+    rp_heap_free(reader.nodes);
     return ok ? 0 : -1;
 }

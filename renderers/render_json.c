@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "internal.h"
 #include "report.h"
 
@@ -181,7 +182,7 @@ static void json_put_timeline(struct rp_buffer *out,
         return;
     }
     node_count = json_count_nodes(root);
-    numbers = malloc(node_count * sizeof *numbers);
+    numbers = rp_heap_malloc(node_count * sizeof *numbers);
     if (numbers == NULL) {
         out->failed = true;
         return;
@@ -206,7 +207,7 @@ static void json_put_timeline(struct rp_buffer *out,
         rp_buffer_puts(out, "]");
     }
     rp_buffer_puts(out, "]");
-    free(numbers);
+    rp_heap_free(numbers);
 }
 
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out)

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "internal.h"
 #include "report.h"
 
@@ -206,7 +207,7 @@ static bool pprof_map_objects(struct pprof_renderer *renderer)
     const char *slash = strrchr(program, '/');
 
     renderer->frame_mapping =
-        calloc(renderer->frame_count + 1, sizeof *renderer->frame_mapping);
+        rp_heap_calloc(renderer->frame_count + 1, sizeof *renderer->frame_mapping);
     if (renderer->frame_mapping == NULL)
         return false;
     /* pprof takes the first mapping for the program: make it so. */
@@ -327,7 +328,7 @@ static void pprof_samples(struct pprof_renderer *renderer,
             size_t capacity = renderer->path_capacity
                                   ? renderer->path_capacity * 2
                                   : 128;
-            uint64_t *path = realloc(renderer->path, capacity * sizeof *path);
+            uint64_t *path = rp_heap_realloc(renderer->path, capacity * sizeof *path);
 
             if (path == NULL) {
                 renderer->failed = true;
@@ -385,9 +386,9 @@ int rp_render_pprof(const struct rp_report *report, struct rp_buffer *out)
     if (renderer.failed || renderer.inner.failed ||
         renderer.innermost.failed || renderer.labels.failed)
         out->failed = true;
-    free(renderer.frame_mapping);
+    rp_heap_free(renderer.frame_mapping);
     rp_string_set_free(&renderer.objects);
-    free(renderer.path);
+    rp_heap_free(renderer.path);
     rp_buffer_free(&renderer.inner);
     rp_buffer_free(&renderer.innermost);
     rp_buffer_free(&renderer.labels);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "heap.h"
 #include "internal.h"
 #include "report.h"
 
@@ -236,7 +237,7 @@ static void items_push(struct text_items *list, enum text_item_kind kind,
     if (list->count == list->capacity) {
         size_t capacity = list->capacity ? list->capacity * 2 : 8;
         struct text_item *items =
-            realloc(list->items, capacity * sizeof *items);
+            rp_heap_realloc(list->items, capacity * sizeof *items);
 
         if (items == NULL) {
             list->failed = true;
@@ -361,7 +362,7 @@ static void text_items(struct text_renderer *renderer, struct text_items *list)
             rp_buffer_puts(renderer->out, "[self]\n");
         }
     }
-    free(list->items);
+    rp_heap_free(list->items);
 }
 
 /* Prints the items under the line just printed, one margin further in. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "heap.h"
 #include "internal.h"
 
 size_t rp_string_set_add(struct rp_string_set *set, const char *text)
@@ -17,7 +18,7 @@ size_t rp_string_set_add(struct rp_string_set *set, const char *text)
     }
     if (set->count == set->capacity) {
         size_t capacity = set->capacity ? set->capacity * 2 : 8;
-        const char **items = realloc(set->items, capacity * sizeof *items);
+        const char **items = rp_heap_realloc(set->items, capacity * sizeof *items);
 
         if (items == NULL) {
             set->failed = true;
@@ -32,6 +33,6 @@ size_t rp_string_set_add(struct rp_string_set *set, const char *text)
 
 void rp_string_set_free(struct rp_string_set *set)
 {
-    free(set->items);
+    rp_heap_free(set->items);
     memset(set, 0, sizeof *set);
 }

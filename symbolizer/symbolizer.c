@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "heap.h"
 #include "isolated.h"
 
 /* Open-addressing hash table from a 64-bit key to a frame. */
@@ -193,18 +194,18 @@ static int symbol_map_put(struct symbol_map *map, uint64_t key,
 static int symbol_map_grow(struct symbol_map *map)
 {
     struct symbol_map bigger = {.capacity = map->capacity ? map->capacity * 2 : 1024};
-    bigger.keys = calloc(bigger.capacity, sizeof *bigger.keys);
-    bigger.frames = calloc(bigger.capacity, sizeof *bigger.frames);
+    bigger.keys = rp_heap_calloc(bigger.capacity, sizeof *bigger.keys);
+    bigger.frames = rp_heap_calloc(bigger.capacity, sizeof *bigger.frames);
     if (bigger.keys == NULL || bigger.frames == NULL) {
-        free(bigger.keys);
-        free(bigger.frames);
+        rp_heap_free(bigger.keys);
+        rp_heap_free(bigger.frames);
         return -1;
     }
     for (size_t i = 0; i < map->capacity; i++)
         if (map->keys[i] != 0)
             (void)symbol_map_put(&bigger, map->keys[i], map->frames[i]);
-    free(map->keys);
-    free(map->frames);
+    rp_heap_free(map->keys);
+    rp_heap_free(map->frames);
     *map = bigger;
     return 0;
 }
@@ -229,8 +230,8 @@ static int symbol_map_put(struct symbol_map *map, uint64_t key,
 
 static void symbol_map_free(struct symbol_map *map)
 {
-    free(map->keys);
-    free(map->frames);
+    rp_heap_free(map->keys);
+    rp_heap_free(map->frames);
 }
 
 /* Index of the first range that starts after address. */
@@ -269,7 +270,7 @@ static void symbol_ranges_add(struct symbol_ranges *ranges, uint64_t start,
     if (ranges->count == ranges->capacity) {
         size_t capacity = ranges->capacity ? ranges->capacity * 2 : 256;
         struct symbol_range *items =
-            realloc(ranges->items, capacity * sizeof *items);
+            rp_heap_realloc(ranges->items, capacity * sizeof *items);
         if (items == NULL)
             return;
         ranges->items = items;
@@ -305,7 +306,7 @@ static int symbolizer_read_mappings(struct rp_symbolizer *symbolizer)
 
 struct rp_symbolizer *rp_symbolizer_new(void)
 {
-    struct rp_symbolizer *symbolizer = calloc(1, sizeof *symbolizer);
+    struct rp_symbolizer *symbolizer = rp_heap_calloc(1, sizeof *symbolizer);
     if (symbolizer == NULL)
         return NULL;
     /* Without libdw (rp_isolated_load said why) every frame is named by
@@ -313,7 +314,7 @@ struct rp_symbolizer *rp_symbolizer_new(void)
     if (rp_isolated_load(RP_ISOLATED_LIBDW)) {
         symbolizer->dwfl = RP_ISOLATED(dwfl_begin)(&symbolizer_callbacks);
         if (symbolizer->dwfl == NULL) {
-            free(symbolizer);
+            rp_heap_free(symbolizer);
             return NULL;
         }
     }
@@ -331,14 +332,14 @@ void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
         return;
     if (symbolizer->dwfl != NULL)
         RP_ISOLATED(dwfl_end)(symbolizer->dwfl);
-    free(symbolizer->functions.items);
+    rp_heap_free(symbolizer->functions.items);
     symbol_map_free(&symbolizer->by_address);
     symbol_map_free(&symbolizer->by_function);
     for (struct symbol_frame *frame = symbolizer->frames, *next; frame; frame = next) {
         next = frame->next;
-        free(frame);
+        rp_heap_free(frame);
     }
-    free(symbolizer);
+    rp_heap_free(symbolizer);
 }
 
 /* Makes a frame owning copies of its strings (object and file may be NULL). */
@@ -351,7 +352,7 @@ static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
     size_t object_size = object ? strlen(object) + 1 : 0;
     size_t file_size = file ? strlen(file) + 1 : 0;
     struct symbol_frame *frame =
-        malloc(sizeof *frame + function_size + object_size + file_size);
+        rp_heap_malloc(sizeof *frame + function_size + object_size + file_size);
     if (frame == NULL)
         return NULL;
     char *text = frame->text;

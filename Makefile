@@ -57,10 +57,11 @@ TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
 
 # The benchmark's programs (bench/*.c): the server of its CPU-bound
 # workload, the preloaded signal floor, the handler's cost per sample and
-# the per-request bookkeeping's.
+# the per-request bookkeeping's, a fork's, and the server's mallocs beside
+# the writer's trim (malloc_stall, run by hand: bench/malloc_stall.py).
 BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
                  $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost \
-                 $(BUILD)/bench/fork_cost
+                 $(BUILD)/bench/fork_cost $(BUILD)/bench/malloc_stall
 
 # libFuzzer targets (test/fuzz/), built with clang and its fuzzer runtime
 # (test/install-deps installs them); without clang, make test skips them.
@@ -189,6 +190,10 @@ $(BUILD)/bench/sample_cost: bench/sample_cost.c
 	$(CC) $(TEST_SERVER_CFLAGS) -Wno-unused-parameter -o $@ $<
 
 $(BUILD)/bench/fork_cost: bench/fork_cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
+
+$(BUILD)/bench/malloc_stall: bench/malloc_stall.c test/server/server_support.h
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $<
 

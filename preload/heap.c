@@ -48,17 +48,16 @@ char *rp_heap_strdup(const char *text)
     return copy != NULL ? memcpy(copy, text, size) : NULL;
 }
 
-bool rp_heap_isolate(void)
+void rp_heap_isolate(void)
 {
     /* libc comes into the namespace with libdw, its first library. */
     if (!rp_isolated_load(RP_ISOLATED_LIBDW)) {
         heap = (struct heap_functions)HEAP_PROCESS;
-        return false;
+        return;
     }
     heap = (struct heap_functions){RP_ISOLATED(malloc), RP_ISOLATED(calloc),
                                    RP_ISOLATED(realloc), RP_ISOLATED(free),
                                    RP_ISOLATED(malloc_trim)};
-    return true;
 }
 
 void rp_heap_trim(void)

@@ -22,7 +22,6 @@
 #ifndef REQPROF_HEAP_H
 #define REQPROF_HEAP_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 /* malloc, calloc, realloc, free and strdup, of the heap in use. */
@@ -34,13 +33,13 @@ char *rp_heap_strdup(const char *text);
 
 /*
  * Points the heap at the namespace's malloc, loading the libraries if
- * need be, or at the process's when they cannot be loaded; returns
- * whether it is the namespace's. The writer thread calls it before it
+ * need be, or at the process's when they cannot be loaded (loading said
+ * why, once). The writer thread calls it before it
  * allocates anything, again in a fork child's new writer: the memory of
  * the parent's writer is never freed there, and the child may have a
  * namespace of its own (rp_isolated_after_fork_in_child).
  */
-bool rp_heap_isolate(void);
+void rp_heap_isolate(void);
 
 /* Gives the free pages of the namespace's malloc back to the kernel; does
  * nothing on the process's malloc, whose arenas are the server's. */

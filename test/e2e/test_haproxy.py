@@ -7,6 +7,11 @@ the work in between was. reqprof must then say so (the "[shared: N
 requests]" node and the report's attribution), and never hand a request
 another's work as its own.
 
+Both tests wait for the mechanism of issue 11's items 3 and 4 (the
+stretches branch: a zero-timeout epoll_wait does not end the current
+request; samples of a stretch with several requests open are shared):
+on the library before it, they fail, as docs/development-notes.md says.
+
 Ground truth: each request burns the Lua loop its query asks for, long
 (some 20 ms of CPU time) or short (a fraction of a millisecond), and the
 CPU time of haproxy's threads (the kernel's count, in ns) over requests

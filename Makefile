@@ -137,6 +137,7 @@ $(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c test/server/cal
 
 # Test programs that link a library of the server they stand for.
 $(BUILD)/test/mhd_server: TEST_SERVER_LDLIBS = -lmicrohttpd
+$(BUILD)/test/evhttp_server: TEST_SERVER_LDLIBS = -levent
 # Exports its own zlib, libelf and libdw names, as varnishd exports its zlib.
 $(BUILD)/test/clash_server: TEST_SERVER_LDLIBS = -rdynamic
 # Built as distributions build servers: its polls become __poll_chk.

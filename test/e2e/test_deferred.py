@@ -1,0 +1,92 @@
+"""End-to-end: work an event loop runs for a request after it went back to
+its loop (issue 11, item 3), under concurrent load.
+
+- Our libevent evhttp server (test/server/evhttp_server.c): /timer's work
+  runs in a timer callback 20 ms after its handler returned, while the
+  loop serves fast requests beside it.
+- uvicorn (asyncio and h11): the app runs in a later turn of the loop than
+  the read of its request, after a zero-timeout epoll_wait.
+
+Ground truth: each slow request burnt a known CPU time in a named
+function; those samples are in its own report and in no other.
+"""
+
+import concurrent.futures
+import os
+
+import servers
+from harness import Server, curl, function_total
+
+# Requests of each client, and clients of each kind.
+SLOW_REQUESTS = 6
+FAST_REQUESTS = 60
+CLIENTS = 3
+BURN_MS = 10
+# Every request gets its report: the fast ones are the ones checked.
+EVERY_REPORT = {"REQPROF_MAX_REPORTS": "0"}
+
+
+def mixed_load(server, slow_path):
+    """CLIENTS clients send SLOW_REQUESTS slow requests each (keep-alive),
+    while as many send FAST_REQUESTS fast ones: returns the paths asked."""
+    def client(paths):
+        arguments = []
+        for path in paths:
+            arguments += ["-o", "/dev/null", server.url(path)]
+        statuses = curl("-w", "%{http_code}\n", *arguments, timeout=60).split()
+        assert statuses == ["200"] * len(paths), "%s: %s" % (paths[0], statuses)
+        return paths
+    work = [["%s?ms=%d&client=%d&n=%d" % (slow_path, BURN_MS, c, n)
+             for n in range(SLOW_REQUESTS)] for c in range(CLIENTS)]
+    work += [["/hello?client=%d&n=%d" % (c, n) for n in range(FAST_REQUESTS)]
+             for c in range(CLIENTS)]
+    with concurrent.futures.ThreadPoolExecutor(len(work)) as pool:
+        return sum(pool.map(client, work), [])
+
+
+def check_own_and_no_other(server, slow_path, function, least_share):
+    """The reports of slow_path hold their BURN_MS of samples in function
+    (least_share of it at least, in all and in each), and the other
+    reports hold under 1% of their samples there."""
+    paths = mixed_load(server, slow_path)
+    reports = server.wait_reports(len(paths), timeout=30)
+    slow = [r for r in reports if r["request"]["path"].startswith(slow_path)]
+    fast = [r for r in reports if not r["request"]["path"].startswith(slow_path)]
+    assert len(slow) == CLIENTS * SLOW_REQUESTS, [r["request"]["path"] for r in slow]
+
+    def burnt_ms(report):
+        return function_total(report["root"], function) * report["interval_ms"]
+    burnt = {r["request"]["path"]: burnt_ms(r) for r in slow}
+    expected = BURN_MS * len(slow)
+    assert sum(burnt.values()) >= least_share * expected, (
+        "%.0f ms of samples in %s for %d ms burnt: %s" % (
+            sum(burnt.values()), function, expected, burnt))
+    short = {path: ms for path, ms in burnt.items() if ms < 0.5 * BURN_MS}
+    assert not short, "reports with under half their %d ms in %s: %s" % (
+        BURN_MS, function, short)
+    foreign = {r["request"]["path"]: function_total(r["root"], function)
+               for r in fast if function_total(r["root"], function)}
+    fast_samples = sum(r["samples"] for r in fast)
+    assert sum(foreign.values()) <= 0.01 * max(fast_samples, 1), (
+        "%d of the %d samples of %d fast reports are in %s: %s" % (
+            sum(foreign.values()), fast_samples, len(fast), function, foreign))
+    assert sum(foreign.values()) <= 0.01 * sum(r["samples"] for r in slow), (
+        "fast reports hold %d samples of %s: %s" % (
+            sum(foreign.values()), function, foreign))
+
+
+def test_libevent_timer_callback_work_is_its_requests():
+    with Server(command=[servers.built_program("evhttp_server")],
+                env=EVERY_REPORT) as server:
+        check_own_and_no_other(server, "/timer", "evhttp_timer_burn", 0.9)
+
+
+def test_uvicorn_app_runs_a_loop_turn_later_and_keeps_its_samples():
+    binary = servers.require(servers.PYTHON3)
+    port = servers.free_port()
+    command = [binary, "-m", "uvicorn", "--no-access-log", "--host",
+               "127.0.0.1", "--port", str(port), "--app-dir",
+               servers.TEST_SOURCES, "asgi_app:app"]
+    with Server(command=command, port=port, env=EVERY_REPORT,
+                start_timeout=20) as server:
+        check_own_and_no_other(server, "/burn", "PKCS5_PBKDF2_HMAC", 0.8)

@@ -99,7 +99,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
 	@rm -f $@
 	ar rcs $@ $^
 

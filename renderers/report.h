@@ -40,6 +40,9 @@ struct rp_report {
     double interval_ms;       /* timer interval */
     uint64_t samples;         /* sample weight in the tree (root total) */
     uint64_t samples_dropped; /* samples lost (ring full, unwinder busy...) */
+    uint64_t shared_samples;  /* of samples, those the bytes could not
+                               * tell from other requests' (under
+                               * "[shared: N requests]" nodes) */
 
     /* The process. */
     int pid;

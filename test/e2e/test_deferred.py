@@ -15,7 +15,7 @@ import concurrent.futures
 import os
 
 import servers
-from harness import Server, curl, function_total
+from harness import Server, curl, function_total, functions
 
 # Requests of each client, and clients of each kind.
 SLOW_REQUESTS = 6
@@ -90,3 +90,59 @@ def test_uvicorn_app_runs_a_loop_turn_later_and_keeps_its_samples():
     with Server(command=command, port=port, env=EVERY_REPORT,
                 start_timeout=20) as server:
         check_own_and_no_other(server, "/burn", "PKCS5_PBKDF2_HMAC", 0.8)
+
+
+def shared_node(node):
+    """The "[shared: N requests]" node at the top of a report's tree, or
+    None."""
+    for child in node["children"]:
+        if child["function"].startswith("[shared: "):
+            return child
+    return None
+
+
+def test_work_after_reads_of_two_requests_is_shared_not_given_to_one():
+    """Item 4: our batching server reads two requests in one loop turn,
+    then burns BURN_MS for the first, answers it, burns for the second and
+    answers it. The first burn lies between the two reads and the first
+    write: it must be shared, half in each report under "[shared: 2
+    requests]", and in neither report outside that node. The second burn
+    ends in the second's own write: it is the second's alone (but in the
+    first pair, before the loop thread first waited with a request behind
+    it, whose ticks on no request are idle ones)."""
+    pairs = 5
+    binary = servers.require(servers.PYTHON3)
+    command = [binary, os.path.join(servers.TEST_SOURCES, "batch_server.py")]
+    with Server(command=command, env=EVERY_REPORT) as server:
+        places = {}
+        for pair in range(pairs):
+            paths = ["/batch?ms=%d&pair=%d&n=%d" % (4 * BURN_MS, pair, n)
+                     for n in range(2)]
+            with concurrent.futures.ThreadPoolExecutor(2) as pool:
+                bodies = list(pool.map(lambda path: curl(server.url(path)), paths))
+            places.update({path: body.strip() for path, body in zip(paths, bodies)})
+        reports = server.wait_reports(2 * pairs, timeout=30)
+    function = "PKCS5_PBKDF2_HMAC"
+    for pair in range(pairs):
+        mine = {places[r["request"]["path"]]: r for r in reports
+                if "pair=%d&" % pair in r["request"]["path"]}
+        assert sorted(mine) == ["first", "second"], (pair, sorted(mine))
+        shared = {place: shared_node(r["root"]) for place, r in mine.items()}
+        assert all(node is not None and node["function"] == "[shared: 2 requests]"
+                   for node in shared.values()), (
+            "pair %d: no shared node in %s" % (pair, {
+                place: sorted(functions(r["root"]))[:40] for place, r in mine.items()}))
+        in_shared = {place: function_total(node, function)
+                     for place, node in shared.items()}
+        own = {place: function_total(r["root"], function) - in_shared[place]
+               for place, r in mine.items()}
+        assert own["first"] == 0, (
+            "pair %d: the first request holds %d samples of the first burn as "
+            "its own (shared: %s)" % (pair, own["first"], in_shared))
+        assert in_shared["first"] > 0 and \
+            abs(in_shared["first"] - in_shared["second"]) <= 2, (
+                "pair %d: shared samples not split evenly: %s" % (pair, in_shared))
+        interval = mine["second"]["interval_ms"]
+        assert pair == 0 or own["second"] * interval >= 0.5 * 4 * BURN_MS, (
+            "pair %d: the second request holds %.0f ms of its own %d ms burn" % (
+                pair, own["second"] * interval, 4 * BURN_MS))

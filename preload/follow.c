@@ -107,8 +107,9 @@ void rp_follow_received(int fd)
 {
     int saved_errno = errno;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
-    struct rp_thread *thread = rp_thread_state;
-    /* The answer of a request's upstream: that request is open. */
+    /* The answer of a request's upstream: that request is open. The
+     * thread's state is read after the follow, which may have made it. */
+    struct rp_thread *thread;
     if (entry != NULL && follow_resume_owner(entry) &&
         (thread = rp_thread_state) != NULL && thread->current_request != 0)
         rp_thread_read_request(thread, thread->current_request);

@@ -48,10 +48,16 @@ def check_own_and_no_other(server, slow_path, function, least_share):
     """The reports of slow_path hold their BURN_MS of samples in function
     (least_share of it at least, in all and in each), and the other
     reports hold under 1% of their samples there."""
+    # A first request starts reqprof's writer, whose first round tells the
+    # unwinder of the objects loaded since the process started (libcrypto,
+    # under uvicorn): walks through them end early until then.
+    curl(server.url("/warm-up"))
+    server.wait_reports(1)
     paths = mixed_load(server, slow_path)
-    reports = server.wait_reports(len(paths), timeout=30)
+    reports = server.wait_reports(len(paths) + 1, timeout=30)
     slow = [r for r in reports if r["request"]["path"].startswith(slow_path)]
-    fast = [r for r in reports if not r["request"]["path"].startswith(slow_path)]
+    fast = [r for r in reports if not r["request"]["path"].startswith(
+        (slow_path, "/warm-up"))]
     assert len(slow) == CLIENTS * SLOW_REQUESTS, [r["request"]["path"] for r in slow]
 
     def burnt_ms(report):
@@ -110,7 +116,8 @@ def test_work_after_reads_of_two_requests_is_shared_not_given_to_one():
     outside that node. The second burn
     ends in the second's own write: it is the second's alone (but in the
     first pair, before the loop thread first waited with a request behind
-    it, whose ticks on no request are idle ones)."""
+    it, whose ticks on no request are idle ones, and whose stacks may end
+    early, before the writer's first round)."""
     pairs = 5
     binary = servers.require(servers.PYTHON3)
     command = [binary, os.path.join(servers.TEST_SOURCES, "batch_server.py")]
@@ -143,8 +150,10 @@ def test_work_after_reads_of_two_requests_is_shared_not_given_to_one():
         # Each sample is split evenly, an odd interval handed round: the
         # two shares differ by one interval at most.
         totals = {place: node["total"] for place, node in shared.items()}
+        # The first pair's stacks may end early in libcrypto: reqprof's
+        # writer, which tells the unwinder of it, starts with that pair.
         assert abs(totals["first"] - totals["second"]) <= 1 and \
-            min(in_shared.values()) > 0, (
+            (pair == 0 or min(in_shared.values()) > 0), (
                 "pair %d: shared samples not split evenly: %s, of them in %s: "
                 "%s" % (pair, totals, function, in_shared))
         interval = mine["second"]["interval_ms"]

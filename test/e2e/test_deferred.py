@@ -67,9 +67,16 @@ def check_own_and_no_other(server, slow_path, function, least_share):
     assert sum(burnt.values()) >= least_share * expected, (
         "%.0f ms of samples in %s for %d ms burnt: %s" % (
             sum(burnt.values()), function, expected, burnt))
-    short = {path: ms for path, ms in burnt.items() if ms < 0.5 * BURN_MS}
-    assert not short, "reports with under half their %d ms in %s: %s" % (
-        BURN_MS, function, short)
+    # Each report holds most of its own burn. A thread's ring that
+    # overflows (deep stacks, a writer late on a loaded machine) drops
+    # samples, and the record that resolves a stretch with them: one
+    # report may then come short, if the run counted drops.
+    short = {r["request"]["path"]: "%.0f ms of %d samples" % (
+        burnt_ms(r), r["samples"]) for r in slow if burnt_ms(r) < 0.5 * BURN_MS}
+    dropped = sum(r["samples_dropped"] for r in reports)
+    assert not short or (len(short) == 1 and dropped > 0), (
+        "reports with under half their %d ms in %s: %s (%d samples dropped "
+        "in all)" % (BURN_MS, function, short, dropped))
     foreign = {r["request"]["path"]: function_total(r["root"], function)
                for r in fast if function_total(r["root"], function)}
     fast_samples = sum(r["samples"] for r in fast)

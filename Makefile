@@ -100,7 +100,7 @@ $(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERE
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c)
+$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -145,6 +145,7 @@ $(BUILD)/test/socket_probe_fortified: test/server/socket_probe.c test/server/cal
 
 # Test programs that link a library of the server they stand for.
 $(BUILD)/test/mhd_server: TEST_SERVER_LDLIBS = -lmicrohttpd
+$(BUILD)/test/evhttp_server: TEST_SERVER_LDLIBS = -levent
 # Exports its own zlib, libelf and libdw names, as varnishd exports its zlib.
 $(BUILD)/test/clash_server: TEST_SERVER_LDLIBS = -rdynamic
 # Built as distributions build servers: its polls become __poll_chk.

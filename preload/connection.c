@@ -225,6 +225,22 @@ static void connection_unlock_and_follow(struct connection_call *call)
         rp_thread_set_current(thread, request_id, request_id != 0 ? conn : NULL);
 }
 
+/*
+ * A write on a locked connection ends the thread's stretch (thread.h),
+ * before the bytes are parsed: it answers the request it carries, whose
+ * end it may be, and the stretch's samples must reach the writer before
+ * that end does. (A read ends it after the follow: connection_feed.)
+ */
+static void connection_end_stretch(struct connection_call *call)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL)
+        return;
+    struct rp_request *answered =
+        thread->stretch_sampled ? connection_answered(call->conn) : NULL;
+    rp_thread_end_stretch(thread, answered != NULL ? answered->id : 0);
+}
+
 /* After a response the parser refused, or an upgrade: leave the
  * connection alone for good. */
 static void connection_give_up(struct connection_call *call)
@@ -259,6 +275,8 @@ static void connection_feed(int fd, bool is_request, const struct iovec *iov,
         errno = saved_errno;
         return;
     }
+    if (!is_request)
+        connection_end_stretch(&call);
     struct http_parser *parser = is_request ? &call.conn->request_parser
                                             : &call.conn->response_parser;
     http_event_fn on_event = is_request ? connection_on_request_event
@@ -276,6 +294,9 @@ static void connection_feed(int fd, bool is_request, const struct iovec *iov,
     else if (result != 0 || parser->state == HTTP_STATE_DONE)
         connection_give_up(&call);
     connection_unlock_and_follow(&call);
+    struct rp_thread *thread = rp_thread_state;
+    if (is_request && thread != NULL && thread->current_request != 0)
+        rp_thread_read_request(thread, thread->current_request);
     errno = saved_errno;
 }
 
@@ -335,6 +356,7 @@ void rp_connection_sent_unseen(int fd, size_t length)
         errno = saved_errno;
         return;
     }
+    connection_end_stretch(&call);
     if (http_parser_feed_opaque(&call.conn->response_parser, length,
                                 connection_on_response_event, &call) != 0)
         connection_give_up(&call);
@@ -350,6 +372,7 @@ void rp_connection_write_shutdown(int fd)
         errno = saved_errno;
         return;
     }
+    connection_end_stretch(&call);
     /* No more response bytes: a body that runs until close is complete. */
     http_parser_close(&call.conn->response_parser, connection_on_response_event,
                       &call);

@@ -85,11 +85,21 @@ void rp_follow_sent(int fd)
     struct rp_thread *thread = rp_thread_state;
     uint64_t current = thread != NULL ? thread->current_request : 0;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, current != 0);
-    if (entry != NULL && !follow_resume_owner(entry) && current != 0 &&
-        follow_is_socket(fd, entry)) {
+    if (entry == NULL) {
+        errno = saved_errno;
+        return;
+    }
+    bool followed = follow_resume_owner(entry);
+    if (!followed && current != 0 && follow_is_socket(fd, entry)) {
         __atomic_store_n(&entry->conn, thread->current_conn, __ATOMIC_RELAXED);
         __atomic_store_n(&entry->owner, current, __ATOMIC_RELAXED);
+        followed = true;
     }
+    /* A write to a request's upstream ends the stretch: its work was the
+     * request's (follow_resume_owner made the owner current). */
+    thread = rp_thread_state;
+    if (followed && thread != NULL)
+        rp_thread_end_stretch(thread, thread->current_request);
     errno = saved_errno;
 }
 
@@ -97,9 +107,30 @@ void rp_follow_received(int fd)
 {
     int saved_errno = errno;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
-    if (entry != NULL)
-        (void)follow_resume_owner(entry);
+    /* The answer of a request's upstream: that request is open. The
+     * thread's state is read after the follow, which may have made it. */
+    struct rp_thread *thread;
+    if (entry != NULL && follow_resume_owner(entry) &&
+        (thread = rp_thread_state) != NULL && thread->current_request != 0)
+        rp_thread_read_request(thread, thread->current_request);
     errno = saved_errno;
+}
+
+uint64_t rp_follow_request_of(int fd)
+{
+    int saved_errno = errno;
+    uint64_t request_id = 0;
+    if (rp_conn_table_get(fd) != NULL) {
+        (void)rp_connection_waiting_request(fd, &request_id);
+    } else {
+        struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+        uint64_t owner = entry != NULL ? __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) : 0;
+        if (owner != 0 &&
+            rp_connection_is_pending(__atomic_load_n(&entry->conn, __ATOMIC_RELAXED), owner))
+            request_id = owner;
+    }
+    errno = saved_errno;
+    return request_id;
 }
 
 void rp_follow_forget(int fd)

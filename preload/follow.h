@@ -15,6 +15,7 @@
 #define REQPROF_FOLLOW_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct rp_thread;
 
@@ -23,6 +24,11 @@ void rp_follow_sent(int fd);
 
 /* The server read from fd, which is not a client connection. */
 void rp_follow_received(int fd);
+
+/* The request fd serves, if it is followed and the request is pending: a
+ * client connection's answered request, or an upstream's owner; else 0.
+ * Keeps errno. */
+uint64_t rp_follow_request_of(int fd);
 
 /* fd is being closed: it belongs to nobody any more. */
 void rp_follow_forget(int fd);

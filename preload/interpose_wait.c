@@ -53,6 +53,8 @@
 struct wait_guard {
     struct rp_thread *quiet;    /* a quiet wait of the request, to end */
     struct rp_thread *shielded; /* disarmed for a call that cannot block */
+    bool loop_blocked;          /* an event loop's wait that may block:
+                                 * the timer runs again after it */
 };
 
 /* Before a poll or select: a wait of the current request (of_request),
@@ -60,13 +62,18 @@ struct wait_guard {
 static struct wait_guard wait_guard_begin(bool of_request, bool blocks,
                                           void *function)
 {
-    struct wait_guard guard = {NULL, NULL};
-    if (of_request && blocks)
+    struct wait_guard guard = {NULL, NULL, false};
+    if (of_request && blocks) {
         guard.quiet = rp_wait_begin(function);
-    else if (of_request)
+    } else if (of_request) {
         guard.shielded = rp_wait_shield_begin();
-    else if (rp_wait_idle(true))
+    } else if (rp_wait_idle(blocks)) {
+        /* Not probed (see above): taken as blocking. */
         rp_wait_idle_blocks();
+        guard.loop_blocked = true;
+    } else {
+        guard.shielded = rp_wait_shield_begin();
+    }
     return guard;
 }
 
@@ -74,6 +81,8 @@ static void wait_guard_end(struct wait_guard guard)
 {
     rp_wait_end(guard.quiet);
     rp_wait_shield_end(guard.shielded);
+    if (guard.loop_blocked)
+        rp_wait_idle_woke();
 }
 
 /* Whether a wait on these fds is the current request's: the thread has
@@ -106,7 +115,7 @@ static struct wait_guard wait_guard_for_fds(const struct pollfd *fds, nfds_t cou
                                             bool blocks, void *function)
 {
     if (!rp_interpose_active() || rp_thread_state == NULL)
-        return (struct wait_guard){NULL, NULL};
+        return (struct wait_guard){NULL, NULL, false};
     return wait_guard_begin(wait_fds_of_request(fds, count), blocks, function);
 }
 
@@ -116,7 +125,7 @@ static struct wait_guard wait_guard_for_sets(int count, const fd_set *read_set,
                                              void *function)
 {
     if (!rp_interpose_active() || rp_thread_state == NULL)
-        return (struct wait_guard){NULL, NULL};
+        return (struct wait_guard){NULL, NULL, false};
     return wait_guard_begin(wait_sets_of_request(count, read_set, write_set, except_set),
                             blocks, function);
 }
@@ -186,8 +195,10 @@ static struct rp_thread *wait_begin_sleep(void *function)
 /* What an epoll wait is to reqprof. */
 enum wait_epoll {
     WAIT_EPOLL_PASS,    /* nothing to do: the real call, as it is */
-    WAIT_EPOLL_IDLE,    /* an event loop's: the thread went idle; probe
-                         * first, then stop the timer (rp_wait_idle) */
+    WAIT_EPOLL_LOOP,    /* an event loop's that does not block: the thread
+                         * went idle (rp_wait_idle) */
+    WAIT_EPOLL_IDLE,    /* an event loop's that blocks: the thread went
+                         * idle; probe first, then stop the timer */
     WAIT_EPOLL_REQUEST, /* the current request's, and it blocks: probe
                          * first, then a quiet wait */
 };
@@ -204,7 +215,15 @@ static enum wait_epoll wait_epoll_begin(int epoll_fd, bool blocks)
     if (thread != NULL && thread->current_request != 0 &&
         rp_epoll_set_is_requests(epoll_fd, thread))
         return blocks ? WAIT_EPOLL_REQUEST : WAIT_EPOLL_PASS;
-    return rp_wait_idle(blocks) ? WAIT_EPOLL_IDLE : WAIT_EPOLL_PASS;
+    if (rp_thread_state == NULL)
+        return WAIT_EPOLL_PASS;
+    return rp_wait_idle(blocks) ? WAIT_EPOLL_IDLE : WAIT_EPOLL_LOOP;
+}
+
+/* Whether kind's wait is probed first. */
+static bool wait_epoll_probes(enum wait_epoll kind)
+{
+    return kind == WAIT_EPOLL_IDLE || kind == WAIT_EPOLL_REQUEST;
 }
 
 /* After the probe found nothing ready, before the real call blocks:
@@ -215,6 +234,15 @@ static struct rp_thread *wait_epoll_blocks(enum wait_epoll kind, void *function)
         return rp_wait_begin(function);
     rp_wait_idle_blocks();
     return NULL;
+}
+
+/* After an epoll wait of kind, with quiet from wait_epoll_blocks. */
+static void wait_epoll_end(enum wait_epoll kind, struct rp_thread *quiet)
+{
+    if (kind == WAIT_EPOLL_REQUEST)
+        rp_wait_end(quiet);
+    else if (kind != WAIT_EPOLL_PASS)
+        rp_wait_idle_woke();
 }
 
 static bool timespec_blocks(const struct timespec *timeout)
@@ -245,8 +273,10 @@ static const struct timespec wait_no_time;
 RP_EXPORT int epoll_ctl(int epoll_fd, int operation, int fd, struct epoll_event *event)
 {
     int result = RP_REAL(epoll_ctl)(epoll_fd, operation, fd, event);
-    if (result == 0 && rp_interpose_active())
+    if (result == 0 && rp_interpose_active()) {
         rp_epoll_set_changed(epoll_fd, operation, fd);
+        rp_wait_loop_watches(fd);
+    }
     return result;
 }
 
@@ -259,14 +289,16 @@ RP_EXPORT int epoll_wait(int epfd, struct epoll_event *events, int max, int time
 {
     enum wait_epoll kind = wait_epoll_begin(epfd, timeout != 0);
     struct rp_thread *quiet = NULL;
-    if (kind != WAIT_EPOLL_PASS) {
+    if (wait_epoll_probes(kind)) {
         int ready = RP_REAL(epoll_wait)(epfd, events, max, 0);
-        if (ready != 0)
+        if (ready != 0) {
+            wait_epoll_end(kind, NULL);
             return ready;
+        }
         quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_wait));
     }
     int result = RP_REAL(epoll_wait)(epfd, events, max, timeout);
-    rp_wait_end(quiet);
+    wait_epoll_end(kind, quiet);
     return result;
 }
 
@@ -277,14 +309,16 @@ RP_EXPORT int epoll_pwait(int epfd, struct epoll_event *events, int max,
 {
     enum wait_epoll kind = wait_epoll_begin(epfd, timeout != 0);
     struct rp_thread *quiet = NULL;
-    if (kind != WAIT_EPOLL_PASS) {
+    if (wait_epoll_probes(kind)) {
         int ready = RP_REAL(epoll_pwait)(epfd, events, max, 0, mask);
-        if (ready != 0)
+        if (ready != 0) {
+            wait_epoll_end(kind, NULL);
             return ready;
+        }
         quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_pwait));
     }
     int result = RP_REAL(epoll_pwait)(epfd, events, max, timeout, mask);
-    rp_wait_end(quiet);
+    wait_epoll_end(kind, quiet);
     return result;
 }
 
@@ -293,16 +327,18 @@ RP_EXPORT int epoll_pwait2(int epfd, struct epoll_event *events, int max,
 {
     enum wait_epoll kind = wait_epoll_begin(epfd, timespec_blocks(timeout));
     struct rp_thread *quiet = NULL;
-    if (kind != WAIT_EPOLL_PASS) {
+    if (wait_epoll_probes(kind)) {
         int ready = timespec_valid(timeout)
                         ? RP_REAL(epoll_pwait2)(epfd, events, max, &wait_no_time, mask)
                         : 0;
-        if (ready != 0)
+        if (ready != 0) {
+            wait_epoll_end(kind, NULL);
             return ready;
+        }
         quiet = wait_epoll_blocks(kind, (void *)RP_REAL(epoll_pwait2));
     }
     int result = RP_REAL(epoll_pwait2)(epfd, events, max, timeout, mask);
-    rp_wait_end(quiet);
+    wait_epoll_end(kind, quiet);
     return result;
 }
 

@@ -34,6 +34,11 @@ enum rp_record_kind {
                         * it gets no report, and its samples can go */
     RP_RECORD_PADDING, /* ring-internal: the ring's end, too short for the
                         * record that follows it at the ring's start */
+    RP_RECORD_DEFERRED, /* a stack sample of an event loop's thread on no
+                         * request yet: request_id holds the thread's
+                         * stretch number, which a RESOLVED record names */
+    RP_RECORD_RESOLVED, /* the stretch numbered value ended: its DEFERRED
+                         * samples are request_id's (0: no request's) */
 };
 
 /* One record: this header, then frame_count frames. */

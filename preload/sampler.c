@@ -32,9 +32,15 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     /* Read once: the writer may clear a request that ended from a thread
      * that still has it current (writer.c, writer_forget_ended). */
     uint64_t request_id = thread->current_request;
-    /* The timer runs on between requests (thread.h); ticks on no request
-     * stop it until the thread takes up the next one. */
-    if (request_id == 0) {
+    /* On no request, an event loop's thread defers its samples to the
+     * event that ends the stretch (thread.h), and so does a thread with
+     * more than one request open, for a bounded run of ticks; ticks on no
+     * request otherwise stop the timer until the thread takes up the next
+     * one (the timer runs on between requests). */
+    bool ambiguous = request_id != 0 && thread->open_count > 1;
+    bool deferred = (request_id == 0 ? thread->deferring : ambiguous) &&
+                    thread->stretch_ticks < RP_STRETCH_TICKS_MAX;
+    if ((request_id == 0 || ambiguous) && !deferred) {
         rp_thread_idle_tick_from_handler(thread);
         goto out;
     }
@@ -42,6 +48,8 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         goto out;
     thread->busy = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (deferred)
+        thread->stretch_ticks++;
     /* Room for the deepest stack; the commit keeps what the walk filled. */
     struct rp_record *record = rp_ring_reserve(&thread->ring, RP_STACK_MAX);
     if (record != NULL) {
@@ -52,15 +60,16 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         struct timespec now; /* clock_gettime is async-signal-safe (vDSO) */
         clock_gettime(CLOCK_MONOTONIC, &now);
         record->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-        record->kind = RP_RECORD_STACK;
-        record->request_id = request_id;
+        record->kind = deferred ? RP_RECORD_DEFERRED : RP_RECORD_STACK;
+        record->request_id = deferred ? thread->stretch : request_id;
         /* A timer that expired while the thread was off the CPU delivers
          * one signal and counts the rest as overruns: each is wall time
          * the request spent, so the sample stands for all of them... */
         uint64_t weight = 1 + (uint64_t)(info->si_overrun > 0 ? info->si_overrun : 0);
         /* ...but for no more intervals than the thread has been on this
-         * request: the timer runs on from one request to the next, and
-         * ticks missed before the switch belong to the one before. */
+         * request (or, deferring, on none): the timer runs on from one
+         * request to the next, and ticks missed before the switch belong
+         * to the one before. */
         uint64_t interval_ns = rp_process.config.interval_ns;
         uint64_t since_ns = thread->current_since_ns;
         uint64_t elapsed_ns = record->time_ns > since_ns ? record->time_ns - since_ns : 0;
@@ -70,7 +79,10 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         record->truncated = count == RP_STACK_MAX;
         rp_ring_commit(&thread->ring, record);
     }
-    rp_thread_mark_cpu_from_handler(thread);
+    if (deferred)
+        rp_thread_mark_stretch_from_handler(thread);
+    else
+        rp_thread_mark_cpu_from_handler(thread);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->busy = 0;
 out:

@@ -359,6 +359,87 @@ struct rp_thread_cpu rp_thread_end_current(struct rp_thread *thread,
     return thread_switch(thread, 0, NULL, end_ns);
 }
 
+/*
+ * Ends the stretch: its deferred samples, if any landed, are request_id's
+ * (0: nobody's) or, with more than one request open, shared among those
+ * and request_id, whom the RESOLVED record names in its frames.
+ */
+static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
+{
+    if (!thread->stretch_sampled)
+        return;
+    int saved_errno = errno;
+    unsigned open = thread->open_count;
+    unsigned named = open > 1 ? (open < RP_OPEN_MAX ? open : RP_OPEN_MAX) : 0;
+    /* The handler stays out while busy: no deferred sample can land
+     * between the record and the new stretch. */
+    struct rp_record *record = rp_thread_record_start(thread, named);
+    uint64_t stretch = thread->stretch;
+    uint64_t mark_ns = thread->stretch_cpu_mark_ns;
+    if (record != NULL) {
+        record->kind = RP_RECORD_RESOLVED;
+        record->request_id = request_id;
+        record->value = stretch;
+        record->time_ns = thread_monotonic_now_ns();
+        record->frame_count = (uint16_t)named;
+        record->truncated = open > RP_OPEN_MAX;
+        for (unsigned i = 0; i < named; i++)
+            record->frames[i] = (void *)(uintptr_t)thread->open_requests[i];
+    }
+    thread->stretch = stretch + 1;
+    thread->stretch_sampled = 0;
+    thread->stretch_ticks = 0;
+    rp_thread_record_finish(thread, record);
+    /* The CPU time from the stretch's first sample on: a system call, once
+     * per stretch that a sample landed in, as for a request's. Shared
+     * work's CPU time is nobody's: the samples say how it was shared. */
+    if (request_id != 0 && named == 0 && mark_ns != 0)
+        thread_record_cpu(thread, request_id, thread_cpu_now_ns() - mark_ns);
+    errno = saved_errno;
+}
+
+void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id)
+{
+    thread_close_stretch(thread, request_id);
+    thread->open_count = 0;
+}
+
+void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
+{
+    thread_close_stretch(thread, 0);
+    unsigned open = thread->open_count;
+    unsigned named = open < RP_OPEN_MAX ? open : RP_OPEN_MAX;
+    for (unsigned i = 0; i < named; i++)
+        if (thread->open_requests[i] == request_id)
+            return;
+    if (open < RP_OPEN_MAX)
+        thread->open_requests[open] = request_id;
+    /* Published after the id it counts: the handler reads the count. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->open_count = open + 1;
+}
+
+void rp_thread_defer(struct rp_thread *thread)
+{
+    if (thread->open_count > 1)
+        thread_close_stretch(thread, 0);
+    thread->open_count = 0;
+    if (thread->current_request != 0) {
+        int saved_errno = errno;
+        rp_thread_set_current(thread, 0, NULL);
+        errno = saved_errno;
+    }
+    thread->deferring = 1;
+}
+
+void rp_thread_mark_stretch_from_handler(struct rp_thread *thread)
+{
+    if (thread->stretch_sampled)
+        return;
+    thread->stretch_cpu_mark_ns = thread_cpu_now_ns();
+    thread->stretch_sampled = 1;
+}
+
 bool rp_thread_sampling_stopped(void)
 {
     return __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE);

@@ -16,9 +16,14 @@
 #include <time.h>
 
 #include "sample_ring.h"
+#include "stretch_hold.h"
 #include "unwind.h"
 
 struct rp_conn;
+
+/* Requests of an ambiguous stretch named in its RESOLVED record: the
+ * samples of a stretch with more open requests are shared among these. */
+#define RP_OPEN_MAX 8
 
 struct rp_thread {
     /* Read by the signal handler, written only by the thread itself... */
@@ -49,6 +54,20 @@ struct rp_thread {
     volatile uint64_t cpu_request; /* request the mark is for; 0: none */
     volatile uint64_t cpu_mark_ns; /* thread CPU clock at that sample */
 
+    /* Stretches (see rp_thread_defer): read by the signal handler. */
+    volatile sig_atomic_t deferring; /* an event loop's thread: on no
+                                      * request, samples are deferred */
+    volatile uint64_t stretch;       /* number of the open stretch */
+    volatile sig_atomic_t stretch_sampled; /* a deferred sample landed in
+                                            * it: its end is recorded */
+    volatile unsigned stretch_ticks; /* deferred ticks in it */
+    volatile uint64_t stretch_cpu_mark_ns; /* thread CPU clock at its first
+                                            * deferred sample */
+    volatile unsigned open_count; /* requests read since the last event
+                                   * that was not a read: more than one and
+                                   * samples are deferred, to be shared */
+    uint64_t open_requests[RP_OPEN_MAX]; /* the first RP_OPEN_MAX of them */
+
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */
     uint64_t wait_start_ns;      /* quiet wait (wait.c): when it began */
@@ -63,6 +82,8 @@ struct rp_thread {
     int exited; /* set (release) once the thread is gone */
     struct rp_unwind_reader unwind_reader; /* tables this thread's walks read */
     struct rp_sample_ring ring;
+    /* The writer's own: deferred samples waiting for their stretch's end. */
+    struct rp_stretch_hold hold;
 };
 
 /*
@@ -154,6 +175,56 @@ void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record)
  * could not be queued: the writer frees its samples at once rather than
  * keep them for an end that will never come. */
 void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id);
+
+/*
+ * Stretches: deferred and ambiguous work on an event loop's thread
+ * (issue 11, items 3 and 4).
+ *
+ * An event loop runs a request's work when it likes: in a timer callback
+ * (libevent), in a later turn of the loop (asyncio), after reading other
+ * requests (haproxy reads several streams, then runs their tasks). Bytes
+ * read tell nothing about such work; the event that ends it does. A
+ * thread's stretch runs from one I/O event to the next. A thread that
+ * waited in an event loop's wait defers: from then on, ticks on no
+ * request are recorded as DEFERRED samples of the open stretch instead of
+ * being dropped. So are ticks while more than one request was read since
+ * the last event other than a read (open_count): which of them the work
+ * is for, the bytes cannot tell. The event that ends the stretch records
+ * one RESOLVED record: the samples are the request it names (a write of
+ * its response or to its upstream, the loop watching its socket), or no
+ * request's (the thread blocks in its loop, or reads: work before a read
+ * is not what the read brings), or, with more than one request open,
+ * shared among those and the named one. A stretch that no deferred sample
+ * landed in costs a load and a store at its end.
+ */
+
+/* Before an event loop's wait: the thread works on no request while it
+ * waits and afterwards defers. No request is open after it: samples of
+ * an ambiguous stretch are shared now. The stretch itself stays open
+ * (work that ends in a write after a turn of the loop is still the
+ * write's request's) unless the wait blocks (rp_thread_end_stretch). */
+void rp_thread_defer(struct rp_thread *thread);
+
+/*
+ * The I/O event that ends the thread's stretch, other than a read: its
+ * deferred samples (and, unless they are shared, the CPU time from the
+ * first of them) are request_id's, or nobody's (0, dropped), or shared
+ * with the open requests; then no request is open. Keeps errno.
+ */
+void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id);
+
+/* A read made request_id (not 0) current: it ends the stretch on no
+ * request (or shared among the open ones) and opens request_id. */
+void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id);
+
+/* The signal handler took the first deferred sample of the stretch: its
+ * end must be recorded, and the CPU clock is marked. Async-signal-safe. */
+void rp_thread_mark_stretch_from_handler(struct rp_thread *thread);
+
+/* Deferred ticks in one stretch after which the handler treats ticks as
+ * idle ones (and stops the timer): a loop thread busy with no I/O event
+ * for that long is not working for a request it will answer soon. */
+#define RP_STRETCH_TICKS_MAX 1000
 
 /* Whether sampling was stopped process-wide. */
 bool rp_thread_sampling_stopped(void);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "follow.h"
 #include "process.h"
 #include "unwind.h"
 
@@ -77,12 +78,8 @@ bool rp_wait_idle(bool blocks)
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL)
         return false;
-    if (thread->current_request != 0) {
-        int saved_errno = errno;
-        rp_thread_set_current(thread, 0, NULL);
-        errno = saved_errno;
-    }
-    return blocks && thread->armed;
+    rp_thread_defer(thread);
+    return blocks;
 }
 
 struct rp_thread *rp_wait_shield_begin(void)
@@ -96,7 +93,7 @@ struct rp_thread *rp_wait_shield_begin(void)
 
 void rp_wait_shield_end(struct rp_thread *thread)
 {
-    if (thread == NULL || thread->current_request == 0)
+    if (thread == NULL || (thread->current_request == 0 && !thread->deferring))
         return;
     int saved_errno = errno;
     rp_thread_arm(thread);
@@ -106,6 +103,34 @@ void rp_wait_shield_end(struct rp_thread *thread)
 void rp_wait_idle_blocks(void)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (thread != NULL)
-        rp_thread_disarm(thread);
+    if (thread == NULL)
+        return;
+    /* Work followed by nothing but the thread blocking is no request's. */
+    rp_thread_end_stretch(thread, 0);
+    rp_thread_disarm(thread);
+}
+
+void rp_wait_idle_woke(void)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || thread->armed || !thread->deferring)
+        return;
+    int saved_errno = errno;
+    rp_thread_arm(thread);
+    errno = saved_errno;
+}
+
+void rp_wait_loop_watches(int fd)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || !thread->deferring)
+        return;
+    if (rp_follow_belongs_to_current(fd, thread)) {
+        /* The loop takes the request's socket back: what the thread does
+         * next is the loop's, until an event tells whose. */
+        rp_thread_end_stretch(thread, thread->current_request);
+        rp_thread_defer(thread);
+    } else if (thread->stretch_sampled) {
+        rp_thread_end_stretch(thread, rp_follow_request_of(fd));
+    }
 }

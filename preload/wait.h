@@ -31,17 +31,33 @@ void rp_wait_end(struct rp_thread *thread);
 /*
  * Before an event loop waits for events (epoll_wait, or poll and select on
  * fds that are not all the current request's): the thread works on no
- * request while it waits. Keeps errno.
+ * request while it waits, and defers its samples from then on
+ * (rp_thread_defer). Keeps errno.
  *
- * Returns true when the wait must first be probed: blocks (the call has a
- * timeout other than zero) and the thread's timer runs. The caller then
- * makes the same call with a zero timeout; under load it nearly always
- * returns events, and the timer runs on for the next request at no cost.
- * Only when nothing is ready does the caller call rp_wait_idle_blocks and
- * then make the real call, which no tick can then break.
+ * Returns blocks (the call has a timeout other than zero): the caller
+ * then probes it, making the same call with a zero timeout; under load it
+ * nearly always returns events, the timer runs on for the next request at
+ * no cost, and the stretch stays open (work that ends in a write after a
+ * turn of the loop is still the write's request's). Only when nothing is
+ * ready does the caller call rp_wait_idle_blocks (the stretch ends on no
+ * request, the timer stops) and then make the real call, which no tick
+ * can then break. After a loop wait, blocking or not, rp_wait_idle_woke
+ * runs the timer again: what the loop does next (a timer callback's work)
+ * may be a request's.
  */
 bool rp_wait_idle(bool blocks);
 void rp_wait_idle_blocks(void);
+void rp_wait_idle_woke(void);
+
+/*
+ * epoll_ctl(..., fd, ...) succeeded on a thread that defers: an event
+ * that ends the stretch. On the current request's connection or upstream
+ * the loop takes the socket back (libevent stops reading a request it
+ * read, and watches it for writing once its reply is ready): the
+ * stretch's samples are that request's, and the thread defers from then
+ * on. On another request's socket they are that request's. Keeps errno.
+ */
+void rp_wait_loop_watches(int fd);
 
 /*
  * Around a call that cannot block but that a pending tick would still

@@ -94,6 +94,8 @@ struct writer_request {
     uint64_t id;
     struct rp_calltree *tree;
     uint64_t samples_dropped;
+    uint64_t shared_samples; /* of its samples, those shared with other
+                              * requests (writer_share) */
     uint64_t cpu_ns;
     bool cpu_measured;   /* a CPU record came: cpu_ns is measured time */
     uint64_t last_round; /* round of the last sample, for discarding */
@@ -129,7 +131,9 @@ struct writer {
     struct rp_report_files *files;
     uint64_t records_seen;                /* records drained this round */
     unsigned fullest_ring;                /* most bytes drained from one ring */
-    uint32_t frame_ids[RP_STACK_MAX + 1]; /* one stack, outermost first */
+    uint32_t frame_ids[RP_STACK_MAX + 2]; /* one stack, outermost first,
+                                           * under up to two marks */
+    unsigned share_cursor; /* who gets the next remainder (writer_share) */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
     /* The target of the request being written, as reports show it
@@ -279,6 +283,7 @@ static struct writer_request *writer_find(struct writer *writer, uint64_t id,
         return NULL;
     request->id = id;
     request->samples_dropped = 0;
+    request->shared_samples = 0;
     request->cpu_ns = 0;
     request->cpu_measured = false;
     request->next = *bucket;
@@ -301,10 +306,14 @@ static void writer_unlink(struct writer *writer, struct writer_request *request)
  * intervals up to time_ns. */
 static void writer_add_stack(struct writer *writer, struct writer_request *request,
                              const struct rp_record *record, uint64_t weight,
-                             uint64_t time_ns)
+                             uint64_t time_ns, const struct rp_frame *shared)
 {
     static const struct rp_frame truncated = {.function = "[truncated stack]"};
     size_t depth = 0;
+    if (shared != NULL) {
+        writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, shared);
+        request->shared_samples += weight;
+    }
     if (record->truncated)
         writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, &truncated);
     /* Innermost first in the record, outermost first in the tree. Only the
@@ -363,49 +372,142 @@ static void writer_forget_ended(struct rp_thread *thread, uint64_t request_id)
                                 __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
+/*
+ * Folds a stack record, standing for weight intervals, into request_id's
+ * tree (under the frame shared, unless NULL), or a CPU record into its
+ * time; a LOST record frees its samples. Once its end is taken, a
+ * request's samples stamped after the end keep only the intervals before
+ * it, and once it is finished its records open nothing (its report is
+ * written or held).
+ */
+static void writer_fold(struct writer *writer, struct rp_thread *thread,
+                        const struct rp_record *record, uint64_t request_id,
+                        uint64_t weight, const struct rp_frame *shared)
+{
+    bool lost = record->kind == RP_RECORD_LOST;
+    bool stack = record->kind == RP_RECORD_STACK || record->kind == RP_RECORD_DEFERRED;
+    uint64_t time_ns = record->time_ns;
+    const struct writer_end *end =
+        request_id != 0 ? writer_ended(writer, request_id) : NULL;
+    if (end != NULL && stack && time_ns > end->end_ns) {
+        writer_forget_ended(thread, request_id);
+        uint64_t kept = writer_clip_to_end(record, end->end_ns);
+        weight = weight < kept ? weight : kept;
+        time_ns = end->end_ns;
+    }
+    struct writer_request *request =
+        request_id == 0 || (stack && weight == 0)
+            ? NULL
+            : writer_find(writer, request_id, !lost && (end == NULL || !end->finished));
+    if (request != NULL && lost) {
+        /* Its end was not queued: nothing will report it. */
+        writer_unlink(writer, request);
+        writer_request_done(writer, request);
+    } else if (request != NULL) {
+        request->last_round = writer->round;
+        request->samples_dropped += record->dropped;
+        if (stack) {
+            writer_add_stack(writer, request, record, weight, time_ns, shared);
+        } else {
+            request->cpu_ns += record->value;
+            request->cpu_measured = true;
+        }
+    }
+}
+
+/* Whose a resolved stretch's samples are (writer_take_deferred): one
+ * request's, or shared among several. */
+struct writer_resolution {
+    struct writer *writer;
+    struct rp_thread *thread;
+    uint64_t requests[RP_OPEN_MAX + 1];
+    unsigned count; /* 0: nobody's */
+};
+
+/* The node shared samples go under, in each of the count requests that
+ * share them: "[shared: N requests]" (rp_shared_frame_name). */
+static const struct rp_frame *writer_shared_frame(unsigned count)
+{
+    static char names[RP_OPEN_MAX + 2][RP_SHARED_FRAME_NAME_MAX];
+    static struct rp_frame frames[RP_OPEN_MAX + 2];
+    if (frames[count].function == NULL)
+        frames[count].function = rp_shared_frame_name(names[count], count);
+    return &frames[count];
+}
+
+/*
+ * A deferred sample of weight w shared among N requests: each gets w / N
+ * whole intervals, and the remainder goes round, one each, from a cursor
+ * that moves on, so that many samples split evenly and their sum stays w.
+ */
+static void writer_take_deferred(const struct rp_record *record, void *context)
+{
+    struct writer_resolution *resolution = context;
+    struct writer *writer = resolution->writer;
+    unsigned count = resolution->count;
+    if (count == 0)
+        return; /* nobody's: dropped */
+    if (count == 1) {
+        writer_fold(writer, resolution->thread, record, resolution->requests[0],
+                    record->value, NULL);
+        return;
+    }
+    const struct rp_frame *shared = writer_shared_frame(count);
+    uint64_t each = record->value / count, remainder = record->value % count;
+    for (unsigned i = 0; i < count; i++) {
+        unsigned member = (writer->share_cursor + i) % count;
+        uint64_t weight = each + (i < remainder ? 1 : 0);
+        if (weight > 0)
+            writer_fold(writer, resolution->thread, record,
+                        resolution->requests[member], weight, shared);
+    }
+    writer->share_cursor = (writer->share_cursor + (unsigned)remainder) % count;
+}
+
+/* Reads a RESOLVED record: the requests its stretch's samples go to. */
+static void writer_resolution_of(struct writer_resolution *resolution,
+                                 const struct rp_record *record)
+{
+    resolution->count = 0;
+    for (unsigned i = 0; i < record->frame_count && i < RP_OPEN_MAX; i++)
+        resolution->requests[resolution->count++] = (uint64_t)(uintptr_t)record->frames[i];
+    uint64_t named = record->request_id;
+    for (unsigned i = 0; i < resolution->count && named != 0; i++)
+        if (resolution->requests[i] == named)
+            named = 0;
+    if (named != 0)
+        resolution->requests[resolution->count++] = named;
+}
+
 static void writer_drain_thread(struct rp_thread *thread, void *context)
 {
     struct writer *writer = context;
     const struct rp_record *record;
     unsigned drained = 0;
     while ((record = rp_ring_peek(&thread->ring)) != NULL) {
-        bool lost = record->kind == RP_RECORD_LOST;
-        bool stack = record->kind == RP_RECORD_STACK;
         /* A drain takes long (symbols are read as stacks come): a sample
          * taken meanwhile may be of a request that ended after the batch
          * was taken, whose end the writer does not know yet. It waits for
          * the next drain, and so do the records after it. */
-        if (stack && record->time_ns > writer->horizon_ns)
+        if (record->kind == RP_RECORD_STACK && record->time_ns > writer->horizon_ns)
             break;
-        uint64_t weight = record->value, time_ns = record->time_ns;
-        /* Once its end is taken, a request's samples stamped after the
-         * end keep only the intervals before it, and once it is finished
-         * its records open nothing (its report is written or held). */
-        const struct writer_end *end =
-            record->request_id != 0 ? writer_ended(writer, record->request_id) : NULL;
-        if (end != NULL && stack && time_ns > end->end_ns) {
-            writer_forget_ended(thread, record->request_id);
-            weight = writer_clip_to_end(record, end->end_ns);
-            time_ns = end->end_ns;
-        }
-        struct writer_request *request =
-            record->request_id == 0 || (stack && weight == 0)
-                ? NULL
-                : writer_find(writer, record->request_id,
-                              !lost && (end == NULL || !end->finished));
-        if (request != NULL && lost) {
-            /* Its end was not queued: nothing will report it. */
-            writer_unlink(writer, request);
-            writer_request_done(writer, request);
-        } else if (request != NULL) {
-            request->last_round = writer->round;
-            request->samples_dropped += record->dropped;
-            if (stack) {
-                writer_add_stack(writer, request, record, weight, time_ns);
-            } else {
-                request->cpu_ns += record->value;
-                request->cpu_measured = true;
-            }
+        if (record->kind == RP_RECORD_DEFERRED) {
+            /* Samples of a stretch whose end did not come are dropped:
+             * never given to a later stretch's request. */
+            (void)rp_stretch_hold_add(&thread->hold, record);
+        } else if (record->kind == RP_RECORD_RESOLVED) {
+            struct writer_resolution resolution = {.writer = writer, .thread = thread};
+            writer_resolution_of(&resolution, record);
+            uint64_t dropped = rp_stretch_hold_resolve(&thread->hold, record->value,
+                                                       writer_take_deferred, &resolution);
+            struct writer_request *request =
+                resolution.count == 1 && dropped != 0
+                    ? writer_find(writer, resolution.requests[0], false)
+                    : NULL;
+            if (request != NULL)
+                request->samples_dropped += dropped;
+        } else {
+            writer_fold(writer, thread, record, record->request_id, record->value, NULL);
         }
         drained += record->size;
         rp_ring_pop(&thread->ring);
@@ -447,6 +549,7 @@ static struct rp_index_line writer_index_line(struct writer *writer,
         .cpu_measured = finished->final_cpu_measured ||
                         (samples != NULL && samples->cpu_measured),
         .samples = samples != NULL ? rp_calltree_root(samples->tree)->total : 0,
+        .shared_samples = samples != NULL ? samples->shared_samples : 0,
     };
 }
 
@@ -479,6 +582,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     report.response_bytes = finished->response_bytes;
     report.interval_ms = (double)rp_process.config.interval_ns / 1e6;
     report.samples = line.samples;
+    report.shared_samples = line.shared_samples;
     report.pid = writer->pid;
     memcpy(report.program, writer->program, sizeof report.program);
     report.tree = writer->empty_tree;

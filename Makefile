@@ -56,11 +56,11 @@ TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
                      -D_GNU_SOURCE -pthread
 
 # The benchmark's programs (bench/*.c): the server of its CPU-bound
-# workload, the preloaded signal floor, the handler's cost per sample and
-# the per-request bookkeeping's.
+# workload, the preloaded signal floor, the handler's cost per sample, the
+# per-request bookkeeping's and the handoff wrappers'.
 BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
                  $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost \
-                 $(BUILD)/bench/fork_cost
+                 $(BUILD)/bench/fork_cost $(BUILD)/bench/handoff_cost
 
 # libFuzzer targets (test/fuzz/), built with clang and its fuzzer runtime
 # (test/install-deps installs them); without clang, make test skips them.
@@ -183,6 +183,10 @@ $(BUILD)/bench/libfloor.so: bench/floor.c
 $(BUILD)/bench/sample_cost: bench/sample_cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -Wno-unused-parameter -o $@ $<
+
+$(BUILD)/bench/handoff_cost: bench/handoff_cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< -ldl
 
 $(BUILD)/bench/fork_cost: bench/fork_cost.c
 	@mkdir -p $(dir $@)

@@ -92,12 +92,15 @@ RP_EXPORT int sem_wait(sem_t *semaphore)
     return result;
 }
 
-/* Taking a count without waiting is taking what a post left. */
+/* Taking a count without waiting is taking what a post left: the thread
+ * turns to new work, as after a wait. */
 RP_EXPORT int sem_trywait(sem_t *semaphore)
 {
     int result = RP_REAL(sem_trywait)(semaphore);
-    if (result == 0)
+    if (result == 0) {
+        rp_handoff_before_wait();
         rp_handoff_woken((uintptr_t)semaphore);
+    }
     return result;
 }
 

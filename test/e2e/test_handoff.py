@@ -46,6 +46,10 @@ def test_work_a_pool_thread_does_after_a_semaphore_is_its_requests():
     check_sequential("sem")
 
 
+def test_work_a_pool_thread_does_after_a_raw_futex_wait_is_its_requests():
+    check_sequential("futex")
+
+
 def test_concurrent_requests_handed_to_a_pool_never_take_each_others_work():
     """Eight clients, alpha and beta by turns, four requests each, at once.
     A worker woken while several requests' jobs wait in the queue cannot

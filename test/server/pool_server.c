@@ -17,6 +17,9 @@
  *   sem   a mutex and a semaphore counting the jobs: sem_post, and
  *         sem_wait in the workers; the eventfd is written with
  *         eventfd_write()
+ *   futex a mutex and a futex word counting the jobs, as runtimes that
+ *         park threads themselves do: syscall(SYS_futex, FUTEX_WAKE) and
+ *         FUTEX_WAIT; the eventfd is written with write()
  *
  * Routes:
  *   GET /alpha?ms=50   burn_alpha for ms of CPU on a worker
@@ -27,7 +30,7 @@
  * Each connection carries one request at a time (keep-alive is served in
  * turn); the response closes nothing.
  *
- * Usage: pool_server [--queue cond|sem]
+ * Usage: pool_server [--queue cond|sem|futex]
  *   prints "listening on PORT" once it serves; SIGTERM or SIGINT end the
  *   loop and main() returns 0.
  */
@@ -42,7 +45,9 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <linux/futex.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "server_support.h"
@@ -75,10 +80,12 @@ struct client {
 
 static struct client listener_marker, eventfd_marker;
 
-static bool use_semaphore;
+static enum { QUEUE_COND, QUEUE_SEM, QUEUE_FUTEX } queue_kind;
 static pthread_mutex_t queue_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t queue_ready = PTHREAD_COND_INITIALIZER;
 static sem_t queue_jobs;
+/* Jobs ever queued: a worker waits while it holds what it saw. */
+static uint32_t queue_futex;
 /* Both under queue_lock; first in, first out. */
 static struct client *queue_head, *queue_tail;
 static struct client *done_list;
@@ -117,10 +124,19 @@ SERVER_FRAME static void burn_beta(unsigned ms) {
 static struct client *queue_take(void) {
     struct client *job;
 
-    if (use_semaphore) {
+    if (queue_kind == QUEUE_SEM) {
         while (sem_wait(&queue_jobs) != 0)
             ;
         pthread_mutex_lock(&queue_lock);
+    } else if (queue_kind == QUEUE_FUTEX) {
+        pthread_mutex_lock(&queue_lock);
+        while (queue_head == NULL) {
+            uint32_t seen = __atomic_load_n(&queue_futex, __ATOMIC_ACQUIRE);
+
+            pthread_mutex_unlock(&queue_lock);
+            syscall(SYS_futex, &queue_futex, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+            pthread_mutex_lock(&queue_lock);
+        }
     } else {
         pthread_mutex_lock(&queue_lock);
         while (queue_head == NULL)
@@ -142,11 +158,14 @@ static void queue_put(struct client *job) {
     else
         queue_head = job;
     queue_tail = job;
-    if (!use_semaphore)
+    __atomic_fetch_add(&queue_futex, 1, __ATOMIC_RELEASE);
+    if (queue_kind == QUEUE_COND)
         pthread_cond_signal(&queue_ready);
     pthread_mutex_unlock(&queue_lock);
-    if (use_semaphore)
+    if (queue_kind == QUEUE_SEM)
         sem_post(&queue_jobs);
+    else if (queue_kind == QUEUE_FUTEX)
+        syscall(SYS_futex, &queue_futex, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
 /* Hands a finished job back to the I/O thread. */
@@ -157,7 +176,7 @@ static void done_put(struct client *job) {
     job->next = done_list;
     done_list = job;
     pthread_mutex_unlock(&queue_lock);
-    if (use_semaphore)
+    if (queue_kind == QUEUE_SEM)
         (void)eventfd_write(done_eventfd, one);
     else if (write(done_eventfd, &one, sizeof one) != sizeof one)
         perror("pool_server: write eventfd");
@@ -316,11 +335,16 @@ int main(int argc, char **argv) {
     int listener, epoll_fd;
 
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--queue") == 0 && i + 1 < argc &&
-            (strcmp(argv[i + 1], "cond") == 0 || strcmp(argv[i + 1], "sem") == 0)) {
-            use_semaphore = strcmp(argv[++i], "sem") == 0;
+        const char *queue = i + 1 < argc && strcmp(argv[i], "--queue") == 0 ? argv[++i] : "";
+
+        if (strcmp(queue, "cond") == 0) {
+            queue_kind = QUEUE_COND;
+        } else if (strcmp(queue, "sem") == 0) {
+            queue_kind = QUEUE_SEM;
+        } else if (strcmp(queue, "futex") == 0) {
+            queue_kind = QUEUE_FUTEX;
         } else {
-            fprintf(stderr, "usage: pool_server [--queue cond|sem]\n");
+            fprintf(stderr, "usage: pool_server [--queue cond|sem|futex]\n");
             return 2;
         }
     }

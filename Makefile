@@ -118,6 +118,11 @@ $(BUILD)/test/unit/test_conn_table: $(BUILD)/obj/preload/conn_table.o $(BUILD)/o
 $(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
 
+# The handoffs' test links the library's own object, with the thread and
+# fd modules it calls stubbed in the test.
+$(BUILD)/test/unit/test_handoff: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/handoff.o
+$(BUILD)/test/unit/test_handoff: $(BUILD)/obj/preload/handoff.o
+
 # The report directory's test links the library's own object: it switches
 # users as a root server does, in forked children.
 $(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o

@@ -56,7 +56,7 @@ def test_concurrent_requests_handed_to_a_pool_never_take_each_others_work():
     tell which job it took: until the shared rule ("[shared: N
     requests]", issue 11, item 4) its work goes to no request. A report
     may lack its burn then, but never holds the other route's. The share
-    of the burns' time found in their own reports is printed (38-69% on a
+    of the burns' time found in their own reports is printed (38-91% on a
     loaded 2-core machine); a floor of 15% says the rule is at work (0%
     without it)."""
     ms = 30

@@ -105,8 +105,15 @@ $(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) pre
 
 $(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_CFLAGS) -Itest/unit -o $@ $< $(UNIT_TEST_OBJECTS) $(CORE_ARCHIVE) \
-	    $(FINAL_LDFLAGS) -ldl
+	$(CC) $(FINAL_CFLAGS) -Itest/unit $(UNIT_TEST_CFLAGS) -o $@ $< $(UNIT_TEST_OBJECTS) \
+	    $(CORE_ARCHIVE) $(FINAL_LDFLAGS) $(UNIT_TEST_LIBS) -ldl
+
+# The tool's test runs its commands: the tool's objects, all but its main.
+CLI_COMMAND_OBJECTS = $(call objects_of,$(filter-out cli/reqprof.c,$(CLI_SOURCES)))
+$(BUILD)/test/unit/test_cli: UNIT_TEST_OBJECTS = $(CLI_COMMAND_OBJECTS)
+$(BUILD)/test/unit/test_cli: UNIT_TEST_CFLAGS = -Icli
+$(BUILD)/test/unit/test_cli: UNIT_TEST_LIBS = -lz
+$(BUILD)/test/unit/test_cli: $(CLI_COMMAND_OBJECTS)
 
 # The connection table's test links the library's own objects: it forks
 # with connections in the table, as a server does.

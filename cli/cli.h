@@ -129,6 +129,10 @@ struct rp_cli_request {
     uint64_t samples;
     char stem[256]; /* the report's file name without .FORMAT.gz */
     enum rp_cli_no_file no_file;
+    uint64_t shared_samples; /* of samples, those shared with other
+                              * requests; 0 when not known */
+    bool shared_known; /* the line has them: lines written before they
+                        * were counted have not */
 };
 
 /*

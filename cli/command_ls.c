@@ -16,8 +16,16 @@ static const char ls_usage[] =
     "Lists the requests recorded in DIR (default $REQPROF_DIR, else\n"
     "./reqprof), oldest first: when each began (local time), method, path,\n"
     "status, duration and CPU time in ms (- where it was not measured),\n"
-    "samples, and the report to give reqprof show or open, or why the\n"
-    "request has none.\n"
+    "samples, the share of them that is shared, and the report to give\n"
+    "reqprof show or open, or why the request has none.\n"
+    "\n"
+    "SHARED is the share of a request's samples that the bytes could not\n"
+    "tell from other requests' (a thread had several requests open and\n"
+    "worked for them at once): they are split evenly between those\n"
+    "requests, under \"[shared: N requests]\" in each report. Over 10% is\n"
+    "marked with a *: such a report is more its batch's than its own.\n"
+    "A request whose index line was written before reqprof counted them\n"
+    "shows -.\n"
     "\n"
     "  --slowest N     only the N slowest, slowest first\n"
     "  --path PATTERN  only requests whose path matches the shell pattern\n"
@@ -32,19 +40,49 @@ enum {
     COLUMN_DURATION,
     COLUMN_CPU,
     COLUMN_SAMPLES,
+    COLUMN_SHARED,
     COLUMN_REPORT,
     COLUMN_COUNT
 };
 
 static const char *const column_titles[COLUMN_COUNT] = {
-    "TIME", "METHOD", "PATH", "STATUS", "DURATION", "CPU", "SAMPLES", "REPORT",
+    "TIME", "METHOD", "PATH",    "STATUS", "DURATION",
+    "CPU",  "SAMPLES", "SHARED", "REPORT",
 };
 
 /* Numbers are right-aligned, as a reader compares their magnitudes. */
 static const bool column_numeric[COLUMN_COUNT] = {
     [COLUMN_STATUS] = true, [COLUMN_DURATION] = true, [COLUMN_CPU] = true,
-    [COLUMN_SAMPLES] = true,
+    [COLUMN_SAMPLES] = true, [COLUMN_SHARED] = true,
 };
+
+/* What follows the share of a request over RP_SHARED_MARK, and of any
+ * other, so that the numbers line up. */
+#define LS_SHARED_MARK "*"
+#define LS_SHARED_UNMARKED " "
+
+/* The SHARED cell: "0% ", "3.1% ", "12.5%*", or "- " for an index line
+ * without the count. */
+static void shared_cell(const struct rp_cli_request *request,
+                        struct rp_buffer *cells)
+{
+    bool marked = request->shared_known &&
+                  rp_shared_is_marked(request->shared_samples,
+                                      request->samples);
+
+    if (!request->shared_known) {
+        rp_buffer_puts(cells, RP_INDEX_UNMEASURED);
+    } else if (request->shared_samples == 0) {
+        rp_buffer_puts(cells, "0%");
+    } else {
+        rp_buffer_put_decimal(cells, 100 * rp_shared_share(
+                                               request->shared_samples,
+                                               request->samples), 1);
+        rp_buffer_puts(cells, "%");
+    }
+    rp_buffer_puts(cells, marked ? LS_SHARED_MARK : LS_SHARED_UNMARKED);
+    rp_buffer_append(cells, "", 1);
+}
 
 /* Characters, not bytes, that text takes on a terminal (near enough). */
 static size_t text_width(const char *text)
@@ -98,6 +136,7 @@ static void request_cells(const char *dir, const struct rp_cli_request *request,
     }
     rp_buffer_printf(cells, "%" PRIu64, request->samples);
     rp_buffer_append(cells, "", 1);
+    shared_cell(request, cells);
     if (request->no_file != RP_CLI_HAS_FILES)
         snprintf(report, sizeof report, "(none: %s)",
                  no_file_reasons[request->no_file]);

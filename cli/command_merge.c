@@ -2,8 +2,9 @@
  * reqprof merge: one profile from many requests, say every request of one
  * route, so the time a route spends shows above the noise of any single
  * request. The reports' trees are added up; the request fields become
- * totals (durations, CPU, bytes, samples) or, where the requests differ,
- * blanks (status, method, process), and the path becomes the pattern.
+ * totals (durations, CPU, bytes, samples, shared samples) or, where the
+ * requests differ, blanks (status, method, process), and the path becomes
+ * the pattern.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,6 +70,8 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
         merged->response_bytes += report->response_bytes;
         merged->samples += report->samples;
         merged->samples_dropped += report->samples_dropped;
+        /* Each request's shared nodes add up as any frame does. */
+        merged->shared_samples += report->shared_samples;
     }
     merged->requests++;
     if (rp_calltree_merge(merged->tree, report->tree) != 0) {

@@ -15,8 +15,13 @@
 
 #include "cli.h"
 
-/* Fields of an index line. */
-#define INDEX_FIELDS 9
+/* Fields of an index line: the file's is the 9th; the shared samples
+ * follow it on lines written since they are counted, and are missing on
+ * older ones (docs/report-format.md). */
+#define INDEX_FIELDS 10
+#define INDEX_FIELDS_BEFORE_SHARED 9
+#define INDEX_FILE_FIELD 8
+#define INDEX_SHARED_FIELD 9
 
 /* Undoes the index's %XX escapes into out (size bytes); false if bad. */
 static bool index_unescape(const char *text, char *out, size_t size)
@@ -60,6 +65,21 @@ static enum rp_cli_no_file index_no_file(const char *field)
     return RP_CLI_HAS_FILES;
 }
 
+/* Parses the file field into request's stem and no_file. */
+static bool index_parse_file(char *field, struct rp_cli_request *request)
+{
+    /* A report removed for REQPROF_MAX_DISK has the marker written over
+     * its name, padded with spaces. */
+    for (size_t length = strlen(field); length > 0 && field[length - 1] == ' ';)
+        field[--length] = '\0';
+    if (field[0] == '\0' || strlen(field) >= sizeof request->stem ||
+        strchr(field, '/'))
+        return false;
+    strcpy(request->stem, field);
+    request->no_file = index_no_file(request->stem);
+    return true;
+}
+
 /* Parses one line (without its newline) into request. */
 static bool index_parse_line(char *line, struct rp_cli_request *request)
 {
@@ -75,7 +95,9 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
         }
         *field++ = '\0';
     }
-    if (count != INDEX_FIELDS || strchr(fields[INDEX_FIELDS - 1], '\t'))
+    /* Fields after the last one known are left for a later version's
+     * readers, as this one adds the shared samples after the file. */
+    if (count < INDEX_FIELDS_BEFORE_SHARED)
         return false;
     memset(request, 0, sizeof *request);
     errno = 0;
@@ -102,16 +124,15 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
             return false;
     }
     request->samples = strtoull(fields[7], &end, 10);
-    /* A report removed for REQPROF_MAX_DISK has the marker written over
-     * its name, padded with spaces. */
-    for (size_t length = strlen(fields[8]);
-         length > 0 && fields[8][length - 1] == ' ';)
-        fields[8][--length] = '\0';
-    if (*end != '\0' || fields[8][0] == '\0' ||
-        strlen(fields[8]) >= sizeof request->stem || strchr(fields[8], '/'))
+    if (*end != '\0' || !index_parse_file(fields[INDEX_FILE_FIELD], request))
         return false;
-    strcpy(request->stem, fields[8]);
-    request->no_file = index_no_file(request->stem);
+    request->shared_known = count > INDEX_SHARED_FIELD;
+    if (request->shared_known) {
+        request->shared_samples = strtoull(fields[INDEX_SHARED_FIELD], &end, 10);
+        if (*end != '\0' || fields[INDEX_SHARED_FIELD][0] == '\0' ||
+            request->shared_samples > request->samples)
+            return false;
+    }
     return true;
 }
 
@@ -192,8 +213,8 @@ long rp_cli_index_read(const char *dir, const char *pattern,
             snprintf(error, error_size, "out of memory");
         else
             snprintf(error, error_size, "not a reqprof index (no line has "
-                                        "its %d tab-separated fields)",
-                     INDEX_FIELDS);
+                                        "its %d or %d tab-separated fields)",
+                     INDEX_FIELDS_BEFORE_SHARED, INDEX_FIELDS);
         return -1;
     }
     qsort(*requests, count, sizeof **requests, request_compare_start);

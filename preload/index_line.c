@@ -5,7 +5,9 @@
 
 /* Bytes of the line besides the path, the method and the file name: the
  * numbers at their longest and the tabs. */
-#define INDEX_LINE_NUMBERS_MAX 160
+#define INDEX_LINE_NUMBERS_MAX 181
+/* Fields before the file's (docs/report-format.md). */
+#define INDEX_FIELDS_BEFORE_FILE 8
 
 /* Whether a path byte is written as %XX: it would split the line or the
  * fields, or is the escape character itself. */
@@ -78,6 +80,26 @@ void rp_index_line_append(struct rp_buffer *lines,
     out = rp_format_uint(out, line->samples);
     *out++ = '\t';
     out = index_put_text(out, line->file, file_length);
+    /* After the file, so that lines keep the fields' numbers of older
+     * versions, and readers of those (cut -f9) still find the file. */
+    *out++ = '\t';
+    out = rp_format_uint(out, line->shared_samples);
     *out++ = '\n';
     rp_buffer_commit(lines, (size_t)(out - start));
+}
+
+const char *rp_index_line_file(const char *line, const char *end,
+                               size_t *length)
+{
+    const char *tab;
+
+    for (int field = 0; field < INDEX_FIELDS_BEFORE_FILE; field++) {
+        line = memchr(line, '\t', (size_t)(end - line));
+        if (line == NULL)
+            return NULL;
+        line++;
+    }
+    tab = memchr(line, '\t', (size_t)(end - line));
+    *length = (size_t)((tab != NULL ? tab : end) - line);
+    return line;
 }

@@ -26,11 +26,23 @@ struct rp_index_line {
     uint64_t samples;
     const char *file;     /* the report's file name stem, or an RP_INDEX_NO_FILE_*
                            * marker (report.h); NUL-terminated */
+    /* Of samples, those shared with other requests (rp_report's
+     * shared_samples): the writer sets it where it sets samples. */
+    uint64_t shared_samples;
 };
 
 /* Appends the line, newline included. An allocation failure leaves the
  * buffer failed, as every append does. */
 void rp_index_line_append(struct rp_buffer *lines,
                           const struct rp_index_line *line);
+
+/*
+ * The file field of the index line from line to end (its newline, or the
+ * end of a line without one): its start, with its length in *length, or
+ * NULL when the line has fewer fields. It is the 9th, the last of lines
+ * written before the shared column was added after it.
+ */
+const char *rp_index_line_file(const char *line, const char *end,
+                               size_t *length);
 
 #endif

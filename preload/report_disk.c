@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "index_line.h"
 #include "log.h"
 #include "real.h"
 #include "report.h"
@@ -303,10 +304,10 @@ static void disk_remove_line(struct rp_report_disk *disk, int directory_fd,
                              const char *newline, uint64_t offset)
 {
     static const char marker[] = RP_INDEX_NO_FILE_MAX_DISK;
-    const char *name = memrchr(line, '\t', (size_t)(newline - line));
-    if (name == NULL || *++name == '-')
+    size_t length;
+    const char *name = rp_index_line_file(line, newline, &length);
+    if (name == NULL || length == 0 || *name == '-')
         return;
-    size_t length = (size_t)(newline - name);
     bool removed;
     uint64_t freed = disk_remove_files(disk, directory_fd, name, length, &removed);
     count->report_bytes -= freed < count->report_bytes ? freed : count->report_bytes;

@@ -509,10 +509,11 @@ static void files_unwrite_lines(struct rp_report_files *files)
     const char *line = files->index_lines.data;
     const char *end = line + files->index_lines.length, *newline;
     while ((newline = memchr(line, '\n', (size_t)(end - line))) != NULL) {
-        const char *name = memrchr(line, '\t', (size_t)(newline - line));
-        if (name != NULL && name[1] != '-')
-            rp_report_disk_unwrite(files->disk, files->directory_fd, name + 1,
-                                   (size_t)(newline - name - 1));
+        size_t length;
+        const char *name = rp_index_line_file(line, newline, &length);
+        if (name != NULL && length > 0 && name[0] != '-')
+            rp_report_disk_unwrite(files->disk, files->directory_fd, name,
+                                   length);
         line = newline + 1;
     }
 }

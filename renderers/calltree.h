@@ -172,4 +172,19 @@ rp_calltree_timeline(const struct rp_calltree *tree, size_t *count);
  */
 bool rp_frame_is_library(const struct rp_frame *frame, const char *program);
 
+/*
+ * The frame of work shared between requests (renderers/shared.c): samples
+ * of a stretch in which a thread had several requests open, split evenly
+ * between them and put under a child of each one's root whose function
+ * is "[shared: N requests]" and whose object, file and line are unknown.
+ */
+#define RP_SHARED_FRAME_NAME_MAX 40 /* "[shared: 18446744073709551615 requests]" */
+
+/* Writes the shared frame's function name for requests (2 or more)
+ * requests into out (RP_SHARED_FRAME_NAME_MAX bytes); returns out. */
+const char *rp_shared_frame_name(char *out, uint64_t requests);
+
+/* Whether frame is a shared frame, as rp_shared_frame_name names it. */
+bool rp_frame_is_shared(const struct rp_frame *frame);
+
 #endif

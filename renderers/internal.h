@@ -33,6 +33,9 @@ static inline bool rp_unicode_is_control(uint32_t codepoint)
 
 struct rp_buffer;
 
+/* Decimals of a share (0 to 1) in JSON: "shared_fraction": 0.0625. */
+#define RP_JSON_FRACTION_DECIMALS 4
+
 /*
  * Appends text (length bytes, any bytes) as a JSON string: always valid
  * JSON and UTF-8, bytes that are not UTF-8 written as U+FFFD.

@@ -438,9 +438,9 @@ static bool reader_count_int(struct json_reader *reader, int *value)
     return true;
 }
 
-/* Reads a time in milliseconds: not negative, and at most
- * JSON_MILLISECONDS_MAX, so that renderers may count it in nanoseconds. */
-static bool reader_milliseconds(struct json_reader *reader, double *value)
+/* Reads a number from 0 to maximum; what names it in the error. */
+static bool reader_decimal(struct json_reader *reader, double maximum,
+                           const char *what, double *value)
 {
     char number[JSON_NUMBER_MAX];
     const char *start;
@@ -455,9 +455,16 @@ static bool reader_milliseconds(struct json_reader *reader, double *value)
     memcpy(number, start, length);
     number[length] = '\0';
     *value = strtod_l(number, NULL, reader->c_locale);
-    if (!isfinite(*value) || *value < 0 || *value > JSON_MILLISECONDS_MAX)
-        return reader_fail(reader, "time out of range");
+    if (!isfinite(*value) || *value < 0 || *value > maximum)
+        return reader_fail(reader, "%s out of range", what);
     return true;
+}
+
+/* Reads a time in milliseconds: not negative, and at most
+ * JSON_MILLISECONDS_MAX, so that renderers may count it in nanoseconds. */
+static bool reader_milliseconds(struct json_reader *reader, double *value)
+{
+    return reader_decimal(reader, JSON_MILLISECONDS_MAX, "time", value);
 }
 
 /* Reads a time in milliseconds, or null (a measure that was not taken):
@@ -738,6 +745,44 @@ static bool reader_timeline(struct json_reader *reader, uint64_t samples)
     return reader_close(reader, ']');
 }
 
+/*
+ * Reads "attribution" (version 3): the shared samples, which only a report
+ * that has some is written with, and their share, which must be theirs
+ * over samples as the writer rounds it.
+ */
+static bool reader_attribution(struct json_reader *reader,
+                               struct rp_report *report)
+{
+    double fraction, expected, last_decimal = 1;
+
+    if (!reader_next_key(reader, "attribution") || !reader_open(reader, '{') ||
+        !reader_key(reader, "shared_samples") ||
+        !reader_uint64(reader, &report->shared_samples) ||
+        !reader_next_key(reader, "shared_fraction") ||
+        !reader_decimal(reader, 1, "shared_fraction", &fraction) ||
+        !reader_close(reader, '}'))
+        return false;
+    if (report->shared_samples == 0)
+        return reader_fail(reader, "\"shared_samples\": 0, but a report "
+                                   "without any is written as version %d",
+                           RP_REPORT_JSON_VERSION_UNSHARED);
+    if (report->shared_samples > report->samples)
+        return reader_fail(reader,
+                           "shared_samples %" PRIu64 " is more than the "
+                           "%" PRIu64 " samples",
+                           report->shared_samples, report->samples);
+    expected = rp_shared_share(report->shared_samples, report->samples);
+    for (int i = 0; i < RP_JSON_FRACTION_DECIMALS; i++)
+        last_decimal /= 10;
+    /* Half the last decimal, and a little for the binary fractions. */
+    if (fabs(fraction - expected) > last_decimal / 2 + 1e-9)
+        return reader_fail(reader, "shared_fraction %.*f is not shared_samples "
+                                   "over samples, %.*f",
+                           RP_JSON_FRACTION_DECIMALS, fraction,
+                           RP_JSON_FRACTION_DECIMALS, expected);
+    return true;
+}
+
 /* Reads everything after the request: process, sampling and tree. */
 static bool reader_rest(struct json_reader *reader, struct rp_report *report)
 {
@@ -765,6 +810,8 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
             return reader_fail(reader, "\"requests\": 0, but a report "
                                        "covers at least one");
     }
+    if (reader->version >= 3 && !reader_attribution(reader, report))
+        return false;
     if (!reader_next_key(reader, "root") ||
         !reader_node(reader, NULL, 0, &root_total))
         return false;

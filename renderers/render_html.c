@@ -7,8 +7,10 @@
  *
  *   <script type="application/json" id="reqprof-report">  the JSON report
  *   <script type="application/json" id="reqprof-view">    what the views
- *       need from C: which objects are system libraries (library.c) and
- *       the folding and threshold shares the text view uses
+ *       need from C: which objects are system libraries (library.c),
+ *       which frames are shared between requests (shared.c), and the
+ *       folding, threshold and shared-mark shares the text view and
+ *       reqprof ls use
  *
  * The template marks where each goes with <!--reqprof:NAME-->.
  *
@@ -60,33 +62,50 @@ static void html_put_report(struct rp_buffer *out,
     rp_buffer_puts(out, HTML_SCRIPT_CLOSE);
 }
 
-/* What the views need that only C knows, in its script element. */
+/* Appends the set's strings as a JSON array. */
+static void html_put_string_list(struct rp_buffer *out,
+                                 const struct rp_string_set *set)
+{
+    rp_buffer_puts(out, "[");
+    for (size_t i = 0; i < set->count; i++) {
+        rp_buffer_puts(out, i > 0 ? ", " : "");
+        rp_json_put_string(out, set->items[i], strlen(set->items[i]));
+    }
+    rp_buffer_puts(out, "]");
+    if (set->failed)
+        out->failed = true;
+}
+
+/* What the views need that only C knows, in its script element: which
+ * objects are libraries and which frames are shared (folding and the
+ * shared nodes' look go by them), and the shares the text view uses. */
 static void html_put_view(struct rp_buffer *out,
                           const struct rp_report *report,
                           struct rp_buffer *scratch)
 {
-    struct rp_string_set libraries = {0};
+    struct rp_string_set libraries = {0}, shared = {0};
     const struct rp_frame *frame;
 
     for (uint32_t id = 0; (frame = rp_calltree_frame(report->tree, id)); id++) {
         if (rp_frame_is_library(frame, report->program))
             rp_string_set_add(&libraries, frame->object);
+        if (rp_frame_is_shared(frame))
+            rp_string_set_add(&shared, frame->function);
     }
     rp_buffer_reset(scratch);
     rp_buffer_puts(scratch, "{\"fold_keep\": ");
     rp_buffer_put_decimal(scratch, RP_TEXT_FOLD_KEEP, 3);
     rp_buffer_puts(scratch, ", \"threshold\": ");
     rp_buffer_put_decimal(scratch, RP_TEXT_THRESHOLD_DEFAULT, 3);
-    rp_buffer_puts(scratch, ", \"libraries\": [");
-    for (size_t i = 0; i < libraries.count; i++) {
-        rp_buffer_puts(scratch, i > 0 ? ", " : "");
-        rp_json_put_string(scratch, libraries.items[i],
-                           strlen(libraries.items[i]));
-    }
-    if (libraries.failed)
-        scratch->failed = true;
+    rp_buffer_puts(scratch, ", \"shared_mark\": ");
+    rp_buffer_put_decimal(scratch, RP_SHARED_MARK, 3);
+    rp_buffer_puts(scratch, ", \"libraries\": ");
+    html_put_string_list(scratch, &libraries);
+    rp_buffer_puts(scratch, ", \"shared_frames\": ");
+    html_put_string_list(scratch, &shared);
     rp_string_set_free(&libraries);
-    rp_buffer_puts(scratch, "]}");
+    rp_string_set_free(&shared);
+    rp_buffer_puts(scratch, "}");
     rp_buffer_puts(out, "<script type=\"application/json\" id=\"reqprof-view\">");
     html_put_json(out, scratch);
     rp_buffer_puts(out, HTML_SCRIPT_CLOSE);

@@ -209,11 +209,30 @@ static void json_put_timeline(struct rp_buffer *out,
     free(numbers);
 }
 
+/*
+ * Appends ", "attribution": {...}": how much of the report is shared with
+ * other requests. Only a report that has shared samples has it (version 3).
+ */
+static void json_put_attribution(struct rp_buffer *out,
+                                 const struct rp_report *report)
+{
+    rp_buffer_puts(out, ",\n \"attribution\": {\"shared_samples\": ");
+    rp_buffer_put_uint(out, report->shared_samples);
+    rp_buffer_puts(out, ", \"shared_fraction\": ");
+    rp_buffer_put_decimal(out, rp_shared_share(report->shared_samples,
+                                               report->samples),
+                          RP_JSON_FRACTION_DECIMALS);
+    rp_buffer_puts(out, "}");
+}
+
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
 {
+    bool shared = report->shared_samples > 0;
+
     rp_buffer_puts(out, "{\"format\": \"" RP_REPORT_JSON_FORMAT "\", "
                         "\"version\": ");
-    rp_buffer_put_int(out, RP_REPORT_JSON_VERSION);
+    rp_buffer_put_int(out, shared ? RP_REPORT_JSON_VERSION
+                                  : RP_REPORT_JSON_VERSION_UNSHARED);
     rp_buffer_puts(out, ",\n \"request\": {\"method\": ");
     json_put_array(out, report->method);
     rp_buffer_puts(out, ", \"path\": ");
@@ -245,6 +264,8 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
     rp_buffer_put_uint(out, report->samples_dropped);
     rp_buffer_puts(out, ", \"requests\": ");
     rp_buffer_put_uint(out, report->requests > 1 ? report->requests : 1);
+    if (shared)
+        json_put_attribution(out, report);
     rp_buffer_puts(out, ",\n \"root\": ");
     json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);
     rp_buffer_puts(out, ",\n \"timeline\": ");

@@ -33,7 +33,8 @@
 #define TEXT_PATH_SHORT 40
 /* Decimals of a node's milliseconds, as in "200.0". */
 #define TEXT_MS_DECIMALS 1
-/* The header's second line starts under the first line's "Recorded". */
+/* The header's second line starts under the first line's "Recorded" (and
+ * the "Shared:" line's second under its text). */
 #define TEXT_HEADER_INDENT "         "
 /* Where the header's right column starts: after "...2026-11-21 13:16:00". */
 #define TEXT_HEADER_COLUMN 38
@@ -167,11 +168,13 @@ static void text_put_time(struct text_renderer *renderer, uint64_t samples)
     rp_buffer_puts(renderer->out, " ");
 }
 
-/* Appends "function  location": the source file if known, else the object. */
+/* Appends "function  location": the source file if known, else the object.
+ * A shared frame is not one of the request's functions: it is drawn as the
+ * other synthetic lines are, not bold. */
 static void text_put_frame(struct text_renderer *renderer,
                            const struct rp_frame *frame)
 {
-    text_style(renderer, STYLE_BOLD);
+    text_style(renderer, rp_frame_is_shared(frame) ? STYLE_DIM : STYLE_BOLD);
     text_puts_printable(renderer, frame->function);
     text_style(renderer, STYLE_RESET);
     if (frame->file == NULL && frame->object == NULL)
@@ -477,6 +480,33 @@ static void text_put_interval(struct text_renderer *renderer, double interval)
                           (double)tenths / 10 == interval ? 1 : 3);
 }
 
+/*
+ * The line that says how much of the report is shared with other requests,
+ * when some is: a reader must not take those samples for the request's own.
+ */
+static void text_shared(struct text_renderer *renderer,
+                        const struct rp_report *report)
+{
+    struct rp_buffer *out = renderer->out;
+    bool marked = rp_shared_is_marked(report->shared_samples, report->samples);
+
+    if (report->shared_samples == 0)
+        return;
+    rp_buffer_puts(out, "Shared:  ");
+    text_style(renderer, marked ? STYLE_YELLOW : STYLE_DIM);
+    rp_buffer_put_decimal(out, (double)report->shared_samples *
+                                   report->interval_ms, TEXT_MS_DECIMALS);
+    rp_buffer_puts(out, " ms (");
+    rp_buffer_put_decimal(out, 100 * rp_shared_share(report->shared_samples,
+                                                     report->samples), 1);
+    rp_buffer_puts(out, "%)");
+    text_style(renderer, STYLE_RESET);
+    rp_buffer_puts(out, " under [shared: N requests]: the bytes could not tell "
+                        "which of N requests\n"
+                        TEXT_HEADER_INDENT "this work was for, so its samples "
+                        "are split evenly between them\n");
+}
+
 static void text_header(struct text_renderer *renderer,
                         const struct rp_report *report)
 {
@@ -551,7 +581,9 @@ static void text_header(struct text_renderer *renderer,
     rp_buffer_put_uint(out, report->request_bytes);
     rp_buffer_puts(out, " bytes in, ");
     rp_buffer_put_uint(out, report->response_bytes);
-    rp_buffer_puts(out, merged ? " bytes out in all)\n\n" : " bytes out)\n\n");
+    rp_buffer_puts(out, merged ? " bytes out in all)\n" : " bytes out)\n");
+    text_shared(renderer, report);
+    rp_buffer_puts(out, "\n");
 }
 
 int rp_render_text(const struct rp_report *report,

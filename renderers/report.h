@@ -40,6 +40,9 @@ struct rp_report {
     double interval_ms;       /* timer interval */
     uint64_t samples;         /* sample weight in the tree (root total) */
     uint64_t samples_dropped; /* samples lost (ring full, unwinder busy...) */
+    uint64_t shared_samples;  /* of samples, those the bytes could not
+                               * tell from other requests' (under
+                               * "[shared: N requests]" nodes) */
 
     /* The process. */
     int pid;
@@ -72,6 +75,16 @@ struct rp_report {
 #define RP_INDEX_NO_FILE_WRITE_FAILED "-write-failed"
 #define RP_INDEX_NO_FILE_NO_ZLIB "-no-zlib"
 #define RP_INDEX_UNMEASURED "-"
+
+/*
+ * The ambiguous share of a request: its shared samples (see
+ * rp_shared_frame_name) over all its samples, 0 when it has none. Views
+ * say it; reqprof ls marks a request whose share is over RP_SHARED_MARK,
+ * as its report is then more its batch's than its own.
+ */
+#define RP_SHARED_MARK 0.10
+double rp_shared_share(uint64_t shared_samples, uint64_t samples);
+bool rp_shared_is_marked(uint64_t shared_samples, uint64_t samples);
 
 /* Frees the report's tree and clears it. */
 void rp_report_release(struct rp_report *report);
@@ -174,9 +187,16 @@ int rp_render_text(const struct rp_report *report,
                    const struct rp_text_options *options,
                    struct rp_buffer *out);
 
-/* What the JSON rendering's "format" and "version" members say. */
+/*
+ * What the JSON rendering's "format" and "version" members say. A report
+ * with shared samples is written as version 3, with its "attribution";
+ * one without as version 2, byte for byte as before, so that readers of
+ * version 2 still read it, and refuse by its version (rather than
+ * misread) a report whose samples are not all its own.
+ */
 #define RP_REPORT_JSON_FORMAT "reqprof-report"
-#define RP_REPORT_JSON_VERSION 2
+#define RP_REPORT_JSON_VERSION 3
+#define RP_REPORT_JSON_VERSION_UNSHARED 2
 
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);
@@ -226,8 +246,9 @@ int rp_render(const struct rp_report *report, enum rp_format format,
 
 /*
  * Reads a report back from the JSON that rp_render_json wrote (or that of
- * version 1, which had no "requests" and no "timeline"), children in the
- * order written. Returns 0, or -1 with a one-line reason in error (e.g.
+ * version 1, which had no "requests" and no "timeline"; versions 1 and 2
+ * have no "attribution": no shared samples), children in the order
+ * written. Returns 0, or -1 with a one-line reason in error (e.g.
  * "line 3: expected ':'") and the report cleared. Strings longer than the
  * report's arrays are cut at a character boundary.
  */

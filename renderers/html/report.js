@@ -1,8 +1,9 @@
 /*
  * reqprof's HTML report: three views of the report embedded in the page
  * (#reqprof-report, the JSON report itself) with what only the C side
- * knows (#reqprof-view: which objects are system libraries, and the
- * shares the text view folds and cuts at).
+ * knows (#reqprof-view: which objects are system libraries, which frames
+ * are shared between requests, and the shares the text view folds and
+ * cuts at and reqprof ls marks at).
  *
  * All three views draw one "view tree" built from the report's tree: the
  * same nodes, except that runs of library frames become one fold node
@@ -21,6 +22,7 @@
   const report = JSON.parse(document.getElementById("reqprof-report").textContent);
   const settings = JSON.parse(document.getElementById("reqprof-view").textContent);
   const libraries = new Set(settings.libraries);
+  const sharedFrames = new Set(settings.shared_frames);
   const interval = report.interval_ms;
   const rootTotal = report.root.total;
 
@@ -108,6 +110,15 @@
   function isLibrary(node) {
     return node.object !== null && libraries.has(node.object);
   }
+
+  /* Work the bytes could not tell apart between several requests, split
+   * evenly between them: "[shared: N requests]" (renderers/shared.c). */
+  function isShared(view) {
+    return view.kind === "node" && view.node.object === null && sharedFrames.has(view.node.function);
+  }
+
+  const SHARED_MEANING = "The bytes could not tell which of N requests this work was for, " +
+    "so its samples are split evenly between them: it is not this request's alone.";
 
   function isHidden(node) {
     return state.fold && isLibrary(node) && !state.unfolded.has(node.id) &&
@@ -218,6 +229,10 @@
     if (view.kind === "node" && view.node !== report.root) {
       row.dataset.function = view.node.function;
       if (isLibrary(view.node)) row.classList.add("library");
+      if (isShared(view)) {
+        row.classList.add("shared");
+        row.title = SHARED_MEANING;
+      }
     }
     if (matches(view)) row.classList.add("match");
     const bar = element("span", "share-bar");
@@ -289,6 +304,7 @@
    * libraries, lavender for folds, as in most flame graphs. */
   function colour(view) {
     if (view.kind === "fold") return "hsl(250, 45%, 82%)";
+    if (isShared(view)) return "hsl(45, 20%, 80%)";
     if (view.node === report.root) return "hsl(220, 15%, 84%)";
     let hash = 0;
     for (const c of view.node.function) hash = (hash * 31 + c.charCodeAt(0)) | 0;
@@ -309,7 +325,8 @@
       div.style.left = x + "px";
       div.style.width = Math.max(w, 1) + "px";
       div.style.top = depth * CELL_HEIGHT + "px";
-      div.style.background = colour(view);
+      div.style.backgroundColor = colour(view);
+      if (isShared(view)) div.classList.add("shared");
       div.dataset.key = view.key;
       if (view.kind === "node" && view.node !== report.root) div.dataset.function = view.node.function;
       if (state.query) div.classList.add(matches(view) ? "match" : "dimmed");
@@ -477,6 +494,7 @@
     lines.push(element("div", "", formatMs(view.total * interval) + ", " +
       (100 * share(view.total)).toFixed(1) + "% of the request" +
       (view.self > 0 ? "; " + formatMs(view.self * interval) + " in itself" : "")));
+    if (isShared(view)) lines.push(element("div", "dim", SHARED_MEANING));
     return lines;
   }
 
@@ -504,6 +522,18 @@
   }
 
   /* ---- Header ---- */
+
+  /* The line that says how much of the report is shared, when some is. */
+  function drawAttribution() {
+    const attribution = report.attribution;
+    if (!attribution) return;
+    const line = document.getElementById("attribution");
+    line.append(element("strong", "", formatMs(attribution.shared_samples * interval) + " (" +
+      (100 * attribution.shared_fraction).toFixed(1) + "%) shared"),
+      " under [shared: N requests]. " + SHARED_MEANING);
+    line.classList.toggle("marked", attribution.shared_fraction > settings.shared_mark);
+    line.hidden = false;
+  }
 
   function drawHeader() {
     const request = report.request;
@@ -601,6 +631,7 @@
   });
 
   drawHeader();
+  drawAttribution();
   rebuild();
   search();
   draw();

@@ -4,10 +4,12 @@
 // timeline, and checks what each shows. Ends with "N passed, N failed".
 //
 // Usage: node test/browser/report.test.mjs REPORT.html SCREENSHOT.png
-//            [--timeline]
+//            [--timeline] [--shared]
 // REPORT.html must come from the test server's /mix?ms=...&pct=70 (frames
 // route_mix, burn_alpha, burn_beta; libc starting the thread). With
-// --timeline the report must have a timeline, without it must not.
+// --timeline the report must have a timeline, without it must not. With
+// --shared half its samples must be shared, under "[shared: 2 requests]"
+// (test_tool.py's with_shared), without it none.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -16,8 +18,9 @@ import { chromium } from "playwright-core";
 
 const [reportPath, screenshotPath] = process.argv.slice(2);
 const expectTimeline = process.argv.includes("--timeline");
+const expectShared = process.argv.includes("--shared");
 if (!reportPath || !screenshotPath) {
-  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline]");
+  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline] [--shared]");
   process.exit(2);
 }
 
@@ -75,6 +78,32 @@ try {
     expect((await page.title()).includes("/mix"), "title: " + (await page.title()));
   });
 
+  await check(expectShared ? "the shared share is said, and the shared node drawn apart"
+                           : "a report that shares nothing says nothing of sharing", async () => {
+    const line = page.locator("#attribution");
+    const sharedRows = page.locator("#tree .row.shared");
+    if (!expectShared) {
+      expect(await line.isHidden(), "the attribution line shows");
+      expect((await sharedRows.count()) === 0, "a row is drawn as shared");
+      return;
+    }
+    expect(await line.isVisible(), "no attribution line");
+    const text = await line.textContent();
+    expect(/\(50\.0%\) shared/.test(text) && text.includes("split evenly"), "line reads: " + text);
+    expect(await line.evaluate((e) => e.classList.contains("marked")), "50% is not marked");
+    expect((await sharedRows.count()) === 1, "shared rows: " + (await sharedRows.count()));
+    expect((await sharedRows.first().getAttribute("data-function")) === "[shared: 2 requests]",
+      "the shared row is " + (await sharedRows.first().getAttribute("data-function")));
+    expect((await sharedRows.first().getAttribute("title")).includes("not this request's alone"),
+      "no explanation on the shared row");
+    expect((await row("burn_alpha").evaluate((e) => e.classList.contains("shared"))) === false,
+      "the request's own burn_alpha is drawn as shared");
+    await page.click('.tab[data-view="flame"]');
+    const cell = page.locator('#flame .cell[data-function="[shared: 2 requests]"]');
+    expect(await cell.evaluate((e) => e.classList.contains("shared")), "the flame cell is not striped");
+    await page.click('.tab[data-view="tree"]');
+  });
+
   await check("the call tree shows the server's frames and folds libc's", async () => {
     expect(await rowVisible("burn_alpha"), "no burn_alpha row");
     expect(await rowVisible("burn_beta"), "no burn_beta row");
@@ -99,7 +128,8 @@ try {
   await check("the time unit switches to % of the request", async () => {
     await page.click("#unit-percent");
     const time = await row("route_mix").locator(".time").textContent();
-    expect(time === "100.0%", "route_mix shows " + time);
+    const expected = expectShared ? "50.0%" : "100.0%";
+    expect(time === expected, "route_mix shows " + time + ", not " + expected);
     await page.click("#unit-ms");
     expect(!(await row("route_mix").locator(".time").textContent()).includes("%"), "still %");
   });

@@ -41,6 +41,7 @@ LIBMICROHTTPD = ("/usr/lib/x86_64-linux-gnu/libmicrohttpd.so.12",
 VARNISHD = ("/usr/sbin/varnishd", "varnish")
 TINYPROXY = ("/usr/bin/tinyproxy", "tinyproxy")
 BUSYBOX = ("/usr/bin/busybox", "busybox")
+HAPROXY = ("/usr/sbin/haproxy", "haproxy")
 
 # The static files every web server serves, under html/static/: a big one
 # sent as it is (with sendfile where the server uses it), a small one, and
@@ -335,6 +336,55 @@ sub vcl_recv {
     return start(workdir, [binary, "-F", "-a", "127.0.0.1:%d" % port,
                            "-f", config, "-s", "malloc,16m", "-T", "none",
                            "-n", os.path.join(workdir, "instance")], port)
+
+
+# haproxy's Lua service of lua_burn(): burn_cpu runs the loop the query's
+# n asks for (iterations of a few instructions each), all of it in Lua.
+# haproxy makes a Lua service yield every 10,000 instructions
+# (tune.lua.forced-yield) and runs the other streams' tasks in between,
+# so under concurrency a thread works for several requests at once.
+HAPROXY_LUA = """\
+local function burn_cpu(iterations)
+  local x = 0
+  for i = 1, iterations do x = x + (i % 7) end
+  return x
+end
+
+core.register_service("burn", "http", function(applet)
+  local n = tonumber(applet.qs:match("n=(%d+)") or "0")
+  local body = "burned " .. burn_cpu(n) .. "\\n"
+  applet:set_status(200)
+  applet:add_header("content-length", string.len(body))
+  applet:start_response()
+  applet:send(body)
+end)
+"""
+
+
+def haproxy_lua(threads=2):
+    """haproxy as a Lua application server: threads threads, each an event
+    loop of its own (the listener's connections are handed between them),
+    every request answered by a Lua service (http mode) that burns CPU in
+    burn_cpu for /burn?n=ITERATIONS. In the foreground (-db), so that
+    stopping it stops everything it started."""
+    binary = require(HAPROXY)
+    workdir = make_workdir("haproxy")
+    port = free_port()
+    script = write(workdir, "burn.lua", HAPROXY_LUA)
+    config = write(workdir, "haproxy.cfg", """\
+global
+    nbthread %(threads)d
+    lua-load %(script)s
+defaults
+    mode http
+    timeout client 10s
+    timeout server 10s
+    timeout connect 2s
+frontend burn
+    bind 127.0.0.1:%(port)d
+    http-request use-service lua.burn
+""" % {"threads": threads, "script": script, "port": port})
+    return start(workdir, [binary, "-db", "-f", config], port)
 
 
 def tinyproxy():

@@ -73,7 +73,8 @@ def test_ls_lists_every_request_in_order():
     out, _ = tool("ls", recorded())
     lines = out.decode().splitlines()
     assert lines[0].split() == ["TIME", "METHOD", "PATH", "STATUS",
-                                "DURATION", "CPU", "SAMPLES", "REPORT"], lines[0]
+                                "DURATION", "CPU", "SAMPLES", "SHARED",
+                                "REPORT"], lines[0]
     assert [line.split()[3] for line in lines[1:]] == REQUESTS, lines
     for line in lines[1:]:
         assert line.split()[-1].endswith(".json.gz"), line
@@ -396,10 +397,40 @@ def with_timeline(report, destination):
         json.dump(data, f)
 
 
-def run_browser_test(page, screenshot, timeline):
+def with_shared(report, destination):
+    """Writes a copy of a JSON report in which half the samples are shared
+    with another request: as many again, in a function of the server's
+    under "[shared: 2 requests]", where the writer puts work a thread did
+    for two requests at once, and the attribution that says so. report
+    is uncompressed (with_timeline's)."""
+    with open(report) as f:
+        data = json.load(f)
+    root = data["root"]
+    samples = data["samples"]
+    work = {"function": "other_work", "object": "test_server", "file": None,
+            "line": None, "total": samples, "self": samples, "children": []}
+    root["children"].append(
+        {"function": "[shared: 2 requests]", "object": None, "file": None,
+         "line": None, "total": samples, "self": 0, "children": [work]})
+    root["total"] += samples
+    ordered = {}
+    for key, value in data.items():
+        ordered[key] = value
+        if key == "requests":
+            ordered["attribution"] = {"shared_samples": samples,
+                                      "shared_fraction": 0.5}
+    ordered["version"] = 3
+    ordered["samples"] = 2 * samples
+    with open(destination, "w") as f:
+        json.dump(ordered, f)
+
+
+def run_browser_test(page, screenshot, timeline, shared=False):
     arguments = ["node", BROWSER_TEST, page, screenshot]
     if timeline:
         arguments.append("--timeline")
+    if shared:
+        arguments.append("--shared")
     result = subprocess.run(arguments, capture_output=True, timeout=110,
                             cwd=os.path.dirname(BROWSER_TEST))
     output = result.stdout.decode(errors="replace")
@@ -412,7 +443,8 @@ def run_browser_test(page, screenshot, timeline):
 
 def test_html_report_in_a_real_browser():
     """Headless chromium expands, searches and draws a report: the page the
-    library wrote, and one with a timeline (the tool's rendering)."""
+    library wrote, one with a timeline (the tool's rendering), and one half
+    of whose samples are shared with another request."""
     assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
         "node and chromium are needed: run test/install-deps"
     assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
@@ -431,5 +463,11 @@ def test_html_report_in_a_real_browser():
         converted = os.path.join(work, "mix.html")
         tool("convert", source, "--to", "html", "-o", converted)
         run_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
+        shared = os.path.join(work, "shared.json")
+        with_shared(source, shared)
+        converted = os.path.join(work, "shared.html")
+        tool("convert", shared, "--to", "html", "-o", converted)
+        run_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
+                         True, shared=True)
     finally:
         shutil.rmtree(work)

@@ -425,7 +425,7 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     static const struct {
         const char *from, *to, *reason;
     } edits[] = {
-        {"\"version\": 2", "\"version\": 3", "version 3 is not supported"},
+        {"\"version\": 2", "\"version\": 4", "version 4 is not supported"},
         {"\"version\": 2", "\"version\": 0", "version 0 is not supported"},
         {"\"requests\": 1", "\"requests\": 0", "covers at least one"},
         {"\"timeline\": null", "\"timeline\": []]", "expected '}'"},
@@ -811,11 +811,18 @@ UNIT_TEST(index_lines_have_the_documented_fields)
     line.samples = 0;
     line.file = RP_INDEX_NO_FILE_OVER_MAX_REPORTS;
     rp_index_line_append(&lines, &line);
+    /* The counts at their longest. */
+    line.samples = UINT64_MAX;
+    line.shared_samples = UINT64_MAX;
+    rp_index_line_append(&lines, &line);
     EXPECT_STR_EQ("1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
                   "203.400\t201.201\t203\t"
-                  "20261121T132158.208Z_GET_a_b_200_203ms_1234-7\n"
+                  "20261121T132158.208Z_GET_a_b_200_203ms_1234-7\t0\n"
                   "1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
-                  "0.000\t-\t0\t-max-reports\n",
+                  "0.000\t-\t0\t-max-reports\t0\n"
+                  "1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
+                  "0.000\t-\t18446744073709551615\t-max-reports\t"
+                  "18446744073709551615\n",
                   lines.data);
     rp_buffer_free(&lines);
 }

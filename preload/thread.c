@@ -400,12 +400,14 @@ static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
 
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id)
 {
+    thread->aside_request = 0;
     thread_close_stretch(thread, request_id);
     thread->open_count = 0;
 }
 
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 {
+    thread->aside_request = 0;
     thread_close_stretch(thread, 0);
     unsigned open = thread->open_count;
     unsigned named = open < RP_OPEN_MAX ? open : RP_OPEN_MAX;
@@ -421,6 +423,7 @@ void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 
 void rp_thread_defer(struct rp_thread *thread)
 {
+    thread->aside_request = 0;
     if (thread->open_count > 1)
         thread_close_stretch(thread, 0);
     thread->open_count = 0;

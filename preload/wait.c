@@ -128,8 +128,12 @@ void rp_wait_loop_watches(int fd)
     if (rp_follow_belongs_to_current(fd, thread)) {
         /* The loop takes the request's socket back: what the thread does
          * next is the loop's, until an event tells whose. */
-        rp_thread_end_stretch(thread, thread->current_request);
+        uint64_t aside = thread->current_request;
+        struct rp_conn *aside_conn = thread->current_conn;
+        rp_thread_end_stretch(thread, aside);
         rp_thread_defer(thread);
+        thread->aside_request = aside;
+        thread->aside_conn = aside_conn;
     } else if (thread->stretch_sampled) {
         rp_thread_end_stretch(thread, rp_follow_request_of(fd));
     }

@@ -219,15 +219,28 @@ void rp_thread_defer(struct rp_thread *thread);
  */
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id);
 
-/* The request a wake by the thread hands on, and its connection: its
+/*
+ * The request a wake by the thread hands on, and its connection: its
  * current one, else the one it set aside since its last I/O event; 0 and
- * NULL when none. */
+ * NULL when none. A server's signal handler may wake (sem_post, a
+ * self-pipe's write) while the thread changes its request or sets one
+ * aside, and see a request with the connection of the next one (none, on
+ * the way to no request): such a pair hands nothing on, since the request
+ * would be taken up, and then looked up, through no connection.
+ */
 static inline uint64_t rp_thread_waker_request(const struct rp_thread *thread,
                                                struct rp_conn **conn)
 {
+    *conn = NULL;
+    if (thread->switching)
+        return 0;
     uint64_t current = thread->current_request; /* read once: see above */
-    *conn = current != 0 ? thread->current_conn : thread->aside_conn;
-    return current != 0 ? current : thread->aside_request;
+    struct rp_conn *its_conn = current != 0 ? thread->current_conn : thread->aside_conn;
+    uint64_t request_id = current != 0 ? current : thread->aside_request;
+    if (its_conn == NULL)
+        return 0;
+    *conn = its_conn;
+    return request_id;
 }
 
 /* A read made request_id (not 0) current: it ends the stretch on no

@@ -45,11 +45,15 @@ unsigned rp_follow_options(int fd)
 /* Thread states are large (their ring): two, made once. */
 static struct rp_thread *io_thread, *pool_thread;
 
+/* Stands for the connection of every request (only its address counts). */
+static long some_connection;
+
 /* Makes thread the calling one, on request_id (0: none). */
 static void on(struct rp_thread *thread, uint64_t request_id)
 {
     rp_thread_state = thread;
     thread->current_request = request_id;
+    thread->current_conn = request_id != 0 ? (struct rp_conn *)&some_connection : NULL;
 }
 
 /* Request ids, fresh for each test: the table outlives tests. */
@@ -201,6 +205,28 @@ UNIT_TEST(a_thread_with_no_request_records_nothing)
     EXPECT_INT_EQ(0, pool_thread->current_request);
 }
 
+/* A server's signal handler that wakes (sem_post, a self-pipe's write)
+ * may interrupt the thread as it changes its request: the connection is
+ * already the next one's (none, going to no request) while the request
+ * is still the last. Nothing is handed on from such a torn pair: a
+ * request taken with no connection would later be looked up through
+ * it (follow.c). */
+UNIT_TEST(a_wake_from_a_handler_inside_a_switch_hands_nothing_on)
+{
+    int queue;
+    uint64_t a = request();
+    on(io_thread, a);
+    io_thread->current_conn = NULL;
+    io_thread->switching = 1;
+    rp_handoff_wake((uintptr_t)&queue, false);
+    io_thread->switching = 0;
+    on(pool_thread, 0);
+    rp_handoff_woken((uintptr_t)&queue);
+    EXPECT_INT_EQ(0, pool_thread->current_request);
+    EXPECT_TRUE(pool_thread->current_request == 0 || pool_thread->current_conn != NULL);
+    end_requests();
+}
+
 int main(void)
 {
     io_thread = calloc(1, sizeof *io_thread);
@@ -215,5 +241,6 @@ int main(void)
     UNIT_RUN(a_thread_on_a_request_of_its_own_keeps_it);
     UNIT_RUN(only_eventfds_and_pipes_the_server_made_carry_a_request);
     UNIT_RUN(a_thread_with_no_request_records_nothing);
+    UNIT_RUN(a_wake_from_a_handler_inside_a_switch_hands_nothing_on);
     return unit_finish();
 }

@@ -90,8 +90,12 @@ void rp_follow_sent(int fd)
         return;
     }
     bool followed = follow_resume_owner(entry);
-    if (!followed && current != 0 && follow_is_socket(fd, entry)) {
-        __atomic_store_n(&entry->conn, thread->current_conn, __ATOMIC_RELAXED);
+    /* A server's signal handler may have let the request go meanwhile
+     * (handoff.c): no connection, and the socket gets no owner, whose
+     * connection follow_resume_owner would look into. */
+    struct rp_conn *conn = current != 0 ? thread->current_conn : NULL;
+    if (!followed && conn != NULL && follow_is_socket(fd, entry)) {
+        __atomic_store_n(&entry->conn, conn, __ATOMIC_RELAXED);
         __atomic_store_n(&entry->owner, current, __ATOMIC_RELAXED);
         followed = true;
     }

@@ -85,6 +85,31 @@ static inline struct rp_record *rp_ring_at(struct rp_sample_ring *ring, uint32_t
 }
 
 /*
+ * A server's signal handler may record at any instruction of the two
+ * producer calls below, and runs to its end before the thread goes on.
+ * So each shared step is one instruction (an atomic read-modify-write):
+ * the thread counts its reservation open before it takes room (a
+ * handler's commit then publishes nothing of it), takes the room with a
+ * compare-and-swap (a handler's record never lands in it), and moves
+ * head only forward (a handler may have published further meanwhile).
+ */
+
+/* Producer: closes a reservation (or an attempt at one), and publishes
+ * everything reserved once none is open. */
+static inline void rp_ring_close(struct rp_sample_ring *ring)
+{
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (__atomic_sub_fetch(&ring->nesting, 1, __ATOMIC_RELAXED) != 0)
+        return;
+    uint32_t reserved = __atomic_load_n(&ring->reserved, __ATOMIC_RELAXED);
+    uint32_t head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+    while ((int32_t)(reserved - head) > 0 &&
+           !__atomic_compare_exchange_n(&ring->head, &head, reserved, false,
+                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+        ;
+}
+
+/*
  * Producer: room for a record of up to frame_count frames, or NULL (and a
  * drop counted) when the ring is full. Async-signal-safe.
  */
@@ -92,16 +117,25 @@ static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring,
                                                 unsigned frame_count)
 {
     uint32_t size = (uint32_t)RP_RECORD_SIZE(frame_count);
-    uint32_t start = ring->reserved;
-    uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
-    /* A record is never split: if it does not fit before the ring's end,
-     * that end becomes padding and the record starts over at offset 0. */
-    uint32_t room_to_end = RP_RING_BYTES - start % RP_RING_BYTES;
-    uint32_t padding = size > room_to_end ? room_to_end : 0;
-    if (start + padding + size - tail > RP_RING_BYTES) {
-        ring->pending_drops++;
-        return NULL;
-    }
+    __atomic_add_fetch(&ring->nesting, 1, __ATOMIC_RELAXED);
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    uint32_t start = __atomic_load_n(&ring->reserved, __ATOMIC_RELAXED);
+    uint32_t padding;
+    do {
+        uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+        /* A record is never split: if it does not fit before the ring's
+         * end, that end becomes padding and the record starts over at
+         * offset 0. */
+        uint32_t room_to_end = RP_RING_BYTES - start % RP_RING_BYTES;
+        padding = size > room_to_end ? room_to_end : 0;
+        if (start + padding + size - tail > RP_RING_BYTES) {
+            __atomic_add_fetch(&ring->pending_drops, 1, __ATOMIC_RELAXED);
+            rp_ring_close(ring);
+            return NULL;
+        }
+    } while (!__atomic_compare_exchange_n(&ring->reserved, &start,
+                                          start + padding + size, false,
+                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
     if (padding > 0) {
         struct rp_record *pad = rp_ring_at(ring, start);
         pad->size = padding;
@@ -109,8 +143,6 @@ static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring,
     }
     struct rp_record *record = rp_ring_at(ring, start + padding);
     record->size = size;
-    ring->reserved = start + padding + size;
-    ring->nesting++;
     return record;
 }
 
@@ -121,15 +153,15 @@ static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring,
  */
 static inline void rp_ring_commit(struct rp_sample_ring *ring, struct rp_record *record)
 {
-    uint32_t start = ring->reserved - record->size;
-    if (rp_ring_at(ring, start) == record) { /* nothing reserved after it */
-        record->size = (uint32_t)RP_RECORD_SIZE(record->frame_count);
-        ring->reserved = start + record->size;
-    }
-    record->dropped = ring->pending_drops;
-    ring->pending_drops = 0;
-    if (--ring->nesting == 0)
-        __atomic_store_n(&ring->head, ring->reserved, __ATOMIC_RELEASE);
+    uint32_t reserved = __atomic_load_n(&ring->reserved, __ATOMIC_RELAXED);
+    uint32_t start = reserved - record->size;
+    uint32_t used = (uint32_t)RP_RECORD_SIZE(record->frame_count);
+    if (rp_ring_at(ring, start) == record && /* nothing reserved after it */
+        __atomic_compare_exchange_n(&ring->reserved, &reserved, start + used, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        record->size = used;
+    record->dropped = __atomic_exchange_n(&ring->pending_drops, 0, __ATOMIC_RELAXED);
+    rp_ring_close(ring);
 }
 
 /* Consumer: the oldest unread record, or NULL when the ring is empty. */

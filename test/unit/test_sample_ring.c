@@ -4,8 +4,12 @@
  * a full ring drops and the next record reports the drops; a commit gives
  * back the room its record did not use; nested reservations come out in
  * ring order once the outer one commits; and an empty ring takes
- * RP_RING_RECORDS_MIN of the deepest records wherever it starts.
+ * RP_RING_RECORDS_MIN of the deepest records wherever it starts; and a
+ * signal handler that records at any instruction of the thread's own
+ * reserve or commit loses nothing and publishes nothing half-written.
  */
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 
 #include "sample_ring.h"
@@ -184,6 +188,81 @@ UNIT_TEST(an_empty_ring_takes_the_promised_deepest_records_wherever_it_starts)
     }
 }
 
+/* Ids of the records a signal handler writes, above the thread's own. */
+#define HANDLER_IDS (UINT64_C(1) << 40)
+
+static volatile sig_atomic_t handler_records, handler_full;
+
+/* A server's signal handler that calls into reqprof, which records. */
+static void record_from_handler(int signal_number)
+{
+    (void)signal_number;
+    if (ring_put(HANDLER_IDS + (uint64_t)handler_records, 1))
+        handler_records++;
+    else
+        handler_full = 1;
+}
+
+static volatile bool interrupting;
+
+/* Interrupts the thread over and over while it records. */
+static void *interrupt_thread(void *target)
+{
+    while (interrupting)
+        pthread_kill(*(pthread_t *)target, SIGUSR1);
+    return NULL;
+}
+
+/* Reads every published record: false at one ring_put did not write
+ * whole. Counts the records of the thread's and of its handler. */
+static bool ring_drain(uint64_t *own, uint64_t *handlers)
+{
+    const struct rp_record *record;
+    while ((record = rp_ring_peek(&ring)) != NULL) {
+        uint64_t id = record->request_id;
+        bool whole = record->value == id * 3 && record->frame_count <= 4 &&
+                     record->size >= RP_RECORD_SIZE(record->frame_count);
+        for (unsigned i = 0; whole && i < record->frame_count; i++)
+            whole = (uintptr_t)record->frames[i] == id * 1000 + i;
+        if (!whole)
+            return false;
+        if (id >= HANDLER_IDS)
+            (*handlers)++;
+        else
+            (*own)++;
+        rp_ring_pop(&ring);
+    }
+    return true;
+}
+
+UNIT_TEST(a_handler_recording_inside_a_reserve_or_commit_loses_nothing)
+{
+    ring_reset(0);
+    handler_records = 0;
+    handler_full = 0;
+    struct sigaction action = {.sa_handler = record_from_handler};
+    sigaction(SIGUSR1, &action, NULL);
+    pthread_t self = pthread_self(), interrupter;
+    interrupting = true;
+    EXPECT_TRUE(pthread_create(&interrupter, NULL, interrupt_thread, &self) == 0);
+    uint64_t own = 0, handlers = 0, written = 0;
+    bool whole = true;
+    for (uint64_t id = 1; whole && id <= 2000000; id++) {
+        if (ring_put(id, (unsigned)(id % 5)))
+            written++;
+        whole = ring_drain(&own, &handlers);
+    }
+    interrupting = false;
+    pthread_join(interrupter, NULL);
+    signal(SIGUSR1, SIG_DFL);
+    whole = whole && ring_drain(&own, &handlers);
+    EXPECT_TRUE(whole);
+    EXPECT_TRUE(handler_full == 0);
+    EXPECT_INT_EQ(written, own);
+    EXPECT_INT_EQ(handler_records, handlers);
+    EXPECT_TRUE(handler_records > 100); /* the handler did interrupt */
+}
+
 int main(void)
 {
     UNIT_RUN(records_of_different_sizes_come_out_in_order);
@@ -193,5 +272,6 @@ int main(void)
     UNIT_RUN(a_nested_record_comes_out_once_the_outer_one_commits);
     UNIT_RUN(an_outer_record_followed_by_a_nested_one_keeps_its_room);
     UNIT_RUN(an_empty_ring_takes_the_promised_deepest_records_wherever_it_starts);
+    UNIT_RUN(a_handler_recording_inside_a_reserve_or_commit_loses_nothing);
     return unit_finish();
 }

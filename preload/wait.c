@@ -106,7 +106,7 @@ void rp_wait_idle_blocks(void)
     if (thread == NULL)
         return;
     /* Work followed by nothing but the thread blocking is no request's. */
-    rp_thread_end_stretch(thread, 0);
+    rp_thread_block(thread);
     rp_thread_disarm(thread);
 }
 
@@ -120,7 +120,7 @@ void rp_wait_idle_woke(void)
     errno = saved_errno;
 }
 
-void rp_wait_loop_watches(int fd)
+void rp_wait_loop_watches(int fd, bool hands_on)
 {
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL || !thread->deferring)
@@ -128,9 +128,9 @@ void rp_wait_loop_watches(int fd)
     if (rp_follow_belongs_to_current(fd, thread)) {
         /* The loop takes the request's socket back: what the thread does
          * next is the loop's, until an event tells whose. */
-        rp_thread_end_stretch(thread, thread->current_request);
+        rp_thread_end_stretch(thread, thread->current_request, hands_on);
         rp_thread_defer(thread);
-    } else if (thread->stretch_sampled) {
-        rp_thread_end_stretch(thread, rp_follow_request_of(fd));
+    } else if (thread->stretch_sampled || (hands_on && thread->open_count != 0)) {
+        rp_thread_end_stretch(thread, rp_follow_request_of(fd), hands_on);
     }
 }

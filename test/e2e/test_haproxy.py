@@ -120,16 +120,23 @@ def wrk_mixed(url):
 
 
 def test_haproxy_lua_requests_one_at_a_time_each_have_their_burn():
-    """Sent one at a time, a thread has one request open: its report has
-    the CPU time haproxy spent on it, none of it shared."""
+    """Sent one at a time, a thread has one request open: the reports hold
+    the CPU time haproxy spent on them, none of it shared. Requests of one
+    kind do not cost the same (most some 20 ms here, one or two in eight
+    up to twice that): the reports together are compared with haproxy's
+    CPU time over them all, each with the mean within a factor of two."""
     with servers.haproxy_lua() as server:
         lines, burn_ms = burn_one_at_a_time(server, LONG_ITERATIONS, "long")
         assert len(lines) == SEQUENTIAL_REQUESTS, lines
         reports = [server.report(line[8]) for line in lines]
     cpu = sorted(cpu_ms(r) for r in reports)
-    summary = "one request costs haproxy %.1f ms of CPU; reports' cpu_ms %s, " \
-        "samples %s" % (burn_ms, cpu, [r["samples"] for r in reports])
-    assert all(0.8 * burn_ms <= c <= 1.2 * burn_ms + 2 for c in cpu), summary
+    total_ms = burn_ms * SEQUENTIAL_REQUESTS
+    summary = "one request costs haproxy %.1f ms of CPU; reports' cpu_ms %s " \
+        "(%.0f%% of haproxy's), samples %s" % (
+            burn_ms, cpu, 100 * sum(cpu) / total_ms,
+            [r["samples"] for r in reports])
+    assert 0.8 * total_ms <= sum(cpu) <= 1.2 * total_ms + 2, summary
+    assert all(0.5 * burn_ms <= c <= 2 * burn_ms + 2 for c in cpu), summary
     assert all("attribution" not in r for r in reports), summary
 
 

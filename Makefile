@@ -57,11 +57,13 @@ TEST_SERVER_CFLAGS = -std=gnu11 -O2 -g -fomit-frame-pointer -Wall -Wextra \
 
 # The benchmark's programs (bench/*.c): the server of its CPU-bound
 # workload, the preloaded signal floor, the handler's cost per sample and
-# the per-request bookkeeping's, a fork's, and the server's mallocs beside
-# the writer's trim (malloc_stall, run by hand: bench/malloc_stall.py).
+# the per-request bookkeeping's, a fork's, the handoff wrappers', and the
+# server's mallocs beside the writer's trim (malloc_stall and handoff_cost
+# are run by hand: bench/README.md).
 BENCH_PROGRAMS = $(BUILD)/bench/work_server $(BUILD)/bench/libfloor.so \
                  $(BUILD)/bench/sample_cost $(BUILD)/bench/bookkeeping_cost \
-                 $(BUILD)/bench/fork_cost $(BUILD)/bench/malloc_stall
+                 $(BUILD)/bench/fork_cost $(BUILD)/bench/malloc_stall \
+                 $(BUILD)/bench/handoff_cost
 
 # libFuzzer targets (test/fuzz/), built with clang and its fuzzer runtime
 # (test/install-deps installs them); without clang, make test skips them.
@@ -125,6 +127,11 @@ $(BUILD)/test/unit/test_conn_table: $(BUILD)/obj/preload/conn_table.o $(BUILD)/o
 # same flags (no frame pointers).
 $(BUILD)/test/unit/test_unwind: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
+
+# The handoffs' test links the library's own object, with the thread and
+# fd modules it calls stubbed in the test.
+$(BUILD)/test/unit/test_handoff: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/handoff.o
+$(BUILD)/test/unit/test_handoff: $(BUILD)/obj/preload/handoff.o
 
 # The report directory's test links the library's own object: it switches
 # users as a root server does, in forked children.
@@ -196,6 +203,10 @@ $(BUILD)/bench/libfloor.so: bench/floor.c
 $(BUILD)/bench/sample_cost: bench/sample_cost.c
 	@mkdir -p $(dir $@)
 	$(CC) $(TEST_SERVER_CFLAGS) -Wno-unused-parameter -o $@ $<
+
+$(BUILD)/bench/handoff_cost: bench/handoff_cost.c
+	@mkdir -p $(dir $@)
+	$(CC) $(TEST_SERVER_CFLAGS) -o $@ $< -ldl
 
 $(BUILD)/bench/fork_cost: bench/fork_cost.c
 	@mkdir -p $(dir $@)

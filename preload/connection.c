@@ -20,6 +20,7 @@
 
 #include "conn_table.h"
 #include "finish_queue.h"
+#include "handoff.h"
 #include "log.h"
 #include "thread.h"
 #include "writer.h"
@@ -77,6 +78,7 @@ static void connection_finish_oldest(struct connection_call *call)
         request->final_cpu = rp_thread_end_current(thread, &request->end_ns);
     else
         request->end_ns = connection_now_ns();
+    rp_handoff_request_ended(request->id);
     if (thread != NULL && thread->open_count != 0)
         rp_thread_request_ended(thread, request->id);
     if (rp_finish_queue_push(request)) {

@@ -76,6 +76,9 @@ enum rp_follow_option {
     /* listen was called on it, or accept returned a connection from it:
      * a wait on it is an event loop's (rp_follow_wakes_loop). */
     RP_FOLLOW_LISTENER = 1u << 2,
+    /* An eventfd or pipe the server made: writing it wakes a thread, which
+     * may take the writer's request up (handoff.h). */
+    RP_FOLLOW_HANDOFF = 1u << 3,
 };
 
 /* Sets (on) or clears the options in mask for fd. */

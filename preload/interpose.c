@@ -26,6 +26,7 @@
 #include "connection.h"
 #include "epoll_set.h"
 #include "follow.h"
+#include "handoff.h"
 #include "interpose.h"
 #include "wait.h"
 #include "process.h"
@@ -304,10 +305,12 @@ static void interpose_received(int fd, const struct iovec *iov, int iov_count,
 {
     if (length <= 0 || !rp_interpose_active())
         return;
-    if (rp_conn_table_get(fd) != NULL)
+    if (rp_conn_table_get(fd) != NULL) {
         rp_connection_received(fd, iov, iov_count, (size_t)length);
-    else
+    } else {
         rp_follow_received(fd);
+        rp_handoff_fd_read(fd);
+    }
 }
 
 /* The server wrote length bytes from iov to fd (iov NULL: unseen). */
@@ -316,9 +319,10 @@ static void interpose_sent(int fd, const struct iovec *iov, int iov_count,
 {
     if (length <= 0 || !rp_interpose_active())
         return;
-    if (rp_conn_table_get(fd) == NULL)
+    if (rp_conn_table_get(fd) == NULL) {
         rp_follow_sent(fd);
-    else if (iov == NULL)
+        rp_handoff_fd_written(fd);
+    } else if (iov == NULL)
         rp_connection_sent_unseen(fd, (size_t)length);
     else
         rp_connection_sent(fd, iov, iov_count, (size_t)length);
@@ -642,6 +646,7 @@ void rp_interpose_closing(int fd)
     if (rp_conn_table_get(fd) != NULL)
         rp_connection_closing(fd);
     rp_epoll_set_forget(fd);
+    rp_handoff_forget_fd(fd);
     rp_follow_forget(fd);
 }
 

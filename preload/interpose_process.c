@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "handoff.h"
 #include "interpose.h"
 #include "log.h"
 #include "process.h"
@@ -235,6 +236,30 @@ static struct rp_thread *process_before_syscall(long number, long second, long t
     }
 }
 
+/* A futex call's part in handing work over (handoff.h): a wake of the
+ * word at address (of count waiters, INT_MAX for all), or a wait on it. */
+enum process_futex {
+    PROCESS_FUTEX_OTHER,
+    PROCESS_FUTEX_WAKE,
+    PROCESS_FUTEX_WAIT,
+};
+
+static enum process_futex process_futex(long number, long operation)
+{
+    if (number != SYS_futex)
+        return PROCESS_FUTEX_OTHER;
+    switch (operation & FUTEX_CMD_MASK) {
+    case FUTEX_WAKE:
+    case FUTEX_WAKE_BITSET:
+        return PROCESS_FUTEX_WAKE;
+    case FUTEX_WAIT:
+    case FUTEX_WAIT_BITSET:
+        return PROCESS_FUTEX_WAIT;
+    default:
+        return PROCESS_FUTEX_OTHER;
+    }
+}
+
 /* node (libuv) closes sockets with a raw syscall: the close must still
  * end the connection's requests. The six arguments are read as glibc's
  * own syscall() reads them. */
@@ -248,9 +273,18 @@ RP_EXPORT long syscall(long number, ...)
     va_end(arguments);
     if (number == SYS_close)
         rp_interpose_closing((int)a);
+    enum process_futex futex = process_futex(number, b);
+    if (futex == PROCESS_FUTEX_WAKE)
+        rp_handoff_wake((uintptr_t)a, c > 1);
+    else if (futex == PROCESS_FUTEX_WAIT)
+        rp_handoff_before_wait();
     struct rp_thread *quiet = process_before_syscall(number, b, c, d);
     long result = RP_REAL(syscall)(number, a, b, c, d, e, f);
     rp_wait_end(quiet);
+    /* A wait that returned 0 was woken (or spuriously: it then finds what
+     * a wake would have left). */
+    if (futex == PROCESS_FUTEX_WAIT && result == 0)
+        rp_handoff_woken((uintptr_t)a);
     return result;
 }
 

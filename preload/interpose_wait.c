@@ -35,6 +35,7 @@
 #include "connection.h"
 #include "epoll_set.h"
 #include "follow.h"
+#include "handoff.h"
 #include "interpose.h"
 #include "process.h"
 #include "real.h"
@@ -461,20 +462,29 @@ RP_EXPORT unsigned int sleep(unsigned int seconds)
  * SA_RESTART says (signal(7)): waits of the request, or of an idle thread
  * whose timer still runs, like the sleeps. */
 
+/* Semaphores also hand work over (handoff.h): a request taken by handoff
+ * ends before the wait, and one pending on the semaphore may be taken
+ * after it. */
 RP_EXPORT int sem_timedwait(sem_t *semaphore, const struct timespec *deadline)
 {
+    rp_handoff_before_wait();
     struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sem_timedwait));
     int result = RP_REAL(sem_timedwait)(semaphore, deadline);
     rp_wait_end(quiet);
+    if (result == 0)
+        rp_handoff_woken((uintptr_t)semaphore);
     return result;
 }
 
 RP_EXPORT int sem_clockwait(sem_t *semaphore, clockid_t clock,
                             const struct timespec *deadline)
 {
+    rp_handoff_before_wait();
     struct rp_thread *quiet = wait_begin_sleep((void *)RP_REAL(sem_clockwait));
     int result = RP_REAL(sem_clockwait)(semaphore, clock, deadline);
     rp_wait_end(quiet);
+    if (result == 0)
+        rp_handoff_woken((uintptr_t)semaphore);
     return result;
 }
 

@@ -10,6 +10,19 @@ struct rp_real_functions rp_real;
                      (__typeof__(rp_real.name))dlsym(RTLD_NEXT, #name),      \
                      __ATOMIC_RELEASE)
 
+static void *real_versioned(const char *name, const char *version)
+{
+    void *function = dlvsym(RTLD_NEXT, name, version);
+    return function != NULL ? function : dlsym(RTLD_NEXT, name);
+}
+
+/* A function of several versions, by the one named: dlsym would give the
+ * default, which is right too, but an old glibc's dlsym gave the oldest. */
+#define RP_RESOLVE_VERSION(name, version)                                    \
+    __atomic_store_n(&rp_real.name,                                          \
+                     (__typeof__(rp_real.name))real_versioned(#name, version), \
+                     __ATOMIC_RELEASE)
+
 void rp_real_resolve(void)
 {
     RP_RESOLVE(accept);
@@ -63,6 +76,19 @@ void rp_real_resolve(void)
     RP_RESOLVE(__read_chk);
     RP_RESOLVE(__recv_chk);
     RP_RESOLVE(__recvfrom_chk);
+    RP_RESOLVE_VERSION(pthread_cond_signal, "GLIBC_2.3.2");
+    RP_RESOLVE_VERSION(pthread_cond_broadcast, "GLIBC_2.3.2");
+    RP_RESOLVE_VERSION(pthread_cond_wait, "GLIBC_2.3.2");
+    RP_RESOLVE_VERSION(pthread_cond_timedwait, "GLIBC_2.3.2");
+    RP_RESOLVE(pthread_cond_clockwait);
+    RP_RESOLVE(sem_post);
+    RP_RESOLVE(sem_wait);
+    RP_RESOLVE(sem_trywait);
+    RP_RESOLVE(eventfd);
+    RP_RESOLVE(eventfd_read);
+    RP_RESOLVE(eventfd_write);
+    RP_RESOLVE(pipe);
+    RP_RESOLVE(pipe2);
     RP_RESOLVE(syscall);
     RP_RESOLVE(sigaction);
     RP_RESOLVE(pthread_sigmask);

@@ -11,9 +11,11 @@
 #define REQPROF_REAL_H
 
 #include <poll.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/select.h>
 #include <sys/sem.h>
 #include <sys/socket.h>
@@ -86,6 +88,26 @@ struct rp_real_functions {
     ssize_t (*__recv_chk)(int, void *, size_t, size_t, int);
     ssize_t (*__recvfrom_chk)(int, void *, size_t, size_t, int, struct sockaddr *,
                               socklen_t *);
+
+    /* Wakes and waits that hand work to other threads
+     * (interpose_handoff.c). The condition variables' are glibc's current
+     * ones (GLIBC_2.3.2), what programs built since 2003 bind to; sem_*
+     * have one implementation under both of their versions. */
+    int (*pthread_cond_signal)(pthread_cond_t *);
+    int (*pthread_cond_broadcast)(pthread_cond_t *);
+    int (*pthread_cond_wait)(pthread_cond_t *, pthread_mutex_t *);
+    int (*pthread_cond_timedwait)(pthread_cond_t *, pthread_mutex_t *,
+                                  const struct timespec *);
+    int (*pthread_cond_clockwait)(pthread_cond_t *, pthread_mutex_t *, clockid_t,
+                                  const struct timespec *);
+    int (*sem_post)(sem_t *);
+    int (*sem_wait)(sem_t *);
+    int (*sem_trywait)(sem_t *);
+    int (*eventfd)(unsigned int, int);
+    int (*eventfd_read)(int, eventfd_t *);
+    int (*eventfd_write)(int, eventfd_t);
+    int (*pipe)(int[2]);
+    int (*pipe2)(int[2], int);
 
     /* Process-level calls (interpose_process.c). */
     long (*syscall)(long, ...);

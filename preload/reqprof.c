@@ -16,6 +16,7 @@
 #include "conn_table.h"
 #include "connection.h"
 #include "follow.h"
+#include "handoff.h"
 #include "interpose.h"
 #include "finish_queue.h"
 #include "isolated.h"
@@ -61,6 +62,7 @@ static void reqprof_after_fork_in_child(void)
     rp_conn_table_after_fork(true);
     rp_connection_forget_counts();
     rp_follow_forget_owners();
+    rp_handoff_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();
     rp_isolated_after_fork_in_child();

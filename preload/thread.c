@@ -436,6 +436,7 @@ static void thread_close_open(struct rp_thread *thread, uint64_t request_id)
 
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done)
 {
+    thread->aside_request = 0;
     thread_close_stretch(thread, request_id);
     if (done && request_id != 0 && thread->open_count != 0)
         thread_close_open(thread, request_id);
@@ -453,6 +454,7 @@ void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id)
 
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 {
+    thread->aside_request = 0;
     /* Work with no request open is not what the read brings: nobody's.
      * With requests open it may be theirs: the stretch goes on, and the
      * event that ends it shares it among them and the one read now. */
@@ -476,6 +478,7 @@ void rp_thread_block(struct rp_thread *thread)
 
 void rp_thread_defer(struct rp_thread *thread)
 {
+    thread->aside_request = 0;
     if (thread->current_request != 0) {
         int saved_errno = errno;
         rp_thread_set_current(thread, 0, NULL);

@@ -71,6 +71,12 @@ struct rp_thread {
 
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */
+    /* The request whose socket the loop took back (an epoll_ctl on it set
+     * it aside, rp_wait_loop_watches), until the thread's next I/O event:
+     * a wake meanwhile hands it on (a loop that stops watching a request
+     * it read, then queues it to a worker pool). 0: none. */
+    uint64_t aside_request;
+    struct rp_conn *aside_conn;
     uint64_t wait_start_ns;      /* quiet wait (wait.c): when it began */
     uint64_t wait_remainder_ns;  /* waited time not yet worth a sample */
     uint16_t wait_frame_count;   /* frames of the waiting call, leaf first */
@@ -223,6 +229,17 @@ void rp_thread_defer(struct rp_thread *thread);
  * errno.
  */
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done);
+
+/* The request a wake by the thread hands on, and its connection: its
+ * current one, else the one it set aside since its last I/O event; 0 and
+ * NULL when none. */
+static inline uint64_t rp_thread_waker_request(const struct rp_thread *thread,
+                                               struct rp_conn **conn)
+{
+    uint64_t current = thread->current_request; /* read once: see above */
+    *conn = current != 0 ? thread->current_conn : thread->aside_conn;
+    return current != 0 ? current : thread->aside_request;
+}
 
 /* A read made request_id (not 0) current: it joins the open set. The
  * stretch goes on if requests were open (its samples may be theirs), and

@@ -128,8 +128,12 @@ void rp_wait_loop_watches(int fd, bool hands_on)
     if (rp_follow_belongs_to_current(fd, thread)) {
         /* The loop takes the request's socket back: what the thread does
          * next is the loop's, until an event tells whose. */
-        rp_thread_end_stretch(thread, thread->current_request, hands_on);
+        uint64_t aside = thread->current_request;
+        struct rp_conn *aside_conn = thread->current_conn;
+        rp_thread_end_stretch(thread, aside, hands_on);
         rp_thread_defer(thread);
+        thread->aside_request = aside;
+        thread->aside_conn = aside_conn;
     } else if (thread->stretch_sampled || (hands_on && thread->open_count != 0)) {
         rp_thread_end_stretch(thread, rp_follow_request_of(fd), hands_on);
     }

@@ -475,3 +475,10 @@ def event_server(upstream_port):
     return Server(command=[built_program("event_server"), "--upstream",
                            str(upstream_port)])
 
+
+
+def pool_server(queue):
+    """Our worker-pool server: an epoll I/O thread hands each request to a
+    pool of four threads through a queue woken by queue ("cond", "sem"
+    or "futex"), and takes the results back through an eventfd."""
+    return Server(command=[built_program("pool_server"), "--queue", queue])

@@ -434,17 +434,31 @@ static void thread_close_open(struct rp_thread *thread, uint64_t request_id)
     thread->open_count = open - 1;
 }
 
+/*
+ * The open set outlives an event only on an event loop's thread, whose
+ * blocking waits empty it. A thread that never waits in a loop's wait (a
+ * thread per connection, a pool thread that reads a request's body for
+ * another) would keep requests it read and never wrote for: any event
+ * other than a read empties its set.
+ */
+static bool thread_keeps_open_set(const struct rp_thread *thread)
+{
+    return thread->deferring;
+}
+
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done)
 {
     thread->aside_request = 0;
     thread_close_stretch(thread, request_id);
-    if (done && request_id != 0 && thread->open_count != 0)
+    if (!thread_keeps_open_set(thread))
+        thread->open_count = 0;
+    else if (done && request_id != 0 && thread->open_count != 0)
         thread_close_open(thread, request_id);
 }
 
 void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id)
 {
-    if (thread_open_index(thread, request_id) < 0)
+    if (!thread_keeps_open_set(thread) || thread_open_index(thread, request_id) < 0)
         return;
     /* Work while it was open with others is theirs as much as its. */
     if (thread->open_count > 1)
@@ -455,11 +469,11 @@ void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id)
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 {
     thread->aside_request = 0;
-    /* Work with no request open is not what the read brings: nobody's.
-     * With requests open it may be theirs: the stretch goes on, and the
-     * event that ends it shares it among them and the one read now. */
-    if (thread->open_count == 0)
-        thread_close_stretch(thread, 0);
+    /* Work before a read is not what the read brings: it is shared among
+     * the open requests if more than one is open, else nobody's. Carried
+     * on to the next event, it would be shared with the request read now,
+     * which it predates (the writer does not know when a request began). */
+    thread_close_stretch(thread, 0);
     unsigned open = thread->open_count;
     if (thread_open_index(thread, request_id) >= 0)
         return;

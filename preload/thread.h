@@ -203,12 +203,10 @@ void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id);
  * blocks in its loop. The event that ends the stretch records one
  * RESOLVED record: the samples are the request it names (a write of its
  * response or to its upstream, the loop watching its socket), or no
- * request's (the thread blocks in its loop, or reads with no request
- * open: such work is not what the read brings), or, with the open set
- * holding another request, shared among those and the named one. A read
- * with requests open does not end the stretch: it goes on to the next
- * event, the read request open too. A stretch that no deferred sample
- * landed in costs a load and a store at its end.
+ * request's (the thread blocks in its loop, or reads: work before a read
+ * is not what the read brings), or, with the open set holding another
+ * request, shared among those and the named one. A stretch that no
+ * deferred sample landed in costs a load and a store at its end.
  */
 
 /* Before an event loop's wait: the thread works on no request while it
@@ -241,10 +239,9 @@ static inline uint64_t rp_thread_waker_request(const struct rp_thread *thread,
     return current != 0 ? current : thread->aside_request;
 }
 
-/* A read made request_id (not 0) current: it joins the open set. The
- * stretch goes on if requests were open (its samples may be theirs), and
- * ends on no request if none was (work with nothing open is not what
- * the read brings). */
+/* A read made request_id (not 0) current: it ends the stretch on no
+ * request (or shared among the open ones, if more than one) and joins
+ * the open set. */
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id);
 
 /* request_id ended on this thread: it leaves the open set (a stretch

@@ -79,6 +79,8 @@ static void connection_finish_oldest(struct connection_call *call)
     else
         request->end_ns = connection_now_ns();
     rp_handoff_request_ended(request->id);
+    if (thread != NULL && thread->open_count != 0)
+        rp_thread_request_ended(thread, request->id);
     if (rp_finish_queue_push(request)) {
         rp_writer_notify();
     } else {
@@ -238,9 +240,8 @@ static void connection_end_stretch(struct connection_call *call)
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL)
         return;
-    struct rp_request *answered =
-        thread->stretch_sampled ? connection_answered(call->conn) : NULL;
-    rp_thread_end_stretch(thread, answered != NULL ? answered->id : 0);
+    struct rp_request *answered = connection_answered(call->conn);
+    rp_thread_end_stretch(thread, answered != NULL ? answered->id : 0, true);
 }
 
 /* After a response the parser refused, or an upgrade: leave the

@@ -103,7 +103,7 @@ void rp_follow_sent(int fd)
      * request's (follow_resume_owner made the owner current). */
     thread = rp_thread_state;
     if (followed && thread != NULL)
-        rp_thread_end_stretch(thread, thread->current_request);
+        rp_thread_end_stretch(thread, thread->current_request, true);
     errno = saved_errno;
 }
 

@@ -276,7 +276,12 @@ RP_EXPORT int epoll_ctl(int epoll_fd, int operation, int fd, struct epoll_event 
     int result = RP_REAL(epoll_ctl)(epoll_fd, operation, fd, event);
     if (result == 0 && rp_interpose_active()) {
         rp_epoll_set_changed(epoll_fd, operation, fd);
-        rp_wait_loop_watches(fd);
+        /* Watching for reading alone waits for more of the request: its
+         * work may go on meanwhile (haproxy's Lua). Any other change hands
+         * the request on: to its reply, or to what it waits for. */
+        bool reading_only = operation != EPOLL_CTL_DEL && event != NULL &&
+                            (event->events & (EPOLLIN | EPOLLOUT)) == EPOLLIN;
+        rp_wait_loop_watches(fd, !reading_only);
     }
     return result;
 }

@@ -359,10 +359,25 @@ struct rp_thread_cpu rp_thread_end_current(struct rp_thread *thread,
     return thread_switch(thread, 0, NULL, end_ns);
 }
 
+/* Whether request_id is in the thread's open set (of its first
+ * RP_OPEN_MAX), and where. */
+static int thread_open_index(const struct rp_thread *thread, uint64_t request_id)
+{
+    unsigned open = thread->open_count;
+    unsigned named = open < RP_OPEN_MAX ? open : RP_OPEN_MAX;
+    for (unsigned i = 0; i < named; i++)
+        if (thread->open_requests[i] == request_id)
+            return (int)i;
+    return -1;
+}
+
 /*
  * Ends the stretch: its deferred samples, if any landed, are request_id's
- * (0: nobody's) or, with more than one request open, shared among those
- * and request_id, whom the RESOLVED record names in its frames.
+ * (0: nobody's) or, when the open set holds a request other than
+ * request_id, shared among the set and request_id, whom the RESOLVED
+ * record names in its frames. A set of one request that the event does
+ * not name is not given the samples (the thread blocks, or reads with no
+ * request open): nothing says the work was its.
  */
 static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
 {
@@ -370,7 +385,9 @@ static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
         return;
     int saved_errno = errno;
     unsigned open = thread->open_count;
-    unsigned named = open > 1 ? (open < RP_OPEN_MAX ? open : RP_OPEN_MAX) : 0;
+    bool others = open > 1 || (open == 1 && request_id != 0 &&
+                               thread->open_requests[0] != request_id);
+    unsigned named = others ? (open < RP_OPEN_MAX ? open : RP_OPEN_MAX) : 0;
     /* The handler stays out while busy: no deferred sample can land
      * between the record and the new stretch. */
     struct rp_record *record = rp_thread_record_start(thread, named);
@@ -398,22 +415,68 @@ static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
     errno = saved_errno;
 }
 
-void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id)
+/* request_id leaves the open set: the last one named takes its place
+ * (the handler reads only the count). In a set of more than RP_OPEN_MAX,
+ * one not named is taken to be among the unnamed, and a slot freed there
+ * holds 0 (no request's id: the writer skips it). */
+static void thread_close_open(struct rp_thread *thread, uint64_t request_id)
+{
+    unsigned open = thread->open_count;
+    unsigned last = (open < RP_OPEN_MAX ? open : RP_OPEN_MAX) - 1;
+    int index = thread_open_index(thread, request_id);
+    if (index < 0 && open <= RP_OPEN_MAX)
+        return;
+    if (index >= 0) {
+        thread->open_requests[index] = thread->open_requests[last];
+        thread->open_requests[last] = 0;
+    }
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->open_count = open - 1;
+}
+
+/*
+ * The open set outlives an event only on an event loop's thread, whose
+ * blocking waits empty it. A thread that never waits in a loop's wait (a
+ * thread per connection, a pool thread that reads a request's body for
+ * another) would keep requests it read and never wrote for: any event
+ * other than a read empties its set.
+ */
+static bool thread_keeps_open_set(const struct rp_thread *thread)
+{
+    return thread->deferring;
+}
+
+void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done)
 {
     thread->aside_request = 0;
     thread_close_stretch(thread, request_id);
-    thread->open_count = 0;
+    if (!thread_keeps_open_set(thread))
+        thread->open_count = 0;
+    else if (done && request_id != 0 && thread->open_count != 0)
+        thread_close_open(thread, request_id);
+}
+
+void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id)
+{
+    if (!thread_keeps_open_set(thread) || thread_open_index(thread, request_id) < 0)
+        return;
+    /* Work while it was open with others is theirs as much as its. */
+    if (thread->open_count > 1)
+        thread_close_stretch(thread, 0);
+    thread_close_open(thread, request_id);
 }
 
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 {
     thread->aside_request = 0;
+    /* Work before a read is not what the read brings: it is shared among
+     * the open requests if more than one is open, else nobody's. Carried
+     * on to the next event, it would be shared with the request read now,
+     * which it predates (the writer does not know when a request began). */
     thread_close_stretch(thread, 0);
     unsigned open = thread->open_count;
-    unsigned named = open < RP_OPEN_MAX ? open : RP_OPEN_MAX;
-    for (unsigned i = 0; i < named; i++)
-        if (thread->open_requests[i] == request_id)
-            return;
+    if (thread_open_index(thread, request_id) >= 0)
+        return;
     if (open < RP_OPEN_MAX)
         thread->open_requests[open] = request_id;
     /* Published after the id it counts: the handler reads the count. */
@@ -421,12 +484,15 @@ void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
     thread->open_count = open + 1;
 }
 
+void rp_thread_block(struct rp_thread *thread)
+{
+    thread_close_stretch(thread, 0);
+    thread->open_count = 0;
+}
+
 void rp_thread_defer(struct rp_thread *thread)
 {
     thread->aside_request = 0;
-    if (thread->open_count > 1)
-        thread_close_stretch(thread, 0);
-    thread->open_count = 0;
     if (thread->current_request != 0) {
         int saved_errno = errno;
         rp_thread_set_current(thread, 0, NULL);

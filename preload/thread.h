@@ -63,9 +63,10 @@ struct rp_thread {
     volatile unsigned stretch_ticks; /* deferred ticks in it */
     volatile uint64_t stretch_cpu_mark_ns; /* thread CPU clock at its first
                                             * deferred sample */
-    volatile unsigned open_count; /* requests read since the last event
-                                   * that was not a read: more than one and
-                                   * samples are deferred, to be shared */
+    volatile unsigned open_count; /* requests read and not handed on
+                                   * since the thread last blocked:
+                                   * more than one and samples are
+                                   * deferred, to be shared */
     uint64_t open_requests[RP_OPEN_MAX]; /* the first RP_OPEN_MAX of them */
 
     /* The thread's own. */
@@ -193,31 +194,39 @@ void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id);
  * thread's stretch runs from one I/O event to the next. A thread that
  * waited in an event loop's wait defers: from then on, ticks on no
  * request are recorded as DEFERRED samples of the open stretch instead of
- * being dropped. So are ticks while more than one request was read since
- * the last event other than a read (open_count): which of them the work
- * is for, the bytes cannot tell. The event that ends the stretch records
- * one RESOLVED record: the samples are the request it names (a write of
- * its response or to its upstream, the loop watching its socket), or no
+ * being dropped. So are ticks while more than one request is open
+ * (open_count): which of them the work is for, the bytes cannot tell.
+ * The open set holds the requests read and not yet handed on since: a
+ * request leaves it when the thread writes for it (its response, its
+ * upstream), when the loop watches its socket for writing or stops
+ * watching it, or when it ends, and the set empties only when the thread
+ * blocks in its loop. The event that ends the stretch records one
+ * RESOLVED record: the samples are the request it names (a write of its
+ * response or to its upstream, the loop watching its socket), or no
  * request's (the thread blocks in its loop, or reads: work before a read
- * is not what the read brings), or, with more than one request open,
- * shared among those and the named one. A stretch that no deferred sample
- * landed in costs a load and a store at its end.
+ * is not what the read brings), or, with the open set holding another
+ * request, shared among those and the named one. A stretch that no
+ * deferred sample landed in costs a load and a store at its end.
  */
 
 /* Before an event loop's wait: the thread works on no request while it
- * waits and afterwards defers. No request is open after it: samples of
- * an ambiguous stretch are shared now. The stretch itself stays open
- * (work that ends in a write after a turn of the loop is still the
- * write's request's) unless the wait blocks (rp_thread_end_stretch). */
+ * waits and afterwards defers. The stretch and the open set stay (work
+ * that ends in a write after a turn of the loop is still the write's
+ * request's, and may be any open request's) unless the wait blocks
+ * (rp_thread_block). */
 void rp_thread_defer(struct rp_thread *thread);
 
 /*
  * The I/O event that ends the thread's stretch, other than a read: its
  * deferred samples (and, unless they are shared, the CPU time from the
  * first of them) are request_id's, or nobody's (0, dropped), or shared
- * with the open requests; then no request is open. Keeps errno.
+ * with the open requests when the open set holds another. done: the
+ * event hands request_id's work on (a write for it, its response or its
+ * upstream, or the loop watching its socket for writing or no longer
+ * watching it, rp_wait_loop_watches): it leaves the open set. Keeps
+ * errno.
  */
-void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id);
+void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done);
 
 /*
  * The request a wake by the thread hands on, and its connection: its
@@ -244,8 +253,18 @@ static inline uint64_t rp_thread_waker_request(const struct rp_thread *thread,
 }
 
 /* A read made request_id (not 0) current: it ends the stretch on no
- * request (or shared among the open ones) and opens request_id. */
+ * request (or shared among the open ones, if more than one) and joins
+ * the open set. */
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id);
+
+/* request_id ended on this thread: it leaves the open set (a stretch
+ * open with others in it is shared among them first). */
+void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id);
+
+/* The thread blocks in its loop's wait: every ready piece of work was
+ * done, so the stretch ends on no request (or shared among the open
+ * requests if more than one is open) and no request is open after it. */
+void rp_thread_block(struct rp_thread *thread);
 
 /* The signal handler took the first deferred sample of the stretch: its
  * end must be recorded, and the CPU clock is marked. Async-signal-safe. */

@@ -106,7 +106,7 @@ void rp_wait_idle_blocks(void)
     if (thread == NULL)
         return;
     /* Work followed by nothing but the thread blocking is no request's. */
-    rp_thread_end_stretch(thread, 0);
+    rp_thread_block(thread);
     rp_thread_disarm(thread);
 }
 
@@ -120,7 +120,7 @@ void rp_wait_idle_woke(void)
     errno = saved_errno;
 }
 
-void rp_wait_loop_watches(int fd)
+void rp_wait_loop_watches(int fd, bool hands_on)
 {
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL || !thread->deferring)
@@ -130,11 +130,11 @@ void rp_wait_loop_watches(int fd)
          * next is the loop's, until an event tells whose. */
         uint64_t aside = thread->current_request;
         struct rp_conn *aside_conn = thread->current_conn;
-        rp_thread_end_stretch(thread, aside);
+        rp_thread_end_stretch(thread, aside, hands_on);
         rp_thread_defer(thread);
         thread->aside_request = aside;
         thread->aside_conn = aside_conn;
-    } else if (thread->stretch_sampled) {
-        rp_thread_end_stretch(thread, rp_follow_request_of(fd));
+    } else if (thread->stretch_sampled || (hands_on && thread->open_count != 0)) {
+        rp_thread_end_stretch(thread, rp_follow_request_of(fd), hands_on);
     }
 }

@@ -55,9 +55,15 @@ void rp_wait_idle_woke(void);
  * the loop takes the socket back (libevent stops reading a request it
  * read, and watches it for writing once its reply is ready): the
  * stretch's samples are that request's, and the thread defers from then
- * on. On another request's socket they are that request's. Keeps errno.
+ * on. On another request's socket they are that request's. hands_on:
+ * the loop watches fd for writing (the request's reply, or its upstream
+ * request, is ready, as a write would say) or stops watching it (the
+ * request waits for something else: an upstream, a timer); the request
+ * leaves the open set. Watching for reading alone waits for more of the
+ * request, whose work may go on meanwhile (haproxy adds a stream's
+ * socket while its Lua runs): it stays. Keeps errno.
  */
-void rp_wait_loop_watches(int fd);
+void rp_wait_loop_watches(int fd, bool hands_on);
 
 /*
  * Around a call that cannot block but that a pending tick would still

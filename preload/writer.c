@@ -470,7 +470,8 @@ static void writer_resolution_of(struct writer_resolution *resolution,
 {
     resolution->count = 0;
     for (unsigned i = 0; i < record->frame_count && i < RP_OPEN_MAX; i++)
-        resolution->requests[resolution->count++] = (uint64_t)(uintptr_t)record->frames[i];
+        if (record->frames[i] != NULL) /* a slot the thread freed */
+            resolution->requests[resolution->count++] = (uint64_t)(uintptr_t)record->frames[i];
     uint64_t named = record->request_id;
     for (unsigned i = 0; i < resolution->count && named != 0; i++)
         if (resolution->requests[i] == named)

@@ -27,7 +27,7 @@ import tempfile
 import time
 
 import servers
-from harness import curl
+from harness import curl, function_total
 
 # Iterations of burn_cpu: some 20 ms of CPU time here, and some 0.1 ms.
 LONG_ITERATIONS = 1500000
@@ -38,8 +38,8 @@ WRK_CONNECTIONS = 8
 INDEX_TIMEOUT = 30
 # Under wrk a request costs haproxy more than alone (its Lua is resumed
 # many times among the others'), up to twice as much was measured; and a
-# report's CPU time may miss or gain up to an interval at each end.
-OWN_CPU_SLACK = 2.5
+# report may miss or gain up to an interval at each end.
+OWN_SLACK = 2.5
 # Most of the Lua work under wrk happens while a thread has more than one
 # request open: at least this share of all samples must be said shared.
 SHARED_AT_LEAST = 0.10
@@ -120,26 +120,57 @@ def wrk_mixed(url):
 
 
 def test_haproxy_lua_requests_one_at_a_time_each_have_their_burn():
-    """Sent one at a time, a thread has one request open: its report has
-    the CPU time haproxy spent on it, none of it shared."""
+    """Sent one at a time, a thread has one request open: the reports hold
+    the CPU time haproxy spent on them, none of it shared. Requests of one
+    kind do not cost the same (most some 20 ms here, one or two in eight
+    up to twice that): the reports together are compared with haproxy's
+    CPU time over them all, each with the mean within a factor of two."""
     with servers.haproxy_lua() as server:
         lines, burn_ms = burn_one_at_a_time(server, LONG_ITERATIONS, "long")
         assert len(lines) == SEQUENTIAL_REQUESTS, lines
         reports = [server.report(line[8]) for line in lines]
     cpu = sorted(cpu_ms(r) for r in reports)
-    summary = "one request costs haproxy %.1f ms of CPU; reports' cpu_ms %s, " \
-        "samples %s" % (burn_ms, cpu, [r["samples"] for r in reports])
-    assert all(0.8 * burn_ms <= c <= 1.2 * burn_ms + 2 for c in cpu), summary
+    total_ms = burn_ms * SEQUENTIAL_REQUESTS
+    summary = "one request costs haproxy %.1f ms of CPU; reports' cpu_ms %s " \
+        "(%.0f%% of haproxy's), samples %s" % (
+            burn_ms, cpu, 100 * sum(cpu) / total_ms,
+            [r["samples"] for r in reports])
+    assert 0.8 * total_ms <= sum(cpu) <= 1.2 * total_ms + 2, summary
+    assert all(0.5 * burn_ms <= c <= 2 * burn_ms + 2 for c in cpu), summary
     assert all("attribution" not in r for r in reports), summary
+
+
+# haproxy runs Lua (lua-load) under one lock: a thread whose stream is to
+# run Lua while the other thread's runs spins for it, here. That wait is
+# its own stream's, and as long as the other's Lua takes.
+LUA_LOCK = "lua_take_global_lock"
+
+
+def own_work(report):
+    """Samples the report holds as its own, not shared with others, but
+    for its waits for the Lua lock."""
+    shared_nodes = [c for c in report["root"]["children"]
+                    if c["function"].startswith("[shared: ")]
+    own_lock = function_total(report["root"], LUA_LOCK) - \
+        sum(function_total(node, LUA_LOCK) for node in shared_nodes)
+    return report["samples"] - \
+        report.get("attribution", {}).get("shared_samples", 0) - own_lock
 
 
 def test_haproxy_lua_under_wrk_no_report_carries_another_requests_work():
     """Under concurrency every request has its report; none holds more
-    CPU time than its own burn and its share of the shared work, and the
-    shared work is said."""
+    than its own burn as its own (its samples outside the shared nodes,
+    but for its waits for the Lua lock), and the shared work is said.
+    Samples are compared with a request's samples alone, under the same
+    load (both are wall time on a thread that may be preempted). CPU time
+    is not compared: a report's includes its spinning for the Lua lock."""
     with servers.haproxy_lua() as server:
-        _, long_ms = burn_one_at_a_time(server, LONG_ITERATIONS, "long")
-        _, short_ms = burn_one_at_a_time(server, SHORT_ITERATIONS, "short")
+        alone = {}
+        for kind, iterations in (("long", LONG_ITERATIONS),
+                                 ("short", SHORT_ITERATIONS)):
+            lines, cost_ms = burn_one_at_a_time(server, iterations, kind)
+            samples = sorted(server.report(line[8])["samples"] for line in lines)
+            alone[kind] = (cost_ms, samples[len(samples) // 2])
         before = haproxy_cpu_ms(server.process.pid)
         answered = wrk_mixed(server.url("/"))
         wrk_ms = haproxy_cpu_ms(server.process.pid) - before
@@ -148,26 +179,28 @@ def test_haproxy_lua_under_wrk_no_report_carries_another_requests_work():
         assert answered <= len(lines) <= answered + WRK_CONNECTIONS, (
             "%d index lines for %d responses" % (len(lines), answered))
         reports = [server.report(line[8]) for line in lines]
-    own = {"long": long_ms, "short": short_ms}
     interval = reports[0]["interval_ms"]
     samples = sum(r["samples"] for r in reports)
     shared = sum(shared_ms(r) for r in reports) / interval
-    longs = sorted(cpu_ms(r) for r in reports if "many=long" in r["stem"])
-    shorts = sorted(cpu_ms(r) for r in reports if "many=short" in r["stem"])
+
+    def kind_of(report):
+        return "long" if "many=long" in report["stem"] else "short"
+
+    def own(kind):
+        return sorted((own_work(r), round(cpu_ms(r), 1))
+                      for r in reports if kind_of(r) == kind)
     summary = (
-        "alone a long request costs %.2f ms of CPU, a short one %.2f; under "
-        "wrk haproxy spent %.1f ms on %d requests, the reports hold %.1f; "
-        "long reports' cpu_ms %s; short ones' %s; samples %d, shared %d" % (
-            long_ms, short_ms, wrk_ms, len(reports), sum(longs + shorts),
-            [round(c, 1) for c in longs], [round(c, 1) for c in shorts],
-            samples, shared))
+        "alone a long request costs %.2f ms of CPU and %d samples, a short "
+        "one %.2f ms and %d; under wrk haproxy spent %.1f ms on %d requests; "
+        "long reports' own work (samples, cpu_ms) %s; short ones' %s; "
+        "samples %d, shared %d" % (
+            alone["long"] + alone["short"] +
+            (wrk_ms, len(reports), own("long"), own("short"), samples, shared)))
     for report in reports:
-        kind = "long" if "many=long" in report["stem"] else "short"
-        bound = OWN_CPU_SLACK * own[kind] + shared_ms(report) + 2 * interval
-        assert cpu_ms(report) <= bound, (
-            "%s has %.1f ms of CPU, over its own %.2f ms and its shared "
-            "%.1f ms: %s" % (report["stem"], cpu_ms(report), own[kind],
-                             shared_ms(report), summary))
+        alone_samples = alone[kind_of(report)][1]
+        assert own_work(report) <= OWN_SLACK * alone_samples + 2, (
+            "%s holds %d samples as its own work, over its own %d alone: "
+            "%s" % (report["stem"], own_work(report), alone_samples, summary))
     # The work the bytes could not tell apart is said: no small part of
     # it all, and in each report as its shared nodes and its index line.
     assert shared >= SHARED_AT_LEAST * samples, summary

@@ -132,8 +132,11 @@ void rp_wait_loop_watches(int fd, bool hands_on)
         struct rp_conn *aside_conn = thread->current_conn;
         rp_thread_end_stretch(thread, aside, hands_on);
         rp_thread_defer(thread);
-        thread->aside_request = aside;
+        /* The connection first: a server's signal handler that wakes
+         * in between must not pair the request with another's. */
         thread->aside_conn = aside_conn;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        thread->aside_request = aside;
     } else if (thread->stretch_sampled || (hands_on && thread->open_count != 0)) {
         rp_thread_end_stretch(thread, rp_follow_request_of(fd), hands_on);
     }

@@ -817,14 +817,16 @@ def resident_mb(pid):
 
 def test_memory_levels_off_under_load_and_is_given_back_after():
     """Issue 10, item 11. 64 connections, each served by a thread of its
-    own, ask as fast as they can for 20 s, each request to get a report in
-    two formats (REQPROF_MAX_REPORTS=0) for 40 s: the writer falls far
-    behind (on a 2-core machine it drops requests in most runs; the bounds
-    hold either way). The server's memory must level off (its last quarter
-    adds under 3 MB: it climbs in steps while the writer's backlog and the
-    threads' rings fill to their bounds, for up to 30 s on this VM, then
-    stays flat: a 60 s run was flat from 30 s on) and stay within 20 MB of
-    the same server's without reqprof. Once the load has ended and the
+    own, ask as fast as they can for 40 s, each request to get a report in
+    two formats (REQPROF_MAX_REPORTS=0): the writer falls far behind (on a
+    2-core machine it drops requests in most runs; the bounds hold either
+    way). The server's memory must level off (its last quarter adds under
+    3 MB: it climbs in steps for up to 30 s on this VM, in malloc arenas of
+    the process's, then stays flat: a 60 s run was flat from 30 s on; the
+    writer's trees are not it, fewer than 256 are open at once) and stay
+    within 40 MB of the same server's without reqprof (15-24 MB above it
+    on a quiet machine, up to 35 on a loaded one; the leak this guards
+    against took 90 MB in 30 s). Once the load has ended and the
     threads have exited, it must be back within 4 MB of where it was
     after a short warm-up (libdw, the second libc, the symbols loaded), as
     the same server's without reqprof is (it keeps 2-3 MB of its own): the
@@ -874,7 +876,7 @@ def test_memory_levels_off_under_load_and_is_given_back_after():
     last_quarter = len(loaded) * 3 // 4
     assert loaded[-1] - loaded[last_quarter] < 3, \
         "still growing: %s MB each second" % [round(mb, 1) for mb in loaded]
-    assert max(loaded) - max(bare_loaded) < 20, \
+    assert max(loaded) - max(bare_loaded) < 40, \
         "%.1f MB under load, %.1f MB without reqprof" % (max(loaded), max(bare_loaded))
     assert (idle - warm) - (bare_idle - bare_warm) < 4, \
         "%.1f MB after the warm-up, %.1f MB once the load ended; without " \

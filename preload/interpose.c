@@ -33,8 +33,6 @@
 #include "real.h"
 #include "thread.h"
 
-#define RP_EXPORT __attribute__((visibility("default")))
-
 /* glibc declares these only for fortified builds. */
 ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size);
 ssize_t __recv_chk(int fd, void *buffer, size_t count, size_t size, int flags);

@@ -8,6 +8,10 @@
 #include "process.h"
 #include "thread.h"
 
+/* An interposed function: the library's only exported symbols (the rest
+ * is hidden by -fvisibility=hidden and exports.map). */
+#define RP_EXPORT __attribute__((visibility("default")))
+
 /*
  * A vfork child runs on its parent's memory, thread state and all, until
  * it execs or exits: its calls (busybox httpd's CGI child puts pipes on

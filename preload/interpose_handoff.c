@@ -26,8 +26,6 @@
 #include "interpose.h"
 #include "real.h"
 
-#define RP_EXPORT __attribute__((visibility("default")))
-
 RP_EXPORT int pthread_cond_signal(pthread_cond_t *cond)
 {
     rp_handoff_wake((uintptr_t)cond, false);

@@ -24,8 +24,6 @@
 #include "wait.h"
 #include "writer.h"
 
-#define RP_EXPORT __attribute__((visibility("default")))
-
 /*
  * A server started as root (nginx, apache2, varnish) serves from processes
  * that switch to unprivileged users, sometimes several (varnish: its

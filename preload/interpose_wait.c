@@ -42,8 +42,6 @@
 #include "thread.h"
 #include "wait.h"
 
-#define RP_EXPORT __attribute__((visibility("default")))
-
 /*
  * What a poll or select does with reqprof's timer. Even with a zero
  * timeout they fail with EINTR if a tick is pending when nothing is ready

@@ -12,10 +12,10 @@
 #define HANDOFF_SLOTS 1024u
 /* Slots looked at for one object, from its hash on. */
 #define HANDOFF_PROBES 8u
-/* Requests pending on one object that are told apart; a wake past them
- * records nothing, and its object's wakes go unattributed until those
- * requests end. */
-#define HANDOFF_PENDING_MAX 4u
+/* Requests pending on one object that are told apart (as many as a
+ * thread's open set names: a woken thread may share among them all); a
+ * wake past them is unrecorded (handoff_slot). */
+#define HANDOFF_PENDING_MAX RP_OPEN_MAX
 /* Ends remembered, slot id % HANDOFF_ENDS: a request older than the last
  * HANDOFF_ENDS that ended counts as ended when its slot was reused. */
 #define HANDOFF_ENDS 4096u
@@ -33,6 +33,17 @@ struct handoff_slot {
     unsigned lock;     /* try-lock: 1 while a thread updates the slot */
     unsigned count;    /* pending[] entries in use (read without the lock
                         * to find a slot to reuse) */
+    /* Woken threads that took one of the pending requests, not known which
+     * (handoff_take): as many pending requests are in threads' hands. A
+     * pending request that ends was one of them. */
+    unsigned shared_takes;
+    /* The latest request whose wake on the object went unrecorded (no
+     * room, or the slot busy): until it ends, a woken thread may be
+     * running its job rather than a pending one's, and takes nothing.
+     * Raised without the lock. An earlier unrecorded request that
+     * outlives it is not known: the approximation of a queue past
+     * HANDOFF_PENDING_MAX. */
+    uint64_t unrecorded;
     struct handoff_pending pending[HANDOFF_PENDING_MAX];
 };
 
@@ -44,7 +55,8 @@ static unsigned handoff_pending_total;
 static uint64_t handoff_ends[HANDOFF_ENDS];
 
 /* The request this thread took by handoff; 0: none. It is current on the
- * thread while thread->current_request still equals it. */
+ * thread while thread->current_request still equals it. A thread that
+ * took one of several shares (thread->sharing) instead. */
 static __thread uint64_t handoff_taken __attribute__((tls_model("initial-exec")));
 
 static bool handoff_request_has_ended(uint64_t request_id)
@@ -93,8 +105,13 @@ static void handoff_remove(struct handoff_slot *slot, unsigned index)
 static void handoff_drop_ended(struct handoff_slot *slot)
 {
     for (unsigned i = slot->count; i-- > 0;)
-        if (handoff_request_has_ended(slot->pending[i].request))
+        if (handoff_request_has_ended(slot->pending[i].request)) {
             handoff_remove(slot, i);
+            if (slot->shared_takes > 0)
+                slot->shared_takes--;
+        }
+    if (slot->count == 0)
+        slot->shared_takes = 0;
 }
 
 /*
@@ -121,7 +138,8 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
         if (create && spare == NULL &&
             (key == 0 || __atomic_load_n(&slot->count, __ATOMIC_RELAXED) == 0 ||
              handoff_request_has_ended(
-                 __atomic_load_n(&slot->pending[0].request, __ATOMIC_RELAXED))))
+                 __atomic_load_n(&slot->pending[0].request, __ATOMIC_RELAXED))) &&
+            handoff_request_has_ended(__atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED)))
             spare = slot;
     }
     if (spare == NULL || !handoff_try_lock(spare))
@@ -133,21 +151,49 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
             return NULL;
         }
     }
+    spare->shared_takes = 0;
     __atomic_store_n(&spare->object, object, __ATOMIC_RELAXED);
     return spare;
 }
 
-/* Before the thread waits or hands its request on: a request it took by
- * handoff is no longer current. Not while the thread is switching its
- * request (a server's signal handler's call landing in reqprof's own). */
+/* A wake by request_id on object was not recorded: until that request
+ * ends, what a woken thread takes from object is not known (see
+ * handoff_slot). An object with no slot has nothing pending to mistake. */
+static void handoff_mark_unrecorded(uintptr_t object, uint64_t request_id)
+{
+    unsigned home = handoff_hash(object);
+    for (unsigned probe = 0; probe < HANDOFF_PROBES; probe++) {
+        struct handoff_slot *slot = &handoff_slots[(home + probe) % HANDOFF_SLOTS];
+        if (__atomic_load_n(&slot->object, __ATOMIC_RELAXED) != object)
+            continue;
+        uint64_t known = __atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED);
+        while (known < request_id &&
+               !__atomic_compare_exchange_n(&slot->unrecorded, &known, request_id, true,
+                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            ;
+        return;
+    }
+}
+
+/* Whether the calling thread holds work it took by handoff. */
+static bool handoff_holds(const struct rp_thread *thread)
+{
+    return handoff_taken != 0 || (thread != NULL && thread->sharing);
+}
+
+/* Before the thread waits or hands its work on: a request it took by
+ * handoff is no longer current, and work it shared is shared no more.
+ * Not while the thread is switching its request (a server's signal
+ * handler's call landing in reqprof's own). */
 static void handoff_release(struct rp_thread *thread)
 {
     uint64_t taken = handoff_taken;
     handoff_taken = 0;
-    if (thread == NULL || taken == 0 || thread->current_request != taken ||
-        thread->switching)
+    if (thread == NULL || thread->switching)
         return;
-    rp_thread_set_current(thread, 0, NULL);
+    rp_thread_stop_sharing(thread, 0);
+    if (taken != 0 && thread->current_request == taken)
+        rp_thread_set_current(thread, 0, NULL);
 }
 
 void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wakes_all)
@@ -158,6 +204,7 @@ void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wak
     struct rp_conn *conn;
     uint64_t request_id = rp_thread_waker_request(thread, &conn);
     struct handoff_slot *slot = request_id != 0 ? handoff_lock_slot(object, true) : NULL;
+    bool recorded = false;
     if (slot != NULL) {
         handoff_drop_ended(slot);
         unsigned i = 0;
@@ -165,44 +212,70 @@ void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wak
             i++;
         if (i < slot->count) {
             slot->pending[i].wakes_all |= wakes_all;
+            recorded = true;
         } else if (i < HANDOFF_PENDING_MAX) {
             slot->pending[i] = (struct handoff_pending){request_id, conn, wakes_all};
             __atomic_store_n(&slot->count, i + 1, __ATOMIC_RELAXED);
             __atomic_fetch_add(&handoff_pending_total, 1, __ATOMIC_RELAXED);
+            recorded = true;
         }
         handoff_unlock(slot);
     }
-    if (request_id != 0 && request_id == handoff_taken)
+    if (request_id != 0 && !recorded)
+        handoff_mark_unrecorded(object, request_id);
+    if ((request_id != 0 && request_id == handoff_taken) || thread->sharing)
         handoff_release(thread);
     errno = saved_errno;
 }
 
 void rp_handoff_before_wait(void)
 {
-    if (__builtin_expect(handoff_taken == 0, 1))
+    struct rp_thread *thread = rp_thread_state;
+    if (__builtin_expect(!handoff_holds(thread), 1))
         return;
     int saved_errno = errno;
-    handoff_release(rp_thread_state);
+    handoff_release(thread);
     errno = saved_errno;
 }
 
+/* What a woken thread takes up: nothing (count 0), one request (count 1,
+ * with its connection), or one of several, not known which. */
+struct handoff_taking {
+    unsigned count;
+    uint64_t requests[HANDOFF_PENDING_MAX];
+    struct rp_conn *conn;
+};
+
 /*
- * Under the slot's lock: the one live request pending there, which leaves
- * the object unless every waiter takes it; false when there is none or
- * more than one (a queue holding several requests' jobs: which one this
- * thread took is not known). With the shared rule of issue 11's item 4,
- * several would be shared among the thread's samples instead of left
- * unattributed.
+ * Under the slot's lock: what the woken thread takes. The one live request
+ * pending there, which leaves the object unless every waiter takes it; or,
+ * with several pending (a queue holding several requests' jobs), one of
+ * them, not known which, if the thread may share (may_share) and some
+ * pending request is not already in another woken thread's hands; or
+ * nothing, while a wake on the object went unrecorded.
  */
-static bool handoff_take(struct handoff_slot *slot, struct handoff_pending *taken)
+static void handoff_take(struct handoff_slot *slot, bool may_share,
+                         struct handoff_taking *taking)
 {
     handoff_drop_ended(slot);
-    if (slot->count != 1)
-        return false;
-    *taken = slot->pending[0];
-    if (!taken->wakes_all)
-        handoff_remove(slot, 0);
-    return true;
+    taking->count = 0;
+    if (!handoff_request_has_ended(__atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED)) ||
+        slot->shared_takes >= slot->count)
+        return; /* a job not recorded, or none left to take: a spurious wake */
+    if (slot->count == 1) {
+        taking->count = 1;
+        taking->requests[0] = slot->pending[0].request;
+        taking->conn = slot->pending[0].conn;
+        if (!slot->pending[0].wakes_all)
+            handoff_remove(slot, 0);
+        return;
+    }
+    if (!may_share)
+        return;
+    for (unsigned i = 0; i < slot->count; i++)
+        taking->requests[i] = slot->pending[i].request;
+    taking->count = slot->count;
+    slot->shared_takes++;
 }
 
 void rp_handoff_woken(uintptr_t object)
@@ -218,15 +291,24 @@ void rp_handoff_woken(uintptr_t object)
     if (own != 0 && !handoff_request_has_ended(own))
         return;
     int saved_errno = errno;
+    /* An event loop's thread answers what it was handed by writes that
+     * name their request (its stretches): work of one of several handed
+     * requests is its own stretch's to resolve, not a share. */
+    bool may_share = state == NULL || !state->deferring;
     struct handoff_slot *slot = handoff_lock_slot(object, false);
-    struct handoff_pending taken;
-    bool found = slot != NULL && handoff_take(slot, &taken);
-    if (slot != NULL)
+    struct handoff_taking taking = {.count = 0};
+    if (slot != NULL) {
+        handoff_take(slot, may_share, &taking);
         handoff_unlock(slot);
-    struct rp_thread *thread = found ? rp_thread_self() : NULL;
+    }
+    struct rp_thread *thread = taking.count != 0 ? rp_thread_self() : NULL;
     if (thread != NULL && !thread->switching) {
-        rp_thread_set_current(thread, taken.request, taken.conn);
-        handoff_taken = taken.request;
+        if (taking.count == 1) {
+            rp_thread_set_current(thread, taking.requests[0], taking.conn);
+            handoff_taken = taking.requests[0];
+        } else {
+            rp_thread_share(thread, taking.requests, taking.count);
+        }
     }
     errno = saved_errno;
 }
@@ -241,7 +323,7 @@ void rp_handoff_record_fd_wake(struct rp_thread *thread, int fd)
 
 void rp_handoff_fd_read(int fd)
 {
-    if (__builtin_expect(handoff_taken == 0, 1) &&
+    if (__builtin_expect(!handoff_holds(rp_thread_state), 1) &&
         __atomic_load_n(&handoff_pending_total, __ATOMIC_RELAXED) == 0)
         return;
     int saved_errno = errno;
@@ -261,6 +343,8 @@ void rp_handoff_forget_fd(int fd)
         return;
     while (slot->count > 0)
         handoff_remove(slot, slot->count - 1);
+    slot->shared_takes = 0;
+    slot->unrecorded = 0;
     handoff_unlock(slot);
 }
 
@@ -273,9 +357,11 @@ void rp_handoff_forget_all(void)
         return;
     for (unsigned i = 0; i < HANDOFF_SLOTS; i++) {
         struct handoff_slot *slot = &handoff_slots[i];
-        if (slot->count != 0 || slot->lock != 0) {
+        if (slot->count != 0 || slot->lock != 0 || slot->unrecorded != 0) {
             slot->count = 0;
             slot->lock = 0;
+            slot->shared_takes = 0;
+            slot->unrecorded = 0;
         }
     }
     handoff_pending_total = 0;

@@ -19,24 +19,38 @@
  *     pending there: it is current on the thread "by handoff", and leaves
  *     the object (but for a broadcast's, which every woken thread takes).
  *   - Several live requests pending on one object (a queue with several
- *     jobs in it) cannot be told apart: the woken thread takes none. This
- *     is where the shared rule (issue 11, item 4: "[shared: N requests]")
- *     plugs in.
- *   - A request taken by handoff stops being current on the thread when it
- *     waits on such an object again (a pool's idle wait), when it hands
- *     the request on (writes the result's eventfd, signals the waiting
- *     thread: what it does next is not known to be that request's), or as
- *     any current request does (a loop's wait, another request's socket).
- *     A request taken from a socket is never displaced by a handoff.
+ *     jobs in it) cannot be told apart: the woken thread runs one of them,
+ *     not known which. It shares (thread.h, rp_thread_share): its samples
+ *     go under "[shared: N requests]" in each of those requests' reports,
+ *     and they stay pending. Each such take is counted on the object: a
+ *     pending request that ends was one of them, and a wake that finds
+ *     every pending request already in woken threads' hands (a spurious
+ *     wake) takes nothing. An event loop's thread does not share: the
+ *     writes that follow name each request (its stretches, thread.h).
+ *   - A wake that could not be recorded (the object's requests past
+ *     HANDOFF_PENDING_MAX, its slot busy) makes the object's takes
+ *     unknown until that request ends: a woken thread may be running its
+ *     job, which no pending request stands for, and takes nothing.
+ *   - Work taken by handoff stops being the thread's when it waits on
+ *     such an object again (a pool's idle wait), when it hands the work
+ *     on (writes the result's eventfd, signals the waiting thread: what it
+ *     does next is not known to be that request's), or as any current
+ *     request does (a loop's wait, another request's socket). Shared work
+ *     that ends in a write naming one of its requests (a worker that
+ *     writes the response itself) was that request's. A request taken
+ *     from a socket is never displaced by a handoff.
  *   - A request that ended is never taken (ends are published here as they
  *     happen), and nothing pending outlives its request in effect.
+ *   - Not seen: a job queued by a thread with no request (housekeeping),
+ *     which a woken thread may take for the one pending request's, and an
+ *     object whose slot could not be made at all (the table full).
  *
  * Memory is a fixed table of objects (hashed, a few probes, the slot of an
  * object with nothing pending is reused), each holding a few pending
- * requests; whatever does not fit is not recorded (the wake goes
- * unattributed). Slots are taken with a try-lock: a wake that finds one
- * busy (another thread, or a server's signal handler's sem_post landing
- * in reqprof's own update) records nothing and never waits.
+ * requests; whatever does not fit is not recorded, as above. Slots are
+ * taken with a try-lock: a wake that finds one busy (another thread, or a
+ * server's signal handler's sem_post landing in reqprof's own update)
+ * records nothing and never waits.
  */
 #ifndef REQPROF_HANDOFF_H
 #define REQPROF_HANDOFF_H
@@ -57,6 +71,14 @@ static inline uintptr_t rp_handoff_fd_key(int fd)
  * (rp_thread_waker_request). */
 void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wakes_all);
 
+/* Whether a wake by thread may hand work on: it has a request, or set
+ * one aside, or shares handed work. */
+static inline bool rp_handoff_may_hand_on(const struct rp_thread *thread)
+{
+    return thread != NULL &&
+           (thread->current_request != 0 || thread->aside_request != 0 || thread->sharing);
+}
+
 /*
  * The calling thread wakes whoever waits on object (wakes_all: every
  * waiter). The hot path of a server with no request on the thread: one
@@ -65,8 +87,7 @@ void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wak
 static inline void rp_handoff_wake(uintptr_t object, bool wakes_all)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (__builtin_expect(thread != NULL && (thread->current_request != 0 ||
-                                            thread->aside_request != 0), 0))
+    if (__builtin_expect(rp_handoff_may_hand_on(thread), 0))
         rp_handoff_record_wake(thread, object, wakes_all);
 }
 
@@ -85,8 +106,7 @@ void rp_handoff_record_fd_wake(struct rp_thread *thread, int fd);
 static inline void rp_handoff_fd_written(int fd)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (__builtin_expect(thread != NULL && (thread->current_request != 0 ||
-                                            thread->aside_request != 0), 0))
+    if (__builtin_expect(rp_handoff_may_hand_on(thread), 0))
         rp_handoff_record_fd_wake(thread, fd);
 }
 

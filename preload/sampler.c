@@ -33,12 +33,13 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
      * that still has it current (writer.c, writer_forget_ended). */
     uint64_t request_id = thread->current_request;
     /* On no request, an event loop's thread defers its samples to the
-     * event that ends the stretch (thread.h), and so does a thread with
-     * more than one request open, for a bounded run of ticks; ticks on no
-     * request otherwise stop the timer until the thread takes up the next
-     * one (the timer runs on between requests). */
+     * event that ends the stretch (thread.h), and so do a thread with
+     * more than one request open and a pool thread sharing its work, for
+     * a bounded run of ticks; ticks on no request otherwise stop the
+     * timer until the thread takes up the next one (the timer runs on
+     * between requests). */
     bool ambiguous = request_id != 0 && thread->open_count > 1;
-    bool deferred = (request_id == 0 ? thread->deferring : ambiguous) &&
+    bool deferred = (request_id == 0 ? thread->deferring || thread->sharing : ambiguous) &&
                     thread->stretch_ticks < RP_STRETCH_TICKS_MAX;
     if ((request_id == 0 || ambiguous) && !deferred) {
         rp_thread_idle_tick_from_handler(thread);

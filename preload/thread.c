@@ -446,9 +446,44 @@ static bool thread_keeps_open_set(const struct rp_thread *thread)
     return thread->deferring;
 }
 
+void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count)
+{
+    rp_thread_stop_sharing(thread, 0);
+    /* A current request can only be one that ended (handoff.c). */
+    rp_thread_set_current(thread, 0, NULL);
+    thread_close_stretch(thread, 0);
+    unsigned named = count < RP_OPEN_MAX ? count : RP_OPEN_MAX;
+    for (unsigned i = 0; i < named; i++)
+        thread->open_requests[i] = requests[i];
+    /* The handler reads the count, then sharing: both published last. A
+     * sample's weight counts from now, not from the wait before. */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->open_count = count;
+    thread->current_since_ns = thread_monotonic_now_ns();
+    thread->idle_ticks = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    thread->sharing = 1;
+    rp_thread_arm(thread);
+}
+
+void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
+{
+    if (!thread->sharing)
+        return;
+    /* Off first: a tick from here on is an idle one, never a deferred
+     * sample of the next stretch, which no RESOLVED record would end. */
+    thread->sharing = 0;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (request_id != 0 && thread_open_index(thread, request_id) >= 0)
+        thread->open_count = 0;
+    thread_close_stretch(thread, request_id);
+    thread->open_count = 0;
+}
+
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done)
 {
     thread->aside_request = 0;
+    rp_thread_stop_sharing(thread, request_id);
     thread_close_stretch(thread, request_id);
     if (!thread_keeps_open_set(thread))
         thread->open_count = 0;
@@ -469,6 +504,7 @@ void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id)
 void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 {
     thread->aside_request = 0;
+    rp_thread_stop_sharing(thread, 0);
     /* Work before a read is not what the read brings: it is shared among
      * the open requests if more than one is open, else nobody's. Carried
      * on to the next event, it would be shared with the request read now,
@@ -486,6 +522,7 @@ void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
 
 void rp_thread_block(struct rp_thread *thread)
 {
+    rp_thread_stop_sharing(thread, 0);
     thread_close_stretch(thread, 0);
     thread->open_count = 0;
 }
@@ -493,6 +530,7 @@ void rp_thread_block(struct rp_thread *thread)
 void rp_thread_defer(struct rp_thread *thread)
 {
     thread->aside_request = 0;
+    rp_thread_stop_sharing(thread, 0);
     if (thread->current_request != 0) {
         int saved_errno = errno;
         rp_thread_set_current(thread, 0, NULL);

@@ -68,6 +68,9 @@ struct rp_thread {
                                    * more than one and samples are
                                    * deferred, to be shared */
     uint64_t open_requests[RP_OPEN_MAX]; /* the first RP_OPEN_MAX of them */
+    volatile sig_atomic_t sharing; /* works for one of the open requests,
+                                    * not known which (rp_thread_share):
+                                    * on no request, samples are deferred */
 
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */
@@ -265,6 +268,26 @@ void rp_thread_request_ended(struct rp_thread *thread, uint64_t request_id);
  * done, so the stretch ends on no request (or shared among the open
  * requests if more than one is open) and no request is open after it. */
 void rp_thread_block(struct rp_thread *thread);
+
+/*
+ * Handed work that cannot be told apart (handoff.h): a pool thread woken
+ * while count requests' jobs wait on its queue runs one of them, and
+ * which one the wake does not say. Until rp_thread_stop_sharing, its
+ * samples on no request are deferred in a stretch of their own, shared
+ * among those requests when it ends (the first RP_OPEN_MAX of them are
+ * named), and its CPU time is nobody's. The timer is armed.
+ */
+void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count);
+
+/*
+ * The sharing thread hands its work on or waits for more, or an I/O event
+ * of its ends the stretch (rp_thread_end_stretch, rp_thread_read_request,
+ * rp_thread_block, rp_thread_defer call it): the stretch is shared among
+ * the requests, or request_id's alone when the event names one of them
+ * (the thread writes that request's response, or to its upstream: the
+ * job was that one's). No-op on a thread that does not share.
+ */
+void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id);
 
 /* The signal handler took the first deferred sample of the stretch: its
  * end must be recorded, and the CPU clock is marked. Async-signal-safe. */

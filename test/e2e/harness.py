@@ -288,6 +288,20 @@ def function_total(node, name):
     return sum(function_total(child, name) for child in node["children"])
 
 
+def shared_nodes(node):
+    """The "[shared: N requests]" nodes at the top of a report's tree."""
+    return [child for child in node["children"]
+            if child["function"].startswith("[shared: ")]
+
+
+def burn_in(report, function):
+    """Samples of function in report: its own (outside the shared nodes),
+    and its share of work shared among requests open together."""
+    share = sum(function_total(node, function)
+                for node in shared_nodes(report["root"]))
+    return function_total(report["root"], function) - share, share
+
+
 def share(report, name):
     return function_total(report["root"], name) / max(report["root"]["total"], 1)
 

@@ -15,7 +15,7 @@ import concurrent.futures
 import os
 
 import servers
-from harness import Server, curl, function_total, functions
+from harness import Server, burn_in, curl, function_total, functions, shared_nodes
 
 # Requests of each client, and clients of each kind.
 SLOW_REQUESTS = 6
@@ -42,20 +42,6 @@ def mixed_load(server, slow_path):
              for c in range(CLIENTS)]
     with concurrent.futures.ThreadPoolExecutor(len(work)) as pool:
         return sum(pool.map(client, work), [])
-
-
-def shared_nodes(node):
-    """The "[shared: N requests]" nodes at the top of a report's tree."""
-    return [child for child in node["children"]
-            if child["function"].startswith("[shared: ")]
-
-
-def burn_in(report, function):
-    """Samples of function in report: its own (outside the shared nodes),
-    and its share of work shared among requests open together."""
-    share = sum(function_total(node, function)
-                for node in shared_nodes(report["root"]))
-    return function_total(report["root"], function) - share, share
 
 
 def check_own_and_no_other(server, slow_path, function, least_share):

@@ -6,7 +6,7 @@ only the wakes tell which request their work is for."""
 import concurrent.futures
 
 import servers
-from harness import curl, function_total
+from harness import burn_in, curl, function_total
 
 REPORT_TIMEOUT = 20
 BURNS = ("burn_alpha", "burn_beta")
@@ -52,13 +52,12 @@ def test_work_a_pool_thread_does_after_a_raw_futex_wait_is_its_requests():
 
 def test_concurrent_requests_handed_to_a_pool_never_take_each_others_work():
     """Eight clients, alpha and beta by turns, four requests each, at once.
-    A worker woken while several requests' jobs wait in the queue cannot
-    tell which job it took: until the shared rule ("[shared: N
-    requests]", issue 11, item 4) its work goes to no request. A report
-    may lack its burn then, but never holds the other route's. The share
-    of the burns' time found in their own reports is printed (38-91% on a
-    loaded 2-core machine); a floor of 15% says the rule is at work (0%
-    without it)."""
+    A worker woken while several requests' jobs wait in the queue runs one
+    of them, not known which: its samples are shared among those requests
+    ("[shared: N requests]"). A report may hold the other route's burn
+    only there. The burns' time is all found, its own or shared: at least
+    70% of it (with no sharing, 19-59% was found here, and 0% in one CI
+    run, where the queue was never down to one job)."""
     ms = 30
     with servers.pool_server("cond") as server:
         def client(number):
@@ -72,17 +71,24 @@ def test_concurrent_requests_handed_to_a_pool_never_take_each_others_work():
             paths = sum(pool.map(client, range(8)), [])
         reports = server.wait_reports(len(paths), timeout=REPORT_TIMEOUT)
         foreign = {}
-        attributed = 0.0
+        own_ms = shared_ms = 0.0
         for report in reports:
             path = report["request"]["path"]
             own = "burn_alpha" if path.startswith("/alpha") else "burn_beta"
             other = BURNS[1 - BURNS.index(own)]
-            attributed += min(burn_ms(report, own), ms)
-            if function_total(report["root"], other):
-                foreign[path] = function_total(report["root"], other)
-        assert not foreign, "reports holding the other route's burn: %s" % foreign
-        found = attributed / (ms * len(paths))
-        print("    concurrent pool: %.0f%% of the burns' time in their own "
-              "reports" % (100 * found))
-        assert found >= 0.15, \
-            "only %.0f%% of the burns' time in their own reports" % (100 * found)
+            own_samples, own_shared = burn_in(report, own)
+            other_samples, other_shared = burn_in(report, other)
+            if other_samples:
+                foreign[path] = other_samples
+            interval = report["interval_ms"]
+            own_ms += min(own_samples * interval, ms)
+            shared_ms += (own_shared + other_shared) * interval
+        assert not foreign, \
+            "reports holding the other route's burn as their own: %s" % foreign
+        total = ms * len(paths)
+        print("    concurrent pool: of the burns' time, %.0f%% in their own "
+              "reports, %.0f%% shared" % (100 * own_ms / total,
+                                          100 * shared_ms / total))
+        assert own_ms + shared_ms >= 0.7 * total, \
+            "only %.0f%% of the burns' time found" % (
+                100 * (own_ms + shared_ms) / total)

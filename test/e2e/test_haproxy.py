@@ -27,7 +27,7 @@ import tempfile
 import time
 
 import servers
-from harness import curl, function_total
+from harness import burn_in, curl
 
 # Iterations of burn_cpu: some 20 ms of CPU time here, and some 0.1 ms.
 LONG_ITERATIONS = 1500000
@@ -149,10 +149,7 @@ LUA_LOCK = "lua_take_global_lock"
 def own_work(report):
     """Samples the report holds as its own, not shared with others, but
     for its waits for the Lua lock."""
-    shared_nodes = [c for c in report["root"]["children"]
-                    if c["function"].startswith("[shared: ")]
-    own_lock = function_total(report["root"], LUA_LOCK) - \
-        sum(function_total(node, LUA_LOCK) for node in shared_nodes)
+    own_lock, _ = burn_in(report, LUA_LOCK)
     return report["samples"] - \
         report.get("attribution", {}).get("shared_samples", 0) - own_lock
 

@@ -34,6 +34,22 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
     thread->current_conn = conn;
 }
 
+/* Sharing, as thread.c keeps it: the requests in the open set. */
+void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count)
+{
+    for (unsigned i = 0; i < count && i < RP_OPEN_MAX; i++)
+        thread->open_requests[i] = requests[i];
+    thread->open_count = count;
+    thread->sharing = 1;
+}
+
+void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
+{
+    (void)request_id;
+    thread->sharing = 0;
+    thread->open_count = 0;
+}
+
 /* fds below this are eventfds or pipes the server made. */
 enum { MARKED_FDS = 100 };
 
@@ -48,12 +64,29 @@ static struct rp_thread *io_thread, *pool_thread;
 /* Stands for the connection of every request (only its address counts). */
 static long some_connection;
 
-/* Makes thread the calling one, on request_id (0: none). */
+/* Makes thread the calling one, on request_id (0: none), sharing
+ * nothing. */
 static void on(struct rp_thread *thread, uint64_t request_id)
 {
     rp_thread_state = thread;
+    thread->sharing = 0;
+    thread->open_count = 0;
     thread->current_request = request_id;
     thread->current_conn = request_id != 0 ? (struct rp_conn *)&some_connection : NULL;
+}
+
+/* thread, on request_id, signals object. */
+static void wake(struct rp_thread *thread, uint64_t request_id, const void *object)
+{
+    on(thread, request_id);
+    rp_handoff_wake((uintptr_t)object, false);
+}
+
+/* thread, on no request, returns from a wait on object. */
+static void woken(struct rp_thread *thread, const void *object)
+{
+    on(thread, 0);
+    rp_handoff_woken((uintptr_t)object);
 }
 
 /* Request ids, fresh for each test: the table outlives tests. */
@@ -73,54 +106,129 @@ static void end_requests(void)
 
 UNIT_TEST(the_one_request_pending_is_taken_by_the_woken_thread)
 {
-    int queue;
+    int queue = 0;
     uint64_t a = request();
-    on(io_thread, a);
-    rp_handoff_wake((uintptr_t)&queue, false);
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    wake(io_thread, a, &queue);
+    woken(pool_thread, &queue);
     EXPECT_INT_EQ(a, pool_thread->current_request);
     /* A signal's request leaves the object when taken. */
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     end_requests();
 }
 
-UNIT_TEST(several_requests_pending_are_not_guessed_between)
+/* Whether thread shares among exactly a and b. */
+static bool shares_between(const struct rp_thread *thread, uint64_t a, uint64_t b)
 {
-    int queue;
+    return thread->sharing && thread->current_request == 0 && thread->open_count == 2 &&
+           ((thread->open_requests[0] == a && thread->open_requests[1] == b) ||
+            (thread->open_requests[0] == b && thread->open_requests[1] == a));
+}
+
+UNIT_TEST(several_requests_pending_are_shared_never_guessed_between)
+{
+    int queue = 0;
     uint64_t a = request(), b = request();
-    on(io_thread, a);
-    rp_handoff_wake((uintptr_t)&queue, false);
-    on(io_thread, b);
-    rp_handoff_wake((uintptr_t)&queue, false);
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    wake(io_thread, a, &queue);
+    wake(io_thread, b, &queue);
+    woken(pool_thread, &queue);
+    EXPECT_TRUE(shares_between(pool_thread, a, b));
+    /* Both stay pending: the second woken thread shares them too. */
+    woken(pool_thread, &queue);
+    EXPECT_TRUE(shares_between(pool_thread, a, b));
+    /* Two threads hold both jobs: a third wake is spurious... */
+    woken(pool_thread, &queue);
+    EXPECT_TRUE(!pool_thread->sharing);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    /* Once a has ended, b is the only one. */
+    /* ...and stays so once a has ended: b is in a thread's hands. */
     rp_handoff_request_ended(a);
     rp_handoff_woken((uintptr_t)&queue);
-    EXPECT_INT_EQ(b, pool_thread->current_request);
+    EXPECT_INT_EQ(0, pool_thread->current_request);
+    EXPECT_TRUE(!pool_thread->sharing);
+    /* A new job after b's is told apart again. */
+    uint64_t c = request();
+    wake(io_thread, c, &queue);
+    rp_handoff_request_ended(b);
+    woken(pool_thread, &queue);
+    EXPECT_INT_EQ(c, pool_thread->current_request);
+    end_requests();
+}
+
+UNIT_TEST(an_event_loops_thread_shares_nothing_it_is_handed)
+{
+    int done = 0;
+    uint64_t a = request(), b = request();
+    wake(pool_thread, a, &done);
+    wake(pool_thread, b, &done);
+    on(io_thread, 0);
+    io_thread->deferring = 1;
+    rp_handoff_woken((uintptr_t)&done);
+    io_thread->deferring = 0;
+    EXPECT_TRUE(!io_thread->sharing);
+    EXPECT_INT_EQ(0, io_thread->current_request);
+    /* Its take was not counted: a pool thread still shares them. */
+    woken(pool_thread, &done);
+    EXPECT_TRUE(shares_between(pool_thread, a, b));
+    end_requests();
+}
+
+UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
+{
+    int queue = 0, done = 0; /* only their addresses count */
+    uint64_t a = request(), b = request();
+    wake(io_thread, a, &queue);
+    wake(io_thread, b, &queue);
+    woken(pool_thread, &queue);
+    EXPECT_TRUE(pool_thread->sharing);
+    rp_handoff_before_wait();
+    EXPECT_TRUE(!pool_thread->sharing);
+
+    rp_handoff_woken((uintptr_t)&queue);
+    EXPECT_TRUE(pool_thread->sharing);
+    rp_handoff_wake((uintptr_t)&done, false); /* hands the result back */
+    EXPECT_TRUE(!pool_thread->sharing);
+    /* A sharer hands no request on. */
+    woken(io_thread, &done);
+    EXPECT_INT_EQ(0, io_thread->current_request);
+    end_requests();
+}
+
+/* A queue deeper than the requests a slot tells apart: the wake past them
+ * goes unrecorded, and until its request ends the job a woken thread
+ * takes may be that one, which no pending request stands for. */
+UNIT_TEST(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends)
+{
+    int queue = 0;
+    uint64_t first = next_id;
+    for (unsigned i = 0; i <= RP_OPEN_MAX; i++) {
+        wake(io_thread, request(), &queue);
+    }
+    uint64_t unrecorded = next_id - 1, last_recorded = unrecorded - 1;
+    for (uint64_t id = first; id < last_recorded; id++)
+        rp_handoff_request_ended(id);
+    woken(pool_thread, &queue);
+    EXPECT_INT_EQ(0, pool_thread->current_request);
+    EXPECT_TRUE(!pool_thread->sharing);
+    rp_handoff_request_ended(unrecorded);
+    rp_handoff_woken((uintptr_t)&queue);
+    EXPECT_INT_EQ(last_recorded, pool_thread->current_request);
     end_requests();
 }
 
 UNIT_TEST(a_request_that_ended_is_never_taken)
 {
-    int queue;
+    int queue = 0;
     uint64_t a = request();
-    on(io_thread, a);
-    rp_handoff_wake((uintptr_t)&queue, false);
+    wake(io_thread, a, &queue);
     rp_handoff_request_ended(a);
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     end_requests();
 }
 
 UNIT_TEST(a_broadcasts_request_is_taken_by_every_woken_thread)
 {
-    int queue;
+    int queue = 0;
     uint64_t a = request();
     on(io_thread, a);
     rp_handoff_wake((uintptr_t)&queue, true);
@@ -134,34 +242,28 @@ UNIT_TEST(a_broadcasts_request_is_taken_by_every_woken_thread)
 
 UNIT_TEST(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over)
 {
-    int queue, done;
+    int queue = 0, done = 0; /* only their addresses count */
     uint64_t a = request(), b = request();
-    on(io_thread, a);
-    rp_handoff_wake((uintptr_t)&queue, false);
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    wake(io_thread, a, &queue);
+    woken(pool_thread, &queue);
     EXPECT_INT_EQ(a, pool_thread->current_request);
     rp_handoff_before_wait();
     EXPECT_INT_EQ(0, pool_thread->current_request);
 
-    on(io_thread, b);
-    rp_handoff_wake((uintptr_t)&queue, false);
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    wake(io_thread, b, &queue);
+    woken(pool_thread, &queue);
     rp_handoff_wake((uintptr_t)&done, false); /* hands the result back */
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    on(io_thread, 0);
-    rp_handoff_woken((uintptr_t)&done);
+    woken(io_thread, &done);
     EXPECT_INT_EQ(b, io_thread->current_request);
     end_requests();
 }
 
 UNIT_TEST(a_thread_on_a_request_of_its_own_keeps_it)
 {
-    int queue;
+    int queue = 0;
     uint64_t a = request(), own = request();
-    on(io_thread, a);
-    rp_handoff_wake((uintptr_t)&queue, false);
+    wake(io_thread, a, &queue);
     on(pool_thread, own);
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(own, pool_thread->current_request);
@@ -197,11 +299,9 @@ UNIT_TEST(only_eventfds_and_pipes_the_server_made_carry_a_request)
 
 UNIT_TEST(a_thread_with_no_request_records_nothing)
 {
-    int queue;
-    on(io_thread, 0);
-    rp_handoff_wake((uintptr_t)&queue, false);
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    int queue = 0;
+    wake(io_thread, 0, &queue);
+    woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
 }
 
@@ -213,15 +313,14 @@ UNIT_TEST(a_thread_with_no_request_records_nothing)
  * it (follow.c). */
 UNIT_TEST(a_wake_from_a_handler_inside_a_switch_hands_nothing_on)
 {
-    int queue;
+    int queue = 0;
     uint64_t a = request();
     on(io_thread, a);
     io_thread->current_conn = NULL;
     io_thread->switching = 1;
     rp_handoff_wake((uintptr_t)&queue, false);
     io_thread->switching = 0;
-    on(pool_thread, 0);
-    rp_handoff_woken((uintptr_t)&queue);
+    woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     EXPECT_TRUE(pool_thread->current_request == 0 || pool_thread->current_conn != NULL);
     end_requests();
@@ -234,7 +333,10 @@ int main(void)
     if (io_thread == NULL || pool_thread == NULL)
         return 1;
     UNIT_RUN(the_one_request_pending_is_taken_by_the_woken_thread);
-    UNIT_RUN(several_requests_pending_are_not_guessed_between);
+    UNIT_RUN(several_requests_pending_are_shared_never_guessed_between);
+    UNIT_RUN(an_event_loops_thread_shares_nothing_it_is_handed);
+    UNIT_RUN(sharing_ends_at_the_next_wait_or_hand_over);
+    UNIT_RUN(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends);
     UNIT_RUN(a_request_that_ended_is_never_taken);
     UNIT_RUN(a_broadcasts_request_is_taken_by_every_woken_thread);
     UNIT_RUN(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over);

@@ -82,6 +82,13 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
+# The tool's own formats (renderers/render.c): the library writes only
+# those REQPROF_OUTPUT takes, and is linked without their renderers. The
+# tool and the unit tests name them, as render.c's weak references to
+# them would not take them out of an archive.
+TOOL_RENDERER_OBJECTS = $(call objects_of,renderers/render_pprof.c renderers/render_collapsed.c)
+LIBRARY_RENDERER_OBJECTS = $(filter-out $(TOOL_RENDERER_OBJECTS),$(call objects_of,$(RENDERER_SOURCES)))
+
 # Not linked with libdw or zlib: they are loaded into a namespace of their
 # own (preload/isolated.h), so that a server defining their names (varnishd
 # has its own zlib) and reqprof never bind to each other's. Their headers
@@ -93,23 +100,23 @@ $(BUILD)/obj/%.o: %.c
 # on the stack the handler runs on; and a fork child that called a function
 # the parent never did would write its GOT entry, a page copied in every
 # child.
-$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) preload/exports.map
+$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES)) $(LIBRARY_RENDERER_OBJECTS) preload/exports.map
 	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
 	    -Wl,--version-script=preload/exports.map -ldl -lpthread -lrt
 
 # The tool reads reports with zlib's gzread: its own process, linked
 # normally. Its symbols, like the library's, come through isolated.h.
-$(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
+$(TOOL): $(call objects_of,$(CLI_SOURCES)) $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
+$(CORE_ARCHIVE): $(LIBRARY_RENDERER_OBJECTS) $(call objects_of,$(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
+$(BUILD)/test/unit/%: test/unit/%.c $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -Itest/unit $(UNIT_TEST_CFLAGS) -o $@ $< $(UNIT_TEST_OBJECTS) \
-	    $(CORE_ARCHIVE) $(FINAL_LDFLAGS) $(UNIT_TEST_LIBS) -ldl
+	    $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE) $(FINAL_LDFLAGS) $(UNIT_TEST_LIBS) -ldl
 
 # The tool's test runs its commands: the tool's objects, all but its main.
 CLI_COMMAND_OBJECTS = $(call objects_of,$(filter-out cli/reqprof.c,$(CLI_SOURCES)))

@@ -15,12 +15,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config.h"
 #include "report.h"
 
 /* Exit statuses, the same for every command. */
 #define RP_EXIT_OK 0
 #define RP_EXIT_FAILURE 1 /* a file is missing, unreadable, corrupt, foreign */
-#define RP_EXIT_USAGE 2   /* the command line is wrong */
+#define RP_EXIT_USAGE 2   /* the command line or a REQPROF_* setting is
+                           * wrong */
 
 /* Room for one error message. */
 #define RP_CLI_ERROR_MAX 512
@@ -67,8 +69,9 @@ int rp_cli_output_write(const char *path, const struct rp_buffer *data,
 
 /*
  * Renders report (sorted) in format and writes it to output (NULL or "-":
- * stdout): gzip-compressed for pprof, as its readers expect, and when
- * output ends in .gz. Refuses to send pprof's binary to a terminal.
+ * stdout): gzip-compressed for a binary format (pprof), as its readers
+ * expect, and when output ends in .gz. Refuses to send a binary format to
+ * a terminal.
  * Returns an exit status, with the reason on stderr.
  */
 int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
@@ -77,10 +80,11 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
 
 /*
  * The text view's settings before options: from REQPROF_SHOW_ALL and
- * REQPROF_UNICODE (as the library reads them), colour when color_allowed
- * and NO_COLOR is unset.
+ * REQPROF_UNICODE (rp_cli_settings), colour when color_allowed and
+ * NO_COLOR is unset. Returns 0, or -1 after saying on stderr which
+ * setting is wrong.
  */
-void rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
+int rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
 
 /* The long options every command that prints text takes; the values are
  * what getopt_long returns for them. */
@@ -154,8 +158,8 @@ bool rp_cli_path_matches(const char *pattern, const char *target);
 
 /*
  * Writes into path (size bytes) the report file of request in dir that
- * can be read back: its .json.gz, else its .html, else (if text_too) its
- * .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none,
+ * can be read back (rp_formats: its .json.gz, else its .html), else (if
+ * text_too) its .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none,
  * or the request got no files: see no_file).
  */
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
@@ -190,7 +194,13 @@ int rp_cli_format_option(char **argv, const char *name);
 /* Whether text ends with suffix: file names say what to do with them. */
 bool rp_cli_ends_with(const char *text, const char *suffix);
 
-/* The directory the library writes to when nothing else is said. */
-const char *rp_cli_default_dir(void);
+/*
+ * Loads the settings as the library does (preload/config.h): defaults,
+ * REQPROF_CONFIG's file, the environment; REQPROF_DIR is where reports
+ * are when no directory is given. Says on stderr, as the library does,
+ * which REQPROF_* variables are no setting. Returns 0, or -1 after saying
+ * on stderr what is wrong.
+ */
+int rp_cli_settings(struct rp_config *config);
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * What every command does with its command line: usage, a wrong option,
- * the --to format, the default directory. Apart from main (reqprof.c), so
- * that the unit tests can run the commands.
+ * the --to format, the settings. Apart from main (reqprof.c), so that the
+ * unit tests can run the commands.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,16 +26,24 @@ int rp_cli_bad_option(char **argv, const char *usage)
 int rp_cli_format_option(char **argv, const char *name)
 {
     int format = rp_format_from_name(name);
+    char names[128];
 
-    if (format < 0)
-        fprintf(stderr, "reqprof %s: --to %s: expected text, html, json, pprof "
-                        "or collapsed\n", argv[0], name);
+    if (format < 0) {
+        rp_format_names(names, sizeof names, false);
+        fprintf(stderr, "reqprof %s: --to %s: expected one of: %s\n", argv[0],
+                name, names);
+    }
     return format;
 }
 
-const char *rp_cli_default_dir(void)
+int rp_cli_settings(struct rp_config *config)
 {
-    const char *dir = getenv("REQPROF_DIR");
+    char message[1024];
 
-    return dir != NULL && dir[0] != '\0' ? dir : "reqprof";
+    if (rp_config_unknown_in_environment(message, sizeof message))
+        fprintf(stderr, "reqprof: %s\n", message);
+    if (rp_config_load(config, message, sizeof message) == 0)
+        return 0;
+    fprintf(stderr, "reqprof: %s\n", message);
+    return -1;
 }

@@ -13,7 +13,8 @@
 static const char ls_usage[] =
     "usage: reqprof ls [DIR] [--slowest N] [--path PATTERN]\n"
     "\n"
-    "Lists the requests recorded in DIR (default $REQPROF_DIR, else\n"
+    "Lists the requests recorded in DIR (default: REQPROF_DIR, from the\n"
+    "environment or REQPROF_CONFIG's file as the library reads it, else\n"
     "./reqprof), oldest first: when each began (local time), method, path,\n"
     "status, duration and CPU time in ms (- where it was not measured),\n"
     "samples, the share of them that is shared, and the report to give\n"
@@ -221,7 +222,8 @@ int rp_cli_ls(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {0}};
     struct rp_cli_request *requests;
-    const char *dir = rp_cli_default_dir(), *pattern = NULL;
+    struct rp_config config;
+    const char *dir, *pattern = NULL;
     char error[RP_CLI_ERROR_MAX], *end;
     long slowest = -1, count;
     int option, status;
@@ -249,6 +251,10 @@ int rp_cli_ls(int argc, char **argv)
     }
     if (optind < argc)
         dir = argv[optind];
+    else if (rp_cli_settings(&config) == 0)
+        dir = config.dir;
+    else
+        return RP_EXIT_USAGE;
     count = rp_cli_index_read(dir, pattern, &requests, error, sizeof error);
     if (count < 0) {
         fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);

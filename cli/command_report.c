@@ -127,7 +127,8 @@ int rp_cli_show(int argc, char **argv)
     const char *path;
     int option;
 
-    rp_cli_text_options(&text, isatty(STDOUT_FILENO));
+    if (rp_cli_text_options(&text, isatty(STDOUT_FILENO)) != 0)
+        return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         int applied = rp_cli_text_option(option, optarg, &text);
@@ -179,7 +180,8 @@ int rp_cli_convert(int argc, char **argv)
     const char *path, *output = NULL;
     int option, format = -1;
 
-    rp_cli_text_options(&text, false);
+    if (rp_cli_text_options(&text, false) != 0)
+        return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
         int applied = rp_cli_text_option(option, optarg, &text);

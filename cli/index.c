@@ -224,16 +224,22 @@ long rp_cli_index_read(const char *dir, const char *pattern,
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
                      bool text_too, char *path, size_t size)
 {
-    /* The ones that can be read back first; text last. */
-    static const char *const extensions[] = {".json.gz", ".html", ".txt.gz"};
-    size_t kinds = sizeof extensions / sizeof extensions[0] - !text_too;
+    char stem[4096];
 
     if (request->no_file != RP_CLI_HAS_FILES)
         return -1;
-    for (size_t i = 0; i < kinds; i++) {
-        snprintf(path, size, "%s/%s%s", dir, request->stem, extensions[i]);
-        if (access(path, R_OK) == 0)
-            return 0;
+    snprintf(stem, sizeof stem, "%s/%s", dir, request->stem);
+    /* The formats that can be read back first, in the table's order;
+     * then the others the library writes (text), if asked. */
+    for (int read_back = 1; read_back >= !text_too; read_back--) {
+        for (int format = 0; format < RP_FORMAT_COUNT; format++) {
+            if (!rp_formats[format].library_writes ||
+                rp_formats[format].read_back != read_back)
+                continue;
+            rp_format_file_name((enum rp_format)format, stem, path, size);
+            if (access(path, R_OK) == 0)
+                return 0;
+        }
     }
     return -1;
 }

@@ -236,14 +236,14 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
     struct rp_buffer rendered;
     char error[RP_CLI_ERROR_MAX];
     bool to_stdout = output == NULL || strcmp(output, "-") == 0;
+    bool binary = rp_formats[format].binary;
     /* pprof files are gzip-compressed by convention, whatever the name. */
-    bool compress = format == RP_FORMAT_PPROF ||
-                    (!to_stdout && rp_cli_ends_with(output, ".gz"));
+    bool compress = binary || (!to_stdout && rp_cli_ends_with(output, ".gz"));
     int status = RP_EXIT_FAILURE;
 
-    if (to_stdout && format == RP_FORMAT_PPROF && isatty(STDOUT_FILENO)) {
-        fprintf(stderr, "reqprof: pprof is binary: give -o FILE or "
-                        "redirect stdout\n");
+    if (to_stdout && binary && isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "reqprof: %s is binary: give -o FILE or "
+                        "redirect stdout\n", rp_formats[format].name);
         return RP_EXIT_USAGE;
     }
     rp_buffer_init(&rendered);
@@ -259,25 +259,17 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
     return status;
 }
 
-/* Whether an environment variable is set to 1 (or yes or true). */
-static bool environment_flag(const char *name, bool unset)
+int rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
 {
-    const char *value = getenv(name);
+    struct rp_config config;
 
-    if (value == NULL || value[0] == '\0')
-        return unset;
-    return strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
-           strcmp(value, "true") == 0;
-}
-
-void rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
-{
-    bool show_all = environment_flag("REQPROF_SHOW_ALL", false);
-
+    if (rp_cli_settings(&config) != 0)
+        return -1;
     options->color = color_allowed && getenv("NO_COLOR") == NULL;
-    options->unicode = environment_flag("REQPROF_UNICODE", true);
-    options->fold_libraries = !show_all;
-    options->threshold = show_all ? 0 : RP_TEXT_THRESHOLD_DEFAULT;
+    options->unicode = config.unicode;
+    options->fold_libraries = !config.show_all;
+    options->threshold = config.show_all ? 0 : RP_TEXT_THRESHOLD_DEFAULT;
+    return 0;
 }
 
 int rp_cli_text_option(int option, const char *value,

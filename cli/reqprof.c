@@ -16,7 +16,7 @@ static const char usage_text[] =
     "usage: reqprof COMMAND [ARGUMENTS]\n"
     "\n"
     "  ls [DIR]                 the requests recorded in DIR (default\n"
-    "                           $REQPROF_DIR, else ./reqprof), as a table\n"
+    "                           REQPROF_DIR, else ./reqprof), as a table\n"
     "  show REPORT              print a report as a call tree\n"
     "  open REPORT              open a report as a page in the browser\n"
     "  convert REPORT --to FMT  write a report as text, html, json, pprof\n"
@@ -26,7 +26,7 @@ static const char usage_text[] =
     "REPORT is any report libreqprof.so wrote, gzip-compressed or not:\n"
     "JSON, HTML or (for show) text. \"reqprof COMMAND --help\" tells more.\n"
     "Exit status: 0 done, 1 a file is missing, corrupt or not a report,\n"
-    "2 a wrong command line.\n";
+    "2 a wrong command line or REQPROF_* setting.\n";
 
 static const struct {
     const char *name;

@@ -1,10 +1,10 @@
 /*
  * Settings from the environment and an optional file; see config.h.
  *
- * Each key has one parser that turns text into a field or explains what it
- * accepts. A bad value is an error, never a silent default: a profiler that
- * quietly samples at the wrong rate produces profiles that look right and
- * are not.
+ * Each key is declared once, in rp_config_keys, with a parser that turns
+ * text into its field. A bad value is an error, never a silent default: a
+ * profiler that quietly samples at the wrong rate produces profiles that
+ * look right and are not.
  */
 #include "config.h"
 
@@ -16,57 +16,55 @@
 #include <string.h>
 #include <unistd.h>
 
-/* Parses value into config; on failure returns what the key accepts. */
-typedef const char *(*config_parse_fn)(struct rp_config *config,
-                                       const char *value);
+#include "report.h"
 
-static const char *parse_dir(struct rp_config *config, const char *value)
+static bool parse_dir(void *field, const char *value)
 {
-    static const char accepts[] = "a directory path (created if missing)";
+    char *dir = field; /* PATH_MAX bytes */
     if (value[0] == '\0')
-        return accepts;
+        return false;
     /* Servers chdir after start (daemons go to "/"): pin a relative
      * directory to where the server was started. */
     char cwd[PATH_MAX];
     int length;
     if (value[0] == '/')
-        length = snprintf(config->dir, sizeof config->dir, "%s", value);
+        length = snprintf(dir, PATH_MAX, "%s", value);
     else if (getcwd(cwd, sizeof cwd) != NULL)
-        length = snprintf(config->dir, sizeof config->dir, "%s/%s", cwd, value);
+        length = snprintf(dir, PATH_MAX, "%s/%s", cwd, value);
     else
-        return "a path that resolves from the current directory";
-    if (length < 0 || (size_t)length >= sizeof config->dir)
-        return "a path shorter than PATH_MAX";
-    return NULL;
+        return false;
+    return length >= 0 && length < PATH_MAX;
 }
 
-static const char *parse_output(struct rp_config *config, const char *value)
+/* The formats REQPROF_OUTPUT takes, from the formats' table. */
+static void describe_output(char *out, size_t size)
 {
-    static const char accepts[] = "a comma list of: text, json, html";
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } formats[] = {{"text", RP_OUTPUT_TEXT},
-                   {"json", RP_OUTPUT_JSON},
-                   {"html", RP_OUTPUT_HTML}};
+    char names[128];
+    rp_format_names(names, sizeof names, true);
+    snprintf(out, size, "a comma list of: %s", names);
+}
+
+static bool parse_output(void *field, const char *value)
+{
     unsigned outputs = 0;
     /* Every item must name a format: "text," and ",json" are typos. */
     for (const char *cursor = value;; cursor++) {
         size_t length = strcspn(cursor, ",");
-        size_t i;
-        for (i = 0; i < sizeof formats / sizeof formats[0]; i++)
-            if (strlen(formats[i].name) == length &&
-                strncmp(formats[i].name, cursor, length) == 0)
-                break;
-        if (i == sizeof formats / sizeof formats[0])
-            return accepts;
-        outputs |= formats[i].bit;
+        char name[16];
+        if (length >= sizeof name)
+            return false;
+        memcpy(name, cursor, length);
+        name[length] = '\0';
+        int format = rp_format_from_name(name);
+        if (format < 0 || !rp_formats[format].library_writes)
+            return false;
+        outputs |= 1u << format;
         cursor += length;
         if (*cursor == '\0')
             break;
     }
-    config->outputs = outputs;
-    return NULL;
+    *(unsigned *)field = outputs;
+    return true;
 }
 
 /* Parses "N" followed by us, ms or s (or a bare 0) into *nanoseconds;
@@ -93,57 +91,46 @@ static bool parse_duration(const char *value, double *nanoseconds)
     return true;
 }
 
-static const char *parse_interval(struct rp_config *config, const char *value)
+static bool parse_interval(void *field, const char *value)
 {
-    static const char accepts[] =
-        "a duration from 100us to 1s, such as 500us, 1ms or 2ms";
     double nanoseconds;
     if (!parse_duration(value, &nanoseconds) ||
         nanoseconds < RP_INTERVAL_MIN_NS || nanoseconds > RP_INTERVAL_MAX_NS)
-        return accepts;
-    config->interval_ns = (uint64_t)(nanoseconds + 0.5);
-    return NULL;
+        return false;
+    *(uint64_t *)field = (uint64_t)(nanoseconds + 0.5);
+    return true;
 }
 
-static const char *parse_min_duration(struct rp_config *config, const char *value)
+static bool parse_min_duration(void *field, const char *value)
 {
-    static const char accepts[] =
-        "0 (every request) or a duration up to 1h, such as 500us, 50ms or 2s";
     double nanoseconds;
     if (!parse_duration(value, &nanoseconds) || nanoseconds > 3600e9)
-        return accepts;
-    config->min_duration_ns = (uint64_t)(nanoseconds + 0.5);
-    return NULL;
+        return false;
+    *(uint64_t *)field = (uint64_t)(nanoseconds + 0.5);
+    return true;
 }
 
-static const char *parse_max_reports(struct rp_config *config,
-                                     const char *value)
+static bool parse_max_reports(void *field, const char *value)
 {
-    static const char accepts[] =
-        "0 (no limit) or a number of report files a second, up to 1000000, "
-        "such as 100";
     char *end;
     errno = 0;
     unsigned long number = strtoul(value, &end, 10);
     /* strtoul takes "-1" and " 5": digits only. */
     if (!isdigit((unsigned char)value[0]) || *end != '\0' || errno != 0 ||
         number > RP_MAX_REPORTS_MAX)
-        return accepts;
-    config->max_reports = (unsigned)number;
-    return NULL;
+        return false;
+    *(unsigned *)field = (unsigned)number;
+    return true;
 }
 
-static const char *parse_max_disk(struct rp_config *config, const char *value)
+static bool parse_max_disk(void *field, const char *value)
 {
-    static const char accepts[] =
-        "0 (no limit) or a size of at least 1M, in bytes or with K, M, G or T "
-        "(powers of 1024; KiB, MiB... too), such as 500M or 1G";
     static const char units[] = "KMGT";
     char *end;
     errno = 0;
     unsigned long long number = strtoull(value, &end, 10);
     if (!isdigit((unsigned char)value[0]) || errno != 0)
-        return accepts;
+        return false;
     unsigned shift = 0;
     const char *unit = *end != '\0' ? strchr(units, toupper((unsigned char)*end))
                                     : NULL;
@@ -154,17 +141,17 @@ static const char *parse_max_disk(struct rp_config *config, const char *value)
             end += strlen(end);
     }
     if (*end != '\0' || number > (UINT64_MAX >> shift))
-        return accepts;
+        return false;
     uint64_t bytes = (uint64_t)number << shift;
     if (bytes != 0 && bytes < RP_MAX_DISK_MIN)
-        return accepts;
-    config->max_disk = bytes;
-    return NULL;
+        return false;
+    *(uint64_t *)field = bytes;
+    return true;
 }
 
-/* Parses a switch into *flag; what it accepts otherwise. */
-static const char *parse_flag(bool *flag, const char *value)
+static bool parse_flag(void *field, const char *value)
 {
+    bool *flag = field;
     if (strcmp(value, "1") == 0 || strcmp(value, "yes") == 0 ||
         strcmp(value, "true") == 0)
         *flag = true;
@@ -172,114 +159,175 @@ static const char *parse_flag(bool *flag, const char *value)
              strcmp(value, "false") == 0)
         *flag = false;
     else
-        return "1 or 0 (also yes/no, true/false)";
-    return NULL;
+        return false;
+    return true;
 }
 
-static const char *parse_print(struct rp_config *config, const char *value)
+static bool parse_signal(void *field, const char *value)
 {
-    return parse_flag(&config->print, value);
-}
-
-static const char *parse_show_all(struct rp_config *config, const char *value)
-{
-    return parse_flag(&config->show_all, value);
-}
-
-static const char *parse_unicode(struct rp_config *config, const char *value)
-{
-    return parse_flag(&config->unicode, value);
-}
-
-static const char *parse_signal(struct rp_config *config, const char *value)
-{
-    static const char accepts[] =
-        "SIGPROF, SIGVTALRM or SIGRTMIN+N (N from 0 to SIGRTMAX-SIGRTMIN), "
-        "a signal the server does not use";
+    int *signal_number = field;
     const char *name = strncmp(value, "SIG", 3) == 0 ? value + 3 : value;
     if (strcmp(name, "PROF") == 0) {
-        config->signal = SIGPROF;
+        *signal_number = SIGPROF;
     } else if (strcmp(name, "VTALRM") == 0) {
-        config->signal = SIGVTALRM;
+        *signal_number = SIGVTALRM;
     } else if (strncmp(name, "RTMIN", 5) == 0) {
         char *end;
         long offset = name[5] == '\0' ? 0 : strtol(name + 6, &end, 10);
         if (name[5] != '\0' && (name[5] != '+' || end == name + 6 || *end != '\0'))
-            return accepts;
+            return false;
         if (offset < 0 || offset > SIGRTMAX - SIGRTMIN)
-            return accepts;
-        config->signal = SIGRTMIN + (int)offset;
+            return false;
+        *signal_number = SIGRTMIN + (int)offset;
     } else {
-        return accepts;
+        return false;
     }
-    return NULL;
+    return true;
 }
 
-static const char *parse_redact(struct rp_config *config, const char *value)
+/* Sets whether paths lose their query values. */
+static bool parse_redact(void *field, const char *value)
 {
+    bool *redact_query = field;
     if (strcmp(value, "none") == 0)
-        config->redact_query = false;
+        *redact_query = false;
     else if (strcmp(value, "query") == 0)
-        config->redact_query = true;
+        *redact_query = true;
     else
-        return "none (paths as sent) or query (paths without query values)";
-    return NULL;
+        return false;
+    return true;
 }
 
-static const struct {
-    const char *key;
-    config_parse_fn parse;
-} config_keys[] = {
-    {"REQPROF_DIR", parse_dir},
-    {"REQPROF_OUTPUT", parse_output},
-    {"REQPROF_INTERVAL", parse_interval},
-    {"REQPROF_MIN_DURATION", parse_min_duration},
-    {"REQPROF_MAX_REPORTS", parse_max_reports},
-    {"REQPROF_MAX_DISK", parse_max_disk},
-    {"REQPROF_PRINT", parse_print},
-    {"REQPROF_SHOW_ALL", parse_show_all},
-    {"REQPROF_UNICODE", parse_unicode},
-    {"REQPROF_SIGNAL", parse_signal},
-    {"REQPROF_REDACT", parse_redact},
+#define FIELD(name) offsetof(struct rp_config, name)
+#define FLAG_ACCEPTS "1 or 0 (also yes/no, true/false)"
+
+/* Every setting, once; REQPROF_CONFIG last, as it names where the others
+ * may come from. */
+const struct rp_config_key rp_config_keys[] = {
+    {"REQPROF_DIR", "reqprof", parse_dir, FIELD(dir),
+     "a directory path shorter than PATH_MAX (created if missing; a relative "
+     "one is taken from the current directory)", NULL,
+     "where reports go (relative to where the server started)"},
+    {"REQPROF_OUTPUT", "text", parse_output, FIELD(outputs), NULL,
+     describe_output, "the report formats written, a comma list"},
+    {"REQPROF_INTERVAL", "1ms", parse_interval, FIELD(interval_ns),
+     "a duration from 100us to 1s, such as 500us, 1ms or 2ms", NULL,
+     "how often a thread working on a request is sampled"},
+    {"REQPROF_MIN_DURATION", "0", parse_min_duration, FIELD(min_duration_ns),
+     "0 (every request) or a duration up to 1h, such as 500us, 50ms or 2s",
+     NULL, "requests shorter than this get an index line but no report file"},
+    {"REQPROF_MAX_REPORTS", "100", parse_max_reports, FIELD(max_reports),
+     "0 (no limit) or a number of report files a second, up to 1000000, "
+     "such as 100", NULL,
+     "report files a second at most, per process, for the slowest requests"},
+    {"REQPROF_MAX_DISK", "1G", parse_max_disk, FIELD(max_disk),
+     "0 (no limit) or a size of at least 1M, in bytes or with K, M, G or T "
+     "(powers of 1024; KiB, MiB... too), such as 500M or 1G", NULL,
+     "disk the report directory may take; the oldest reports go first"},
+    {"REQPROF_PRINT", "0", parse_flag, FIELD(print), FLAG_ACCEPTS, NULL,
+     "1 also prints each text report on stderr"},
+    {"REQPROF_SHOW_ALL", "0", parse_flag, FIELD(show_all), FLAG_ACCEPTS, NULL,
+     "1: text reports fold nothing and leave nothing out"},
+    {"REQPROF_UNICODE", "1", parse_flag, FIELD(unicode), FLAG_ACCEPTS, NULL,
+     "0: text trees drawn with ASCII"},
+    {"REQPROF_SIGNAL", "SIGPROF", parse_signal, FIELD(signal),
+     "SIGPROF, SIGVTALRM or SIGRTMIN+N (N from 0 to SIGRTMAX-SIGRTMIN), "
+     "a signal the server does not use", NULL, "the sampling signal"},
+    {"REQPROF_REDACT", "none", parse_redact, FIELD(redact_query),
+     "none (paths as sent) or query (paths without query values)", NULL,
+     "query: paths written without query values"},
+    {"REQPROF_CONFIG", NULL, NULL, 0, "a file of KEY=VALUE lines", NULL,
+     "file to read the other keys from (the environment wins)"},
 };
 
-#define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
+const size_t rp_config_key_count =
+    sizeof rp_config_keys / sizeof rp_config_keys[0];
+
+/* The key named by name's first length characters, or NULL. */
+static const struct rp_config_key *config_key(const char *name, size_t length)
+{
+    for (size_t i = 0; i < rp_config_key_count; i++)
+        if (strlen(rp_config_keys[i].name) == length &&
+            strncmp(rp_config_keys[i].name, name, length) == 0)
+            return &rp_config_keys[i];
+    return NULL;
+}
 
 void rp_config_defaults(struct rp_config *config)
 {
     memset(config, 0, sizeof *config);
-    (void)parse_dir(config, "reqprof");
-    config->outputs = RP_OUTPUT_TEXT;
-    config->interval_ns = 1000000;
-    config->max_reports = 100;
-    config->max_disk = RP_MAX_DISK_DEFAULT;
-    config->print = false;
-    config->show_all = false;
-    config->unicode = true;
-    config->signal = SIGPROF;
+    for (size_t i = 0; i < rp_config_key_count; i++) {
+        const struct rp_config_key *key = &rp_config_keys[i];
+        if (key->default_value != NULL)
+            (void)key->parse((char *)config + key->field, key->default_value);
+    }
 }
 
-int rp_config_set(struct rp_config *config, const char *key,
+/* Writes the words for unknown keys (names, as they were written), the
+ * same from the file and the environment. */
+static void config_unknown(char *out, size_t size, const char *names,
+                           bool several)
+{
+    int length = snprintf(out, size, "unknown setting%s %s (known:",
+                          several ? "s" : "", names);
+    for (size_t i = 0; i < rp_config_key_count && length >= 0 &&
+                       (size_t)length < size; i++)
+        length += snprintf(out + length, size - (size_t)length, "%s %s",
+                           i > 0 ? "," : "", rp_config_keys[i].name);
+    if (length >= 0 && (size_t)length < size)
+        snprintf(out + length, size - (size_t)length, ")");
+}
+
+int rp_config_set(struct rp_config *config, const char *name,
                   const char *value, char *error, size_t error_size)
 {
-    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
-        if (strcmp(config_keys[i].key, key) != 0)
-            continue;
-        const char *accepts = config_keys[i].parse(config, value);
-        if (accepts == NULL)
-            return 0;
-        snprintf(error, error_size, "%s=\"%s\" is not valid: expected %s",
-                 key, value, accepts);
+    const struct rp_config_key *key = config_key(name, strlen(name));
+    if (key == NULL) {
+        config_unknown(error, error_size, name, false);
         return -1;
     }
-    snprintf(error, error_size,
-             "unknown setting %s (known: REQPROF_DIR, REQPROF_OUTPUT, "
-             "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_MAX_REPORTS, "
-             "REQPROF_MAX_DISK, REQPROF_PRINT, "
-             "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, "
-             "REQPROF_REDACT, REQPROF_CONFIG)",
-             key);
+    if (key->parse == NULL) {
+        snprintf(error, error_size, "%s is read from the environment only",
+                 name);
+        return -1;
+    }
+    if (key->parse((char *)config + key->field, value))
+        return 0;
+    char accepts[256];
+    if (key->accepts != NULL)
+        snprintf(accepts, sizeof accepts, "%s", key->accepts);
+    else
+        key->describe(accepts, sizeof accepts);
+    snprintf(error, error_size, "%s=\"%s\" is not valid: expected %s", name,
+             value, accepts);
     return -1;
+}
+
+bool rp_config_unknown_in_environment(char *warning, size_t size)
+{
+    static const char prefix[] = "REQPROF_";
+    char names[512] = "";
+    size_t length = 0, count = 0;
+    for (char **variable = environ; *variable != NULL; variable++) {
+        const char *text = *variable;
+        size_t name_length = strcspn(text, "=");
+        if (strncmp(text, prefix, sizeof prefix - 1) != 0 ||
+            config_key(text, name_length) != NULL)
+            continue;
+        int added = snprintf(names + length, sizeof names - length, "%s%.*s",
+                             count > 0 ? ", " : "", (int)name_length, text);
+        if (added > 0 && (size_t)added < sizeof names - length)
+            length += (size_t)added;
+        count++;
+    }
+    if (count == 0)
+        return false;
+    config_unknown(warning, size, names, count > 1);
+    size_t used = strlen(warning);
+    if (used < size)
+        snprintf(warning + used, size - used,
+                 " in the environment: ignored, check the spelling");
+    return true;
 }
 
 /* Strips leading and trailing blanks in place; returns the new start. */
@@ -293,7 +341,55 @@ static char *config_trim(char *text)
     return text;
 }
 
-/* Reads KEY=VALUE lines; '#' starts a comment line. */
+/*
+ * Splits one line of the file, in place, into *key and *value (*key NULL
+ * for a blank or comment line), read as people write such files for a
+ * shell: "export " may come first, a value may be quoted ("..." or '...',
+ * taken as written between the quotes), and a '#' that begins a word
+ * starts a comment (REQPROF_DIR=a#b keeps its '#'). Returns NULL, or what
+ * is wrong with the line.
+ */
+static const char *config_split_line(char *line, char **key, char **value)
+{
+    char *text = config_trim(line);
+    *key = NULL;
+    if (text[0] == '\0' || text[0] == '#')
+        return NULL;
+    if (strncmp(text, "export", 6) == 0 && isblank((unsigned char)text[6]))
+        text = config_trim(text + 6);
+    char *equals = strchr(text, '=');
+    if (equals == NULL)
+        return "expected KEY=VALUE, such as REQPROF_INTERVAL=1ms";
+    *equals = '\0';
+    *key = config_trim(text);
+    char *start = equals + 1;
+    while (isblank((unsigned char)*start))
+        start++;
+    char quote = *start;
+    if (quote == '"' || quote == '\'') {
+        char *end = strchr(start + 1, quote);
+        if (end == NULL)
+            return "a quoted value must end with its quote on the same line";
+        *end = '\0';
+        char *rest = end + 1;
+        while (isblank((unsigned char)*rest))
+            rest++;
+        if (*rest != '\0' && *rest != '#')
+            return "expected nothing but a # comment after a quoted value";
+        *value = start + 1;
+        return NULL;
+    }
+    for (char *c = start; *c != '\0'; c++) {
+        if (*c == '#' && (c == start || isblank((unsigned char)c[-1]))) {
+            *c = '\0';
+            break;
+        }
+    }
+    *value = config_trim(start);
+    return NULL;
+}
+
+/* Reads the file's KEY=VALUE lines (config_split_line). */
 static int config_load_file(struct rp_config *config, const char *path,
                             char *error, size_t error_size)
 {
@@ -308,21 +404,14 @@ static int config_load_file(struct rp_config *config, const char *path,
     int result = 0;
     while (result == 0 && fgets(line, sizeof line, file) != NULL) {
         line_number++;
-        char *text = config_trim(line);
-        if (text[0] == '\0' || text[0] == '#')
+        char *key, *value, message[512];
+        const char *wrong = config_split_line(line, &key, &value);
+        if (wrong == NULL && key == NULL)
             continue;
-        char *equals = strchr(text, '=');
-        if (equals == NULL) {
-            snprintf(error, error_size,
-                     "%s:%d: expected KEY=VALUE, such as REQPROF_INTERVAL=1ms",
-                     path, line_number);
-            result = -1;
-            break;
-        }
-        *equals = '\0';
-        char message[512];
-        if (rp_config_set(config, config_trim(text), config_trim(equals + 1),
-                          message, sizeof message) != 0) {
+        if (wrong != NULL)
+            snprintf(message, sizeof message, "%s", wrong);
+        if (wrong != NULL ||
+            rp_config_set(config, key, value, message, sizeof message) != 0) {
             snprintf(error, error_size, "%s:%d: %s", path, line_number, message);
             result = -1;
         }
@@ -338,11 +427,11 @@ int rp_config_load(struct rp_config *config, char *error, size_t error_size)
     if (file != NULL && file[0] != '\0' &&
         config_load_file(config, file, error, error_size) != 0)
         return -1;
-    for (size_t i = 0; i < CONFIG_KEY_COUNT; i++) {
-        const char *value = getenv(config_keys[i].key);
-        if (value != NULL &&
-            rp_config_set(config, config_keys[i].key, value, error,
-                          error_size) != 0)
+    for (size_t i = 0; i < rp_config_key_count; i++) {
+        const char *name = rp_config_keys[i].name;
+        const char *value = getenv(name);
+        if (value != NULL && rp_config_keys[i].parse != NULL &&
+            rp_config_set(config, name, value, error, error_size) != 0)
             return -1;
     }
     return 0;

@@ -23,8 +23,6 @@
 
 /* Characters of the request path kept in file names. */
 #define STEM_PATH_MAX 60
-/* Formats a report may be written in (enum rp_output_format). */
-#define FILES_FORMATS 3
 
 struct rp_report_files {
     const struct rp_config *config;
@@ -282,8 +280,8 @@ static struct rp_text_options files_text_options(const struct rp_config *config)
 /* The files of one report written so far: if one format fails, the
  * others go too, so that a request has all its files or none. */
 struct files_set {
-    char names[FILES_FORMATS][NAME_MAX + 1];
-    size_t lengths[FILES_FORMATS];
+    char names[RP_FORMAT_COUNT][NAME_MAX + 1];
+    size_t lengths[RP_FORMAT_COUNT];
     size_t count;
 };
 
@@ -300,34 +298,24 @@ static int files_write_member(struct rp_report_files *files,
     return 0;
 }
 
-/*
- * Renders one format and writes it as STEM.EXTENSION.gz, except the HTML
- * page: it is written as STEM.html, uncompressed, because it is made to be
- * opened in a browser and browsers do not open a .html.gz file from disk.
- */
+/* Renders one format and writes it under the name rp_formats gives it,
+ * gzip-compressed if the table says so. */
 static int files_write_format(struct rp_report_files *files,
-                              const struct rp_report *report, unsigned format,
-                              const char *stem, struct files_set *set)
+                              const struct rp_report *report,
+                              enum rp_format format, const char *stem,
+                              struct files_set *set)
 {
     struct rp_text_options text = files_text_options(files->config);
     rp_buffer_reset(&files->rendered);
-    int rendered = format == RP_OUTPUT_JSON
-                       ? rp_render_json(report, &files->rendered)
-                   : format == RP_OUTPUT_HTML
-                       ? rp_render_html(report, &files->rendered)
-                       : rp_render_text(report, &text, &files->rendered);
-    if (rendered != 0)
+    if (rp_render(report, format, &text, &files->rendered) != 0)
         return -1;
     char name[PATH_MAX];
-    if (format == RP_OUTPUT_HTML) {
-        snprintf(name, sizeof name, "%s.html", stem);
+    rp_format_file_name(format, stem, name, sizeof name);
+    if (!rp_formats[format].compressed)
         return files_write_member(files, set, name, files->rendered.data,
                                   files->rendered.length);
-    }
     if (files_gzip(files, &files->rendered) != 0)
         return -1;
-    snprintf(name, sizeof name, "%s.%s.gz", stem,
-             format == RP_OUTPUT_JSON ? "json" : "txt");
     return files_write_member(files, set, name, files->compressed,
                               files->compressed_length);
 }
@@ -363,12 +351,17 @@ static void files_failed(struct rp_report_files *files)
                 files->gzip_failure[0] ? "" : " (disk full? permissions?)");
 }
 
-/* The configured formats that can be written: text and JSON are gzip,
- * and without zlib only the HTML page is left. */
+/* The configured formats that can be written (bits of enum rp_format):
+ * without zlib, only those not compressed. */
 static unsigned files_outputs(const struct rp_report_files *files)
 {
-    return files->zlib_loaded ? files->config->outputs
-                              : files->config->outputs & RP_OUTPUT_HTML;
+    unsigned outputs = files->config->outputs;
+    if (files->zlib_loaded)
+        return outputs;
+    for (int format = 0; format < RP_FORMAT_COUNT; format++)
+        if (rp_formats[format].compressed)
+            outputs &= ~(1u << format);
+    return outputs;
 }
 
 /* Whether errno says the file system is full. */
@@ -382,15 +375,13 @@ static bool files_out_of_space(void)
 static int files_write_formats(struct rp_report_files *files,
                                const struct rp_report *report, const char *stem)
 {
-    static const unsigned formats[FILES_FORMATS] = {RP_OUTPUT_TEXT,
-                                                    RP_OUTPUT_JSON,
-                                                    RP_OUTPUT_HTML};
     struct files_set set;
     set.count = 0;
     files->gzip_failure[0] = '\0';
-    for (size_t i = 0; i < FILES_FORMATS; i++) {
-        if (!(files_outputs(files) & formats[i]) ||
-            files_write_format(files, report, formats[i], stem, &set) == 0)
+    for (int format = 0; format < RP_FORMAT_COUNT; format++) {
+        if (!(files_outputs(files) & (1u << format)) ||
+            files_write_format(files, report, (enum rp_format)format, stem,
+                               &set) == 0)
             continue;
         int error = errno;
         for (size_t written = 0; written < set.count; written++)

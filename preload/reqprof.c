@@ -73,6 +73,9 @@ __attribute__((constructor)) static void reqprof_load(void)
     char error[1024];
     rp_real_resolve();
     rp_finish_queue_init();
+    /* A misspelt setting is said, but stops nothing: the others apply. */
+    if (rp_config_unknown_in_environment(error, sizeof error))
+        rp_log("%s", error);
     if (rp_config_load(&rp_process.config, error, sizeof error) != 0 ||
         rp_unwind_load(error, sizeof error) != 0 ||
         rp_thread_init(error, sizeof error) != 0 ||

@@ -221,7 +221,7 @@ int rp_render_pprof(const struct rp_report *report, struct rp_buffer *out);
  */
 int rp_render_collapsed(const struct rp_report *report, struct rp_buffer *out);
 
-/* The formats, as REQPROF_OUTPUT and reqprof convert --to name them. */
+/* The formats a report is rendered in; rp_formats describes each. */
 enum rp_format {
     RP_FORMAT_TEXT,
     RP_FORMAT_JSON,
@@ -231,11 +231,44 @@ enum rp_format {
     RP_FORMAT_COUNT
 };
 
-/* "text", "json", "html", "pprof" or "collapsed". */
-const char *rp_format_name(enum rp_format format);
+/*
+ * One format, as everything that names, writes or reads formats sees it:
+ * REQPROF_OUTPUT, the library's report files, the tool's --to and the
+ * tool's search of a directory for a report it can read.
+ */
+struct rp_format_info {
+    const char *name;      /* what REQPROF_OUTPUT and --to call it */
+    const char *extension; /* its file's name ends in .EXTENSION */
+    bool compressed;       /* its report file is gzip-compressed (and its
+                            * name ends in .EXTENSION.gz) */
+    bool library_writes;   /* REQPROF_OUTPUT takes it */
+    bool read_back;        /* the tool reads a report back from it */
+    bool binary;           /* never sent to a terminal, and always gzip-
+                            * compressed, as its readers expect */
+    /* Renders a report in it (options: for text only); 0, or -1 if the
+     * buffer failed or the renderer is not in this build. */
+    int (*render)(const struct rp_report *report,
+                  const struct rp_text_options *options,
+                  struct rp_buffer *out);
+};
+
+/* Every format, by enum rp_format (renderers/render.c): the one table. */
+extern const struct rp_format_info rp_formats[RP_FORMAT_COUNT];
 
 /* The format named name, or -1 if there is none. */
 int rp_format_from_name(const char *name);
+
+/*
+ * Writes the names of the formats (those the library writes, if
+ * library_only) into out (size bytes) as "text, json, html", for
+ * messages that say what is accepted.
+ */
+void rp_format_names(char *out, size_t size, bool library_only);
+
+/* Writes into out (size bytes) the name of the report file STEM in
+ * format: STEM.EXTENSION, and .gz if compressed. */
+void rp_format_file_name(enum rp_format format, const char *stem, char *out,
+                         size_t size);
 
 /*
  * Renders report in format (options: for text only). Returns 0, or -1 if

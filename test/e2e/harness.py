@@ -17,7 +17,10 @@ import subprocess
 import tempfile
 import time
 
-BUILD = os.environ.get("REQPROF_BUILD", "build")
+# Taken out of the environment the tests' programs inherit: reqprof and
+# its tool say of a REQPROF_* variable that is no setting that it is
+# misspelt.
+BUILD = os.environ.pop("REQPROF_BUILD", "build")
 LIBRARY = os.path.abspath(os.path.join(BUILD, "libreqprof.so"))
 TOOL = os.path.abspath(os.path.join(BUILD, "reqprof"))
 TEST_SERVER = os.path.abspath(os.path.join(BUILD, "test", "test_server"))

@@ -126,7 +126,7 @@ def test_an_index_append_cut_short_is_undone_with_its_reports():
         with Server(env={"REQPROF_DIR": directory, "REQPROF_OUTPUT": FORMATS,
                          "REQPROF_MAX_REPORTS": "0",
                          "LD_PRELOAD": LIBRARY + " " + fault,
-                         "REQPROF_TEST_INDEX_WRITES": "3"}) as server:
+                         "INDEX_WRITE_FAULT_AFTER": "3"}) as server:
             sent = ["/burn?ms=5&n=%d" % i for i in range(8)]
             for path in sent:
                 curl(server.url(path))

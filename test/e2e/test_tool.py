@@ -267,7 +267,7 @@ def test_pprof_totals_and_labels_match_the_json():
 def test_convert_refuses_unknown_formats_and_a_missing_to():
     report = report_of("/mix?ms=200&pct=70")
     _, stderr = tool("convert", report, "--to", "svg", expect=2)
-    assert "expected text, html, json, pprof or collapsed" in stderr, stderr
+    assert "expected one of: text, json, html, pprof, collapsed" in stderr, stderr
     _, stderr = tool("convert", report, expect=2)
     assert "--to" in stderr, stderr
 

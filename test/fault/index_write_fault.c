@@ -1,7 +1,7 @@
 /*
  * A fault for the end-to-end tests: preloaded after libreqprof.so, it makes
  * appends to a file named index.tsv fail as on a disk that fills up half
- * way through one, once REQPROF_TEST_INDEX_WRITES of them went through:
+ * way through one, once INDEX_WRITE_FAULT_AFTER of them went through:
  * the next write to it puts down half its bytes, and every later one fails
  * with ENOSPC. Report files and everything else are written as usual.
  */
@@ -35,7 +35,7 @@ __attribute__((visibility("default"))) ssize_t write(int fd, const void *data,
     static write_fn real_write;
     if (real_write == NULL)
         real_write = (write_fn)dlsym(RTLD_NEXT, "write");
-    const char *allowed = getenv("REQPROF_TEST_INDEX_WRITES");
+    const char *allowed = getenv("INDEX_WRITE_FAULT_AFTER");
     if (fd <= 2 || allowed == NULL || !is_index(fd))
         return real_write(fd, data, length);
     int before = __atomic_fetch_add(&writes_counted, 1, __ATOMIC_RELAXED);

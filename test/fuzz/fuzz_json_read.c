@@ -54,7 +54,7 @@ static struct rp_buffer fuzz_render_all(const struct rp_report *report)
         rp_buffer_init(&other);
         if (rp_render(report, (enum rp_format)format, &options, &other) != 0)
             fuzz_fail("a report read could not be written as",
-                      rp_format_name((enum rp_format)format));
+                      rp_formats[format].name);
         rp_buffer_free(&other);
     }
     return json;

@@ -4,7 +4,11 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "report.h"
 #include "unit.h"
+
+/* REQPROF_OUTPUT's bit for a format. */
+#define OUTPUT(format) (1u << RP_FORMAT_##format)
 
 static char error[512];
 
@@ -13,7 +17,7 @@ UNIT_TEST(test_defaults)
     struct rp_config config;
     rp_config_defaults(&config);
     EXPECT_INT_EQ(1000000, config.interval_ns);
-    EXPECT_INT_EQ(RP_OUTPUT_TEXT, config.outputs);
+    EXPECT_INT_EQ(OUTPUT(TEXT), config.outputs);
     EXPECT_INT_EQ(0, config.print);
     EXPECT_INT_EQ(0, config.min_duration_ns);
     EXPECT_INT_EQ(100, config.max_reports);
@@ -149,10 +153,10 @@ UNIT_TEST(test_outputs)
     rp_config_defaults(&config);
     EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_OUTPUT", "text,json", error,
                                    sizeof error));
-    EXPECT_INT_EQ(RP_OUTPUT_TEXT | RP_OUTPUT_JSON, config.outputs);
+    EXPECT_INT_EQ(OUTPUT(TEXT) | OUTPUT(JSON), config.outputs);
     EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_OUTPUT", "json", error,
                                    sizeof error));
-    EXPECT_INT_EQ(RP_OUTPUT_JSON, config.outputs);
+    EXPECT_INT_EQ(OUTPUT(JSON), config.outputs);
     static const char *const refused[] = {"", "xml", "text,", ",", "text,xml",
                                           "TEXT", "text json"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -160,7 +164,7 @@ UNIT_TEST(test_outputs)
                                         error, sizeof error));
         EXPECT_TRUE(strstr(error, "text, json") != NULL);
     }
-    EXPECT_INT_EQ(RP_OUTPUT_JSON, config.outputs);
+    EXPECT_INT_EQ(OUTPUT(JSON), config.outputs);
 }
 
 UNIT_TEST(test_print_and_dir)
@@ -238,7 +242,7 @@ UNIT_TEST(test_load_from_file_then_environment)
     setenv("REQPROF_INTERVAL", "3ms", 1);
     struct rp_config config;
     EXPECT_INT_EQ(0, rp_config_load(&config, error, sizeof error));
-    EXPECT_INT_EQ(RP_OUTPUT_JSON, config.outputs);
+    EXPECT_INT_EQ(OUTPUT(JSON), config.outputs);
     EXPECT_INT_EQ(3000000, config.interval_ns);
 
     file = fopen(path, "w");

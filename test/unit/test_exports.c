@@ -239,7 +239,7 @@ UNIT_TEST(foreign_and_cut_pages_are_refused)
 UNIT_TEST(formats_have_names)
 {
     for (int format = 0; format < RP_FORMAT_COUNT; format++)
-        EXPECT_INT_EQ(format, rp_format_from_name(rp_format_name(format)));
+        EXPECT_INT_EQ(format, rp_format_from_name(rp_formats[format].name));
     EXPECT_INT_EQ(RP_FORMAT_PPROF, rp_format_from_name("pprof"));
     EXPECT_INT_EQ(-1, rp_format_from_name("svg"));
 }

@@ -493,6 +493,36 @@ def test_config_file():
             assert not any(f.endswith(".txt.gz") for f in files), files
 
 
+def test_misspelt_setting_is_said_once_and_stops_nothing():
+    # The file's words for an unknown key, once per process; the server
+    # serves and reqprof profiles with the settings that are right.
+    with Server(env={"REQPROF_INTERVALL": "4ms",
+                     "REQPROF_INTERVAL": "2ms"}) as server:
+        for _ in range(2):
+            assert "burned" in curl(server.url("/burn?ms=20"))
+        reports = server.wait_reports(2)
+        assert [r["interval_ms"] for r in reports] == [2.0, 2.0], reports
+        stderr = server.stderr()
+        assert stderr.count("reqprof:") == 1, stderr
+        assert "unknown setting REQPROF_INTERVALL (known: REQPROF_DIR," in \
+            stderr and "in the environment: ignored" in stderr, stderr
+
+
+def test_config_file_as_people_write_it():
+    # export, quotes and comments at line end, as in a shell's file.
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as config:
+        config.write("export REQPROF_OUTPUT='json'  # for the tests\n"
+                     'REQPROF_DIR="my profiles"   # a blank inside\n'
+                     "REQPROF_INTERVAL = 2ms # sampled twice as seldom\n")
+        config.flush()
+        with Server(env={"REQPROF_CONFIG": config.name}) as server:
+            server.report_dir = os.path.join(server.workdir, "my profiles")
+            curl(server.url("/burn?ms=40"))
+            [report] = server.wait_reports(1)
+            assert report["interval_ms"] == 2.0, report["interval_ms"]
+            assert "reqprof:" not in server.stderr(), server.stderr()
+
+
 def test_unwritable_directory_is_reported_once():
     with Server(env={"REQPROF_DIR": "/proc/reqprof-cannot-be-here"}) as server:
         for _ in range(3):

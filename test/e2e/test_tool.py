@@ -93,6 +93,38 @@ def test_ls_slowest_and_path_filter():
     assert [r.split()[3] for r in rows] == ["/sleep?ms=40"], rows
 
 
+def test_the_tool_reads_settings_as_the_library_does():
+    """REQPROF_DIR and the text settings come from REQPROF_CONFIG's file
+    as well as the environment (the library's code, not a copy), a bad
+    value is refused with the library's words, and a misspelt REQPROF_*
+    variable gets the library's one-line warning."""
+    report = report_of("/mix?ms=200&pct=70")
+    with tempfile.NamedTemporaryFile("w", suffix=".conf") as config:
+        config.write("export REQPROF_DIR='%s'  # the recorded run\n"
+                     "REQPROF_UNICODE=0\n" % recorded())
+        config.flush()
+        out, stderr = tool("ls", "--path", "/s*",
+                           env={"REQPROF_CONFIG": config.name})
+        assert stderr == "", stderr
+        rows = out.decode().splitlines()[1:]
+        assert [r.split()[3] for r in rows] == ["/sleep?ms=40"], rows
+        out, _ = tool("show", report, env={"REQPROF_CONFIG": config.name})
+        assert "`- " in out.decode() and "└" not in out.decode()
+    _, stderr = tool("ls", expect=2, env={"REQPROF_MAX_DISK": "lots"})
+    assert stderr.startswith('reqprof: REQPROF_MAX_DISK="lots" is not valid: '
+                             "expected 0 (no limit)"), stderr
+    out, stderr = tool("ls", env={"REQPROF_DIR": recorded(),
+                                  "REQPROF_SHOWALL": "1"})
+    assert stderr.splitlines() == [
+        "reqprof: unknown setting REQPROF_SHOWALL (known: REQPROF_DIR, "
+        "REQPROF_OUTPUT, REQPROF_INTERVAL, REQPROF_MIN_DURATION, "
+        "REQPROF_MAX_REPORTS, REQPROF_MAX_DISK, REQPROF_PRINT, "
+        "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, REQPROF_REDACT, "
+        "REQPROF_CONFIG) in the environment: ignored, check the spelling"], \
+        stderr
+    assert len(out.decode().splitlines()) == len(REQUESTS) + 1, out
+
+
 def test_show_folds_library_frames_and_keeps_the_server():
     out, _ = tool("show", report_of("/mix?ms=200&pct=70"))
     text = out.decode()

@@ -1,5 +1,7 @@
 /* Unit tests of the settings parser (preload/config.c). */
+#include <errno.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -259,6 +261,208 @@ UNIT_TEST(test_load_from_file_then_environment)
     unsetenv("REQPROF_INTERVAL");
 }
 
+/* Writes text to a new temporary file whose path goes into path. */
+static void write_temporary(char *path, const char *text)
+{
+    int fd = mkstemp(path);
+    EXPECT_TRUE(fd >= 0);
+    FILE *file = fdopen(fd, "w");
+    fputs(text, file);
+    fclose(file);
+}
+
+/* Removes every REQPROF_* variable, so that the test's own environment
+ * (a developer's shell) plays no part. */
+static void clear_settings_environment(void)
+{
+    for (size_t i = 0; environ[i] != NULL;) {
+        char name[256];
+        size_t length = strcspn(environ[i], "=");
+        if (strncmp(environ[i], "REQPROF_", 8) != 0 || length >= sizeof name) {
+            i++;
+            continue;
+        }
+        memcpy(name, environ[i], length);
+        name[length] = '\0';
+        unsetenv(name);
+    }
+}
+
+UNIT_TEST(test_file_lines_as_people_write_them)
+{
+    char path[] = "/tmp/reqprof-config-XXXXXX";
+    clear_settings_environment();
+    write_temporary(path,
+                    "export REQPROF_INTERVAL=2ms   # twice the default\n"
+                    "export\tREQPROF_MAX_REPORTS = 30\n"
+                    "REQPROF_DIR=\"/tmp/a b#c\"  # quoted: '#' and blanks kept\n"
+                    "REQPROF_OUTPUT='json,html'\n"
+                    "REQPROF_PRINT= 1 #\n"
+                    "  # an indented comment\n");
+    setenv("REQPROF_CONFIG", path, 1);
+    struct rp_config config;
+    EXPECT_INT_EQ(0, rp_config_load(&config, error, sizeof error));
+    EXPECT_INT_EQ(2000000, config.interval_ns);
+    EXPECT_INT_EQ(30, config.max_reports);
+    EXPECT_STR_EQ("/tmp/a b#c", config.dir);
+    EXPECT_INT_EQ(OUTPUT(JSON) | OUTPUT(HTML), config.outputs);
+    EXPECT_INT_EQ(1, config.print);
+    unlink(path);
+
+    static const struct {
+        const char *line;
+        const char *says;
+    } refused[] = {
+        /* A '#' inside a word is the value's, as in a shell. */
+        {"REQPROF_SIGNAL=SIGVTALRM#no blank before\n",
+         "REQPROF_SIGNAL=\"SIGVTALRM#no blank before\" is not valid"},
+        {"REQPROF_OUTPUT=\"json\n", "must end with its quote"},
+        {"REQPROF_OUTPUT='json\"\n", "must end with its quote"},
+        {"REQPROF_OUTPUT=\"json\" html\n", "nothing but a # comment"},
+        {"export\n", "expected KEY=VALUE"},
+        {"REQPROF_CONFIG=/etc/reqprof.conf\n", "environment only"},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        char bad[] = "/tmp/reqprof-config-XXXXXX";
+        write_temporary(bad, refused[i].line);
+        setenv("REQPROF_CONFIG", bad, 1);
+        EXPECT_INT_EQ(-1, rp_config_load(&config, error, sizeof error));
+        if (strstr(error, ":1: ") == NULL ||
+            strstr(error, refused[i].says) == NULL)
+            UNIT_FAIL_AT("%s: %s", refused[i].line, error);
+        unlink(bad);
+    }
+    unsetenv("REQPROF_CONFIG");
+}
+
+UNIT_TEST(test_misspelt_environment_variable_is_said_with_the_file_words)
+{
+    char warning[1024];
+    clear_settings_environment();
+    setenv("REQPROF_CONFIG", "", 1);
+    setenv("REQPROF_INTERVAL", "2ms", 1);
+    EXPECT_TRUE(!rp_config_unknown_in_environment(warning, sizeof warning));
+
+    setenv("REQPROF_INTERVALL", "3ms", 1);
+    EXPECT_TRUE(rp_config_unknown_in_environment(warning, sizeof warning));
+    struct rp_config config;
+    EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_INTERVALL", "3ms", error,
+                                    sizeof error));
+    /* The file's error for the key, then where it was and what is done. */
+    EXPECT_TRUE(strncmp(warning, error, strlen(error)) == 0);
+    EXPECT_STR_EQ(" in the environment: ignored, check the spelling",
+                  warning + strlen(error));
+    /* It stops nothing: the other settings apply. */
+    EXPECT_INT_EQ(0, rp_config_load(&config, error, sizeof error));
+    EXPECT_INT_EQ(2000000, config.interval_ns);
+
+    setenv("REQPROF_OUTPUTS", "json", 1);
+    EXPECT_TRUE(rp_config_unknown_in_environment(warning, sizeof warning));
+    EXPECT_TRUE(strstr(warning, "unknown settings ") == warning);
+    EXPECT_TRUE(strstr(warning, "REQPROF_INTERVALL") != NULL);
+    EXPECT_TRUE(strstr(warning, "REQPROF_OUTPUTS") != NULL);
+    clear_settings_environment();
+}
+
+/* The file's next line that begins with prefix, without its newline;
+ * NULL at the end. */
+static char *next_line_starting(FILE *file, const char *prefix, char *line,
+                                size_t size)
+{
+    while (fgets(line, (int)size, file) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, prefix, strlen(prefix)) == 0)
+            return line;
+    }
+    return NULL;
+}
+
+/* The file, read from the repository's top directory (where make test
+ * runs the unit tests). */
+static FILE *open_repository_file(const char *path)
+{
+    FILE *file = fopen(path, "r");
+    if (file == NULL)
+        UNIT_FAIL_AT("%s: %s (run from the repository's top directory)", path,
+                     strerror(errno));
+    return file;
+}
+
+UNIT_TEST(test_example_file_lists_every_key_with_its_default)
+{
+    FILE *file = open_repository_file("profiler.conf.example");
+    if (file == NULL)
+        return;
+    char line[512], said_default[512] = "";
+    size_t listed = 0, file_keys = 0;
+    while (fgets(line, sizeof line, file) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        if (strncmp(line, "# Default: ", 11) == 0) {
+            snprintf(said_default, sizeof said_default, "%s", line + 11);
+            continue;
+        }
+        char *equals = strchr(line, '=');
+        if (line[0] == '#' || line[0] == '\0' || equals == NULL)
+            continue;
+        *equals = '\0';
+        const struct rp_config_key *key = NULL;
+        for (size_t i = 0; i < rp_config_key_count; i++)
+            if (strcmp(rp_config_keys[i].name, line) == 0)
+                key = &rp_config_keys[i];
+        if (key == NULL || key->parse == NULL) {
+            UNIT_FAIL_AT("profiler.conf.example sets %s, not a file's key",
+                         line);
+            continue;
+        }
+        listed++;
+        EXPECT_STR_EQ(key->default_value, equals + 1);
+        EXPECT_STR_EQ(key->default_value, said_default);
+        said_default[0] = '\0';
+    }
+    fclose(file);
+    for (size_t i = 0; i < rp_config_key_count; i++)
+        file_keys += rp_config_keys[i].parse != NULL;
+    EXPECT_INT_EQ(file_keys, listed);
+}
+
+UNIT_TEST(test_readme_table_lists_every_key_with_its_default)
+{
+    FILE *file = open_repository_file("README.md");
+    if (file == NULL)
+        return;
+    char line[1024];
+    size_t listed = 0;
+    while (next_line_starting(file, "| `REQPROF_", line, sizeof line) != NULL) {
+        /* | `KEY` | `DEFAULT` | what | (no default: —) */
+        char *name = line + 3, *end = strchr(name, '`');
+        char *cell = end != NULL ? strstr(end, "| ") : NULL;
+        if (cell == NULL) {
+            UNIT_FAIL_AT("README.md: a settings row unlike the others: %s", line);
+            continue;
+        }
+        *end = '\0';
+        cell += 2;
+        cell[strcspn(cell, "|")] = '\0';
+        cell[strcspn(cell, " ")] = '\0';
+        const struct rp_config_key *key = NULL;
+        for (size_t i = 0; i < rp_config_key_count; i++)
+            if (strcmp(rp_config_keys[i].name, name) == 0)
+                key = &rp_config_keys[i];
+        if (key == NULL) {
+            UNIT_FAIL_AT("README.md lists %s, which is no setting", name);
+            continue;
+        }
+        listed++;
+        char expected[256];
+        snprintf(expected, sizeof expected, "`%s`",
+                 key->default_value != NULL ? key->default_value : "");
+        EXPECT_STR_EQ(key->default_value != NULL ? expected : "\xe2\x80\x94",
+                      cell);
+    }
+    fclose(file);
+    EXPECT_INT_EQ(rp_config_key_count, listed);
+}
+
 int main(void)
 {
     UNIT_RUN(test_defaults);
@@ -272,5 +476,9 @@ int main(void)
     UNIT_RUN(test_redact);
     UNIT_RUN(test_unknown_key_names_the_known_ones);
     UNIT_RUN(test_load_from_file_then_environment);
+    UNIT_RUN(test_file_lines_as_people_write_them);
+    UNIT_RUN(test_misspelt_environment_variable_is_said_with_the_file_words);
+    UNIT_RUN(test_example_file_lists_every_key_with_its_default);
+    UNIT_RUN(test_readme_table_lists_every_key_with_its_default);
     return unit_finish();
 }

@@ -22,18 +22,33 @@ static const char show_usage[] =
     "report is printed as it was written.\n"
     "\n" RP_CLI_TEXT_OPTIONS_HELP;
 
-static const char convert_usage[] =
-    "usage: reqprof convert REPORT --to FORMAT [-o FILE] [OPTIONS]\n"
-    "\n"
-    "Writes a JSON or HTML report in another format:\n"
-    "  text       the call tree, as reqprof show prints it\n"
-    "  html       one page with the call tree, flame graph and timeline\n"
-    "  json       the source of truth (docs/report-format.md)\n"
-    "  pprof      profile.proto, gzip-compressed, for pprof and Pyroscope\n"
-    "  collapsed  \"frame;frame count\" lines for flamegraph.pl, speedscope\n"
-    "\n"
-    "  -o FILE    write to FILE instead of stdout; a FILE ending in .gz is\n"
-    "             gzip-compressed\n" RP_CLI_TEXT_OPTIONS_HELP;
+/* convert's usage, its formats from rp_formats. */
+static const char *convert_usage(void)
+{
+    static char text[2048];
+    size_t length;
+
+    if (text[0] != '\0')
+        return text;
+    length = (size_t)snprintf(text, sizeof text, "%s",
+                              "usage: reqprof convert REPORT --to FORMAT "
+                              "[-o FILE] [OPTIONS]\n"
+                              "\n"
+                              "Writes a JSON or HTML report in another "
+                              "format:\n");
+    for (int format = 0; format < RP_FORMAT_COUNT && length < sizeof text;
+         format++)
+        length += (size_t)snprintf(text + length, sizeof text - length,
+                                   "  %-10s %s\n", rp_formats[format].name,
+                                   rp_formats[format].doc);
+    if (length < sizeof text)
+        snprintf(text + length, sizeof text - length, "%s",
+                 "\n"
+                 "  -o FILE    write to FILE instead of stdout; a FILE ending "
+                 "in .gz is\n"
+                 "             gzip-compressed\n" RP_CLI_TEXT_OPTIONS_HELP);
+    return text;
+}
 
 static const char open_usage[] =
     "usage: reqprof open [--print] REPORT\n"
@@ -191,21 +206,21 @@ int rp_cli_convert(int argc, char **argv)
         if (applied > 0)
             continue;
         if (option == 'h')
-            return rp_cli_usage(convert_usage, true);
+            return rp_cli_usage(convert_usage(), true);
         if (option == 'o') {
             output = optarg;
         } else if (option == 't') {
             if ((format = rp_cli_format_option(argv, optarg)) < 0)
                 return RP_EXIT_USAGE;
         } else {
-            return rp_cli_bad_option(argv, convert_usage);
+            return rp_cli_bad_option(argv, convert_usage());
         }
     }
-    if ((path = one_argument(argc, argv, convert_usage)) == NULL)
+    if ((path = one_argument(argc, argv, convert_usage())) == NULL)
         return RP_EXIT_USAGE;
     if (format < 0) {
         fprintf(stderr, "reqprof convert: say which format with --to\n\n");
-        return rp_cli_usage(convert_usage, false);
+        return rp_cli_usage(convert_usage(), false);
     }
     return convert_file(path, (enum rp_format)format, &text, output);
 }

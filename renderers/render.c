@@ -63,17 +63,29 @@ static int render_collapsed(const struct rp_report *report,
 /* The HTML page is not compressed: it is made to be opened in a browser,
  * and browsers do not open a .html.gz file from disk. */
 const struct rp_format_info rp_formats[RP_FORMAT_COUNT] = {
-    [RP_FORMAT_TEXT] = {.name = "text", .extension = "txt", .compressed = true,
+    [RP_FORMAT_TEXT] = {.name = "text",
+                        .doc = "the call tree, as reqprof show prints it",
+                        .extension = "txt", .compressed = true,
                         .library_writes = true, .render = rp_render_text},
-    [RP_FORMAT_JSON] = {.name = "json", .extension = "json", .compressed = true,
+    [RP_FORMAT_JSON] = {.name = "json",
+                        .doc = "the source of truth (docs/report-format.md)",
+                        .extension = "json", .compressed = true,
                         .library_writes = true, .read_back = true,
                         .render = render_json},
-    [RP_FORMAT_HTML] = {.name = "html", .extension = "html",
-                        .library_writes = true, .read_back = true,
-                        .render = render_html},
-    [RP_FORMAT_PPROF] = {.name = "pprof", .extension = "pb", .compressed = true,
+    [RP_FORMAT_HTML] = {.name = "html",
+                        .doc = "one page with the call tree, flame graph "
+                               "and timeline",
+                        .extension = "html", .library_writes = true,
+                        .read_back = true, .render = render_html},
+    [RP_FORMAT_PPROF] = {.name = "pprof",
+                         .doc = "profile.proto, gzip-compressed, for pprof "
+                                "and Pyroscope",
+                         .extension = "pb", .compressed = true,
                          .binary = true, .render = render_pprof},
-    [RP_FORMAT_COLLAPSED] = {.name = "collapsed", .extension = "folded",
+    [RP_FORMAT_COLLAPSED] = {.name = "collapsed",
+                             .doc = "\"frame;frame count\" lines for "
+                                    "flamegraph.pl, speedscope",
+                             .extension = "folded",
                              .render = render_collapsed},
 };
 

@@ -238,6 +238,7 @@ enum rp_format {
  */
 struct rp_format_info {
     const char *name;      /* what REQPROF_OUTPUT and --to call it */
+    const char *doc;       /* what it is for, in one line */
     const char *extension; /* its file's name ends in .EXTENSION */
     bool compressed;       /* its report file is gzip-compressed (and its
                             * name ends in .EXTENSION.gz) */

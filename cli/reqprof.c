@@ -28,6 +28,28 @@ static const char usage_text[] =
     "Exit status: 0 done, 1 a file is missing, corrupt or not a report,\n"
     "2 a wrong command line or REQPROF_* setting.\n";
 
+/* The usage; asked for, every setting too, from the library's table. */
+static int usage(bool asked)
+{
+    int status = rp_cli_usage(usage_text, asked);
+
+    if (!asked)
+        return status;
+    fputs("\nSettings of libreqprof.so and this tool, with their defaults: "
+          "environment\nvariables, or keys of REQPROF_CONFIG's file (the "
+          "environment wins);\nprofiler.conf.example tells more.\n", stdout);
+    for (size_t i = 0; i < rp_config_key_count; i++) {
+        const struct rp_config_key *key = &rp_config_keys[i];
+        char setting[64];
+
+        snprintf(setting, sizeof setting, "%s%s%s", key->name,
+                 key->default_value != NULL ? "=" : "",
+                 key->default_value != NULL ? key->default_value : "");
+        printf("  %-26s %s\n", setting, key->doc);
+    }
+    return status;
+}
+
 static const struct {
     const char *name;
     int (*run)(int argc, char **argv);
@@ -40,14 +62,14 @@ static const struct {
 int main(int argc, char **argv)
 {
     if (argc < 2)
-        return rp_cli_usage(usage_text, false);
+        return usage(false);
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0)
-        return rp_cli_usage(usage_text, true);
+        return usage(true);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);
     }
     fprintf(stderr, "reqprof: unknown command \"%s\"\n\n", argv[1]);
-    return rp_cli_usage(usage_text, false);
+    return usage(false);
 }

@@ -207,27 +207,27 @@ const struct rp_config_key rp_config_keys[] = {
     {"REQPROF_DIR", "reqprof", parse_dir, FIELD(dir),
      "a directory path shorter than PATH_MAX (created if missing; a relative "
      "one is taken from the current directory)", NULL,
-     "where reports go (relative to where the server started)"},
+     "where reports go (from where the server started)"},
     {"REQPROF_OUTPUT", "text", parse_output, FIELD(outputs), NULL,
      describe_output, "the report formats written, a comma list"},
     {"REQPROF_INTERVAL", "1ms", parse_interval, FIELD(interval_ns),
      "a duration from 100us to 1s, such as 500us, 1ms or 2ms", NULL,
-     "how often a thread working on a request is sampled"},
+     "how often a request's thread is sampled"},
     {"REQPROF_MIN_DURATION", "0", parse_min_duration, FIELD(min_duration_ns),
      "0 (every request) or a duration up to 1h, such as 500us, 50ms or 2s",
-     NULL, "requests shorter than this get an index line but no report file"},
+     NULL, "shorter requests get an index line, no report"},
     {"REQPROF_MAX_REPORTS", "100", parse_max_reports, FIELD(max_reports),
      "0 (no limit) or a number of report files a second, up to 1000000, "
      "such as 100", NULL,
-     "report files a second at most, per process, for the slowest requests"},
+     "report files a second per process, slowest first"},
     {"REQPROF_MAX_DISK", "1G", parse_max_disk, FIELD(max_disk),
      "0 (no limit) or a size of at least 1M, in bytes or with K, M, G or T "
      "(powers of 1024; KiB, MiB... too), such as 500M or 1G", NULL,
-     "disk the report directory may take; the oldest reports go first"},
+     "disk the reports may take; the oldest go first"},
     {"REQPROF_PRINT", "0", parse_flag, FIELD(print), FLAG_ACCEPTS, NULL,
-     "1 also prints each text report on stderr"},
+     "1: each text report on stderr too"},
     {"REQPROF_SHOW_ALL", "0", parse_flag, FIELD(show_all), FLAG_ACCEPTS, NULL,
-     "1: text reports fold nothing and leave nothing out"},
+     "1: text reports fold nothing, leave nothing out"},
     {"REQPROF_UNICODE", "1", parse_flag, FIELD(unicode), FLAG_ACCEPTS, NULL,
      "0: text trees drawn with ASCII"},
     {"REQPROF_SIGNAL", "SIGPROF", parse_signal, FIELD(signal),
@@ -237,7 +237,7 @@ const struct rp_config_key rp_config_keys[] = {
      "none (paths as sent) or query (paths without query values)", NULL,
      "query: paths written without query values"},
     {"REQPROF_CONFIG", NULL, NULL, 0, "a file of KEY=VALUE lines", NULL,
-     "file to read the other keys from (the environment wins)"},
+     "file to read the other keys from"},
 };
 
 const size_t rp_config_key_count =

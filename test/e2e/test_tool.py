@@ -123,6 +123,17 @@ def test_the_tool_reads_settings_as_the_library_does():
         "REQPROF_CONFIG) in the environment: ignored, check the spelling"], \
         stderr
     assert len(out.decode().splitlines()) == len(REQUESTS) + 1, out
+    # --help lists every setting with its default, from the same table
+    # (test_config checks the README's against it).
+    out, _ = tool("--help")
+    listed = [line.split()[0] for line in out.decode().splitlines()
+              if line.startswith("  REQPROF_")]
+    with open("README.md") as readme:
+        rows = [line.split("|")[1:3] for line in readme
+                if line.startswith("| `REQPROF_")]
+    assert listed == [key.strip(" `") + ("=" + default.strip(" `")
+                                         if "`" in default else "")
+                      for key, default in rows], (listed, rows)
 
 
 def test_show_folds_library_frames_and_keeps_the_server():

@@ -4,16 +4,10 @@
 #include <errno.h>
 #include <time.h>
 
+#include "clock.h"
 #include "follow.h"
 #include "process.h"
 #include "unwind.h"
-
-static uint64_t wait_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 struct rp_thread *rp_wait_begin(void *function)
 {
@@ -38,7 +32,7 @@ struct rp_thread *rp_wait_begin(void *function)
     for (int i = first; i < count && kept < RP_STACK_MAX; i++)
         thread->wait_frames[kept++] = frames[i];
     thread->wait_frame_count = (uint16_t)kept;
-    thread->wait_start_ns = wait_now_ns();
+    thread->wait_start_ns = rp_monotonic_ns();
     errno = saved_errno;
     return thread;
 }
@@ -49,7 +43,7 @@ void rp_wait_end(struct rp_thread *thread)
         return;
     int saved_errno = errno;
     uint64_t interval_ns = rp_process.config.interval_ns;
-    uint64_t end_ns = wait_now_ns();
+    uint64_t end_ns = rp_monotonic_ns();
     thread->wait_remainder_ns += end_ns - thread->wait_start_ns;
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;

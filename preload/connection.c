@@ -72,7 +72,7 @@ static void connection_finish_oldest(struct connection_call *call)
         request->final_cpu = rp_thread_end_current(thread, &request->end_ns);
     else
         request->end_ns = rp_monotonic_ns();
-    rp_handoff_request_ended(request->id);
+    rp_handoff_request_ended(request->id, request->status != 0);
     if (thread != NULL && thread->open_count != 0)
         rp_thread_request_ended(thread, request->id);
     if (rp_finish_queue_push(request)) {

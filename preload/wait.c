@@ -14,7 +14,7 @@ struct rp_thread *rp_wait_begin(void *function)
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL)
         return NULL;
-    if (thread->current_request == 0) {
+    if (!rp_thread_has_work(thread)) {
         rp_thread_disarm(thread);
         return NULL;
     }
@@ -48,12 +48,15 @@ void rp_wait_end(struct rp_thread *thread)
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
     uint64_t request_id = thread->current_request; /* read once: thread.h */
-    if (samples > 0 && request_id != 0) {
+    /* A sharing thread's wait is part of the work it shares: deferred to
+     * its stretch's end, as its ticks are. */
+    bool shared = request_id == 0 && thread->sharing;
+    if (samples > 0 && (request_id != 0 || shared)) {
         struct rp_record *record = rp_thread_record_start(thread, thread->wait_frame_count);
         if (record != NULL) {
-            record->kind = RP_RECORD_STACK;
+            record->kind = shared ? RP_RECORD_DEFERRED : RP_RECORD_STACK;
             record->time_ns = end_ns;
-            record->request_id = request_id;
+            record->request_id = shared ? thread->stretch : request_id;
             record->value = samples;
             record->frame_count = thread->wait_frame_count;
             record->truncated = thread->wait_frame_count == RP_STACK_MAX;
@@ -61,8 +64,10 @@ void rp_wait_end(struct rp_thread *thread)
                 record->frames[i] = thread->wait_frames[i];
         }
         rp_thread_record_finish(thread, record);
+        if (shared)
+            rp_thread_mark_stretch_from_handler(thread);
     }
-    if (thread->current_request != 0)
+    if (rp_thread_has_work(thread))
         rp_thread_arm(thread);
     errno = saved_errno;
 }
@@ -87,7 +92,7 @@ struct rp_thread *rp_wait_shield_begin(void)
 
 void rp_wait_shield_end(struct rp_thread *thread)
 {
-    if (thread == NULL || (thread->current_request == 0 && !thread->deferring))
+    if (thread == NULL || (!rp_thread_has_work(thread) && !thread->deferring))
         return;
     int saved_errno = errno;
     rp_thread_arm(thread);

@@ -89,19 +89,13 @@ static void woken(struct rp_thread *thread, const void *object)
     rp_handoff_woken((uintptr_t)object);
 }
 
-/* Request ids, fresh for each test: the table outlives tests. */
+/* Request ids, in the order requests come (each test runs in a process of
+ * its own, with a table of its own). */
 static uint64_t next_id = 1;
 
 static uint64_t request(void)
 {
     return next_id++;
-}
-
-/* After a test: its requests end, so nothing stays pending. */
-static void end_requests(void)
-{
-    for (uint64_t id = 1; id < next_id; id++)
-        rp_handoff_request_ended(id, true);
 }
 
 UNIT_TEST(the_one_request_pending_is_taken_by_the_woken_thread)
@@ -114,7 +108,6 @@ UNIT_TEST(the_one_request_pending_is_taken_by_the_woken_thread)
     /* A signal's request leaves the object when taken. */
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    end_requests();
 }
 
 /* Whether thread shares among exactly a and b. */
@@ -151,7 +144,6 @@ UNIT_TEST(several_requests_pending_are_shared_never_guessed_between)
     rp_handoff_request_ended(b, true);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(c, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(an_event_loops_thread_shares_nothing_it_is_handed)
@@ -169,7 +161,6 @@ UNIT_TEST(an_event_loops_thread_shares_nothing_it_is_handed)
     /* Its take was not counted: a pool thread still shares them. */
     woken(pool_thread, &done);
     EXPECT_TRUE(shares_between(pool_thread, a, b));
-    end_requests();
 }
 
 UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
@@ -190,7 +181,6 @@ UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
     /* A sharer hands no request on. */
     woken(io_thread, &done);
     EXPECT_INT_EQ(0, io_thread->current_request);
-    end_requests();
 }
 
 /* A queue deeper than the requests a slot tells apart: the wake past them
@@ -212,7 +202,6 @@ UNIT_TEST(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends)
     rp_handoff_request_ended(unrecorded, true);
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(last_recorded, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_request_that_ended_is_never_taken)
@@ -223,7 +212,6 @@ UNIT_TEST(a_request_that_ended_is_never_taken)
     rp_handoff_request_ended(a, true);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_broadcasts_request_is_taken_by_every_woken_thread)
@@ -237,7 +225,6 @@ UNIT_TEST(a_broadcasts_request_is_taken_by_every_woken_thread)
         rp_handoff_woken((uintptr_t)&queue);
         EXPECT_INT_EQ(a, pool_thread->current_request);
     }
-    end_requests();
 }
 
 UNIT_TEST(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over)
@@ -256,7 +243,6 @@ UNIT_TEST(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over)
     EXPECT_INT_EQ(0, pool_thread->current_request);
     woken(io_thread, &done);
     EXPECT_INT_EQ(b, io_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_thread_on_a_request_of_its_own_keeps_it)
@@ -271,7 +257,6 @@ UNIT_TEST(a_thread_on_a_request_of_its_own_keeps_it)
     rp_handoff_request_ended(own, true);
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(a, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(only_eventfds_and_pipes_the_server_made_carry_a_request)
@@ -294,7 +279,6 @@ UNIT_TEST(only_eventfds_and_pipes_the_server_made_carry_a_request)
     on(pool_thread, 0);
     rp_handoff_fd_read(7);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_thread_with_no_request_records_nothing)
@@ -323,7 +307,6 @@ UNIT_TEST(a_wake_from_a_handler_inside_a_switch_hands_nothing_on)
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     EXPECT_TRUE(pool_thread->current_request == 0 || pool_thread->current_conn != NULL);
-    end_requests();
 }
 
 /* A's and B's jobs are queued; a worker shares them (it runs A's). B's
@@ -347,7 +330,6 @@ UNIT_TEST(a_request_ending_unanswered_makes_the_objects_takes_unknown_until_empt
     wake(io_thread, c, &queue);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(c, pool_thread->current_request);
-    end_requests();
 }
 
 /* An fd's slot with a wake not recorded and nothing pending: a new
@@ -372,7 +354,6 @@ UNIT_TEST(a_closed_fd_leaves_no_unrecorded_mark_to_the_next_of_its_number)
     on(pool_thread, 0);
     rp_handoff_fd_read(9);
     EXPECT_INT_EQ(d, pool_thread->current_request);
-    end_requests();
 }
 
 int main(void)
@@ -381,15 +362,13 @@ int main(void)
     pool_thread = calloc(1, sizeof *pool_thread);
     if (io_thread == NULL || pool_thread == NULL)
         return 1;
-    /* First: what it checks shows only while nothing else is pending in
-     * the whole table, which other tests leave behind them. */
-    UNIT_RUN(a_closed_fd_leaves_no_unrecorded_mark_to_the_next_of_its_number);
     UNIT_RUN(the_one_request_pending_is_taken_by_the_woken_thread);
     UNIT_RUN(several_requests_pending_are_shared_never_guessed_between);
     UNIT_RUN(an_event_loops_thread_shares_nothing_it_is_handed);
     UNIT_RUN(sharing_ends_at_the_next_wait_or_hand_over);
     UNIT_RUN(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends);
     UNIT_RUN(a_request_ending_unanswered_makes_the_objects_takes_unknown_until_empty);
+    UNIT_RUN(a_closed_fd_leaves_no_unrecorded_mark_to_the_next_of_its_number);
     UNIT_RUN(a_request_that_ended_is_never_taken);
     UNIT_RUN(a_broadcasts_request_is_taken_by_every_woken_thread);
     UNIT_RUN(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over);

@@ -159,8 +159,8 @@ bool rp_cli_path_matches(const char *pattern, const char *target);
 /*
  * Writes into path (size bytes) the report file of request in dir that
  * can be read back (rp_formats: its .json.gz, else its .html), else (if
- * text_too) its .txt.gz. Returns 0, or -1 if there is none (REQPROF_OUTPUT held none,
- * or the request got no files: see no_file).
+ * text_too) its .txt.gz. Returns 0, or -1 if there is none
+ * (REQPROF_OUTPUT held none, or the request got no files: see no_file).
  */
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
                      bool text_too, char *path, size_t size);

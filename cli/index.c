@@ -230,8 +230,10 @@ int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
         return -1;
     snprintf(stem, sizeof stem, "%s/%s", dir, request->stem);
     /* The formats that can be read back first, in the table's order;
-     * then the others the library writes (text), if asked. */
-    for (int read_back = 1; read_back >= !text_too; read_back--) {
+     * then, if asked, the library's others (text). */
+    for (int pass = 0; pass < (text_too ? 2 : 1); pass++) {
+        bool read_back = pass == 0;
+
         for (int format = 0; format < RP_FORMAT_COUNT; format++) {
             if (!rp_formats[format].library_writes ||
                 rp_formats[format].read_back != read_back)

@@ -463,6 +463,56 @@ UNIT_TEST(test_readme_table_lists_every_key_with_its_default)
     EXPECT_INT_EQ(rp_config_key_count, listed);
 }
 
+UNIT_TEST(test_docs_name_the_formats_of_the_table)
+{
+    char library[128], line[1024];
+    rp_format_names(library, sizeof library, true);
+    EXPECT_STR_EQ("text, json, html", library);
+
+    FILE *file = open_repository_file("profiler.conf.example");
+    if (file == NULL)
+        return;
+    const char *found = next_line_starting(file, "# Report formats, a comma "
+                                           "list of: ", line, sizeof line);
+    fclose(file);
+    EXPECT_TRUE(found != NULL);
+    if (found != NULL) {
+        char expected[256];
+        snprintf(expected, sizeof expected,
+                 "# Report formats, a comma list of: %s.", library);
+        EXPECT_STR_EQ(expected, line);
+    }
+
+    file = open_repository_file("README.md");
+    if (file == NULL)
+        return;
+    /* The tool's --to, every format and no other. */
+    found = next_line_starting(file, "build/reqprof convert REPORT --to ", line,
+                               sizeof line);
+    EXPECT_TRUE(found != NULL);
+    size_t named = 0;
+    if (found != NULL) {
+        char *word = line + strlen("build/reqprof convert REPORT --to ");
+        word[strcspn(word, " ")] = '\0';
+        for (char *name = strtok(word, "|"); name != NULL;
+             name = strtok(NULL, "|")) {
+            EXPECT_TRUE(rp_format_from_name(name) >= 0);
+            named++;
+        }
+    }
+    EXPECT_INT_EQ(RP_FORMAT_COUNT, named);
+    /* The settings table's row, without its backquotes. */
+    found = next_line_starting(file, "| `REQPROF_OUTPUT` |", line, sizeof line);
+    char row[1024];
+    size_t length = 0;
+    for (const char *c = line; found != NULL && *c != '\0'; c++)
+        if (*c != '`')
+            row[length++] = *c;
+    row[length] = '\0';
+    fclose(file);
+    EXPECT_TRUE(found != NULL && strstr(row, library) != NULL);
+}
+
 int main(void)
 {
     UNIT_RUN(test_defaults);
@@ -480,5 +530,6 @@ int main(void)
     UNIT_RUN(test_misspelt_environment_variable_is_said_with_the_file_words);
     UNIT_RUN(test_example_file_lists_every_key_with_its_default);
     UNIT_RUN(test_readme_table_lists_every_key_with_its_default);
+    UNIT_RUN(test_docs_name_the_formats_of_the_table);
     return unit_finish();
 }

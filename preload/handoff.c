@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "follow.h"
+#include "hash.h"
 #include "interpose.h"
 #include "process.h"
 
@@ -102,8 +103,7 @@ void rp_handoff_request_ended(uint64_t request_id, bool answered)
 
 static unsigned handoff_hash(uintptr_t object)
 {
-    uint64_t mixed = (uint64_t)object * 0x9e3779b97f4a7c15u;
-    return (unsigned)(mixed >> 40) % HANDOFF_SLOTS;
+    return (unsigned)(rp_hash_mix(object) % HANDOFF_SLOTS);
 }
 
 static bool handoff_try_lock(struct handoff_slot *slot)

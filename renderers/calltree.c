@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "calltree.h"
+#include "hash.h"
 #include "heap.h"
 
 /* Nodes in a tree's first chunk, and the most in one chunk: most requests
@@ -79,27 +80,16 @@ struct rp_calltree {
 /* What rp_calltree_frame returns for the root. */
 static const struct rp_frame root_frame = {"[request]", NULL, NULL, 0};
 
-/* The 64-bit finaliser of MurmurHash3: spreads every input bit. */
-static uint64_t hash_mix(uint64_t value)
-{
-    value ^= value >> 33;
-    value *= UINT64_C(0xff51afd7ed558ccd);
-    value ^= value >> 33;
-    value *= UINT64_C(0xc4ceb9fe1a85ec53);
-    value ^= value >> 33;
-    return value;
-}
-
 /* FNV-1a over a string; NULL hashes apart from every string, "" included. */
 static uint64_t hash_string(uint64_t hash, const char *text)
 {
     if (text == NULL)
-        return hash_mix(hash ^ 0x6e756c6c);
+        return rp_hash_mix(hash ^ 0x6e756c6c);
     for (; *text; text++) {
         hash ^= (unsigned char)*text;
         hash *= UINT64_C(0x100000001b3);
     }
-    return hash_mix(hash);
+    return rp_hash_mix(hash);
 }
 
 static uint64_t hash_frame(const struct rp_frame *frame)
@@ -109,13 +99,13 @@ static uint64_t hash_frame(const struct rp_frame *frame)
     hash = hash_string(hash, frame->function);
     hash = hash_string(hash, frame->object);
     hash = hash_string(hash, frame->file);
-    return hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
+    return rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
 }
 
 static uint64_t hash_child(const struct rp_calltree_node *parent,
                            uint32_t frame)
 {
-    return hash_mix(hash_mix((uint64_t)(uintptr_t)parent) ^ frame);
+    return rp_hash_mix(rp_hash_mix((uint64_t)(uintptr_t)parent) ^ frame);
 }
 
 /* strcmp for strings that may be NULL, which sorts first. */
@@ -342,7 +332,7 @@ static struct lasting_slot *lasting_slot_find(const struct rp_calltree *tree,
                                               const struct rp_frame *frame)
 {
     size_t mask = tree->lasting_slot_count - 1;
-    size_t slot = hash_mix((uint64_t)(uintptr_t)frame) & mask;
+    size_t slot = rp_hash_mix((uint64_t)(uintptr_t)frame) & mask;
 
     while (tree->lasting_slots[slot].frame != NULL &&
            tree->lasting_slots[slot].frame != frame)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hash.h"
 #include "heap.h"
 #include "isolated.h"
 
@@ -167,19 +168,11 @@ static const Dwfl_Callbacks symbolizer_callbacks = {
     .find_debuginfo = symbolizer_find_debuginfo,
 };
 
-static uint64_t symbol_hash(uint64_t key)
-{
-    key ^= key >> 33;
-    key *= 0xff51afd7ed558ccdULL;
-    key ^= key >> 33;
-    return key;
-}
-
 static struct rp_frame *symbol_map_get(const struct symbol_map *map, uint64_t key)
 {
     if (map->capacity == 0)
         return NULL;
-    for (size_t i = symbol_hash(key) & (map->capacity - 1);;
+    for (size_t i = rp_hash_mix(key) & (map->capacity - 1);;
          i = (i + 1) & (map->capacity - 1)) {
         if (map->keys[i] == key)
             return map->frames[i];
@@ -218,7 +211,7 @@ static int symbol_map_put(struct symbol_map *map, uint64_t key,
         return 0;
     if ((map->count + 1) * 2 > map->capacity && symbol_map_grow(map) != 0)
         return -1;
-    size_t i = symbol_hash(key) & (map->capacity - 1);
+    size_t i = rp_hash_mix(key) & (map->capacity - 1);
     while (map->keys[i] != 0 && map->keys[i] != key)
         i = (i + 1) & (map->capacity - 1);
     if (map->keys[i] == 0)

@@ -84,6 +84,14 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
+# The tool's own code among the renderers: reading reports back (JSON and
+# HTML, which are untrusted input) and merging trees. The preloaded library
+# is linked without it: a parser has no business in every profiled server,
+# and test_library_symbols checks that none of it is there. The tool and
+# the unit tests name these objects.
+TOOL_RENDERER_OBJECTS = $(call objects_of,renderers/json_read.c renderers/html_read.c renderers/calltree_merge.c renderers/report.c)
+LIBRARY_RENDERER_OBJECTS = $(filter-out $(TOOL_RENDERER_OBJECTS),$(call objects_of,$(RENDERER_SOURCES)))
+
 # Not linked with libdw or zlib: they are loaded into a namespace of their
 # own (preload/isolated.h), so that a server defining their names (varnishd
 # has its own zlib) and reqprof never bind to each other's. Their headers
@@ -95,7 +103,7 @@ $(BUILD)/obj/%.o: %.c
 # on the stack the handler runs on; and a fork child that called a function
 # the parent never did would write its GOT entry, a page copied in every
 # child.
-$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES) $(RENDERER_SOURCES)) $(EXPORTS_MAP)
+$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES)) $(LIBRARY_RENDERER_OBJECTS) $(EXPORTS_MAP)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
 	    -Wl,--version-script=$(EXPORTS_MAP) -Wl,--no-undefined-version \
 	    -ldl -lpthread -lrt
@@ -111,17 +119,17 @@ $(EXPORTS_MAP): preload/exports.map.in preload/interposed.def
 
 # The tool reads reports with zlib's gzread: its own process, linked
 # normally. Its symbols, like the library's, come through isolated.h.
-$(TOOL): $(call objects_of,$(CLI_SOURCES)) $(CORE_ARCHIVE)
+$(TOOL): $(call objects_of,$(CLI_SOURCES)) $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(call objects_of,$(RENDERER_SOURCES) $(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
+$(CORE_ARCHIVE): $(LIBRARY_RENDERER_OBJECTS) $(call objects_of,$(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/test/unit/%: test/unit/%.c $(CORE_ARCHIVE)
+$(BUILD)/test/unit/%: test/unit/%.c $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -Itest/unit $(UNIT_TEST_CFLAGS) -o $@ $< $(UNIT_TEST_OBJECTS) \
-	    $(CORE_ARCHIVE) $(FINAL_LDFLAGS) $(UNIT_TEST_LIBS) -ldl
+	    $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE) $(FINAL_LDFLAGS) $(UNIT_TEST_LIBS) -ldl
 
 # The tool's test runs its commands: the tool's objects, all but its main.
 CLI_COMMAND_OBJECTS = $(call objects_of,$(filter-out cli/reqprof.c,$(CLI_SOURCES)))

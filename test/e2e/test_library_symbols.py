@@ -1,7 +1,8 @@
 """What libreqprof.so shows the server, and what it carries: exactly the
 interposed functions of preload/interposed.def as its dynamic symbols, and
-none of the tool's code (readers of untrusted reports, exporters, merge),
-which has no business inside every profiled server."""
+none of the tool's own code (the Makefile's TOOL_RENDERER_OBJECTS: the
+readers of untrusted reports, merge), which has no business inside every
+profiled server."""
 
 import glob
 import os
@@ -74,3 +75,40 @@ def test_the_library_exports_the_interposed_functions_and_nothing_else():
     odd = [(name, flags, version) for name, flags, version in symbols
            if flags != "g    DF" or version != "Base"]
     assert not odd, odd
+
+
+def tool_only_objects():
+    """The objects the Makefile links into the tool and not into the
+    library (TOOL_RENDERER_OBJECTS), as make itself names them."""
+    build = os.path.abspath(BUILD)
+    printed = subprocess.run(
+        ["make", "--no-print-directory", "-s", "-C", SOURCE, "BUILD=" + build,
+         "--eval", "print-tool-objects: ; @echo $(TOOL_RENDERER_OBJECTS)",
+         "print-tool-objects"],
+        capture_output=True, text=True, check=True).stdout.split()
+    assert printed, "the Makefile names no tool-only objects"
+    return printed
+
+
+def defined_functions(path, external_only):
+    """The functions path (an object or the library) defines, by nm: its
+    external ones, or all of them, local ones included."""
+    table = subprocess.run(["nm", "--defined-only"] +
+                           (["--extern-only"] if external_only else []) +
+                           [path], capture_output=True, text=True,
+                           check=True).stdout
+    return {fields[2] for fields in (line.split() for line in
+                                     table.splitlines())
+            if len(fields) == 3 and fields[1] in "Tt"}
+
+
+def test_no_reader_or_other_tool_only_code_is_inside_the_library():
+    tool_only = set()
+    for path in tool_only_objects():
+        tool_only |= defined_functions(path, external_only=True)
+    assert {"rp_report_from_json", "rp_report_from_html",
+            "rp_calltree_merge"} <= tool_only, sorted(tool_only)
+    # Local symbols too: hidden functions of ours are local in the library.
+    inside = defined_functions(LIBRARY, external_only=False)
+    assert "rp_render_json" in inside, "the library has no symbol table"
+    assert not tool_only & inside, sorted(tool_only & inside)

@@ -80,7 +80,8 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
  * REQPROF_UNICODE (as the library reads them), colour when color_allowed
  * and NO_COLOR is unset.
  */
-void rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
+void rp_cli_text_options_from_settings(struct rp_text_options *options,
+                                       bool color_allowed);
 
 /* The long options every command that prints text takes; the values are
  * what getopt_long returns for them. */
@@ -99,8 +100,8 @@ void rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
  * Applies one of RP_CLI_TEXT_OPTIONS. Returns 1 if option is one of them,
  * 0 if not, -1 (with a message on stderr) if its value is wrong.
  */
-int rp_cli_text_option(int option, const char *value,
-                       struct rp_text_options *options);
+int rp_cli_text_options_apply_option(int option, const char *value,
+                                     struct rp_text_options *options);
 
 /* Why a request has no report files, as its index line says. */
 enum rp_cli_no_file {

@@ -127,10 +127,10 @@ int rp_cli_show(int argc, char **argv)
     const char *path;
     int option;
 
-    rp_cli_text_options(&text, isatty(STDOUT_FILENO));
+    rp_cli_text_options_from_settings(&text, isatty(STDOUT_FILENO));
     opterr = 0;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int applied = rp_cli_text_option(option, optarg, &text);
+        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
 
         if (option == 'h')
             return rp_cli_usage(show_usage, true);
@@ -179,10 +179,10 @@ int rp_cli_convert(int argc, char **argv)
     const char *path, *output = NULL;
     int option, format = -1;
 
-    rp_cli_text_options(&text, false);
+    rp_cli_text_options_from_settings(&text, false);
     opterr = 0;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
-        int applied = rp_cli_text_option(option, optarg, &text);
+        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
 
         if (applied < 0)
             return RP_EXIT_USAGE;

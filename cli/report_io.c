@@ -270,7 +270,8 @@ static bool environment_flag(const char *name, bool unset)
            strcmp(value, "true") == 0;
 }
 
-void rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
+void rp_cli_text_options_from_settings(struct rp_text_options *options,
+                                       bool color_allowed)
 {
     bool show_all = environment_flag("REQPROF_SHOW_ALL", false);
 
@@ -280,8 +281,8 @@ void rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
     options->threshold = show_all ? 0 : RP_TEXT_THRESHOLD_DEFAULT;
 }
 
-int rp_cli_text_option(int option, const char *value,
-                       struct rp_text_options *options)
+int rp_cli_text_options_apply_option(int option, const char *value,
+                                     struct rp_text_options *options)
 {
     char *end;
     double percent;

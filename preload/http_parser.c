@@ -18,13 +18,15 @@
  * the server holds its own locks, so it must not allocate, block or touch
  * errno. The only libc it calls is memcpy and memcmp, which do none of that.
  * The 16-byte steps use SSE2, which every x86-64 processor has; reqprof
- * runs on x86-64 only (its unwinder follows the x86-64 ABI).
+ * runs on x86-64 only (architecture.h).
  *
  * Only the two headers that frame a body are read, so no header name is
  * stored: a line parser compares a whole name with them, the byte machine
  * matches a name as it arrives, one byte against a literal. The value of any
  * other header is skipped however long it is.
  */
+#include "architecture.h"
+
 #include <emmintrin.h>
 #include <string.h>
 

@@ -20,7 +20,7 @@ WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wno-unused-parameter
 # -fPIC everywhere: the same objects go into the preloaded library and the tool.
 # -fvisibility=hidden: nothing of ours is seen by the server but the interposed
-# libc functions (preload/exports.map).
+# libc functions (preload/interposed.def, through $(EXPORTS_MAP)).
 FINAL_CFLAGS = -std=gnu11 $(OPTIMIZATION) -g -fPIC -fvisibility=hidden \
                $(WARNINGS) -MMD -MP -Ipreload -Isymbolizer -Irenderers \
                -D_GNU_SOURCE $(CFLAGS)
@@ -35,6 +35,8 @@ UNIT_TEST_SOURCES := $(wildcard test/unit/test_*.c)
 objects_of = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
 LIBRARY = $(BUILD)/libreqprof.so
+# The library's version script, made from preload/interposed.def.
+EXPORTS_MAP = $(BUILD)/gen/exports.map
 TOOL = $(BUILD)/reqprof
 # Modules without process-wide state, for unit tests to link against.
 CORE_ARCHIVE = $(BUILD)/libreqprof-core.a
@@ -82,11 +84,17 @@ $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
-# The tool's own formats (renderers/render.c): the library writes only
-# those REQPROF_OUTPUT takes, and is linked without their renderers. The
-# tool and the unit tests name them, as render.c's weak references to
-# them would not take them out of an archive.
-TOOL_RENDERER_OBJECTS = $(call objects_of,renderers/render_pprof.c renderers/render_collapsed.c)
+# The tool's own code among the renderers: reading reports back (JSON and
+# HTML, which are untrusted input), merging trees, and the formats only the
+# tool writes (renderers/render.c: the library writes only those
+# REQPROF_OUTPUT takes). The preloaded library is linked without it: a
+# parser has no business in every profiled server, and test_library_symbols
+# checks that none of it is there. The tool and the unit tests name these
+# objects: render.c's weak references to the tool's renderers would not
+# take them out of an archive.
+TOOL_RENDERER_OBJECTS = $(call objects_of,renderers/json_read.c renderers/html_read.c \
+                          renderers/calltree_merge.c renderers/report.c \
+                          renderers/render_pprof.c renderers/render_collapsed.c)
 LIBRARY_RENDERER_OBJECTS = $(filter-out $(TOOL_RENDERER_OBJECTS),$(call objects_of,$(RENDERER_SOURCES)))
 
 # Not linked with libdw or zlib: they are loaded into a namespace of their
@@ -100,9 +108,19 @@ LIBRARY_RENDERER_OBJECTS = $(filter-out $(TOOL_RENDERER_OBJECTS),$(call objects_
 # on the stack the handler runs on; and a fork child that called a function
 # the parent never did would write its GOT entry, a page copied in every
 # child.
-$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES)) $(LIBRARY_RENDERER_OBJECTS) preload/exports.map
+$(LIBRARY): $(call objects_of,$(PRELOAD_SOURCES) $(SYMBOLIZER_SOURCES)) $(LIBRARY_RENDERER_OBJECTS) $(EXPORTS_MAP)
 	$(CC) -shared -o $@ $(filter %.o,$^) $(FINAL_LDFLAGS) -Wl,-z,defs -Wl,-z,now \
-	    -Wl,--version-script=preload/exports.map -ldl -lpthread -lrt
+	    -Wl,--version-script=$(EXPORTS_MAP) -Wl,--no-undefined-version \
+	    -ldl -lpthread -lrt
+
+# The linker's version script, which exports the interposed functions and
+# nothing else: the list in preload/interposed.def, through the
+# preprocessor alone (-undef: no predefined name such as "linux" may stand
+# in for one). With --no-undefined-version above, a name listed there
+# without a wrapper stops the link.
+$(EXPORTS_MAP): preload/exports.map.in preload/interposed.def
+	@mkdir -p $(dir $@)
+	$(CC) -E -P -undef -x c -Ipreload preload/exports.map.in > $@.tmp && mv $@.tmp $@
 
 # The tool reads reports with zlib's gzread: its own process, linked
 # normally. Its symbols, like the library's, come through isolated.h.

@@ -79,8 +79,8 @@ static const char response_body[] = "a small static file\n";
 
 static unsigned long parser_events;
 
-static void on_parser_event(void *context, enum http_event event,
-                            const struct http_parser *parser, size_t offset)
+static void on_parser_event(void *context, enum rp_http_event event,
+                            const struct rp_http_parser *parser, size_t offset)
 {
     (void)context, (void)event, (void)parser, (void)offset;
     parser_events++;
@@ -100,18 +100,18 @@ static double now_seconds(void)
 
 static double parse_seconds(void)
 {
-    struct http_parser requests, responses;
-    http_parser_init(&requests, HTTP_DIRECTION_REQUEST);
-    http_parser_init(&responses, HTTP_DIRECTION_RESPONSE);
+    struct rp_http_parser requests, responses;
+    rp_http_parser_init(&requests, RP_HTTP_DIRECTION_REQUEST);
+    rp_http_parser_init(&responses, RP_HTTP_DIRECTION_RESPONSE);
     const int rounds = 500000;
     double start = now_seconds();
     for (int i = 0; i < rounds; i++) {
-        if (http_parser_feed(&requests, request, sizeof request - 1,
-                             on_parser_event, NULL) != 0 ||
-            http_parser_feed(&responses, response_head, sizeof response_head - 1,
-                             on_parser_event, NULL) != 0 ||
-            http_parser_feed_opaque(&responses, sizeof response_body - 1,
-                                    on_parser_event, NULL) != 0)
+        if (rp_http_parser_feed(&requests, request, sizeof request - 1,
+                                on_parser_event, NULL) != 0 ||
+            rp_http_parser_feed(&responses, response_head, sizeof response_head - 1,
+                                on_parser_event, NULL) != 0 ||
+            rp_http_parser_feed_opaque(&responses, sizeof response_body - 1,
+                                       on_parser_event, NULL) != 0)
             return -1;
     }
     return (now_seconds() - start) / rounds;

@@ -84,7 +84,8 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
  * NO_COLOR is unset. Returns 0, or -1 after saying on stderr which
  * setting is wrong.
  */
-int rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
+int rp_cli_text_options_from_settings(struct rp_text_options *options,
+                                      bool color_allowed);
 
 /* The long options every command that prints text takes; the values are
  * what getopt_long returns for them. */
@@ -103,8 +104,8 @@ int rp_cli_text_options(struct rp_text_options *options, bool color_allowed);
  * Applies one of RP_CLI_TEXT_OPTIONS. Returns 1 if option is one of them,
  * 0 if not, -1 (with a message on stderr) if its value is wrong.
  */
-int rp_cli_text_option(int option, const char *value,
-                       struct rp_text_options *options);
+int rp_cli_text_options_apply_option(int option, const char *value,
+                                     struct rp_text_options *options);
 
 /* Why a request has no report files, as its index line says. */
 enum rp_cli_no_file {

@@ -158,11 +158,11 @@ int rp_cli_merge(int argc, char **argv)
     size_t skipped[RP_CLI_NO_FILE_COUNT] = {0};
     int option, format = RP_FORMAT_TEXT, status;
 
-    if (rp_cli_text_options(&text, false) != 0)
+    if (rp_cli_text_options_from_settings(&text, false) != 0)
         return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
-        int applied = rp_cli_text_option(option, optarg, &text);
+        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
 
         if (applied < 0)
             return RP_EXIT_USAGE;

@@ -142,11 +142,11 @@ int rp_cli_show(int argc, char **argv)
     const char *path;
     int option;
 
-    if (rp_cli_text_options(&text, isatty(STDOUT_FILENO)) != 0)
+    if (rp_cli_text_options_from_settings(&text, isatty(STDOUT_FILENO)) != 0)
         return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "h", options, NULL)) != -1) {
-        int applied = rp_cli_text_option(option, optarg, &text);
+        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
 
         if (option == 'h')
             return rp_cli_usage(show_usage, true);
@@ -195,11 +195,11 @@ int rp_cli_convert(int argc, char **argv)
     const char *path, *output = NULL;
     int option, format = -1;
 
-    if (rp_cli_text_options(&text, false) != 0)
+    if (rp_cli_text_options_from_settings(&text, false) != 0)
         return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
-        int applied = rp_cli_text_option(option, optarg, &text);
+        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
 
         if (applied < 0)
             return RP_EXIT_USAGE;

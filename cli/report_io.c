@@ -259,7 +259,8 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
     return status;
 }
 
-int rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
+int rp_cli_text_options_from_settings(struct rp_text_options *options,
+                                      bool color_allowed)
 {
     struct rp_config config;
 
@@ -272,8 +273,8 @@ int rp_cli_text_options(struct rp_text_options *options, bool color_allowed)
     return 0;
 }
 
-int rp_cli_text_option(int option, const char *value,
-                       struct rp_text_options *options)
+int rp_cli_text_options_apply_option(int option, const char *value,
+                                     struct rp_text_options *options)
 {
     char *end;
     double percent;

@@ -51,8 +51,8 @@ struct rp_conn *rp_conn_table_add(int fd, struct rp_conn **stale)
     /* Empty: a connection is ended, which frees its queue, before it is
      * released. */
     conn->pending = (struct rp_pending){0};
-    http_parser_init(&conn->request_parser, HTTP_DIRECTION_REQUEST);
-    http_parser_init(&conn->response_parser, HTTP_DIRECTION_RESPONSE);
+    rp_http_parser_init(&conn->request_parser, RP_HTTP_DIRECTION_REQUEST);
+    rp_http_parser_init(&conn->response_parser, RP_HTTP_DIRECTION_RESPONSE);
     pthread_mutex_unlock(&conn->lock);
     *stale = __atomic_exchange_n(slot, conn, __ATOMIC_ACQ_REL);
     return conn;
@@ -122,8 +122,8 @@ static bool conn_dropped_in_child(struct rp_conn *conn)
 {
     return __atomic_load_n(&conn->lock.__data.__lock, __ATOMIC_RELAXED) != 0 ||
            conn->pending.count > 0 || conn->pending.responses_to_skip > 0 ||
-           conn->request_parser.state != HTTP_STATE_IDLE ||
-           conn->response_parser.state != HTTP_STATE_IDLE;
+           conn->request_parser.state != RP_HTTP_STATE_IDLE ||
+           conn->response_parser.state != RP_HTTP_STATE_IDLE;
 }
 
 static void conn_forget_in_child(void *entry)

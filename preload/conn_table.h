@@ -25,8 +25,8 @@ struct rp_conn {
     pthread_mutex_t lock; /* held for every parse; never in a signal handler */
     unsigned fd_count;    /* fds in the table that name it; 0: released */
     bool ignored;         /* not HTTP (TLS, upgraded...): left alone */
-    struct http_parser request_parser;  /* bytes the server reads */
-    struct http_parser response_parser; /* bytes the server writes */
+    struct rp_http_parser request_parser;  /* bytes the server reads */
+    struct rp_http_parser response_parser; /* bytes the server writes */
     struct rp_pending pending;          /* requests read, not yet answered */
     struct rp_conn *next_free; /* free list link */
 };

@@ -55,8 +55,8 @@ static struct rp_request *connection_answered(struct rp_conn *conn)
 static void connection_expect_next_response(struct rp_conn *conn)
 {
     struct rp_request *answered = connection_answered(conn);
-    http_parser_expect_head(&conn->response_parser,
-                            answered != NULL && strcmp(answered->method, "HEAD") == 0);
+    rp_http_parser_expect_head(&conn->response_parser,
+                               answered != NULL && strcmp(answered->method, "HEAD") == 0);
 }
 
 /* Hands the oldest pending request to the writer and forgets it. */
@@ -94,8 +94,8 @@ static void connection_finish_oldest(struct connection_call *call)
  * whether the parser has its method. */
 static bool connection_take_partial_head(struct rp_conn *conn)
 {
-    struct http_parser *parser = &conn->request_parser;
-    if (!http_parser_request_line_known(parser))
+    struct rp_http_parser *parser = &conn->request_parser;
+    if (!rp_http_parser_request_line_known(parser))
         return false;
     rp_pending_reading_head(&conn->pending, parser->method, parser->target);
     return true;
@@ -113,13 +113,13 @@ static void connection_count_unfollowed(void)
                 RP_PENDING_PROCESS_BYTES / 1024);
 }
 
-static void connection_on_request_event(void *context, enum http_event event,
-                                        const struct http_parser *parser,
+static void connection_on_request_event(void *context, enum rp_http_event event,
+                                        const struct rp_http_parser *parser,
                                         size_t offset)
 {
     struct connection_call *call = context;
     struct rp_pending *pending = &call->conn->pending;
-    if (event == HTTP_EVENT_MESSAGE_BEGIN) {
+    if (event == RP_HTTP_EVENT_MESSAGE_BEGIN) {
         uint64_t id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
         if (rp_pending_add(pending, id, rp_monotonic_ns())) {
             rp_writer_start();
@@ -127,36 +127,36 @@ static void connection_on_request_event(void *context, enum http_event event,
         } else {
             connection_count_unfollowed();
         }
-    } else if (event == HTTP_EVENT_HEADERS_COMPLETE) {
+    } else if (event == RP_HTTP_EVENT_HEADERS_COMPLETE) {
         rp_pending_reading_head(pending, parser->method, parser->target);
     } else {
         rp_pending_reading_complete(pending, parser->message_bytes);
     }
 }
 
-static bool connection_is_interim(const struct http_parser *parser)
+static bool connection_is_interim(const struct rp_http_parser *parser)
 {
     return parser->status >= 100 && parser->status < 200 && parser->status != 101;
 }
 
-static void connection_on_response_event(void *context, enum http_event event,
-                                         const struct http_parser *parser,
+static void connection_on_response_event(void *context, enum rp_http_event event,
+                                         const struct rp_http_parser *parser,
                                          size_t offset)
 {
     struct connection_call *call = context;
     struct rp_conn *conn = call->conn;
-    if (event == HTTP_EVENT_MESSAGE_BEGIN || connection_is_interim(parser))
+    if (event == RP_HTTP_EVENT_MESSAGE_BEGIN || connection_is_interim(parser))
         return;
     struct rp_request *answered = rp_pending_answered(&conn->pending);
     if (answered == NULL) {
         /* A response nobody asked for (a 408 on an idle connection), or
          * one to a request past the room for pipelined ones. */
-        if (event == HTTP_EVENT_MESSAGE_COMPLETE &&
+        if (event == RP_HTTP_EVENT_MESSAGE_COMPLETE &&
             rp_pending_skip_response(&conn->pending))
             connection_expect_next_response(conn);
         return;
     }
-    if (event == HTTP_EVENT_HEADERS_COMPLETE) {
+    if (event == RP_HTTP_EVENT_HEADERS_COMPLETE) {
         answered->status = parser->status;
     } else {
         /* A server may answer before it read the whole head (414, 431). */
@@ -178,7 +178,7 @@ static void connection_end_all(struct connection_call *call)
 {
     struct rp_conn *conn = call->conn;
     uint64_t partial_response_bytes = conn->response_parser.message_bytes;
-    http_parser_close(&conn->response_parser, connection_on_response_event, call);
+    rp_http_parser_close(&conn->response_parser, connection_on_response_event, call);
     struct rp_request *oldest;
     while ((oldest = connection_oldest(conn)) != NULL) {
         if (!oldest->headers_complete && oldest->status != 0)
@@ -274,21 +274,21 @@ static void connection_feed(int fd, bool is_request, const struct iovec *iov,
     }
     if (!is_request)
         connection_end_stretch(&call);
-    struct http_parser *parser = is_request ? &call.conn->request_parser
+    struct rp_http_parser *parser = is_request ? &call.conn->request_parser
                                             : &call.conn->response_parser;
-    http_event_fn on_event = is_request ? connection_on_request_event
+    rp_http_event_fn on_event = is_request ? connection_on_request_event
                                         : connection_on_response_event;
-    if (!is_request && parser->state == HTTP_STATE_IDLE)
+    if (!is_request && parser->state == RP_HTTP_STATE_IDLE)
         connection_expect_next_response(call.conn);
     int result = 0;
     for (int i = 0; i < iov_count && length > 0 && result == 0; i++) {
         size_t piece = iov[i].iov_len < length ? iov[i].iov_len : length;
-        result = http_parser_feed(parser, iov[i].iov_base, piece, on_event, &call);
+        result = rp_http_parser_feed(parser, iov[i].iov_base, piece, on_event, &call);
         length -= piece;
     }
     if (result != 0 && is_request)
         connection_request_refused(&call);
-    else if (result != 0 || parser->state == HTTP_STATE_DONE)
+    else if (result != 0 || parser->state == RP_HTTP_STATE_DONE)
         connection_give_up(&call);
     connection_unlock_and_follow(&call);
     struct rp_thread *thread = rp_thread_state;
@@ -354,8 +354,8 @@ void rp_connection_sent_unseen(int fd, size_t length)
         return;
     }
     connection_end_stretch(&call);
-    if (http_parser_feed_opaque(&call.conn->response_parser, length,
-                                connection_on_response_event, &call) != 0)
+    if (rp_http_parser_feed_opaque(&call.conn->response_parser, length,
+                                   connection_on_response_event, &call) != 0)
         connection_give_up(&call);
     connection_unlock_and_follow(&call);
     errno = saved_errno;
@@ -371,8 +371,8 @@ void rp_connection_write_shutdown(int fd)
     }
     connection_end_stretch(&call);
     /* No more response bytes: a body that runs until close is complete. */
-    http_parser_close(&call.conn->response_parser, connection_on_response_event,
-                      &call);
+    rp_http_parser_close(&call.conn->response_parser, connection_on_response_event,
+                         &call);
     connection_unlock_and_follow(&call);
     errno = saved_errno;
 }

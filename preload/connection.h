@@ -38,7 +38,8 @@ void rp_connection_sent(int fd, const struct iovec *iov, int iov_count,
 /* The server sent length bytes to fd that reqprof cannot see (sendfile). */
 void rp_connection_sent_unseen(int fd, size_t length);
 
-/* The server shut down fd for writing (how is SHUT_WR or SHUT_RDWR). */
+/* The server shut down fd for writing (shutdown with SHUT_WR or
+ * SHUT_RDWR). */
 void rp_connection_write_shutdown(int fd);
 
 /* The server is closing fd: the connection ends if no other fd names it. */

@@ -31,11 +31,11 @@ struct rp_finished {
     uint64_t final_cpu_ns;   /* the ending thread's CPU time (request.h) */
     bool final_cpu_measured; /* final_cpu_ns was measured */
     int status;              /* response status; 0: none */
-    char method[HTTP_METHOD_MAX]; /* NUL-terminated; "" if never parsed */
+    char method[RP_HTTP_METHOD_MAX]; /* NUL-terminated; "" if never parsed */
     uint16_t path_length;    /* bytes in path, without its NUL */
     /* The request target, NUL-terminated. Last: in the queue a record
      * holds only path_length + 1 bytes of it. */
-    char path[HTTP_TARGET_MAX];
+    char path[RP_HTTP_TARGET_MAX];
 };
 
 /* Any thread: queues request. False when the queue is full. */

@@ -3,7 +3,6 @@
 
 #include <malloc.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "isolated.h"
 
@@ -39,13 +38,6 @@ void *rp_heap_realloc(void *pointer, size_t size)
 void rp_heap_free(void *pointer)
 {
     heap.free(pointer);
-}
-
-char *rp_heap_strdup(const char *text)
-{
-    size_t size = strlen(text) + 1;
-    char *copy = heap.malloc(size);
-    return copy != NULL ? memcpy(copy, text, size) : NULL;
 }
 
 void rp_heap_isolate(void)

@@ -24,12 +24,11 @@
 
 #include <stddef.h>
 
-/* malloc, calloc, realloc, free and strdup, of the heap in use. */
+/* malloc, calloc, realloc and free, of the heap in use. */
 void *rp_heap_malloc(size_t size);
 void *rp_heap_calloc(size_t count, size_t size);
 void *rp_heap_realloc(void *pointer, size_t size);
 void rp_heap_free(void *pointer);
-char *rp_heap_strdup(const char *text);
 
 /*
  * Points the heap at the namespace's malloc, loading the libraries if

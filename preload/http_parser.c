@@ -18,13 +18,15 @@
  * the server holds its own locks, so it must not allocate, block or touch
  * errno. The only libc it calls is memcpy and memcmp, which do none of that.
  * The 16-byte steps use SSE2, which every x86-64 processor has; reqprof
- * runs on x86-64 only (its unwinder follows the x86-64 ABI).
+ * runs on x86-64 only (architecture.h).
  *
  * Only the two headers that frame a body are read, so no header name is
  * stored: a line parser compares a whole name with them, the byte machine
  * matches a name as it arrives, one byte against a literal. The value of any
  * other header is skipped however long it is.
  */
+#include "architecture.h"
+
 #include <emmintrin.h>
 #include <string.h>
 
@@ -350,22 +352,22 @@ static inline size_t http_line_ends_next(struct http_line_ends *ends,
     return http_line_ends_from(ends, ends->block + 64);
 }
 
-static int http_parser_fail(struct http_parser *parser)
+static int http_parser_fail(struct rp_http_parser *parser)
 {
-    parser->state = HTTP_STATE_ERROR;
+    parser->state = RP_HTTP_STATE_ERROR;
     return -1;
 }
 
-void http_parser_init(struct http_parser *parser,
-                      enum http_direction direction)
+void rp_http_parser_init(struct rp_http_parser *parser,
+                         enum rp_http_direction direction)
 {
-    *parser = (struct http_parser){
+    *parser = (struct rp_http_parser){
         .direction = direction,
-        .state = HTTP_STATE_IDLE,
+        .state = RP_HTTP_STATE_IDLE,
     };
 }
 
-void http_parser_expect_head(struct http_parser *parser, bool is_head)
+void rp_http_parser_expect_head(struct rp_http_parser *parser, bool is_head)
 {
     /* Kept apart from response_to_head: the caller may learn about the next
      * request while the previous response is still being written. */
@@ -376,9 +378,9 @@ void http_parser_expect_head(struct http_parser *parser, bool is_head)
  * Starts a message at byte c, or returns false if no HTTP/1.x message can
  * begin with it.
  */
-static bool http_parser_begin(struct http_parser *parser, unsigned char c)
+static bool http_parser_begin(struct rp_http_parser *parser, unsigned char c)
 {
-    bool request = parser->direction == HTTP_DIRECTION_REQUEST;
+    bool request = parser->direction == RP_HTTP_DIRECTION_REQUEST;
     /* An interim response answers the same request as the final one, so a
      * HEAD that applied to "100 Continue" still applies after it. */
     bool after_interim = parser->status >= 100 && parser->status < 200;
@@ -394,7 +396,7 @@ static bool http_parser_begin(struct http_parser *parser, unsigned char c)
     parser->target_invalid = false;
     parser->status = 0;
     parser->message_bytes = 0;
-    parser->state = HTTP_STATE_HEAD;
+    parser->state = RP_HTTP_STATE_HEAD;
     parser->head_state =
         request ? HTTP_HEAD_METHOD : HTTP_HEAD_RESPONSE_VERSION;
     parser->header_kind = HTTP_HEADER_OTHER;
@@ -408,7 +410,7 @@ static bool http_parser_begin(struct http_parser *parser, unsigned char c)
 }
 
 /* Advances the match of a header name against the header it may be. */
-static void http_parser_match_name(struct http_parser *parser,
+static void http_parser_match_name(struct rp_http_parser *parser,
                                    unsigned char c)
 {
     const char *name;
@@ -427,7 +429,7 @@ static void http_parser_match_name(struct http_parser *parser,
 }
 
 /* Picks the state for the value once ':' ended a header name. */
-static void http_parser_name_end(struct http_parser *parser)
+static void http_parser_name_end(struct rp_http_parser *parser)
 {
     if (parser->header_kind == HTTP_HEADER_CONTENT_LENGTH &&
         parser->token_length == sizeof(http_content_length) - 1) {
@@ -443,7 +445,7 @@ static void http_parser_name_end(struct http_parser *parser)
 }
 
 /* A field line ends at c, a CR or an LF. */
-static int http_parser_line_end(struct http_parser *parser, unsigned char c)
+static int http_parser_line_end(struct rp_http_parser *parser, unsigned char c)
 {
     parser->head_state =
         c == '\r' ? HTTP_HEAD_LINE_LF : HTTP_HEAD_FIELD_START;
@@ -453,7 +455,7 @@ static int http_parser_line_end(struct http_parser *parser, unsigned char c)
 /* A Content-Length field said length; -1 if an earlier one said otherwise:
  * repeated fields must agree (RFC 9112 section 6.3), else the body's end
  * depends on which one a reader believes. */
-static int http_parser_take_length(struct http_parser *parser,
+static int http_parser_take_length(struct rp_http_parser *parser,
                                    uint64_t length)
 {
     if (parser->has_length && parser->content_length != length)
@@ -464,7 +466,7 @@ static int http_parser_take_length(struct http_parser *parser,
 }
 
 /* A Content-Length value ends at c, a CR or an LF. */
-static int http_parser_length_end(struct http_parser *parser, unsigned char c)
+static int http_parser_length_end(struct rp_http_parser *parser, unsigned char c)
 {
     if (http_parser_take_length(parser, parser->remaining) != 0)
         return -1;
@@ -473,13 +475,13 @@ static int http_parser_length_end(struct http_parser *parser, unsigned char c)
 
 /* A transfer coding's name ended. The last coding decides, whichever
  * Transfer-Encoding field it came in. */
-static void http_parser_coding_end(struct http_parser *parser)
+static void http_parser_coding_end(struct rp_http_parser *parser)
 {
     parser->has_encoding = true;
     parser->chunked = parser->token_length == sizeof(http_chunked) - 1;
 }
 
-static void http_parser_match_coding(struct http_parser *parser,
+static void http_parser_match_coding(struct rp_http_parser *parser,
                                      unsigned char c)
 {
     if (parser->token_length < sizeof(http_chunked) - 1 &&
@@ -493,7 +495,7 @@ static void http_parser_match_coding(struct http_parser *parser,
  * Consumes one byte of a start line or header section. Returns 0 to go on,
  * 1 when the byte ended the header section, -1 when it is not HTTP/1.x.
  */
-static int http_parser_head_byte(struct http_parser *parser, unsigned char c)
+static int http_parser_head_byte(struct rp_http_parser *parser, unsigned char c)
 {
     switch (parser->head_state) {
     case HTTP_HEAD_METHOD:
@@ -504,7 +506,7 @@ static int http_parser_head_byte(struct http_parser *parser, unsigned char c)
             return 0;
         }
         if (!http_is_method_char(c) ||
-            parser->token_length >= HTTP_METHOD_MAX - 1)
+            parser->token_length >= RP_HTTP_METHOD_MAX - 1)
             return -1;
         parser->method[parser->token_length++] = (char)c;
         return 0;
@@ -527,7 +529,7 @@ static int http_parser_head_byte(struct http_parser *parser, unsigned char c)
             return -1;
         if (c < ' ' || c == 0x7f)
             parser->target_invalid = true;
-        if (parser->token_length < HTTP_TARGET_MAX - 1)
+        if (parser->token_length < RP_HTTP_TARGET_MAX - 1)
             parser->target[parser->token_length++] = (char)c;
         else
             parser->target_truncated = true;
@@ -827,7 +829,7 @@ static int http_length_value(const unsigned char *data, size_t start,
 
 /*
  * memcpy for a target. GCC expands a memcpy whose size it knows to be
- * under HTTP_TARGET_MAX into a rep movsq, whose start-up alone costs more
+ * under RP_HTTP_TARGET_MAX into a rep movsq, whose start-up alone costs more
  * than the rest of a short request line; 16 bytes a step, the last step
  * overlapping the one before, costs a few instructions.
  */
@@ -847,14 +849,14 @@ static void http_copy(char *to, const unsigned char *from, size_t len)
 }
 
 /* Reads a request line: method SP target SP version. */
-static int http_parser_request_line(struct http_parser *parser,
+static int http_parser_request_line(struct rp_http_parser *parser,
                                     const unsigned char *data, size_t len,
                                     size_t start, size_t line_end)
 {
     size_t method_end = http_scan(data, len, start, HTTP_SCAN_METHOD_END);
     size_t target_start, target_end, kept;
 
-    if (method_end - start > HTTP_METHOD_MAX - 1 || data[method_end] != ' ')
+    if (method_end - start > RP_HTTP_METHOD_MAX - 1 || data[method_end] != ' ')
         return -1;
     target_start = method_end + 1;
     target_end = http_scan(data, len, target_start, HTTP_SCAN_TARGET_END);
@@ -866,16 +868,16 @@ static int http_parser_request_line(struct http_parser *parser,
     memcpy(parser->method, data + start, method_end - start);
     parser->method[method_end - start] = '\0';
     kept = target_end - target_start;
-    parser->target_truncated = kept > HTTP_TARGET_MAX - 1;
+    parser->target_truncated = kept > RP_HTTP_TARGET_MAX - 1;
     if (parser->target_truncated)
-        kept = HTTP_TARGET_MAX - 1;
+        kept = RP_HTTP_TARGET_MAX - 1;
     http_copy(parser->target, data + target_start, kept);
     parser->target[kept] = '\0';
     return 0;
 }
 
 /* Reads a status line: version SP status, then SP reason or nothing. */
-static int http_parser_status_line(struct http_parser *parser,
+static int http_parser_status_line(struct rp_http_parser *parser,
                                    const unsigned char *data, size_t start,
                                    size_t line_end)
 {
@@ -897,7 +899,7 @@ static int http_parser_status_line(struct http_parser *parser,
  * line that is not a letter, a digit or '-'. Of the headers that frame a
  * body, it takes a Content-Length and a Transfer-Encoding of chunked alone;
  * codings before chunked, or parameters, are left to the byte machine. */
-static int http_parser_field_line(struct http_parser *parser,
+static int http_parser_field_line(struct rp_http_parser *parser,
                                   const unsigned char *data, size_t start,
                                   size_t name_end, size_t line_end)
 {
@@ -934,7 +936,7 @@ static int http_parser_field_line(struct http_parser *parser,
  * (then *head_end is set). Returns the offset just past the last line read
  * (position if none was).
  */
-static size_t http_parser_head_lines(struct http_parser *parser,
+static size_t http_parser_head_lines(struct rp_http_parser *parser,
                                      const unsigned char *data, size_t len,
                                      size_t position, bool *head_end)
 {
@@ -985,9 +987,9 @@ static size_t http_parser_head_lines(struct http_parser *parser,
  * delimited (RFC 9112 section 6.3). Returns -1 for a request body whose
  * length cannot be known.
  */
-static int http_parser_choose_body(struct http_parser *parser)
+static int http_parser_choose_body(struct rp_http_parser *parser)
 {
-    bool request = parser->direction == HTTP_DIRECTION_REQUEST;
+    bool request = parser->direction == RP_HTTP_DIRECTION_REQUEST;
 
     if (!request && (parser->response_to_head || parser->status < 200 ||
                      parser->status == 204 || parser->status == 304))
@@ -1010,30 +1012,30 @@ static int http_parser_choose_body(struct http_parser *parser)
 }
 
 /* The message ended at offset; 101 Switching Protocols ends HTTP too. */
-static void http_parser_complete(struct http_parser *parser, size_t offset,
-                                 http_event_fn on_event, void *context)
+static void http_parser_complete(struct rp_http_parser *parser, size_t offset,
+                                 rp_http_event_fn on_event, void *context)
 {
     parser->state =
-        parser->status == 101 ? HTTP_STATE_DONE : HTTP_STATE_IDLE;
-    on_event(context, HTTP_EVENT_MESSAGE_COMPLETE, parser, offset);
+        parser->status == 101 ? RP_HTTP_STATE_DONE : RP_HTTP_STATE_IDLE;
+    on_event(context, RP_HTTP_EVENT_MESSAGE_COMPLETE, parser, offset);
 }
 
 /* The header section ended at offset. */
-static int http_parser_headers_end(struct http_parser *parser, size_t offset,
-                                   http_event_fn on_event, void *context)
+static int http_parser_headers_end(struct rp_http_parser *parser, size_t offset,
+                                   rp_http_event_fn on_event, void *context)
 {
     if (http_parser_choose_body(parser) != 0)
         return -1;
     if (parser->body_kind != HTTP_BODY_NONE)
-        parser->state = HTTP_STATE_BODY;
-    on_event(context, HTTP_EVENT_HEADERS_COMPLETE, parser, offset);
+        parser->state = RP_HTTP_STATE_BODY;
+    on_event(context, RP_HTTP_EVENT_HEADERS_COMPLETE, parser, offset);
     if (parser->body_kind == HTTP_BODY_NONE)
         http_parser_complete(parser, offset, on_event, context);
     return 0;
 }
 
 /* The end of a chunk size line: a size of zero is the last chunk. */
-static int http_parser_chunk_size_end(struct http_parser *parser,
+static int http_parser_chunk_size_end(struct rp_http_parser *parser,
                                       unsigned char c)
 {
     if (c == '\r') {
@@ -1051,7 +1053,7 @@ static int http_parser_chunk_size_end(struct http_parser *parser,
  * Consumes one byte of chunked framing (anything but chunk data). Returns 0
  * to go on, 1 when the byte ended the message, -1 when it is malformed.
  */
-static int http_parser_chunk_byte(struct http_parser *parser, unsigned char c)
+static int http_parser_chunk_byte(struct rp_http_parser *parser, unsigned char c)
 {
     int digit = http_hex_value(c);
 
@@ -1137,7 +1139,7 @@ static int http_parser_chunk_byte(struct http_parser *parser, unsigned char c)
 }
 
 /* Takes up to available bytes of a body part of known remaining length. */
-static uint64_t http_parser_skip(struct http_parser *parser,
+static uint64_t http_parser_skip(struct rp_http_parser *parser,
                                  uint64_t available)
 {
     uint64_t taken =
@@ -1153,9 +1155,9 @@ static uint64_t http_parser_skip(struct http_parser *parser,
  * body's current part at once, framing bytes one at a time. Advances
  * *position; returns -1 on malformed chunked framing.
  */
-static int http_parser_body(struct http_parser *parser,
+static int http_parser_body(struct rp_http_parser *parser,
                             const unsigned char *data, size_t len,
-                            size_t *position, http_event_fn on_event,
+                            size_t *position, rp_http_event_fn on_event,
                             void *context)
 {
     size_t start = *position;
@@ -1190,8 +1192,8 @@ static int http_parser_body(struct http_parser *parser,
     return -1;
 }
 
-int http_parser_feed(struct http_parser *parser, const char *data,
-                     size_t len, http_event_fn on_event, void *context)
+int rp_http_parser_feed(struct rp_http_parser *parser, const char *data,
+                        size_t len, rp_http_event_fn on_event, void *context)
 {
     const unsigned char *bytes = (const unsigned char *)data;
     size_t position = 0, end;
@@ -1200,21 +1202,21 @@ int http_parser_feed(struct http_parser *parser, const char *data,
 
     while (position < len) {
         switch (parser->state) {
-        case HTTP_STATE_IDLE:
+        case RP_HTTP_STATE_IDLE:
             /* RFC 9112 section 2.2: a server ignores empty lines before a
              * request line; some clients send a CRLF after a body. */
-            if (parser->direction == HTTP_DIRECTION_REQUEST &&
+            if (parser->direction == RP_HTTP_DIRECTION_REQUEST &&
                 (bytes[position] == '\r' || bytes[position] == '\n')) {
                 position++;
                 break;
             }
             if (!http_parser_begin(parser, bytes[position]))
                 return http_parser_fail(parser);
-            on_event(context, HTTP_EVENT_MESSAGE_BEGIN, parser, position);
+            on_event(context, RP_HTTP_EVENT_MESSAGE_BEGIN, parser, position);
             /* The same byte is parsed next, as the first of the head. */
             break;
 
-        case HTTP_STATE_HEAD:
+        case RP_HTTP_STATE_HEAD:
             end = http_parser_head_lines(parser, bytes, len, position,
                                          &head_end);
             parser->message_bytes += end - position;
@@ -1247,25 +1249,25 @@ int http_parser_feed(struct http_parser *parser, const char *data,
             position++;
             break;
 
-        case HTTP_STATE_BODY:
+        case RP_HTTP_STATE_BODY:
             if (http_parser_body(parser, bytes, len, &position, on_event,
                                  context) != 0)
                 return http_parser_fail(parser);
             break;
 
-        case HTTP_STATE_DONE:
+        case RP_HTTP_STATE_DONE:
             return 0;
 
-        case HTTP_STATE_ERROR:
+        case RP_HTTP_STATE_ERROR:
             return -1;
         }
     }
-    return parser->state == HTTP_STATE_ERROR ? -1 : 0;
+    return parser->state == RP_HTTP_STATE_ERROR ? -1 : 0;
 }
 
-bool http_parser_request_line_known(struct http_parser *parser)
+bool rp_http_parser_request_line_known(struct rp_http_parser *parser)
 {
-    if (parser->direction != HTTP_DIRECTION_REQUEST ||
+    if (parser->direction != RP_HTTP_DIRECTION_REQUEST ||
         parser->head_state == HTTP_HEAD_METHOD)
         return false;
     /* The byte machine ends the target only at the space after it. */
@@ -1274,14 +1276,14 @@ bool http_parser_request_line_known(struct http_parser *parser)
     return true;
 }
 
-int http_parser_feed_opaque(struct http_parser *parser, size_t len,
-                            http_event_fn on_event, void *context)
+int rp_http_parser_feed_opaque(struct rp_http_parser *parser, size_t len,
+                               rp_http_event_fn on_event, void *context)
 {
-    if (parser->state == HTTP_STATE_ERROR)
+    if (parser->state == RP_HTTP_STATE_ERROR)
         return -1;
-    if (len == 0 || parser->state == HTTP_STATE_DONE)
+    if (len == 0 || parser->state == RP_HTTP_STATE_DONE)
         return 0;
-    if (parser->state != HTTP_STATE_BODY)
+    if (parser->state != RP_HTTP_STATE_BODY)
         return http_parser_fail(parser);
     if (parser->body_kind == HTTP_BODY_UNTIL_CLOSE) {
         parser->message_bytes += len;
@@ -1303,13 +1305,13 @@ int http_parser_feed_opaque(struct http_parser *parser, size_t len,
     return 0;
 }
 
-void http_parser_close(struct http_parser *parser, http_event_fn on_event,
-                       void *context)
+void rp_http_parser_close(struct rp_http_parser *parser, rp_http_event_fn on_event,
+                          void *context)
 {
-    if (parser->state == HTTP_STATE_BODY &&
+    if (parser->state == RP_HTTP_STATE_BODY &&
         parser->body_kind == HTTP_BODY_UNTIL_CLOSE)
         http_parser_complete(parser, 0, on_event, context);
-    else if (parser->state == HTTP_STATE_HEAD ||
-             parser->state == HTTP_STATE_BODY)
-        parser->state = HTTP_STATE_IDLE;
+    else if (parser->state == RP_HTTP_STATE_HEAD ||
+             parser->state == RP_HTTP_STATE_BODY)
+        parser->state = RP_HTTP_STATE_IDLE;
 }

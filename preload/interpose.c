@@ -1,14 +1,20 @@
 /*
- * The socket calls reqprof interposes (exports.map lists every interposed
- * symbol).
+ * The socket calls reqprof interposes (interposed.def lists every
+ * interposed function; waits, handoffs and process-level calls have
+ * interpose_wait.c, interpose_handoff.c and interpose_process.c).
  *
  * Each wrapper returns exactly what the real call would have returned,
- * with errno as it would have left it. Before the call it may keep
- * reqprof's timer out of it (a quiet wait, or a first try without
- * blocking: interpose_probes); after it, and only for an fd in the
- * connection table or a request's upstream, it tells the connection
- * module what happened. For every other fd (files, pipes, eventfds, the
- * listening socket) the cost is a table lookup or two.
+ * with errno as it would have left it. Most act after the real call: only
+ * for an fd in the connection table or a request's upstream do they tell
+ * the connection module what happened; for every other fd (files, pipes,
+ * eventfds, the listening socket) the cost is a table lookup or two. Two
+ * act before it:
+ * - a call that may block while the thread's timer runs for a request is
+ *   kept out of the timer's way, by a first try without blocking whose
+ *   answer stands for the real call's (interpose_probes) or by making the
+ *   real call a quiet wait (interpose_begin);
+ * - close ends the fd's connection before the real close, as once the
+ *   number is free another thread's accept may reuse it.
  */
 /* The wrappers below are the real definitions of these names: none of
  * glibc's fortify inlines may stand in for them. */

@@ -9,7 +9,8 @@
 #include "thread.h"
 
 /* An interposed function: the library's only exported symbols (the rest
- * is hidden by -fvisibility=hidden and exports.map). */
+ * is hidden by -fvisibility=hidden and the exports map made from
+ * interposed.def). */
 #define RP_EXPORT __attribute__((visibility("default")))
 
 /*

@@ -2,6 +2,8 @@
  * Interposed process-level calls: dropping privileges, taking over
  * reqprof's signal, vfork, _exit, and syscall(SYS_close).
  */
+#include "architecture.h"
+
 #include <errno.h>
 #include <linux/futex.h>
 #include <linux/io_uring.h>

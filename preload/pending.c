@@ -25,8 +25,8 @@ struct pending_record {
 
 #define PENDING_FIRST_CAPACITY 4096u
 #define PENDING_RESERVED_SIZE                                               \
-    pending_round(sizeof(struct pending_record) + HTTP_METHOD_MAX +         \
-                  HTTP_TARGET_MAX)
+    pending_round(sizeof(struct pending_record) + RP_HTTP_METHOD_MAX +         \
+                  RP_HTTP_TARGET_MAX)
 
 /* Bytes of queue buffers the whole process holds. */
 static uint64_t pending_process_bytes;
@@ -183,7 +183,7 @@ bool rp_pending_add(struct rp_pending *pending, uint64_t id,
 }
 
 void rp_pending_reading_head(struct rp_pending *pending,
-                             const char method[HTTP_METHOD_MAX],
+                             const char method[RP_HTTP_METHOD_MAX],
                              const char *path)
 {
     if (!pending->reading)
@@ -192,8 +192,8 @@ void rp_pending_reading_head(struct rp_pending *pending,
         if (pending->oldest.headers_complete)
             return;
         /* The method whole: one 16-byte move. */
-        memcpy(pending->oldest.method, method, HTTP_METHOD_MAX);
-        pending_copy_text(pending->oldest.path, path, HTTP_TARGET_MAX);
+        memcpy(pending->oldest.method, method, RP_HTTP_METHOD_MAX);
+        pending_copy_text(pending->oldest.path, path, RP_HTTP_TARGET_MAX);
         pending->oldest.headers_complete = true;
         return;
     }
@@ -201,9 +201,9 @@ void rp_pending_reading_head(struct rp_pending *pending,
     if (record->headers_complete)
         return;
     size_t method_size = pending_copy_text(record->text, method,
-                                           HTTP_METHOD_MAX);
+                                           RP_HTTP_METHOD_MAX);
     size_t path_size = pending_copy_text(record->text + method_size, path,
-                                         HTTP_TARGET_MAX);
+                                         RP_HTTP_TARGET_MAX);
     record->headers_complete = true;
     record->size = (uint16_t)pending_round(sizeof *record + method_size +
                                            path_size);
@@ -260,11 +260,11 @@ void rp_pending_remove_oldest(struct rp_pending *pending)
     const struct pending_record *record = pending_at(pending, pending->head);
     struct rp_request *request = &pending->oldest;
     size_t method_size = pending_copy_text(request->method, record->text,
-                                           HTTP_METHOD_MAX);
+                                           RP_HTTP_METHOD_MAX);
     request->id = record->id;
     request->start_ns = record->start_ns;
     pending_copy_text(request->path, record->text + method_size,
-                      HTTP_TARGET_MAX);
+                      RP_HTTP_TARGET_MAX);
     request->headers_complete = record->headers_complete;
     request->status = 0;
     request->request_bytes = record->request_bytes;

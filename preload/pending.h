@@ -73,7 +73,7 @@ bool rp_pending_add(struct rp_pending *pending, uint64_t id,
 /* The head of the request being read is known: its method (a whole
  * array, as the parser's) and target. Only the first head given counts. */
 void rp_pending_reading_head(struct rp_pending *pending,
-                             const char method[HTTP_METHOD_MAX],
+                             const char method[RP_HTTP_METHOD_MAX],
                              const char *path);
 
 /* The request being read is whole, request_bytes long. Nothing is being

@@ -11,8 +11,8 @@
 
 struct rp_request {
     uint64_t id;                  /* process-unique, never 0 */
-    char method[HTTP_METHOD_MAX]; /* "" until the request line is parsed */
-    char path[HTTP_TARGET_MAX];   /* request target, maybe truncated */
+    char method[RP_HTTP_METHOD_MAX]; /* "" until the request line is parsed */
+    char path[RP_HTTP_TARGET_MAX];   /* request target, maybe truncated */
     bool headers_complete;        /* method and path are known */
     int status;                   /* response status; 0 until known */
     uint64_t start_ns;            /* CLOCK_MONOTONIC at the first byte */

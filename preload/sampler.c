@@ -3,9 +3,14 @@
  *
  * Rules for everything reached from here (STYLE.md, habit 4): save and
  * restore errno, no allocation, no locks, no waiting. The ring slot is
- * preallocated, the unwinder reads only the stack and tables built off the
- * hot path (unwind.h), and the thread state is static TLS. If anything is
- * not ready the sample is skipped: a missing sample costs accuracy, a
+ * preallocated, the unwinder is reqprof's own and reads only the stack
+ * and tables built off the hot path (unwind.h; libunwind, used before,
+ * took its lock on a cache miss), and the thread state is static TLS.
+ * The system calls made here are ones that cannot wait: the clocks
+ * (CLOCK_MONOTONIC through the vDSO, the thread's CPU clock), the
+ * timer_settime that stops an idle thread's timer, and the unwinder's
+ * process_vm_readv of memory off the thread's stack. If anything is not
+ * ready the sample is skipped: a missing sample costs accuracy, a
  * deadlock costs the server.
  */
 #include "sampler.h"

@@ -7,8 +7,8 @@
 #define REQPROF_SAMPLER_H
 
 /*
- * Installs the handler for rp_process.sample_signal. Returns 0, or -1
- * with the reason in error.
+ * Installs the handler for the sampling signal, rp_process.config.signal
+ * (REQPROF_SIGNAL). Returns 0, or -1 with the reason in error.
  */
 int rp_sampler_install(char *error, unsigned long error_size);
 

@@ -19,6 +19,7 @@
  * stack is read only between the interrupted stack pointer's red zone and
  * the top of the thread's stack, where that is known.
  */
+#include "architecture.h"
 #include "unwind.h"
 
 #include <dlfcn.h>

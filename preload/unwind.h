@@ -3,16 +3,18 @@
  * unwind tables (.eh_frame_hdr and .eh_frame: the DWARF CFI that every
  * x86_64 object carries for C++ exceptions and debuggers).
  *
- * A walk reads only the thread's stack and the objects' mapped tables: it
- * allocates nothing, takes no lock and makes no system call, so it is
- * async-signal-safe on any thread at any moment, with no warm-up. What it
- * must know of the process, which objects are loaded where, is a table
- * built off the hot path: at load, then by the writer thread whenever the
- * server has loaded or unloaded objects (rp_unwind_sweep_begin). An address
- * in no known object (code loaded since the last sweep, JIT code) ends the
- * walk there, after a frame-pointer guess. An object unloaded since the
- * sweep is never read: before the walk reads an object's tables, glibc's
- * lock-free _dl_find_object must still find them at the same address.
+ * A walk reads the thread's stack and the objects' mapped tables directly,
+ * and any other memory through getpid and process_vm_readv
+ * (rp_unwind_reader_init): it allocates nothing, takes no lock and makes
+ * no other system call, so it is async-signal-safe on any thread at any
+ * moment, with no warm-up. What it must know of the process, which
+ * objects are loaded where, is a table built off the hot path: at load,
+ * then by the writer thread whenever the server has loaded or unloaded
+ * objects (rp_unwind_sweep_begin). An address in no known object (code
+ * loaded since the last sweep, JIT code) ends the walk there, after a
+ * frame-pointer guess. An object unloaded since the sweep is never read:
+ * before the walk reads an object's tables, glibc's lock-free
+ * _dl_find_object must still find them at the same address.
  *
  * Memory: one table for the process, with each object's bounds and a cache
  * of unwind rules by address shared by all threads (32 KiB); nothing per

@@ -139,7 +139,7 @@ struct writer {
     int pid;
     /* The target of the request being written, as reports show it
      * (REQPROF_REDACT). */
-    char shown_path[HTTP_TARGET_MAX];
+    char shown_path[RP_HTTP_TARGET_MAX];
     size_t shown_path_length;
     unsigned reports_since_drain; /* report files since the rings' drain */
 

@@ -606,50 +606,6 @@ void rp_calltree_sort(struct rp_calltree *tree)
     }
 }
 
-/* Adds from's subtree under node (tree's node for the same path). */
-static int merge_subtree(struct rp_calltree *tree, uint32_t **path,
-                         size_t *path_capacity, size_t depth,
-                         const struct rp_calltree *from,
-                         const struct rp_calltree_node *node)
-{
-    if (depth > 0) {
-        uint32_t id = rp_calltree_intern(tree, &from->frames[node->frame]);
-
-        if (id == RP_FRAME_ROOT)
-            return -1;
-        if (depth > *path_capacity) {
-            size_t capacity = *path_capacity ? *path_capacity * 2 : 64;
-            uint32_t *grown = rp_heap_realloc(*path, capacity * sizeof *grown);
-
-            if (grown == NULL)
-                return -1;
-            *path = grown;
-            *path_capacity = capacity;
-        }
-        (*path)[depth - 1] = id;
-    }
-    /* Weight 0 still makes the node, as the source tree has it. */
-    if (rp_calltree_add_stack(tree, *path, depth, node->self) != 0)
-        return -1;
-    for (node = node->first_child; node != NULL; node = node->next_sibling) {
-        if (merge_subtree(tree, path, path_capacity, depth + 1, from,
-                          node) != 0)
-            return -1;
-    }
-    return 0;
-}
-
-int rp_calltree_merge(struct rp_calltree *tree, const struct rp_calltree *from)
-{
-    uint32_t *path = NULL;
-    size_t path_capacity = 0;
-    int result = merge_subtree(tree, &path, &path_capacity, 0, from,
-                               &from->root.public);
-
-    rp_heap_free(path);
-    return result;
-}
-
 /* Folds b into a: the later time, both weights, the heavier one's leaf. */
 static void point_absorb(struct rp_timeline_point *a,
                          const struct rp_timeline_point *b)

@@ -51,6 +51,13 @@ extern const char rp_html_report_html[];
 extern const char rp_html_report_css[];
 extern const char rp_html_report_js[];
 
+/* What opens the report's JSON in the HTML page, and closes it: the
+ * writer puts it there (render_html.c), the tool's reader looks for it
+ * (html_read.c). */
+#define RP_HTML_REPORT_OPEN                                                   \
+    "<script type=\"application/json\" id=\"reqprof-report\">"
+#define RP_HTML_SCRIPT_CLOSE "</script>"
+
 /* Distinct strings in the order first added; they are not copied. */
 struct rp_string_set {
     const char **items;

@@ -1,5 +1,5 @@
 /*
- * The HTML rendering, and reading a report back from it.
+ * The HTML rendering. The tool reads a report back from it (html_read.c).
  *
  * The page is renderers/html/report.html with its stylesheet and script
  * written in (no file, CDN or server needed: it works offline from a
@@ -21,18 +21,11 @@
  * back parses that JSON, and rendering it again gives the original bytes,
  * as the JSON rendering is canonical.
  */
-#include <inttypes.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 #include "report.h"
 
-/* What opens the report's data in the page; the reader looks for it. */
-#define HTML_REPORT_OPEN "<script type=\"application/json\" id=\"reqprof-report\">"
-#define HTML_SCRIPT_CLOSE "</script>"
 /* What the template's placeholders look like. */
 #define HTML_MARK_OPEN "<!--reqprof:"
 #define HTML_MARK_CLOSE "-->"
@@ -57,9 +50,9 @@ static void html_put_report(struct rp_buffer *out,
 {
     rp_buffer_reset(scratch);
     rp_render_json(report, scratch);
-    rp_buffer_puts(out, HTML_REPORT_OPEN "\n");
+    rp_buffer_puts(out, RP_HTML_REPORT_OPEN "\n");
     html_put_json(out, scratch);
-    rp_buffer_puts(out, HTML_SCRIPT_CLOSE);
+    rp_buffer_puts(out, RP_HTML_SCRIPT_CLOSE);
 }
 
 /* Appends the set's strings as a JSON array. */
@@ -108,7 +101,7 @@ static void html_put_view(struct rp_buffer *out,
     rp_buffer_puts(scratch, "}");
     rp_buffer_puts(out, "<script type=\"application/json\" id=\"reqprof-view\">");
     html_put_json(out, scratch);
-    rp_buffer_puts(out, HTML_SCRIPT_CLOSE);
+    rp_buffer_puts(out, RP_HTML_SCRIPT_CLOSE);
 }
 
 int rp_render_html(const struct rp_report *report, struct rp_buffer *out)
@@ -141,50 +134,4 @@ int rp_render_html(const struct rp_report *report, struct rp_buffer *out)
         out->failed = true;
     rp_buffer_free(&scratch);
     return out->failed ? -1 : 0;
-}
-
-bool rp_report_is_html(const char *text, size_t length)
-{
-    static const char bom[] = "\xEF\xBB\xBF";
-    size_t start = 0;
-
-    if (length >= 3 && memcmp(text, bom, 3) == 0)
-        start = 3;
-    while (start < length && strchr(" \t\r\n", text[start]) != NULL)
-        start++;
-    text += start;
-    length -= start;
-    return (length >= 14 && strncasecmp(text, "<!DOCTYPE html", 14) == 0) ||
-           (length >= 5 && strncasecmp(text, "<html", 5) == 0);
-}
-
-/* memmem for a NUL-terminated needle. */
-static const char *html_find(const char *text, size_t length,
-                             const char *needle)
-{
-    return memmem(text, length, needle, strlen(needle));
-}
-
-int rp_report_from_html(const char *text, size_t length,
-                        struct rp_report *report, char *error,
-                        size_t error_size)
-{
-    const char *start = html_find(text, length, HTML_REPORT_OPEN);
-    const char *end;
-
-    memset(report, 0, sizeof *report);
-    if (start == NULL) {
-        snprintf(error, error_size, "an HTML page, but not a reqprof report "
-                                    "(no report data in it)");
-        return -1;
-    }
-    start += strlen(HTML_REPORT_OPEN);
-    end = html_find(start, length - (size_t)(start - text), HTML_SCRIPT_CLOSE);
-    if (end == NULL) {
-        snprintf(error, error_size, "the report data in the page is cut "
-                                    "short (no " HTML_SCRIPT_CLOSE ")");
-        return -1;
-    }
-    return rp_report_from_json(start, (size_t)(end - start), report, error,
-                               error_size);
 }

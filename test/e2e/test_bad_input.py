@@ -22,7 +22,7 @@ from harness import BUILD, LIBRARY, Server, raw_exchange, response_statuses
 # them are read ahead of their answers at any moment; the test server
 # reads all it can.
 PIPELINED = 1000
-# What reqprof keeps of a target (HTTP_TARGET_MAX - 1).
+# What reqprof keeps of a target (RP_HTTP_TARGET_MAX - 1).
 TARGET_KEPT = 511
 
 

@@ -17,7 +17,7 @@
  * heap copy of exactly its size, so AddressSanitizer sees any read past it
  * (the parser loads 16 and 64 bytes at a time near the ends of buffers).
  * Then the parser must tell a request line cut or refused the same way
- * whatever the cuts (http_parser_request_line_known), and what it reports
+ * whatever the cuts (rp_http_parser_request_line_known), and what it reports
  * must be well formed: strings ended within their arrays, a status of
  * three digits, offsets inside the stream and in order.
  */
@@ -36,26 +36,26 @@
 #define FUZZ_BYTEWISE_MAX 4096
 
 struct fuzz_event {
-    enum http_event kind;
+    enum rp_http_event kind;
     size_t offset;
-    char method[HTTP_METHOD_MAX];
-    char target[HTTP_TARGET_MAX];
+    char method[RP_HTTP_METHOD_MAX];
+    char target[RP_HTTP_TARGET_MAX];
     bool target_truncated;
     int status;
     uint64_t message_bytes;
-    enum http_state state;
+    enum rp_http_state state;
 };
 
 struct fuzz_run {
-    struct http_parser parser;
+    struct rp_http_parser parser;
     struct fuzz_event events[FUZZ_EVENTS_MAX];
     size_t count;  /* events seen, even past FUZZ_EVENTS_MAX */
     size_t base;   /* stream offset of the piece being fed */
     size_t length; /* of the whole stream */
     int result;    /* -1 once a feed refused */
-    bool known;    /* http_parser_request_line_known at the end */
-    char known_method[HTTP_METHOD_MAX];
-    char known_target[HTTP_TARGET_MAX];
+    bool known;    /* rp_http_parser_request_line_known at the end */
+    char known_method[RP_HTTP_METHOD_MAX];
+    char known_target[RP_HTTP_TARGET_MAX];
 };
 
 static void fuzz_fail(const char *what, size_t index)
@@ -70,8 +70,8 @@ static bool fuzz_terminated(const char *text, size_t size)
     return memchr(text, '\0', size) != NULL;
 }
 
-static void fuzz_record(void *context, enum http_event kind,
-                        const struct http_parser *parser, size_t offset)
+static void fuzz_record(void *context, enum rp_http_event kind,
+                        const struct rp_http_parser *parser, size_t offset)
 {
     struct fuzz_run *run = context;
     size_t index = run->count++;
@@ -82,8 +82,8 @@ static void fuzz_record(void *context, enum http_event kind,
     /* MESSAGE_COMPLETE from a close or unseen bytes has no byte: 0. */
     if (run->base + offset >= run->length && offset != 0)
         fuzz_fail("offset outside the stream", index);
-    if (kind == HTTP_EVENT_HEADERS_COMPLETE &&
-        parser->direction == HTTP_DIRECTION_RESPONSE &&
+    if (kind == RP_HTTP_EVENT_HEADERS_COMPLETE &&
+        parser->direction == RP_HTTP_DIRECTION_RESPONSE &&
         (parser->status < 100 || parser->status > 999))
         fuzz_fail("status of other than three digits", index);
     if (index >= FUZZ_EVENTS_MAX)
@@ -118,10 +118,10 @@ static void fuzz_parse(struct fuzz_run *run, uint8_t flags,
 {
     memset(run, 0, sizeof *run);
     run->length = length;
-    http_parser_init(&run->parser, flags & 1 ? HTTP_DIRECTION_RESPONSE
-                                             : HTTP_DIRECTION_REQUEST);
+    rp_http_parser_init(&run->parser, flags & 1 ? RP_HTTP_DIRECTION_RESPONSE
+                                             : RP_HTTP_DIRECTION_REQUEST);
     if (flags & 2)
-        http_parser_expect_head(&run->parser, true);
+        rp_http_parser_expect_head(&run->parser, true);
     for (size_t start = 0; start < length;) {
         size_t piece = length - start;
         if (seed != NULL && piece_max == 1)
@@ -138,12 +138,12 @@ static void fuzz_parse(struct fuzz_run *run, uint8_t flags,
             abort();
         memcpy(copy, stream + start, piece);
         run->base = start;
-        if (http_parser_feed(&run->parser, copy, piece, fuzz_record, run) != 0)
+        if (rp_http_parser_feed(&run->parser, copy, piece, fuzz_record, run) != 0)
             run->result = -1;
         free(copy);
         start += piece;
     }
-    run->known = http_parser_request_line_known(&run->parser);
+    run->known = rp_http_parser_request_line_known(&run->parser);
     if (run->known) {
         if (!fuzz_terminated(run->parser.target, sizeof run->parser.target))
             fuzz_fail("target of a known request line not ended", run->count);
@@ -176,9 +176,9 @@ static void fuzz_compare(const struct fuzz_run *whole,
     }
     /* A request line's method and target are only asked for while a head
      * is cut or refused; then they must not depend on the cuts. */
-    if (whole->parser.direction == HTTP_DIRECTION_REQUEST &&
-        whole->parser.state != HTTP_STATE_IDLE &&
-        whole->parser.state != HTTP_STATE_BODY &&
+    if (whole->parser.direction == RP_HTTP_DIRECTION_REQUEST &&
+        whole->parser.state != RP_HTTP_STATE_IDLE &&
+        whole->parser.state != RP_HTTP_STATE_BODY &&
         (cut->known != whole->known ||
          (whole->known && (strcmp(cut->known_method, whole->known_method) ||
                            strcmp(cut->known_target, whole->known_target)))))

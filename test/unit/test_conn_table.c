@@ -73,7 +73,7 @@ UNIT_TEST(a_child_drops_connections_locked_or_mid_message)
     rp_conn_table_add(FIRST_FD, &stale);
     struct rp_conn *locked = rp_conn_table_add(FIRST_FD + 1, &stale);
     struct rp_conn *mid_message = rp_conn_table_add(FIRST_FD + 2, &stale);
-    mid_message->request_parser.state = HTTP_STATE_IDLE + 1;
+    mid_message->request_parser.state = RP_HTTP_STATE_IDLE + 1;
     pthread_mutex_lock(&locked->lock);
     EXPECT_INT_EQ(7, in_fork_child(kept_and_dropped));
     pthread_mutex_unlock(&locked->lock);

@@ -47,7 +47,7 @@ static bool is_whole(const struct rp_finished *finished, size_t path_length)
  * offset: 0 to the longest. */
 static size_t path_length_of(uint64_t id)
 {
-    return (size_t)(id * 37 % HTTP_TARGET_MAX);
+    return (size_t)(id * 37 % RP_HTTP_TARGET_MAX);
 }
 
 UNIT_TEST(requests_come_out_whole_and_in_order_across_the_rings_end)
@@ -79,7 +79,7 @@ UNIT_TEST(a_full_queue_refuses_and_takes_again_once_released)
     rp_finish_queue_init();
     uint64_t pushed = 0;
     for (;;) {
-        struct rp_request request = request_of(pushed + 1, HTTP_TARGET_MAX);
+        struct rp_request request = request_of(pushed + 1, RP_HTTP_TARGET_MAX);
         if (!rp_finish_queue_push(&request))
             break;
         pushed++;
@@ -93,14 +93,14 @@ UNIT_TEST(a_full_queue_refuses_and_takes_again_once_released)
     while (rp_finish_queue_take() != NULL)
         taken++;
     EXPECT_INT_EQ(pushed, taken);
-    struct rp_request more = request_of(pushed + 1, HTTP_TARGET_MAX);
+    struct rp_request more = request_of(pushed + 1, RP_HTTP_TARGET_MAX);
     EXPECT_TRUE(!rp_finish_queue_push(&more));
     rp_finish_queue_release();
     EXPECT_TRUE(rp_finish_queue_released() >= mark);
     EXPECT_TRUE(rp_finish_queue_push(&more));
     const struct rp_finished *finished = rp_finish_queue_take();
     EXPECT_TRUE(finished != NULL && finished->id == pushed + 1 &&
-                is_whole(finished, HTTP_TARGET_MAX));
+                is_whole(finished, RP_HTTP_TARGET_MAX));
 }
 
 #define PRODUCERS 4

@@ -25,14 +25,14 @@
 
 /* An event as the callback saw it, with the parser's public fields. */
 struct recorded_event {
-    enum http_event kind;
+    enum rp_http_event kind;
     size_t offset; /* from the start of the stream, not of the fed piece */
-    char method[HTTP_METHOD_MAX];
-    char target[HTTP_TARGET_MAX];
+    char method[RP_HTTP_METHOD_MAX];
+    char target[RP_HTTP_TARGET_MAX];
     bool target_truncated;
     int status;
     uint64_t message_bytes;
-    enum http_state state;
+    enum rp_http_state state;
 };
 
 /* The callback's context: every event, in order. */
@@ -43,8 +43,8 @@ struct recorder {
     size_t base;     /* stream offset of the piece being fed */
 };
 
-static void record_event(void *context, enum http_event kind,
-                         const struct http_parser *parser, size_t offset)
+static void record_event(void *context, enum rp_http_event kind,
+                         const struct rp_http_parser *parser, size_t offset)
 {
     struct recorder *recorder = context;
     struct recorded_event *event;
@@ -64,14 +64,14 @@ static void record_event(void *context, enum http_event kind,
     event->state = parser->state;
 }
 
-static const char *event_name(enum http_event kind)
+static const char *event_name(enum rp_http_event kind)
 {
     switch (kind) {
-    case HTTP_EVENT_MESSAGE_BEGIN:
+    case RP_HTTP_EVENT_MESSAGE_BEGIN:
         return "MESSAGE_BEGIN";
-    case HTTP_EVENT_HEADERS_COMPLETE:
+    case RP_HTTP_EVENT_HEADERS_COMPLETE:
         return "HEADERS_COMPLETE";
-    case HTTP_EVENT_MESSAGE_COMPLETE:
+    case RP_HTTP_EVENT_MESSAGE_COMPLETE:
         return "MESSAGE_COMPLETE";
     }
     return "?";
@@ -79,15 +79,15 @@ static const char *event_name(enum http_event kind)
 
 /* A stream of bytes in one direction, and how the parser is set up. */
 struct stream {
-    enum http_direction direction;
-    bool head; /* http_parser_expect_head(true) before the first byte */
+    enum rp_http_direction direction;
+    bool head; /* rp_http_parser_expect_head(true) before the first byte */
     const char *data;
     size_t len;
 };
 
 /* What parsing a stream one way produced. */
 struct outcome {
-    struct http_parser parser; /* after the last feed, to go on with */
+    struct rp_http_parser parser; /* after the last feed, to go on with */
     struct recorder recorder;
     int result; /* -1 if any feed returned -1, else 0 */
 };
@@ -96,8 +96,8 @@ struct outcome {
 static int outcome_feed(struct outcome *outcome, const char *data, size_t len)
 {
     outcome->recorder.base = 0;
-    return http_parser_feed(&outcome->parser, data, len, record_event,
-                            &outcome->recorder);
+    return rp_http_parser_feed(&outcome->parser, data, len, record_event,
+                               &outcome->recorder);
 }
 
 /* Feeds len bytes from a heap copy of exactly that size, so that valgrind
@@ -110,8 +110,8 @@ static int feed_piece(struct outcome *outcome, const char *data, size_t len)
     if (piece == NULL)
         abort();
     memcpy(piece, data, len);
-    result = http_parser_feed(&outcome->parser, piece, len, record_event,
-                              &outcome->recorder);
+    result = rp_http_parser_feed(&outcome->parser, piece, len, record_event,
+                                 &outcome->recorder);
     free(piece);
     return result;
 }
@@ -126,9 +126,9 @@ static void parse_stream(const struct stream *stream, size_t cut, size_t piece,
     size_t start = 0;
 
     memset(outcome, 0, sizeof *outcome);
-    http_parser_init(&outcome->parser, stream->direction);
+    rp_http_parser_init(&outcome->parser, stream->direction);
     if (stream->head)
-        http_parser_expect_head(&outcome->parser, true);
+        rp_http_parser_expect_head(&outcome->parser, true);
     while (start < stream->len) {
         size_t end = piece ? start + piece : (start < cut ? cut : stream->len);
 
@@ -200,22 +200,22 @@ static bool outcomes_equal(int line, const char *how, size_t cut,
 
 /* An event a test expects; fields that are NULL or -1 are not checked. */
 struct expected_event {
-    enum http_event kind;
+    enum rp_http_event kind;
     size_t offset;
     const char *method;
     const char *target;
     int status;
 };
 
-#define BEGIN_AT(offset) {HTTP_EVENT_MESSAGE_BEGIN, (offset), NULL, NULL, -1}
+#define BEGIN_AT(offset) {RP_HTTP_EVENT_MESSAGE_BEGIN, (offset), NULL, NULL, -1}
 #define REQUEST_HEADERS_AT(offset, method, target)                           \
-    {HTTP_EVENT_HEADERS_COMPLETE, (offset), (method), (target), 0}
+    {RP_HTTP_EVENT_HEADERS_COMPLETE, (offset), (method), (target), 0}
 #define REQUEST_COMPLETE_AT(offset, method, target)                          \
-    {HTTP_EVENT_MESSAGE_COMPLETE, (offset), (method), (target), 0}
+    {RP_HTTP_EVENT_MESSAGE_COMPLETE, (offset), (method), (target), 0}
 #define RESPONSE_HEADERS_AT(offset, status)                                  \
-    {HTTP_EVENT_HEADERS_COMPLETE, (offset), "", "", (status)}
+    {RP_HTTP_EVENT_HEADERS_COMPLETE, (offset), "", "", (status)}
 #define RESPONSE_COMPLETE_AT(offset, status)                                 \
-    {HTTP_EVENT_MESSAGE_COMPLETE, (offset), "", "", (status)}
+    {RP_HTTP_EVENT_MESSAGE_COMPLETE, (offset), "", "", (status)}
 /* The three events of a whole message: its first byte, the last of its
  * head and its last. */
 #define REQUEST_EVENTS(begin, head_end, end, method, target)                 \
@@ -265,7 +265,7 @@ static void check_message_bytes(int line, const struct recorder *recorder)
     for (i = 0; i < recorder->count; i++) {
         const struct recorded_event *event = &recorder->events[i];
 
-        if (event->kind == HTTP_EVENT_MESSAGE_BEGIN)
+        if (event->kind == RP_HTTP_EVENT_MESSAGE_BEGIN)
             begin = event->offset;
         else if (event->message_bytes != event->offset - begin + 1)
             STREAM_FAIL(line, "event %zu: message_bytes %" PRIu64
@@ -281,7 +281,7 @@ static void check_message_bytes(int line, const struct recorder *recorder)
  */
 static void check_stream(int line, const struct stream *stream,
                          const struct expected_event *expected, size_t count,
-                         int result, enum http_state state,
+                         int result, enum rp_http_state state,
                          struct outcome *whole)
 {
     static struct outcome other;
@@ -316,7 +316,7 @@ UNIT_TEST(test_request_simple_get)
 {
 #define GET "GET /index.html?q=1 HTTP/1.1\r\nHost: example.com\r\n" \
             "Accept: */*\r\n\r\n"
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, GET,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, GET,
                                          LEN(GET)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -324,7 +324,7 @@ UNIT_TEST(test_request_simple_get)
         REQUEST_COMPLETE_AT(LEN(GET) - 1, "GET", "/index.html?q=1"),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
     EXPECT_INT_EQ(LEN(GET), whole.parser.message_bytes);
     EXPECT_TRUE(!whole.recorder.events[2].target_truncated);
 #undef GET
@@ -339,7 +339,7 @@ UNIT_TEST(test_request_content_length_body)
 #define BODY "hello world"
 #define NEXT "GET /next HTTP/1.0\r\n\r\n"
     static const char data[] = HEAD BODY NEXT;
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -350,7 +350,7 @@ UNIT_TEST(test_request_content_length_body)
         REQUEST_COMPLETE_AT(LEN(data) - 1, "GET", "/next"),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
     EXPECT_INT_EQ(LEN(HEAD BODY), whole.recorder.events[2].message_bytes);
 #undef HEAD
 #undef BODY
@@ -368,7 +368,7 @@ UNIT_TEST(test_request_chunked_body)
              "A\r\n0123456789\r\n0\r\nX-Checksum: abc\r\nX-Other: d\r\n\r\n"
 #define NEXT "GET /after HTTP/1.1\r\n\r\n"
     static const char data[] = HEAD BODY NEXT;
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -379,7 +379,7 @@ UNIT_TEST(test_request_chunked_body)
         REQUEST_COMPLETE_AT(LEN(data) - 1, "GET", "/after"),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef HEAD
 #undef BODY
 #undef NEXT
@@ -392,7 +392,7 @@ UNIT_TEST(test_request_chunked_without_trailers)
 #define HEAD "PUT /p HTTP/1.1\r\ntransfer-encoding: Chunked,\r\n\r\n"
 #define BODY "00000000000000000000003\r\nabc\r\n0\r\n\r\n"
     static const char data[] = HEAD BODY;
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -400,7 +400,7 @@ UNIT_TEST(test_request_chunked_without_trailers)
         REQUEST_COMPLETE_AT(LEN(data) - 1, "PUT", "/p"),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef HEAD
 #undef BODY
 }
@@ -416,25 +416,25 @@ UNIT_TEST(test_request_keep_alive)
     static const char *const methods[] = {"GET", "POST", "DELETE"};
     static const char *const targets[] = {"/one", "/two", "/three"};
     struct recorder recorder = {0};
-    struct http_parser parser;
+    struct rp_http_parser parser;
     size_t i;
 
-    http_parser_init(&parser, HTTP_DIRECTION_REQUEST);
+    rp_http_parser_init(&parser, RP_HTTP_DIRECTION_REQUEST);
     for (i = 0; i < 3; i++) {
         size_t len = strlen(requests[i]);
         struct recorded_event *events = &recorder.events[recorder.count];
 
-        EXPECT_INT_EQ(0, http_parser_feed(&parser, requests[i], len,
-                                          record_event, &recorder));
+        EXPECT_INT_EQ(0, rp_http_parser_feed(&parser, requests[i], len,
+                                             record_event, &recorder));
         EXPECT_INT_EQ(3 * (i + 1), recorder.count);
-        EXPECT_INT_EQ(HTTP_EVENT_MESSAGE_BEGIN, events[0].kind);
+        EXPECT_INT_EQ(RP_HTTP_EVENT_MESSAGE_BEGIN, events[0].kind);
         EXPECT_INT_EQ(0, events[0].offset);
-        EXPECT_INT_EQ(HTTP_EVENT_MESSAGE_COMPLETE, events[2].kind);
+        EXPECT_INT_EQ(RP_HTTP_EVENT_MESSAGE_COMPLETE, events[2].kind);
         EXPECT_INT_EQ(len - 1, events[2].offset);
         EXPECT_INT_EQ(len, events[2].message_bytes);
         EXPECT_STR_EQ(methods[i], events[2].method);
         EXPECT_STR_EQ(targets[i], events[2].target);
-        EXPECT_INT_EQ(HTTP_STATE_IDLE, parser.state);
+        EXPECT_INT_EQ(RP_HTTP_STATE_IDLE, parser.state);
     }
 }
 
@@ -447,7 +447,7 @@ UNIT_TEST(test_request_pipelined)
 #define SECOND_HEAD "POST /b HTTP/1.1\r\nContent-Length: 5\r\n\r\n"
 #define THIRD "HEAD /c HTTP/1.1\r\n\r\n"
     static const char data[] = FIRST SECOND THIRD;
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -461,7 +461,7 @@ UNIT_TEST(test_request_pipelined)
         REQUEST_COMPLETE_AT(LEN(data) - 1, "HEAD", "/c"),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef FIRST
 #undef SECOND
 #undef SECOND_HEAD
@@ -474,7 +474,7 @@ UNIT_TEST(test_request_empty_lines_between)
 #define FIRST "POST / HTTP/1.1\r\nContent-Length: 2\r\n\r\nok"
 #define SECOND "GET /b HTTP/1.1\r\n\r\n"
     static const char data[] = FIRST "\r\n" SECOND;
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -485,7 +485,7 @@ UNIT_TEST(test_request_empty_lines_between)
         REQUEST_COMPLETE_AT(LEN(data) - 1, "GET", "/b"),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef FIRST
 #undef SECOND
 }
@@ -496,14 +496,14 @@ UNIT_TEST(test_bare_lf_line_endings)
 #define REQUEST REQUEST_HEAD "abc"
 #define RESPONSE_HEAD "HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n"
 #define RESPONSE RESPONSE_HEAD "3\nabc\n0\nX: y\n\n"
-    static const struct stream request = {HTTP_DIRECTION_REQUEST, false,
+    static const struct stream request = {RP_HTTP_DIRECTION_REQUEST, false,
                                           REQUEST, LEN(REQUEST)};
     static const struct expected_event request_events[] = {
         BEGIN_AT(0),
         REQUEST_HEADERS_AT(LEN(REQUEST_HEAD) - 1, "GET", "/lf"),
         REQUEST_COMPLETE_AT(LEN(REQUEST) - 1, "GET", "/lf"),
     };
-    static const struct stream response = {HTTP_DIRECTION_RESPONSE, false,
+    static const struct stream response = {RP_HTTP_DIRECTION_RESPONSE, false,
                                            RESPONSE, LEN(RESPONSE)};
     static const struct expected_event response_events[] = {
         BEGIN_AT(0),
@@ -511,8 +511,8 @@ UNIT_TEST(test_bare_lf_line_endings)
         RESPONSE_COMPLETE_AT(LEN(RESPONSE) - 1, 200),
     };
 
-    CHECK_STREAM(&request, request_events, 0, HTTP_STATE_IDLE, &whole);
-    CHECK_STREAM(&response, response_events, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&request, request_events, 0, RP_HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&response, response_events, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef REQUEST_HEAD
 #undef REQUEST
 #undef RESPONSE_HEAD
@@ -525,28 +525,28 @@ UNIT_TEST(test_request_long_target_truncated)
     static const char prefix[] = "GET /";
     static const char suffix[] = " HTTP/1.1\r\n\r\n";
     /* Target lengths around the limit: 511 bytes fit, 512 do not. */
-    static const size_t lengths[] = {HTTP_TARGET_MAX - 1, HTTP_TARGET_MAX,
+    static const size_t lengths[] = {RP_HTTP_TARGET_MAX - 1, RP_HTTP_TARGET_MAX,
                                      600};
     size_t i;
 
     for (i = 0; i < 3; i++) {
         size_t len = LEN(prefix) + lengths[i] - 1 + LEN(suffix);
-        struct stream stream = {HTTP_DIRECTION_REQUEST, false, data, len};
+        struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data, len};
         const struct expected_event expected[] = {
             BEGIN_AT(0),
-            {HTTP_EVENT_HEADERS_COMPLETE, len - 1, "GET", NULL, 0},
-            {HTTP_EVENT_MESSAGE_COMPLETE, len - 1, "GET", NULL, 0},
+            {RP_HTTP_EVENT_HEADERS_COMPLETE, len - 1, "GET", NULL, 0},
+            {RP_HTTP_EVENT_MESSAGE_COMPLETE, len - 1, "GET", NULL, 0},
         };
         const struct recorded_event *complete;
 
         memcpy(data, prefix, LEN(prefix));
         memset(data + LEN(prefix), 'x', lengths[i] - 1);
         memcpy(data + LEN(prefix) + lengths[i] - 1, suffix, LEN(suffix));
-        CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+        CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
         complete = &whole.recorder.events[2];
-        EXPECT_INT_EQ(HTTP_TARGET_MAX - 1, strlen(complete->target));
+        EXPECT_INT_EQ(RP_HTTP_TARGET_MAX - 1, strlen(complete->target));
         EXPECT_INT_EQ(0, memcmp(complete->target, "/xxx", 4));
-        EXPECT_INT_EQ(lengths[i] >= HTTP_TARGET_MAX,
+        EXPECT_INT_EQ(lengths[i] >= RP_HTTP_TARGET_MAX,
                       complete->target_truncated);
     }
 }
@@ -554,7 +554,7 @@ UNIT_TEST(test_request_long_target_truncated)
 UNIT_TEST(test_request_longest_method)
 {
 #define REQUEST "ABCDEFGHIJKLM_- * HTTP/1.1\r\n\r\n"
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false,
                                          REQUEST, LEN(REQUEST)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -562,8 +562,8 @@ UNIT_TEST(test_request_longest_method)
         REQUEST_COMPLETE_AT(LEN(REQUEST) - 1, "ABCDEFGHIJKLM_-", "*"),
     };
 
-    EXPECT_INT_EQ(HTTP_METHOD_MAX - 1, strlen("ABCDEFGHIJKLM_-"));
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    EXPECT_INT_EQ(RP_HTTP_METHOD_MAX - 1, strlen("ABCDEFGHIJKLM_-"));
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef REQUEST
 }
 
@@ -574,7 +574,7 @@ UNIT_TEST(test_response_content_length)
 #define FIRST FIRST_HEAD "hello"
 #define SECOND "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"
     static const char data[] = FIRST SECOND;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -585,7 +585,7 @@ UNIT_TEST(test_response_content_length)
         RESPONSE_COMPLETE_AT(LEN(data) - 1, 404),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef FIRST_HEAD
 #undef FIRST
 #undef SECOND
@@ -597,7 +597,7 @@ UNIT_TEST(test_response_chunked_many_feeds)
 #define BODY "1a\r\nabcdefghijklmnopqrstuvwxyz\r\n3;last\r\nend\r\n0\r\n\r\n"
 #define NEXT "HTTP/1.1 204 No Content\r\n\r\n"
     static const char data[] = HEAD BODY NEXT;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -609,7 +609,7 @@ UNIT_TEST(test_response_chunked_many_feeds)
     };
     size_t piece;
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
     /* Writes of a few bytes each, as a server streaming a response does. */
     for (piece = 2; piece <= 7; piece++) {
         parse_stream(&stream, 0, piece, &pieces);
@@ -630,7 +630,7 @@ UNIT_TEST(test_response_without_body)
 #define THIRD_HEAD "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
 #define THIRD THIRD_HEAD "ok"
     static const char data[] = FIRST SECOND THIRD;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -644,7 +644,7 @@ UNIT_TEST(test_response_without_body)
         RESPONSE_COMPLETE_AT(LEN(data) - 1, 200),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef FIRST
 #undef SECOND
 #undef THIRD_HEAD
@@ -658,7 +658,7 @@ UNIT_TEST(test_response_to_head)
 #define SECOND_HEAD "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
 #define SECOND SECOND_HEAD "ok"
     static const char data[] = FIRST SECOND;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, true, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, true, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -669,26 +669,26 @@ UNIT_TEST(test_response_to_head)
         RESPONSE_COMPLETE_AT(LEN(data) - 1, 200),
     };
     struct recorder recorder = {0};
-    struct http_parser parser;
+    struct rp_http_parser parser;
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 
     /* Learning of a HEAD request while the previous response is still half
      * written must not change that response. */
-    http_parser_init(&parser, HTTP_DIRECTION_RESPONSE);
-    EXPECT_INT_EQ(0, http_parser_feed(&parser, SECOND, 10, record_event,
-                                      &recorder));
-    http_parser_expect_head(&parser, true);
-    EXPECT_INT_EQ(0, http_parser_feed(&parser, SECOND + 10, LEN(SECOND) - 10,
-                                      record_event, &recorder));
-    EXPECT_INT_EQ(0, http_parser_feed(&parser, FIRST, LEN(FIRST),
-                                      record_event, &recorder));
+    rp_http_parser_init(&parser, RP_HTTP_DIRECTION_RESPONSE);
+    EXPECT_INT_EQ(0, rp_http_parser_feed(&parser, SECOND, 10, record_event,
+                                         &recorder));
+    rp_http_parser_expect_head(&parser, true);
+    EXPECT_INT_EQ(0, rp_http_parser_feed(&parser, SECOND + 10, LEN(SECOND) - 10,
+                                         record_event, &recorder));
+    EXPECT_INT_EQ(0, rp_http_parser_feed(&parser, FIRST, LEN(FIRST),
+                                         record_event, &recorder));
     EXPECT_INT_EQ(6, recorder.count);
-    EXPECT_INT_EQ(HTTP_EVENT_MESSAGE_COMPLETE, recorder.events[2].kind);
+    EXPECT_INT_EQ(RP_HTTP_EVENT_MESSAGE_COMPLETE, recorder.events[2].kind);
     EXPECT_INT_EQ(LEN(SECOND) - 10 - 1, recorder.events[2].offset);
-    EXPECT_INT_EQ(HTTP_EVENT_MESSAGE_COMPLETE, recorder.events[5].kind);
+    EXPECT_INT_EQ(RP_HTTP_EVENT_MESSAGE_COMPLETE, recorder.events[5].kind);
     EXPECT_INT_EQ(LEN(FIRST) - 1, recorder.events[5].offset);
-    EXPECT_INT_EQ(HTTP_STATE_IDLE, parser.state);
+    EXPECT_INT_EQ(RP_HTTP_STATE_IDLE, parser.state);
 #undef FIRST
 #undef SECOND_HEAD
 #undef SECOND
@@ -700,7 +700,7 @@ UNIT_TEST(test_response_continue_then_final)
 #define FINAL_HEAD "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n"
 #define FINAL FINAL_HEAD "ok"
     static const char data[] = CONTINUE FINAL;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -712,7 +712,7 @@ UNIT_TEST(test_response_continue_then_final)
     };
     /* A HEAD still applies to the final response after an interim one. */
     static const char head_data[] = CONTINUE FINAL_HEAD FINAL;
-    static const struct stream head_stream = {HTTP_DIRECTION_RESPONSE, true,
+    static const struct stream head_stream = {RP_HTTP_DIRECTION_RESPONSE, true,
                                               head_data, LEN(head_data)};
     static const struct expected_event head_expected[] = {
         BEGIN_AT(0),
@@ -726,8 +726,8 @@ UNIT_TEST(test_response_continue_then_final)
         RESPONSE_COMPLETE_AT(LEN(head_data) - 1, 200),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
-    CHECK_STREAM(&head_stream, head_expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&head_stream, head_expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef CONTINUE
 #undef FINAL_HEAD
 #undef FINAL
@@ -740,7 +740,7 @@ UNIT_TEST(test_response_switching_protocols)
     /* WebSocket frames, then bytes that would look like HTTP. */
     static const char data[] = UPGRADE "\x81\x05hello\x00\xff"
                                        "HTTP/1.1 200 OK\r\n\r\n";
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -748,13 +748,13 @@ UNIT_TEST(test_response_switching_protocols)
         RESPONSE_COMPLETE_AT(LEN(UPGRADE) - 1, 101),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_DONE, &whole);
-    EXPECT_INT_EQ(HTTP_STATE_DONE, whole.recorder.events[2].state);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_DONE, &whole);
+    EXPECT_INT_EQ(RP_HTTP_STATE_DONE, whole.recorder.events[2].state);
     EXPECT_INT_EQ(0, outcome_feed(&whole, "\x16\x03", 2));
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 4096,
-                                             record_event, &whole.recorder));
-    http_parser_close(&whole.parser, record_event, &whole.recorder);
-    EXPECT_INT_EQ(HTTP_STATE_DONE, whole.parser.state);
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 4096,
+                                                record_event, &whole.recorder));
+    rp_http_parser_close(&whole.parser, record_event, &whole.recorder);
+    EXPECT_INT_EQ(RP_HTTP_STATE_DONE, whole.parser.state);
     EXPECT_INT_EQ(3, whole.recorder.count);
 #undef UPGRADE
 }
@@ -764,7 +764,7 @@ UNIT_TEST(test_response_until_close)
 #define HEAD "HTTP/1.0 200 OK\r\nServer: t\r\n\r\n"
 #define BODY "the body runs until the connection closes"
     static const char data[] = HEAD BODY;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -776,30 +776,30 @@ UNIT_TEST(test_response_until_close)
                      "Content-Length: 3\r\n\r\n"
     static const char encoded[] = ENCODED_HEAD "\x1f\x8b\x08\x00\x00\x00";
     static const struct stream encoded_stream = {
-        HTTP_DIRECTION_RESPONSE, false, encoded, LEN(encoded)};
+        RP_HTTP_DIRECTION_RESPONSE, false, encoded, LEN(encoded)};
     static const struct expected_event encoded_expected[] = {
         BEGIN_AT(0),
         RESPONSE_HEADERS_AT(LEN(ENCODED_HEAD) - 1, 200),
     };
     const struct recorded_event *complete = &whole.recorder.events[2];
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_BODY, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_BODY, &whole);
     EXPECT_INT_EQ(LEN(data), whole.parser.message_bytes);
     /* sendfile of the rest of the body */
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 100,
-                                             record_event, &whole.recorder));
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 100,
+                                                record_event, &whole.recorder));
     EXPECT_INT_EQ(2, whole.recorder.count);
-    http_parser_close(&whole.parser, record_event, &whole.recorder);
+    rp_http_parser_close(&whole.parser, record_event, &whole.recorder);
     EXPECT_INT_EQ(3, whole.recorder.count);
-    EXPECT_INT_EQ(HTTP_EVENT_MESSAGE_COMPLETE, complete->kind);
+    EXPECT_INT_EQ(RP_HTTP_EVENT_MESSAGE_COMPLETE, complete->kind);
     EXPECT_INT_EQ(0, complete->offset);
     EXPECT_INT_EQ(200, complete->status);
     EXPECT_INT_EQ(LEN(data) + 100, complete->message_bytes);
-    EXPECT_INT_EQ(HTTP_STATE_IDLE, whole.parser.state);
+    EXPECT_INT_EQ(RP_HTTP_STATE_IDLE, whole.parser.state);
 
-    CHECK_STREAM(&encoded_stream, encoded_expected, 0, HTTP_STATE_BODY,
+    CHECK_STREAM(&encoded_stream, encoded_expected, 0, RP_HTTP_STATE_BODY,
                  &whole);
-    http_parser_close(&whole.parser, record_event, &whole.recorder);
+    rp_http_parser_close(&whole.parser, record_event, &whole.recorder);
     EXPECT_INT_EQ(3, whole.recorder.count);
     EXPECT_INT_EQ(LEN(encoded), complete->message_bytes);
 #undef HEAD
@@ -812,32 +812,32 @@ UNIT_TEST(test_close_abandons_message)
 #define RESPONSE "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
     struct outcome *outcome = &whole;
     struct close_case {
-        enum http_direction direction;
+        enum rp_http_direction direction;
         const char *data;
         size_t len;
     } cases[] = {
         /* in the headers, in a Content-Length body, in a request */
-        {HTTP_DIRECTION_RESPONSE, RESPONSE, 10},
-        {HTTP_DIRECTION_RESPONSE, RESPONSE, LEN(RESPONSE) - 1},
-        {HTTP_DIRECTION_REQUEST, "GET / HTTP/1.1\r\nHo", 18},
+        {RP_HTTP_DIRECTION_RESPONSE, RESPONSE, 10},
+        {RP_HTTP_DIRECTION_RESPONSE, RESPONSE, LEN(RESPONSE) - 1},
+        {RP_HTTP_DIRECTION_REQUEST, "GET / HTTP/1.1\r\nHo", 18},
     };
     size_t i;
 
     for (i = 0; i < 3; i++) {
         memset(outcome, 0, sizeof *outcome);
-        http_parser_init(&outcome->parser, cases[i].direction);
+        rp_http_parser_init(&outcome->parser, cases[i].direction);
         EXPECT_INT_EQ(0, outcome_feed(outcome, cases[i].data, cases[i].len));
         EXPECT_INT_EQ(1 + (i == 1), outcome->recorder.count);
-        EXPECT_TRUE(outcome->parser.state != HTTP_STATE_IDLE);
-        http_parser_close(&outcome->parser, record_event,
-                          &outcome->recorder);
-        EXPECT_INT_EQ(HTTP_STATE_IDLE, outcome->parser.state);
+        EXPECT_TRUE(outcome->parser.state != RP_HTTP_STATE_IDLE);
+        rp_http_parser_close(&outcome->parser, record_event,
+                             &outcome->recorder);
+        EXPECT_INT_EQ(RP_HTTP_STATE_IDLE, outcome->parser.state);
         EXPECT_INT_EQ(1 + (i == 1), outcome->recorder.count);
     }
     /* The parser is usable again afterwards. */
-    http_parser_init(&outcome->parser, HTTP_DIRECTION_RESPONSE);
+    rp_http_parser_init(&outcome->parser, RP_HTTP_DIRECTION_RESPONSE);
     EXPECT_INT_EQ(0, outcome_feed(outcome, RESPONSE, 10));
-    http_parser_close(&outcome->parser, record_event, &outcome->recorder);
+    rp_http_parser_close(&outcome->parser, record_event, &outcome->recorder);
     outcome->recorder.count = 0;
     EXPECT_INT_EQ(0, outcome_feed(outcome, RESPONSE, LEN(RESPONSE)));
     EXPECT_INT_EQ(3, outcome->recorder.count);
@@ -850,7 +850,7 @@ UNIT_TEST(test_opaque_completes_content_length_body)
 #define HEAD "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
 #define NEXT "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
     static const char data[] = HEAD "0123456789";
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -859,17 +859,17 @@ UNIT_TEST(test_opaque_completes_content_length_body)
     const struct recorded_event *events = whole.recorder.events;
 
     /* Headers and ten bytes with write, the rest with sendfile. */
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_BODY, &whole);
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 900,
-                                             record_event, &whole.recorder));
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_BODY, &whole);
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 900,
+                                                record_event, &whole.recorder));
     EXPECT_INT_EQ(2, whole.recorder.count);
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 90,
-                                             record_event, &whole.recorder));
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 90,
+                                                record_event, &whole.recorder));
     EXPECT_INT_EQ(3, whole.recorder.count);
-    EXPECT_INT_EQ(HTTP_EVENT_MESSAGE_COMPLETE, events[2].kind);
+    EXPECT_INT_EQ(RP_HTTP_EVENT_MESSAGE_COMPLETE, events[2].kind);
     EXPECT_INT_EQ(0, events[2].offset);
     EXPECT_INT_EQ(LEN(HEAD) + 1000, events[2].message_bytes);
-    EXPECT_INT_EQ(HTTP_STATE_IDLE, whole.parser.state);
+    EXPECT_INT_EQ(RP_HTTP_STATE_IDLE, whole.parser.state);
     /* The next response follows as usual. */
     EXPECT_INT_EQ(0, outcome_feed(&whole, NEXT, LEN(NEXT)));
     EXPECT_INT_EQ(6, whole.recorder.count);
@@ -877,9 +877,9 @@ UNIT_TEST(test_opaque_completes_content_length_body)
 
     /* One byte more than the body holds cannot be placed. */
     parse_stream(&stream, LEN(data), 0, &whole);
-    EXPECT_INT_EQ(-1, http_parser_feed_opaque(&whole.parser, 991,
-                                              record_event, &whole.recorder));
-    EXPECT_INT_EQ(HTTP_STATE_ERROR, whole.parser.state);
+    EXPECT_INT_EQ(-1, rp_http_parser_feed_opaque(&whole.parser, 991,
+                                                 record_event, &whole.recorder));
+    EXPECT_INT_EQ(RP_HTTP_STATE_ERROR, whole.parser.state);
     EXPECT_INT_EQ(2, whole.recorder.count);
 #undef HEAD
 #undef NEXT
@@ -889,7 +889,7 @@ UNIT_TEST(test_opaque_inside_chunk_data)
 {
 #define HEAD "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n400\r\n"
 #define TAIL "\r\n0\r\n\r\n"
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, HEAD,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, HEAD,
                                          LEN(HEAD)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -898,9 +898,9 @@ UNIT_TEST(test_opaque_inside_chunk_data)
     const struct recorded_event *events = whole.recorder.events;
 
     /* A chunk whose data is sent with sendfile. */
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_BODY, &whole);
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 0x400,
-                                             record_event, &whole.recorder));
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_BODY, &whole);
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 0x400,
+                                                record_event, &whole.recorder));
     EXPECT_INT_EQ(0, outcome_feed(&whole, TAIL, LEN(TAIL)));
     EXPECT_INT_EQ(3, whole.recorder.count);
     EXPECT_INT_EQ(LEN(TAIL) - 1, events[2].offset);
@@ -908,11 +908,11 @@ UNIT_TEST(test_opaque_inside_chunk_data)
 
     /* The chunk framing cannot be guessed. */
     parse_stream(&stream, LEN(HEAD), 0, &whole);
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 0x400,
-                                             record_event, &whole.recorder));
-    EXPECT_INT_EQ(-1, http_parser_feed_opaque(&whole.parser, 2,
-                                              record_event, &whole.recorder));
-    EXPECT_INT_EQ(HTTP_STATE_ERROR, whole.parser.state);
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 0x400,
+                                                record_event, &whole.recorder));
+    EXPECT_INT_EQ(-1, rp_http_parser_feed_opaque(&whole.parser, 2,
+                                                 record_event, &whole.recorder));
+    EXPECT_INT_EQ(RP_HTTP_STATE_ERROR, whole.parser.state);
 #undef HEAD
 #undef TAIL
 }
@@ -923,20 +923,20 @@ UNIT_TEST(test_opaque_outside_body_is_error)
     static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
 
     memset(&whole, 0, sizeof whole);
-    http_parser_init(&whole.parser, HTTP_DIRECTION_RESPONSE);
+    rp_http_parser_init(&whole.parser, RP_HTTP_DIRECTION_RESPONSE);
     EXPECT_INT_EQ(0, outcome_feed(&whole, head, LEN(head)));
-    EXPECT_INT_EQ(-1, http_parser_feed_opaque(&whole.parser, 10,
-                                              record_event, &whole.recorder));
-    EXPECT_INT_EQ(HTTP_STATE_ERROR, whole.parser.state);
+    EXPECT_INT_EQ(-1, rp_http_parser_feed_opaque(&whole.parser, 10,
+                                                 record_event, &whole.recorder));
+    EXPECT_INT_EQ(RP_HTTP_STATE_ERROR, whole.parser.state);
     EXPECT_INT_EQ(-1, outcome_feed(&whole, ok, LEN(ok)));
     EXPECT_INT_EQ(1, whole.recorder.count);
 
     /* Between messages there is no body either. */
     memset(&whole, 0, sizeof whole);
-    http_parser_init(&whole.parser, HTTP_DIRECTION_RESPONSE);
-    EXPECT_INT_EQ(-1, http_parser_feed_opaque(&whole.parser, 1,
-                                              record_event, &whole.recorder));
-    EXPECT_INT_EQ(HTTP_STATE_ERROR, whole.parser.state);
+    rp_http_parser_init(&whole.parser, RP_HTTP_DIRECTION_RESPONSE);
+    EXPECT_INT_EQ(-1, rp_http_parser_feed_opaque(&whole.parser, 1,
+                                                 record_event, &whole.recorder));
+    EXPECT_INT_EQ(RP_HTTP_STATE_ERROR, whole.parser.state);
     EXPECT_INT_EQ(0, whole.recorder.count);
 }
 
@@ -949,18 +949,18 @@ UNIT_TEST(test_not_http_at_first_byte)
     static const char binary[] = "\x00\x01\x02\x03";
     static const char lowercase[] = "get / HTTP/1.1\r\n\r\n";
     static const struct stream streams[] = {
-        {HTTP_DIRECTION_REQUEST, false, tls, LEN(tls)},
-        {HTTP_DIRECTION_REQUEST, false, binary, LEN(binary)},
-        {HTTP_DIRECTION_REQUEST, false, lowercase, LEN(lowercase)},
-        {HTTP_DIRECTION_RESPONSE, false, tls, LEN(tls)},
-        {HTTP_DIRECTION_RESPONSE, false, lowercase, LEN(lowercase)},
+        {RP_HTTP_DIRECTION_REQUEST, false, tls, LEN(tls)},
+        {RP_HTTP_DIRECTION_REQUEST, false, binary, LEN(binary)},
+        {RP_HTTP_DIRECTION_REQUEST, false, lowercase, LEN(lowercase)},
+        {RP_HTTP_DIRECTION_RESPONSE, false, tls, LEN(tls)},
+        {RP_HTTP_DIRECTION_RESPONSE, false, lowercase, LEN(lowercase)},
     };
     static const struct expected_event expected[] = {BEGIN_AT(0)};
     size_t i;
 
     for (i = 0; i < sizeof streams / sizeof streams[0]; i++)
         check_stream(__LINE__, &streams[i], expected, 0, -1,
-                     HTTP_STATE_ERROR, &whole);
+                     RP_HTTP_STATE_ERROR, &whole);
 }
 
 UNIT_TEST(test_malformed_after_begin)
@@ -1003,19 +1003,19 @@ UNIT_TEST(test_malformed_after_begin)
         "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
     };
     static const struct expected_event expected[] = {BEGIN_AT(0)};
-    struct stream stream = {HTTP_DIRECTION_REQUEST, false, NULL, 0};
+    struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, NULL, 0};
     size_t i;
 
     for (i = 0; i < sizeof requests / sizeof requests[0]; i++) {
         stream.data = requests[i];
         stream.len = strlen(requests[i]);
-        CHECK_STREAM(&stream, expected, -1, HTTP_STATE_ERROR, &whole);
+        CHECK_STREAM(&stream, expected, -1, RP_HTTP_STATE_ERROR, &whole);
     }
-    stream.direction = HTTP_DIRECTION_RESPONSE;
+    stream.direction = RP_HTTP_DIRECTION_RESPONSE;
     for (i = 0; i < sizeof responses / sizeof responses[0]; i++) {
         stream.data = responses[i];
         stream.len = strlen(responses[i]);
-        CHECK_STREAM(&stream, expected, -1, HTTP_STATE_ERROR, &whole);
+        CHECK_STREAM(&stream, expected, -1, RP_HTTP_STATE_ERROR, &whole);
     }
 }
 
@@ -1035,14 +1035,14 @@ UNIT_TEST(test_malformed_chunked_framing)
         REQUEST_HEADERS_AT(LEN(HEAD) - 1, "POST", "/"),
     };
     static char data[128];
-    struct stream stream = {HTTP_DIRECTION_REQUEST, false, data, 0};
+    struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data, 0};
     size_t i;
 
     for (i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
         stream.len = LEN(HEAD) + strlen(bodies[i]);
         memcpy(data, HEAD, LEN(HEAD));
         memcpy(data + LEN(HEAD), bodies[i], strlen(bodies[i]));
-        CHECK_STREAM(&stream, expected, -1, HTTP_STATE_ERROR, &whole);
+        CHECK_STREAM(&stream, expected, -1, RP_HTTP_STATE_ERROR, &whole);
     }
 #undef HEAD
 }
@@ -1052,7 +1052,7 @@ UNIT_TEST(test_bytes_after_error_ignored)
     static const char good[] = "GET / HTTP/1.1\r\n\r\n";
     /* Broken after a complete request: its events stand, nothing more. */
     static const char data[] = "GET / HTTP/1.1\r\n\r\nget /x HTTP/1.1\r\n";
-    static const struct stream stream = {HTTP_DIRECTION_REQUEST, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         BEGIN_AT(0),
@@ -1060,11 +1060,11 @@ UNIT_TEST(test_bytes_after_error_ignored)
         REQUEST_COMPLETE_AT(LEN(good) - 1, "GET", "/"),
     };
 
-    CHECK_STREAM(&stream, expected, -1, HTTP_STATE_ERROR, &whole);
+    CHECK_STREAM(&stream, expected, -1, RP_HTTP_STATE_ERROR, &whole);
     EXPECT_INT_EQ(-1, outcome_feed(&whole, good, LEN(good)));
     EXPECT_INT_EQ(-1, outcome_feed(&whole, "", 0));
-    http_parser_close(&whole.parser, record_event, &whole.recorder);
-    EXPECT_INT_EQ(HTTP_STATE_ERROR, whole.parser.state);
+    rp_http_parser_close(&whole.parser, record_event, &whole.recorder);
+    EXPECT_INT_EQ(RP_HTTP_STATE_ERROR, whole.parser.state);
     EXPECT_INT_EQ(3, whole.recorder.count);
 }
 
@@ -1107,7 +1107,7 @@ UNIT_TEST(test_realistic_heads)
 #define CHUNKED CHUNKED_HEAD "d\r\n{\"ok\": true}\r\n0\r\n\r\n"
     static const char requests[] = WRK BROWSER;
     static const struct stream request_stream = {
-        HTTP_DIRECTION_REQUEST, false, requests, LEN(requests)};
+        RP_HTTP_DIRECTION_REQUEST, false, requests, LEN(requests)};
     static const struct expected_event request_events[] = {
         REQUEST_EVENTS(0, LEN(WRK) - 1, LEN(WRK) - 1, "GET", "/small.txt"),
         REQUEST_EVENTS(LEN(WRK), LEN(requests) - 1, LEN(requests) - 1, "GET",
@@ -1115,15 +1115,15 @@ UNIT_TEST(test_realistic_heads)
     };
     static const char responses[] = NGINX CHUNKED;
     static const struct stream response_stream = {
-        HTTP_DIRECTION_RESPONSE, false, responses, LEN(responses)};
+        RP_HTTP_DIRECTION_RESPONSE, false, responses, LEN(responses)};
     static const struct expected_event response_events[] = {
         RESPONSE_EVENTS(0, LEN(NGINX_HEAD) - 1, LEN(NGINX) - 1, 200),
         RESPONSE_EVENTS(LEN(NGINX), LEN(NGINX CHUNKED_HEAD) - 1,
                         LEN(responses) - 1, 200),
     };
 
-    CHECK_STREAM(&request_stream, request_events, 0, HTTP_STATE_IDLE, &whole);
-    CHECK_STREAM(&response_stream, response_events, 0, HTTP_STATE_IDLE,
+    CHECK_STREAM(&request_stream, request_events, 0, RP_HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&response_stream, response_events, 0, RP_HTTP_STATE_IDLE,
                  &whole);
 #undef WRK
 #undef BROWSER
@@ -1153,27 +1153,27 @@ UNIT_TEST(test_lines_left_to_byte_machine)
 #define ZEROS ZEROS_HEAD "abc"
     static const char requests[] = ODD ZEROS;
     static const struct stream request_stream = {
-        HTTP_DIRECTION_REQUEST, false, requests, LEN(requests)};
+        RP_HTTP_DIRECTION_REQUEST, false, requests, LEN(requests)};
     static const struct expected_event request_events[] = {
         REQUEST_EVENTS(0, LEN(ODD_HEAD) - 1, LEN(ODD) - 1, "POST", "/odd"),
         REQUEST_EVENTS(LEN(ODD), LEN(ODD ZEROS_HEAD) - 1, LEN(requests) - 1,
                        "PUT", "/zeros"),
     };
 #define HUGE "HTTP/1.1 200 OK\r\nContent-Length: 18446744073709551615\r\n\r\n"
-    static const struct stream huge_stream = {HTTP_DIRECTION_RESPONSE, false,
+    static const struct stream huge_stream = {RP_HTTP_DIRECTION_RESPONSE, false,
                                               HUGE, LEN(HUGE)};
     static const struct expected_event huge_events[] = {
         BEGIN_AT(0),
         RESPONSE_HEADERS_AT(LEN(HUGE) - 1, 200),
     };
 
-    CHECK_STREAM(&request_stream, request_events, 0, HTTP_STATE_IDLE, &whole);
-    CHECK_STREAM(&huge_stream, huge_events, 0, HTTP_STATE_BODY, &whole);
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, UINT64_MAX - 1,
-                                             record_event, &whole.recorder));
+    CHECK_STREAM(&request_stream, request_events, 0, RP_HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&huge_stream, huge_events, 0, RP_HTTP_STATE_BODY, &whole);
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, UINT64_MAX - 1,
+                                                record_event, &whole.recorder));
     EXPECT_INT_EQ(2, whole.recorder.count);
-    EXPECT_INT_EQ(0, http_parser_feed_opaque(&whole.parser, 1, record_event,
-                                             &whole.recorder));
+    EXPECT_INT_EQ(0, rp_http_parser_feed_opaque(&whole.parser, 1, record_event,
+                                                &whole.recorder));
     EXPECT_INT_EQ(3, whole.recorder.count);
 #undef ODD_HEAD
 #undef ODD
@@ -1192,7 +1192,7 @@ UNIT_TEST(test_status_line_forms)
 #define THIRD "HTTP/1.1 599 A \"reason\",\twith\x01 odd\xff bytes\r\n" \
               "Content-Length: 0\r\n\r\n"
     static const char data[] = FIRST SECOND THIRD;
-    static const struct stream stream = {HTTP_DIRECTION_RESPONSE, false, data,
+    static const struct stream stream = {RP_HTTP_DIRECTION_RESPONSE, false, data,
                                          LEN(data)};
     static const struct expected_event expected[] = {
         RESPONSE_EVENTS(0, LEN(FIRST_HEAD) - 1, LEN(FIRST) - 1, 200),
@@ -1201,7 +1201,7 @@ UNIT_TEST(test_status_line_forms)
         RESPONSE_EVENTS(LEN(FIRST SECOND), LEN(data) - 1, LEN(data) - 1, 599),
     };
 
-    CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+    CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
 #undef FIRST_HEAD
 #undef FIRST
 #undef SECOND
@@ -1220,7 +1220,7 @@ UNIT_TEST(test_request_target_lengths)
 
     for (i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
         size_t len = LEN(prefix) + lengths[i] + LEN(suffix);
-        struct stream stream = {HTTP_DIRECTION_REQUEST, false, data, len};
+        struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, data, len};
         const struct expected_event expected[] = {
             REQUEST_EVENTS(0, len - 1, len - 1, "OPTIONS", target),
         };
@@ -1233,7 +1233,7 @@ UNIT_TEST(test_request_target_lengths)
         memcpy(data, prefix, LEN(prefix));
         memcpy(data + LEN(prefix), target, lengths[i]);
         memcpy(data + LEN(prefix) + lengths[i], suffix, LEN(suffix));
-        CHECK_STREAM(&stream, expected, 0, HTTP_STATE_IDLE, &whole);
+        CHECK_STREAM(&stream, expected, 0, RP_HTTP_STATE_IDLE, &whole);
     }
 }
 
@@ -1268,7 +1268,7 @@ UNIT_TEST(test_whole_lines_agree_with_byte_machine)
             request ? requests[m]
                     : responses[m - sizeof requests / sizeof requests[0]];
         struct stream stream = {
-            request ? HTTP_DIRECTION_REQUEST : HTTP_DIRECTION_RESPONSE,
+            request ? RP_HTTP_DIRECTION_REQUEST : RP_HTTP_DIRECTION_RESPONSE,
             false, data, strlen(message)};
         bool agreed = true;
 
@@ -1316,10 +1316,10 @@ UNIT_TEST(test_request_line_known_when_refused_or_cut)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         size_t len = strlen(cases[i].data);
         for (size_t cut = 1; cut <= len; cut++) {
-            struct stream stream = {HTTP_DIRECTION_REQUEST, false,
+            struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false,
                                     cases[i].data, len};
             parse_stream(&stream, cut, 0, &pieces);
-            bool known = http_parser_request_line_known(&pieces.parser);
+            bool known = rp_http_parser_request_line_known(&pieces.parser);
             if (pieces.result != cases[i].result ||
                 known != (cases[i].method != NULL) ||
                 (known && (strcmp(pieces.parser.method, cases[i].method) ||
@@ -1332,19 +1332,19 @@ UNIT_TEST(test_request_line_known_when_refused_or_cut)
 }
 
 /* A target longer than what is kept, cut anywhere before its end: the
- * first HTTP_TARGET_MAX - 1 bytes. */
+ * first RP_HTTP_TARGET_MAX - 1 bytes. */
 UNIT_TEST(test_request_line_known_keeps_a_long_targets_start)
 {
-    static char request[3 * HTTP_TARGET_MAX];
+    static char request[3 * RP_HTTP_TARGET_MAX];
     memcpy(request, "GET /", 5);
     memset(request + 5, 'a', sizeof request - 5);
     for (size_t cut = 6; cut <= sizeof request; cut += 97) {
-        struct stream stream = {HTTP_DIRECTION_REQUEST, false, request,
+        struct stream stream = {RP_HTTP_DIRECTION_REQUEST, false, request,
                                 sizeof request};
         parse_stream(&stream, cut, 0, &pieces);
-        EXPECT_TRUE(http_parser_request_line_known(&pieces.parser));
+        EXPECT_TRUE(rp_http_parser_request_line_known(&pieces.parser));
         EXPECT_STR_EQ("GET", pieces.parser.method);
-        EXPECT_INT_EQ(HTTP_TARGET_MAX - 1, strlen(pieces.parser.target));
+        EXPECT_INT_EQ(RP_HTTP_TARGET_MAX - 1, strlen(pieces.parser.target));
         EXPECT_TRUE(pieces.parser.target_truncated);
     }
 }

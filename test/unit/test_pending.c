@@ -31,7 +31,7 @@ static uint64_t pending_answer(struct rp_pending *pending, char *path)
 static bool pending_read(struct rp_pending *pending, uint64_t id,
                          const char *path)
 {
-    static const char get[HTTP_METHOD_MAX] = "GET";
+    static const char get[RP_HTTP_METHOD_MAX] = "GET";
     if (!rp_pending_add(pending, id, id * 10))
         return false;
     rp_pending_reading_head(pending, get, path);
@@ -53,7 +53,7 @@ UNIT_TEST(test_one_request_at_a_time_takes_no_queue)
 UNIT_TEST(test_a_thousand_pipelined_come_out_in_order)
 {
     struct rp_pending pending = {0};
-    char path[HTTP_TARGET_MAX], expected[32];
+    char path[RP_HTTP_TARGET_MAX], expected[32];
     for (uint64_t id = 1; id <= 1000; id++) {
         snprintf(expected, sizeof expected, "/r?n=%llu", (unsigned long long)id);
         EXPECT_TRUE(pending_read(&pending, id, expected));
@@ -79,7 +79,7 @@ UNIT_TEST(test_a_thousand_pipelined_come_out_in_order)
 UNIT_TEST(test_steady_pipelining_reuses_its_buffer)
 {
     struct rp_pending pending = {0};
-    char path[HTTP_TARGET_MAX], expected[32];
+    char path[RP_HTTP_TARGET_MAX], expected[32];
     uint64_t next = 1, answered = 1;
     for (; next <= 100; next++)
         EXPECT_TRUE(pending_read(&pending, next, "/steady"));
@@ -107,7 +107,7 @@ UNIT_TEST(test_steady_pipelining_reuses_its_buffer)
 UNIT_TEST(test_requests_past_the_room_keep_their_place)
 {
     struct rp_pending pending = {0};
-    static char long_path[HTTP_TARGET_MAX];
+    static char long_path[RP_HTTP_TARGET_MAX];
     memset(long_path, 'p', sizeof long_path - 1);
     uint64_t id = 1, followed = 0;
     while (pending_read(&pending, id, long_path))
@@ -129,7 +129,7 @@ UNIT_TEST(test_requests_past_the_room_keep_their_place)
         EXPECT_TRUE(rp_pending_answered(&pending) == NULL);
         EXPECT_INT_EQ(0, pending_answer(&pending, NULL));
     }
-    char path[HTTP_TARGET_MAX];
+    char path[RP_HTTP_TARGET_MAX];
     EXPECT_INT_EQ(9999, pending_answer(&pending, path));
     EXPECT_STR_EQ("/after", path);
     EXPECT_INT_EQ(UINT64_MAX, pending_answer(&pending, NULL));
@@ -141,7 +141,7 @@ UNIT_TEST(test_room_is_bounded_for_the_process)
 {
     enum { CONNECTIONS = RP_PENDING_PROCESS_BYTES / RP_PENDING_CONNECTION_BYTES + 2 };
     static struct rp_pending pending[CONNECTIONS];
-    static char long_path[HTTP_TARGET_MAX];
+    static char long_path[RP_HTTP_TARGET_MAX];
     memset(long_path, 'p', sizeof long_path - 1);
     uint64_t followed[CONNECTIONS] = {0}, id = 1;
     for (int c = 0; c < CONNECTIONS; c++)
@@ -179,7 +179,7 @@ UNIT_TEST(test_request_being_read_dropped_or_answered_early)
     EXPECT_TRUE(!rp_pending_contains(&pending, 2));
     EXPECT_TRUE(pending.bytes == NULL);
     EXPECT_TRUE(pending_read(&pending, 3, "/c"));
-    char path[HTTP_TARGET_MAX];
+    char path[RP_HTTP_TARGET_MAX];
     EXPECT_INT_EQ(1, pending_answer(&pending, path));
     EXPECT_STR_EQ("/a", path);
     EXPECT_INT_EQ(3, pending_answer(&pending, path));
@@ -187,7 +187,7 @@ UNIT_TEST(test_request_being_read_dropped_or_answered_early)
 
     EXPECT_TRUE(rp_pending_add(&pending, 4, 40));
     EXPECT_INT_EQ(4, pending_answer(&pending, NULL));
-    static const char get[HTTP_METHOD_MAX] = "GET";
+    static const char get[RP_HTTP_METHOD_MAX] = "GET";
     rp_pending_reading_head(&pending, get, "/late");
     rp_pending_reading_complete(&pending, 5);
     EXPECT_TRUE(rp_pending_oldest(&pending) == NULL);

@@ -1,6 +1,7 @@
 /*
  * Unit tests of the formats made for other tools and for the browser
- * (renderers/render_collapsed.c, render_pprof.c, render_html.c, render.c):
+ * (renderers/render_collapsed.c, render_pprof.c, render_html.c with its
+ * reader html_read.c, render.c):
  * collapsed lines add up to the samples, the pprof message decodes to the
  * same totals and labels, and the HTML page carries the JSON back intact
  * whatever the strings hold.

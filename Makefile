@@ -7,6 +7,9 @@
 #                 inputs go into their corpus (make test runs them briefly)
 #   make bench    what reqprof costs, beside no profiler, the signal floor,
 #                 gperftools and perf (bench/RESULTS.md); BENCH_QUICK=1: short
+#   make unit     the unit tests alone: no root, no packages beyond the build's
+#   make install  bin/reqprof, lib/reqprof/libreqprof.so, the man page and
+#                 bash completion under DESTDIR$(PREFIX) (PREFIX=/usr/local)
 #   make deps     install the Debian packages the build and tests need (as root)
 #   make clean
 #
@@ -15,6 +18,11 @@
 CC ?= cc
 OPTIMIZATION ?= -O2
 BUILD ?= build
+# Where make install puts things: DESTDIR$(PREFIX)/bin/reqprof and so on.
+PREFIX ?= /usr/local
+DESTDIR ?=
+# reqprof's version: the VERSION file is its one source (preload/version.h).
+VERSION := $(shell cat VERSION)
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wno-unused-parameter
@@ -75,7 +83,7 @@ FUZZ_TARGETS = $(BUILD)/fuzz/fuzz_http_parser $(BUILD)/fuzz/fuzz_json_read
 # make test gives each 30 s; make fuzz as long as this.
 FUZZ_SECONDS ?= 600
 
-.PHONY: all test demo deps bench fuzz clean
+.PHONY: all test unit demo deps bench fuzz install clean
 all: $(LIBRARY) $(TOOL)
 
 $(BUILD)/obj/%.o: %.c
@@ -239,5 +247,21 @@ $(HTML_PAGE_OBJECT): $(BUILD)/gen/html_page.c
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
 $(LIBRARY) $(CORE_ARCHIVE): $(HTML_PAGE_OBJECT)
+
+# The version as C, made from VERSION alone: a new version rebuilds this one
+# object and relinks, nothing else.
+VERSION_OBJECT = $(BUILD)/obj/gen/version.o
+
+$(BUILD)/gen/version.c: VERSION
+	@mkdir -p $(dir $@)
+	@case '$(VERSION)' in *[!0-9A-Za-z.+~-]*|'') \
+	    echo 'VERSION must be one word such as 0.1.0, not "$(VERSION)"' >&2; exit 1;; esac
+	printf 'const char rp_version[] = "%s";\n' '$(VERSION)' > $@.tmp && mv $@.tmp $@
+
+$(VERSION_OBJECT): $(BUILD)/gen/version.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_CFLAGS) -c $< -o $@
+
+$(LIBRARY) $(CORE_ARCHIVE): $(VERSION_OBJECT)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/test -name '*.d' 2>/dev/null)

@@ -9,7 +9,8 @@
 #                 gperftools and perf (bench/RESULTS.md); BENCH_QUICK=1: short
 #   make unit     the unit tests alone: no root, no packages beyond the build's
 #   make install  bin/reqprof, lib/reqprof/libreqprof.so, the man page and
-#                 bash completion under DESTDIR$(PREFIX) (PREFIX=/usr/local)
+#                 bash completion under DESTDIR$(PREFIX) (PREFIX=/usr/local);
+#                 make uninstall removes them
 #   make deps     install the Debian packages the build and tests need (as root)
 #   make clean
 #
@@ -83,7 +84,7 @@ FUZZ_TARGETS = $(BUILD)/fuzz/fuzz_http_parser $(BUILD)/fuzz/fuzz_json_read
 # make test gives each 30 s; make fuzz as long as this.
 FUZZ_SECONDS ?= 600
 
-.PHONY: all test unit demo deps bench fuzz install clean
+.PHONY: all test unit demo deps bench fuzz install uninstall clean
 all: $(LIBRARY) $(TOOL)
 
 $(BUILD)/obj/%.o: %.c
@@ -228,6 +229,25 @@ $(BUILD)/bench/malloc_stall: bench/malloc_stall.c test/server/server_support.h
 $(BUILD)/bench/bookkeeping_cost: bench/bookkeeping_cost.c $(BUILD)/obj/preload/http_parser.o
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -o $@ $^ -ldl -lrt
+
+# The layout reqprof run expects: the library in lib/reqprof/ beside the
+# bin/ that holds the tool (cli/command_run.c).
+INSTALL_DIR = $(DESTDIR)$(PREFIX)
+install: all
+	install -D -m 755 $(TOOL) $(INSTALL_DIR)/bin/reqprof
+	install -D -m 644 $(LIBRARY) $(INSTALL_DIR)/lib/reqprof/libreqprof.so
+	install -D -m 644 docs/reqprof.1 $(INSTALL_DIR)/share/man/man1/reqprof.1
+	install -D -m 644 cli/reqprof.bash \
+	    $(INSTALL_DIR)/share/bash-completion/completions/reqprof
+	install -D -m 644 profiler.conf.example \
+	    $(INSTALL_DIR)/share/doc/reqprof/profiler.conf.example
+
+uninstall:
+	rm -f $(INSTALL_DIR)/bin/reqprof $(INSTALL_DIR)/lib/reqprof/libreqprof.so \
+	    $(INSTALL_DIR)/share/man/man1/reqprof.1 \
+	    $(INSTALL_DIR)/share/bash-completion/completions/reqprof \
+	    $(INSTALL_DIR)/share/doc/reqprof/profiler.conf.example
+	-rmdir $(INSTALL_DIR)/lib/reqprof $(INSTALL_DIR)/share/doc/reqprof
 
 clean:
 	rm -rf $(BUILD)

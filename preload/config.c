@@ -191,6 +191,11 @@ static const char *parse_unicode(struct rp_config *config, const char *value)
     return parse_flag(&config->unicode, value);
 }
 
+static const char *parse_quiet(struct rp_config *config, const char *value)
+{
+    return parse_flag(&config->quiet, value);
+}
+
 static const char *parse_signal(struct rp_config *config, const char *value)
 {
     static const char accepts[] =
@@ -241,6 +246,7 @@ static const struct {
     {"REQPROF_UNICODE", parse_unicode},
     {"REQPROF_SIGNAL", parse_signal},
     {"REQPROF_REDACT", parse_redact},
+    {"REQPROF_QUIET", parse_quiet},
 };
 
 #define CONFIG_KEY_COUNT (sizeof config_keys / sizeof config_keys[0])
@@ -277,7 +283,7 @@ int rp_config_set(struct rp_config *config, const char *key,
              "REQPROF_INTERVAL, REQPROF_MIN_DURATION, REQPROF_MAX_REPORTS, "
              "REQPROF_MAX_DISK, REQPROF_PRINT, "
              "REQPROF_SHOW_ALL, REQPROF_UNICODE, REQPROF_SIGNAL, "
-             "REQPROF_REDACT, REQPROF_CONFIG)",
+             "REQPROF_REDACT, REQPROF_QUIET, REQPROF_CONFIG)",
              key);
     return -1;
 }

@@ -174,7 +174,10 @@ int rp_cli_run(int argc, char **argv)
         return RUN_EXIT_FAILED;
     execvp(argv[optind], argv + optind);
     if (errno == ENOENT) {
-        fprintf(stderr, "reqprof run: %s: command not found\n", argv[optind]);
+        /* execvp searched PATH only for a name without a slash. */
+        fprintf(stderr, "reqprof run: %s: %s\n", argv[optind],
+                strchr(argv[optind], '/') != NULL ? "no such file"
+                                                  : "command not found");
         return RUN_EXIT_NOT_FOUND;
     }
     fprintf(stderr, "reqprof run: %s: %s\n", argv[optind], strerror(errno));

@@ -175,6 +175,11 @@ test: deps
 	    $(if $(FUZZ_CC),$(FUZZ_TARGETS))
 	@test/run-tests $(BUILD)
 
+unit:
+	@test/install-deps build
+	@$(MAKE) --no-print-directory $(UNIT_TESTS)
+	@test/run-tests $(BUILD) unit
+
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
 	@test/fuzz/run $(BUILD) $(FUZZ_SECONDS) --grow
@@ -191,7 +196,9 @@ $(FUZZ_TARGETS):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lm -lz -ldl
 
-demo: deps
+# Only what the demo needs: the build's packages and curl.
+demo:
+	@test/install-deps demo
 	@$(MAKE) --no-print-directory all $(TEST_SERVER)
 	@test/demo $(BUILD)
 

@@ -1,5 +1,6 @@
 """What a user of reqprof meets before any report: make install, reqprof
-run, reqprof --version, the line said when profiling starts, the man page.
+run, reqprof --version (and the version every report says), the line said
+when profiling starts, the man page.
 
 The installed tree is made by make install into a temporary DESTDIR, as a
 package build makes it, and used from there: reqprof run must find the
@@ -85,6 +86,7 @@ def test_make_install_gives_a_working_reqprof_run():
                 not in mapped
             said = server.stderr()
         assert report["request"]["path"] == "/burn?ms=200", report["request"]
+        assert (report["version"], report["reqprof"]) == (4, VERSION), report
         burnt = function_total(report["root"], "burn_alpha")
         assert burnt >= 0.8 * report["samples"] > 0, (burnt, report["samples"])
         assert os.path.exists(os.path.join(reports,

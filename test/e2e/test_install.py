@@ -7,6 +7,7 @@ package build makes it, and used from there: reqprof run must find the
 library installed beside it, not the one in the build directory.
 """
 
+import gzip
 import os
 import re
 import shutil
@@ -89,8 +90,11 @@ def test_make_install_gives_a_working_reqprof_run():
         assert (report["version"], report["reqprof"]) == (4, VERSION), report
         burnt = function_total(report["root"], "burn_alpha")
         assert burnt >= 0.8 * report["samples"] > 0, (burnt, report["samples"])
-        assert os.path.exists(os.path.join(reports,
-                                           report["stem"] + ".txt.gz"))
+        with gzip.open(os.path.join(reports, report["stem"] + ".txt.gz"),
+                       "rt") as f:
+            text = f.read()
+        assert "Program: %s (pid %d) under reqprof %s\n" % (
+            TEST_SERVER, server.process.pid, VERSION) in text, text
         assert start_lines(said) == [
             ("test_server", str(server.process.pid), "1ms", reports)], said
 

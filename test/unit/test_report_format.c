@@ -296,6 +296,11 @@ UNIT_TEST(text_has_pyinstrument_lines)
     EXPECT_TRUE(strstr(text.data, "CPU time: 201.2 ms"));
     EXPECT_TRUE(strstr(text.data, "Program: /usr/local/bin/test_server "
                                   "(pid 1234)\n"));
+    rp_buffer_free(&text);
+    strcpy(report.reqprof_version, "9.8.7");
+    text = render_text(&report, true, false);
+    EXPECT_TRUE(strstr(text.data, "Program: /usr/local/bin/test_server "
+                                  "(pid 1234) under reqprof 9.8.7\n"));
     EXPECT_TRUE(strstr(text.data, "Request: GET /burn?ms=200 → 200 "
                                   "(78 bytes in, 120 bytes out)\n"));
     if (strstr(text.data, tree_lines) == NULL)

@@ -142,6 +142,12 @@ $(BUILD)/test/unit/test_unwind: $(BUILD)/obj/preload/unwind.o
 $(BUILD)/test/unit/test_handoff: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/handoff.o
 $(BUILD)/test/unit/test_handoff: $(BUILD)/obj/preload/handoff.o
 
+# The finish queue's test links the library's own object: many threads
+# push at once.
+$(BUILD)/test/unit/test_finish_queue: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/finish_queue.o
+$(BUILD)/test/unit/test_finish_queue: UNIT_TEST_LIBS = -lpthread
+$(BUILD)/test/unit/test_finish_queue: $(BUILD)/obj/preload/finish_queue.o
+
 # The report directory's test links the library's own object: it switches
 # users as a root server does, in forked children.
 $(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "conn_table.h"
 #include "finish_queue.h"
 #include "handoff.h"
@@ -50,13 +51,6 @@ static struct rp_request *connection_answered(struct rp_conn *conn)
     return rp_pending_answered(&conn->pending);
 }
 
-static uint64_t connection_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 /* Tells the response parser whether the next response answers a HEAD. */
 static void connection_expect_next_response(struct rp_conn *conn)
 {
@@ -77,8 +71,8 @@ static void connection_finish_oldest(struct connection_call *call)
     if (thread != NULL && thread->current_request == request->id)
         request->final_cpu = rp_thread_end_current(thread, &request->end_ns);
     else
-        request->end_ns = connection_now_ns();
-    rp_handoff_request_ended(request->id);
+        request->end_ns = rp_monotonic_ns();
+    rp_handoff_request_ended(request->id, request->status != 0);
     if (thread != NULL && thread->open_count != 0)
         rp_thread_request_ended(thread, request->id);
     if (rp_finish_queue_push(request)) {
@@ -127,7 +121,7 @@ static void connection_on_request_event(void *context, enum http_event event,
     struct rp_pending *pending = &call->conn->pending;
     if (event == HTTP_EVENT_MESSAGE_BEGIN) {
         uint64_t id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
-        if (rp_pending_add(pending, id, connection_now_ns())) {
+        if (rp_pending_add(pending, id, rp_monotonic_ns())) {
             rp_writer_start();
             rp_writer_notify();
         } else {

@@ -35,8 +35,11 @@ struct handoff_slot {
                         * to find a slot to reuse) */
     /* Woken threads that took one of the pending requests, not known which
      * (handoff_take): as many pending requests are in threads' hands. A
-     * pending request that ends was one of them. */
+     * pending request that ends answered was one of them. */
     unsigned shared_takes;
+    /* A pending request ended unanswered, its job maybe still queued: no
+     * take is known until nothing is pending. */
+    bool unknown_until_empty;
     /* The latest request whose wake on the object went unrecorded (no
      * room, or the slot busy): until it ends, a woken thread may be
      * running its job rather than a pending one's, and takes nothing.
@@ -51,8 +54,13 @@ static struct handoff_slot handoff_slots[HANDOFF_SLOTS];
 /* Requests pending in the whole table: a woken thread looks no further
  * when it is 0, the common case of a server that hands nothing over. */
 static unsigned handoff_pending_total;
-/* The last request that ended in each slot of ids (the highest id). */
+/* The last request that ended in each slot of ids (the highest id), and
+ * the last that ended unanswered. */
 static uint64_t handoff_ends[HANDOFF_ENDS];
+static uint64_t handoff_unanswered_ends[HANDOFF_ENDS];
+/* Set once a wake went unrecorded: slots may hold a mark with nothing
+ * pending, which a closed fd or a fork child must not inherit. */
+static bool handoff_marked;
 
 /* The request this thread took by handoff; 0: none. It is current on the
  * thread while thread->current_request still equals it. A thread that
@@ -65,15 +73,31 @@ static bool handoff_request_has_ended(uint64_t request_id)
            request_id;
 }
 
-void rp_handoff_request_ended(uint64_t request_id)
+/* Raises *highest to request_id. Ids grow: a later request of the same
+ * slot may have ended first. */
+static void handoff_raise(uint64_t *highest, uint64_t request_id)
 {
-    uint64_t *end = &handoff_ends[request_id % HANDOFF_ENDS];
-    uint64_t known = __atomic_load_n(end, __ATOMIC_RELAXED);
-    /* Ids grow: a later request of the same slot may have ended first. */
+    uint64_t known = __atomic_load_n(highest, __ATOMIC_RELAXED);
     while (known < request_id &&
-           !__atomic_compare_exchange_n(end, &known, request_id, true, __ATOMIC_RELEASE,
+           !__atomic_compare_exchange_n(highest, &known, request_id, true, __ATOMIC_RELEASE,
                                         __ATOMIC_RELAXED))
         ;
+}
+
+/* Whether request_id, which ended, ended unanswered (a later request of
+ * its slot that did so counts for it: never a take guessed). */
+static bool handoff_ended_unanswered(uint64_t request_id)
+{
+    return __atomic_load_n(&handoff_unanswered_ends[request_id % HANDOFF_ENDS],
+                           __ATOMIC_ACQUIRE) >= request_id;
+}
+
+void rp_handoff_request_ended(uint64_t request_id, bool answered)
+{
+    /* The unanswered mark first: whoever sees the end sees it. */
+    if (!answered)
+        handoff_raise(&handoff_unanswered_ends[request_id % HANDOFF_ENDS], request_id);
+    handoff_raise(&handoff_ends[request_id % HANDOFF_ENDS], request_id);
 }
 
 static unsigned handoff_hash(uintptr_t object)
@@ -104,14 +128,20 @@ static void handoff_remove(struct handoff_slot *slot, unsigned index)
 /* Under the slot's lock: drops the requests that ended. */
 static void handoff_drop_ended(struct handoff_slot *slot)
 {
-    for (unsigned i = slot->count; i-- > 0;)
-        if (handoff_request_has_ended(slot->pending[i].request)) {
-            handoff_remove(slot, i);
-            if (slot->shared_takes > 0)
-                slot->shared_takes--;
-        }
-    if (slot->count == 0)
+    for (unsigned i = slot->count; i-- > 0;) {
+        uint64_t request_id = slot->pending[i].request;
+        if (!handoff_request_has_ended(request_id))
+            continue;
+        handoff_remove(slot, i);
+        if (handoff_ended_unanswered(request_id))
+            slot->unknown_until_empty = true;
+        else if (slot->shared_takes > 0)
+            slot->shared_takes--;
+    }
+    if (slot->count == 0) {
         slot->shared_takes = 0;
+        slot->unknown_until_empty = false;
+    }
 }
 
 /*
@@ -152,6 +182,7 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
         }
     }
     spare->shared_takes = 0;
+    spare->unknown_until_empty = false;
     __atomic_store_n(&spare->object, object, __ATOMIC_RELAXED);
     return spare;
 }
@@ -166,11 +197,9 @@ static void handoff_mark_unrecorded(uintptr_t object, uint64_t request_id)
         struct handoff_slot *slot = &handoff_slots[(home + probe) % HANDOFF_SLOTS];
         if (__atomic_load_n(&slot->object, __ATOMIC_RELAXED) != object)
             continue;
-        uint64_t known = __atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED);
-        while (known < request_id &&
-               !__atomic_compare_exchange_n(&slot->unrecorded, &known, request_id, true,
-                                            __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-            ;
+        if (!__atomic_load_n(&handoff_marked, __ATOMIC_RELAXED))
+            __atomic_store_n(&handoff_marked, true, __ATOMIC_RELAXED);
+        handoff_raise(&slot->unrecorded, request_id);
         return;
     }
 }
@@ -259,8 +288,17 @@ static void handoff_take(struct handoff_slot *slot, bool may_share,
 {
     handoff_drop_ended(slot);
     taking->count = 0;
+    uint64_t unrecorded = __atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED);
+    if (unrecorded != 0 && handoff_request_has_ended(unrecorded)) {
+        /* Its job was run, or, unanswered, may still be queued. The mark
+         * goes (unless raised meanwhile: then it stays). */
+        if (handoff_ended_unanswered(unrecorded) && slot->count != 0)
+            slot->unknown_until_empty = true;
+        __atomic_compare_exchange_n(&slot->unrecorded, &unrecorded, 0, false,
+                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    }
     if (!handoff_request_has_ended(__atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED)) ||
-        slot->shared_takes >= slot->count)
+        slot->unknown_until_empty || slot->shared_takes >= slot->count)
         return; /* a job not recorded, or none left to take: a spurious wake */
     if (slot->count == 1) {
         taking->count = 1;
@@ -336,7 +374,9 @@ void rp_handoff_fd_read(int fd)
 
 void rp_handoff_forget_fd(int fd)
 {
-    if (__builtin_expect(__atomic_load_n(&handoff_pending_total, __ATOMIC_RELAXED) == 0, 1))
+    if (__builtin_expect(__atomic_load_n(&handoff_pending_total, __ATOMIC_RELAXED) == 0 &&
+                             !__atomic_load_n(&handoff_marked, __ATOMIC_RELAXED),
+                         1))
         return;
     struct handoff_slot *slot = handoff_lock_slot(rp_handoff_fd_key(fd), false);
     if (slot == NULL)
@@ -344,6 +384,7 @@ void rp_handoff_forget_fd(int fd)
     while (slot->count > 0)
         handoff_remove(slot, slot->count - 1);
     slot->shared_takes = 0;
+    slot->unknown_until_empty = false;
     slot->unrecorded = 0;
     handoff_unlock(slot);
 }
@@ -353,7 +394,7 @@ void rp_handoff_forget_all(void)
     /* Only slots with something pending are written: each page written
      * costs the child a copy. No other thread runs. */
     handoff_taken = 0;
-    if (handoff_pending_total == 0)
+    if (handoff_pending_total == 0 && !handoff_marked)
         return;
     for (unsigned i = 0; i < HANDOFF_SLOTS; i++) {
         struct handoff_slot *slot = &handoff_slots[i];
@@ -361,6 +402,7 @@ void rp_handoff_forget_all(void)
             slot->count = 0;
             slot->lock = 0;
             slot->shared_takes = 0;
+            slot->unknown_until_empty = false;
             slot->unrecorded = 0;
         }
     }

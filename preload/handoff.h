@@ -31,6 +31,9 @@
  *     HANDOFF_PENDING_MAX, its slot busy) makes the object's takes
  *     unknown until that request ends: a woken thread may be running its
  *     job, which no pending request stands for, and takes nothing.
+ *   - A pending request that ends unanswered (its client went away) may
+ *     leave its job queued: no woken thread is known to have it. Its
+ *     object's takes are unknown until nothing is pending there.
  *   - Work taken by handoff stops being the thread's when it waits on
  *     such an object again (a pool's idle wait), when it hands the work
  *     on (writes the result's eventfd, signals the waiting thread: what it
@@ -42,8 +45,11 @@
  *   - A request that ended is never taken (ends are published here as they
  *     happen), and nothing pending outlives its request in effect.
  *   - Not seen: a job queued by a thread with no request (housekeeping),
- *     which a woken thread may take for the one pending request's, and an
- *     object whose slot could not be made at all (the table full).
+ *     or by a thread that shares (a second pool stage), which a woken
+ *     thread may take for the one pending request's; an object whose slot
+ *     could not be made at all (the table full, or its spare slot busy);
+ *     and a job whose request ended unanswered still queued after every
+ *     request pending with it ended.
  *
  * Memory is a fixed table of objects (hashed, a few probes, the slot of an
  * object with nothing pending is reused), each holding a few pending
@@ -116,9 +122,9 @@ static inline void rp_handoff_fd_written(int fd)
  * pending on it. Keeps errno. */
 void rp_handoff_fd_read(int fd);
 
-/* request_id ended: it is never taken by handoff again. Lock-free, one
- * store. */
-void rp_handoff_request_ended(uint64_t request_id);
+/* request_id ended, answered or not (its client went away first): it is
+ * never taken by handoff again. Lock-free, a store or two. */
+void rp_handoff_request_ended(uint64_t request_id, bool answered);
 
 /* fd is closed: what was pending on it is dropped. */
 void rp_handoff_forget_fd(int fd);

@@ -90,7 +90,7 @@ static bool wait_fds_of_request(const struct pollfd *fds, nfds_t count)
 {
     struct rp_thread *thread = rp_thread_state;
     /* NULL fds is the real call's EFAULT to give (when count > 0). */
-    bool of_request = thread != NULL && thread->current_request != 0 && fds != NULL;
+    bool of_request = thread != NULL && rp_thread_has_work(thread) && fds != NULL;
     for (nfds_t i = 0; i < count && of_request; i++)
         of_request = fds[i].fd < 0 || !rp_follow_wakes_loop(fds[i].fd, thread);
     return of_request;
@@ -100,7 +100,7 @@ static bool wait_sets_of_request(int count, const fd_set *read_set,
                                  const fd_set *write_set, const fd_set *except_set)
 {
     struct rp_thread *thread = rp_thread_state;
-    bool of_request = thread != NULL && thread->current_request != 0;
+    bool of_request = thread != NULL && rp_thread_has_work(thread);
     for (int fd = 0; fd < count && fd < FD_SETSIZE && of_request; fd++) {
         bool watched = (read_set && FD_ISSET(fd, read_set)) ||
                        (write_set && FD_ISSET(fd, write_set)) ||
@@ -160,7 +160,7 @@ static void wait_resume_single_ready(const int *ready, int count)
 static void wait_after_poll(const struct pollfd *fds, nfds_t count, int result)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (result <= 0 || !rp_interpose_active() || (thread != NULL && thread->current_request != 0))
+    if (result <= 0 || !rp_interpose_active() || (thread != NULL && rp_thread_has_work(thread)))
         return;
     int saved_errno = errno;
     int ready[WAIT_READY_MAX], ready_count = 0;
@@ -175,7 +175,7 @@ static void wait_after_select(int count, const fd_set *read_set, const fd_set *w
                               int result)
 {
     struct rp_thread *thread = rp_thread_state;
-    if (result <= 0 || !rp_interpose_active() || (thread != NULL && thread->current_request != 0))
+    if (result <= 0 || !rp_interpose_active() || (thread != NULL && rp_thread_has_work(thread)))
         return;
     int saved_errno = errno;
     int ready[WAIT_READY_MAX], ready_count = 0;
@@ -211,7 +211,7 @@ static enum wait_epoll wait_epoll_begin(int epoll_fd, bool blocks)
     if (!rp_interpose_active())
         return WAIT_EPOLL_PASS;
     struct rp_thread *thread = rp_thread_state;
-    if (thread != NULL && thread->current_request != 0 &&
+    if (thread != NULL && rp_thread_has_work(thread) &&
         rp_epoll_set_is_requests(epoll_fd, thread))
         return blocks ? WAIT_EPOLL_REQUEST : WAIT_EPOLL_PASS;
     if (rp_thread_state == NULL)

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "heap.h"
 #include "index_line.h"
 #include "log.h"
@@ -90,13 +91,6 @@ void rp_report_disk_free(struct rp_report_disk *disk)
 static uint64_t disk_allocated(const struct rp_report_disk *disk, uint64_t size)
 {
     return (size + disk->block_size - 1) / disk->block_size * disk->block_size;
-}
-
-static uint64_t disk_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 /* Whether free is under percent of total (a total of 0: never). */
@@ -247,7 +241,7 @@ bool rp_report_disk_index_fits(struct rp_report_disk *disk, uint64_t index_size)
 static void disk_recount(struct rp_report_disk *disk, int directory_fd,
                          struct disk_count *count)
 {
-    disk->recounted_ns = disk_now_ns();
+    disk->recounted_ns = rp_monotonic_ns();
     count->report_bytes = 0;
     int fd = openat(directory_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     DIR *directory = fd >= 0 ? fdopendir(fd) : NULL;
@@ -408,7 +402,7 @@ void rp_report_disk_settle(struct rp_report_disk *disk, int directory_fd,
     disk_remove_oldest(disk, directory_fd, &count, index_size, index_bytes,
                        index_status);
     if (count.report_bytes + index_bytes > limit && count.cursor >= index_size &&
-        (disk->recounted_ns == 0 || disk_now_ns() - disk->recounted_ns >= DISK_RECOUNT_NS))
+        (disk->recounted_ns == 0 || rp_monotonic_ns() - disk->recounted_ns >= DISK_RECOUNT_NS))
         /* Every report index.tsv names is gone: files went without us. */
         disk_recount(disk, directory_fd, &count);
     disk->over = count.report_bytes + index_bytes > limit;

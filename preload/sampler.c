@@ -17,6 +17,7 @@
 #include <time.h>
 #include <ucontext.h>
 
+#include "clock.h"
 #include "process.h"
 #include "real.h"
 #include "thread.h"
@@ -58,9 +59,7 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
          * handler's frames is in it. */
         int count = rp_unwind_from_signal(context, &thread->unwind_reader,
                                           record->frames, RP_STACK_MAX);
-        struct timespec now; /* clock_gettime is async-signal-safe (vDSO) */
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        record->time_ns = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+        record->time_ns = rp_monotonic_ns();
         record->kind = deferred ? RP_RECORD_DEFERRED : RP_RECORD_STACK;
         record->request_id = deferred ? thread->stretch : request_id;
         /* A timer that expired while the thread was off the CPU delivers

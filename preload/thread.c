@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "process.h"
 #include "unwind.h"
@@ -37,21 +38,8 @@ static pthread_key_t thread_exit_key;
 static pthread_mutex_t thread_unmap_lock = PTHREAD_MUTEX_INITIALIZER;
 static bool thread_registry_full_said;
 
-static uint64_t thread_cpu_now_ns(void)
-{
-    struct timespec now;
-    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now) != 0)
-        return 0;
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 /* Set once the server installed its own handler for our signal. */
 static bool thread_sampling_stopped;
-
-static struct timespec thread_timespec(uint64_t ns)
-{
-    return (struct timespec){(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
-}
 
 /*
  * Starts the timer (interval_ns) or stops it (0). The first tick comes
@@ -64,7 +52,7 @@ static void thread_set_timer(struct rp_thread *thread, uint64_t interval_ns)
 {
     if (!thread->has_timer)
         return;
-    struct itimerspec spec = {.it_interval = thread_timespec(interval_ns)};
+    struct itimerspec spec = {.it_interval = rp_ns_to_timespec(interval_ns)};
     if (interval_ns != 0) {
         /* xorshift64: the thread's own, no lock and no system call. */
         uint64_t x = thread->phase_seed;
@@ -72,7 +60,7 @@ static void thread_set_timer(struct rp_thread *thread, uint64_t interval_ns)
         x ^= x >> 7;
         x ^= x << 17;
         thread->phase_seed = x;
-        spec.it_value = thread_timespec(1 + x % interval_ns);
+        spec.it_value = rp_ns_to_timespec(1 + x % interval_ns);
     }
     (void)timer_settime(thread->timer, 0, &spec, NULL);
 }
@@ -266,22 +254,15 @@ void rp_thread_mark_cpu_from_handler(struct rp_thread *thread)
         return;
     /* clock_gettime is async-signal-safe; this is a system call (no vDSO
      * path for thread CPU clocks), paid once per sampled stretch. */
-    thread->cpu_mark_ns = thread_cpu_now_ns();
+    thread->cpu_mark_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->cpu_request = request_id;
-}
-
-static uint64_t thread_monotonic_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
 }
 
 /* The thread's CPU time since mark_ns (a system call). */
 static struct rp_thread_cpu thread_cpu_since(uint64_t mark_ns)
 {
-    return (struct rp_thread_cpu){thread_cpu_now_ns() - mark_ns, true};
+    return (struct rp_thread_cpu){rp_clock_ns(CLOCK_THREAD_CPUTIME_ID) - mark_ns, true};
 }
 
 /*
@@ -325,7 +306,7 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->current_request = request_id;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    uint64_t now_ns = thread_monotonic_now_ns();
+    uint64_t now_ns = rp_monotonic_ns();
     thread->current_since_ns = now_ns;
     if (switched_ns != NULL)
         *switched_ns = now_ns;
@@ -397,7 +378,7 @@ static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
         record->kind = RP_RECORD_RESOLVED;
         record->request_id = request_id;
         record->value = stretch;
-        record->time_ns = thread_monotonic_now_ns();
+        record->time_ns = rp_monotonic_ns();
         record->frame_count = (uint16_t)named;
         record->truncated = open > RP_OPEN_MAX;
         for (unsigned i = 0; i < named; i++)
@@ -411,7 +392,7 @@ static void thread_close_stretch(struct rp_thread *thread, uint64_t request_id)
      * per stretch that a sample landed in, as for a request's. Shared
      * work's CPU time is nobody's: the samples say how it was shared. */
     if (request_id != 0 && named == 0 && mark_ns != 0)
-        thread_record_cpu(thread, request_id, thread_cpu_now_ns() - mark_ns);
+        thread_record_cpu(thread, request_id, rp_clock_ns(CLOCK_THREAD_CPUTIME_ID) - mark_ns);
     errno = saved_errno;
 }
 
@@ -459,7 +440,7 @@ void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigne
      * sample's weight counts from now, not from the wait before. */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->open_count = count;
-    thread->current_since_ns = thread_monotonic_now_ns();
+    thread->current_since_ns = rp_monotonic_ns();
     thread->idle_ticks = 0;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     thread->sharing = 1;
@@ -543,7 +524,7 @@ void rp_thread_mark_stretch_from_handler(struct rp_thread *thread)
 {
     if (thread->stretch_sampled)
         return;
-    thread->stretch_cpu_mark_ns = thread_cpu_now_ns();
+    thread->stretch_cpu_mark_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
     thread->stretch_sampled = 1;
 }
 

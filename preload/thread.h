@@ -212,6 +212,14 @@ void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id);
  * deferred sample landed in costs a load and a store at its end.
  */
 
+/* Whether the thread works for a request: its current one, or one of
+ * the requests it shares (rp_thread_share). Its waits are then that
+ * work's, not an event loop's. */
+static inline bool rp_thread_has_work(const struct rp_thread *thread)
+{
+    return thread->current_request != 0 || thread->sharing;
+}
+
 /* Before an event loop's wait: the thread works on no request while it
  * waits and afterwards defers. The stretch and the open set stay (work
  * that ends in a write after a turn of the loop is still the write's

@@ -4,23 +4,17 @@
 #include <errno.h>
 #include <time.h>
 
+#include "clock.h"
 #include "follow.h"
 #include "process.h"
 #include "unwind.h"
-
-static uint64_t wait_now_ns(void)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
 
 struct rp_thread *rp_wait_begin(void *function)
 {
     struct rp_thread *thread = rp_thread_state;
     if (thread == NULL)
         return NULL;
-    if (thread->current_request == 0) {
+    if (!rp_thread_has_work(thread)) {
         rp_thread_disarm(thread);
         return NULL;
     }
@@ -38,7 +32,7 @@ struct rp_thread *rp_wait_begin(void *function)
     for (int i = first; i < count && kept < RP_STACK_MAX; i++)
         thread->wait_frames[kept++] = frames[i];
     thread->wait_frame_count = (uint16_t)kept;
-    thread->wait_start_ns = wait_now_ns();
+    thread->wait_start_ns = rp_monotonic_ns();
     errno = saved_errno;
     return thread;
 }
@@ -49,17 +43,20 @@ void rp_wait_end(struct rp_thread *thread)
         return;
     int saved_errno = errno;
     uint64_t interval_ns = rp_process.config.interval_ns;
-    uint64_t end_ns = wait_now_ns();
+    uint64_t end_ns = rp_monotonic_ns();
     thread->wait_remainder_ns += end_ns - thread->wait_start_ns;
     uint64_t samples = thread->wait_remainder_ns / interval_ns;
     thread->wait_remainder_ns %= interval_ns;
     uint64_t request_id = thread->current_request; /* read once: thread.h */
-    if (samples > 0 && request_id != 0) {
+    /* A sharing thread's wait is part of the work it shares: deferred to
+     * its stretch's end, as its ticks are. */
+    bool shared = request_id == 0 && thread->sharing;
+    if (samples > 0 && (request_id != 0 || shared)) {
         struct rp_record *record = rp_thread_record_start(thread, thread->wait_frame_count);
         if (record != NULL) {
-            record->kind = RP_RECORD_STACK;
+            record->kind = shared ? RP_RECORD_DEFERRED : RP_RECORD_STACK;
             record->time_ns = end_ns;
-            record->request_id = request_id;
+            record->request_id = shared ? thread->stretch : request_id;
             record->value = samples;
             record->frame_count = thread->wait_frame_count;
             record->truncated = thread->wait_frame_count == RP_STACK_MAX;
@@ -67,8 +64,10 @@ void rp_wait_end(struct rp_thread *thread)
                 record->frames[i] = thread->wait_frames[i];
         }
         rp_thread_record_finish(thread, record);
+        if (shared)
+            rp_thread_mark_stretch_from_handler(thread);
     }
-    if (thread->current_request != 0)
+    if (rp_thread_has_work(thread))
         rp_thread_arm(thread);
     errno = saved_errno;
 }
@@ -93,7 +92,7 @@ struct rp_thread *rp_wait_shield_begin(void)
 
 void rp_wait_shield_end(struct rp_thread *thread)
 {
-    if (thread == NULL || (thread->current_request == 0 && !thread->deferring))
+    if (thread == NULL || (!rp_thread_has_work(thread) && !thread->deferring))
         return;
     int saved_errno = errno;
     rp_thread_arm(thread);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "finish_queue.h"
 #include "heap.h"
 #include "isolated.h"
@@ -80,7 +81,7 @@
  * well before it is full, rarely at all (the writer comes round first). */
 #define WRITER_WAKE_BACKLOG (RP_FINISH_QUEUE_BYTES / 4)
 /* REQPROF_MAX_REPORTS counts per second: one window of the budget. */
-#define WRITER_WINDOW_NS 1000000000ull
+#define WRITER_WINDOW_NS ((uint64_t)RP_NS_PER_SECOND)
 /* Requests skipped for the budget are said at most this often. */
 #define WRITER_SKIPPED_SAY_NS 60000000000ull
 /* Emptied requests kept for reuse, trees and all: building a tree in
@@ -180,16 +181,9 @@ static size_t writer_done;
 /* Requests that got no report file for REQPROF_MAX_REPORTS. */
 static uint64_t writer_skipped_total;
 
-static uint64_t writer_clock_ns(clockid_t clock)
-{
-    struct timespec now;
-    clock_gettime(clock, &now);
-    return (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
-}
-
 static uint64_t writer_now_ns(void)
 {
-    return writer_clock_ns(CLOCK_MONOTONIC);
+    return rp_clock_ns(CLOCK_MONOTONIC);
 }
 
 /* How far the wall clock may move from the monotonic one before the
@@ -213,7 +207,7 @@ static int64_t writer_unix_us(uint64_t monotonic_ns)
     int64_t best_ns = 0, best_gap_ns = INT64_MAX;
     for (int attempt = 0; attempt < 3; attempt++) {
         int64_t before_ns = (int64_t)writer_now_ns();
-        int64_t wall_ns = (int64_t)writer_clock_ns(CLOCK_REALTIME);
+        int64_t wall_ns = (int64_t)rp_clock_ns(CLOCK_REALTIME);
         int64_t after_ns = (int64_t)writer_now_ns();
         if (after_ns - before_ns < best_gap_ns) {
             best_gap_ns = after_ns - before_ns;
@@ -640,7 +634,7 @@ static void writer_say_skipped(struct writer *writer, uint64_t now_ns)
            (unsigned long long)writer->skipped_unsaid,
            writer->skipped_unsaid == 1 ? "" : "s",
            (unsigned long long)((now_ns - writer->skipped_since_ns) /
-                                    1000000000u + 1),
+                                    RP_NS_PER_SECOND + 1),
            rp_process.config.max_reports);
     writer->skipped_unsaid = 0;
     writer->skipped_said_ns = now_ns;
@@ -806,8 +800,7 @@ static uint64_t writer_nap_ns(const struct writer *writer, uint64_t round_ns)
 static void writer_sleep(enum writer_sleep how, uint64_t timeout_ns,
                          uint32_t events_seen)
 {
-    struct timespec timeout = {(time_t)(timeout_ns / 1000000000u),
-                               (long)(timeout_ns % 1000000000u)};
+    struct timespec timeout = rp_ns_to_timespec(timeout_ns);
     __atomic_store_n(&writer_sleep_state, how, __ATOMIC_SEQ_CST);
     bool wanted = how == WRITER_IDLE
                       ? __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST) != events_seen

@@ -73,22 +73,8 @@ CLASH_FUNCTIONS(CLASH_DEFINE)
 CLASH_ABSENT(CLASH_WEAK)
 #undef CLASH_WEAK
 
-static volatile uint64_t burn_sink;
-
 /* Burns ms ms of this thread's CPU time: the reports must name it. */
-__attribute__((noinline)) static void clash_burn(unsigned ms)
-{
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint64_t x = 0x9e3779b97f4a7c15u;
-
-    while (thread_cpu_ns() < deadline)
-        for (int i = 0; i < 1000; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-    burn_sink = x;
-}
+SERVER_BURNER(clash_burn, 0x9e3779b97f4a7c15u)
 
 static size_t clash_print_calls(char *out, size_t size)
 {

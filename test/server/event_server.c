@@ -62,10 +62,6 @@
 
 #include "server_support.h"
 
-/* Keeps a function as a frame of its own, under its own name (see
- * test_server.c). */
-#define SERVER_FRAME __attribute__((noinline, noclone, used))
-
 /* A request head must fit in a client's buffer. */
 #define CLIENT_BUFFER_SIZE 8192
 /* An upstream answer (head and body) must fit in an upstream's buffer. */
@@ -76,9 +72,6 @@
 #define UPSTREAM_REQUEST_MAX 128
 #define PARAM_MS_MAX 60000
 #define EVENTS_MAX 64
-
-/* Iterations of burn work between two reads of the thread's CPU clock. */
-#define BURN_ITERATIONS 24000
 
 /* What an epoll event's data points to starts with one of these. */
 enum endpoint_type { ENDPOINT_LISTEN, ENDPOINT_SIGNAL, ENDPOINT_CLIENT, ENDPOINT_UPSTREAM };
@@ -138,64 +131,14 @@ static struct sockaddr_in upstream_address;
 static struct upstream *idle_upstreams;
 static struct endpoint *closed_endpoints;
 static bool stopping;
-/* Where burn results go, so gcc cannot discard the work that made them. */
-static volatile uint64_t burn_sink;
+/* The four burners, each under its own name (server_support.h). */
+SERVER_BURNER(kind_a_before, 0x9e3779b97f4a7c15u)
+SERVER_BURNER(kind_a_after, 0x2545f4914f6cdd1du)
+SERVER_BURNER(kind_b_before, 2166136261u)
+SERVER_BURNER(kind_b_after, 0x811c9dc5u)
 
-/* The four burners differ in their work so that gcc cannot merge any two
- * into one symbol; each keeps its loop, so samples are its self time. */
-SERVER_FRAME static void kind_a_before(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint64_t x = 0x9e3779b97f4a7c15u;
 
-    while (thread_cpu_ns() < deadline) {
-        for (int i = 0; i < BURN_ITERATIONS; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-    }
-    burn_sink = x;
-}
 
-SERVER_FRAME static void kind_a_after(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint64_t x = 0x2545f4914f6cdd1du;
-
-    while (thread_cpu_ns() < deadline) {
-        for (int i = 0; i < BURN_ITERATIONS; i++) {
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-        }
-    }
-    burn_sink = x;
-}
-
-SERVER_FRAME static void kind_b_before(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint32_t h = 2166136261u;
-
-    while (thread_cpu_ns() < deadline) {
-        for (uint32_t i = 0; i < BURN_ITERATIONS; i++) {
-            h = (h ^ i) * 16777619u;
-            h = h << 7 | h >> 25;
-        }
-    }
-    burn_sink = h;
-}
-
-SERVER_FRAME static void kind_b_after(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint32_t h = 0x811c9dc5u;
-
-    while (thread_cpu_ns() < deadline) {
-        for (uint32_t i = 0; i < BURN_ITERATIONS; i++) {
-            h = (h + i) * 0x01000193u;
-            h = h << 11 | h >> 21;
-        }
-    }
-    burn_sink = h;
-}
 
 static int epoll_set(int op, struct endpoint *endpoint, uint32_t events) {
     struct epoll_event event = {.events = events, .data.ptr = endpoint};

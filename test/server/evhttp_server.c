@@ -29,14 +29,7 @@ struct timer_job {
 };
 
 /* Burns ms of this thread's CPU; the name the tests look for. */
-__attribute__((noinline)) static void evhttp_timer_burn(unsigned ms)
-{
-    uint64_t deadline = thread_cpu_ns() + (uint64_t)ms * 1000000u;
-    volatile uint64_t spin = 0;
-    while (thread_cpu_ns() < deadline)
-        for (int i = 0; i < 1000; i++)
-            spin += (uint64_t)i;
-}
+SERVER_BURNER(evhttp_timer_burn, 0x9e3779b97f4a7c15u)
 
 static void reply(struct evhttp_request *request, const char *text)
 {

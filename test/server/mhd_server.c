@@ -39,14 +39,8 @@
 
 #include "server_support.h"
 
-/* Keeps a function as a frame of its own, under its own name (see
- * test_server.c). */
-#define SERVER_FRAME __attribute__((noinline, noclone, used))
-
 /* Upper limit of the ms parameter. */
 #define PARAM_MS_MAX 60000
-/* Iterations of burn work between two reads of the thread's CPU clock. */
-#define BURN_ITERATIONS 24000
 
 /* What one request has seen so far; MHD keeps it in *req_cls between the
  * calls of mhd_answer for one request. */
@@ -55,23 +49,8 @@ struct request_state {
     bool answered;        /* a response is queued */
 };
 
-/* Where burn results go, so that gcc cannot discard the work. */
-static volatile uint64_t burn_sink;
-
-/* Burns MS ms of this thread's CPU time; the samples are its self time. */
-SERVER_FRAME static void mhd_burn(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint64_t x = 0x9e3779b97f4a7c15u;
-
-    while (thread_cpu_ns() < deadline) {
-        for (int i = 0; i < BURN_ITERATIONS; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-    }
-    burn_sink = x;
-}
+/* Burns MS ms of this thread's CPU time (server_support.h). */
+SERVER_BURNER(mhd_burn, 0x9e3779b97f4a7c15u)
 
 /* Queues a response with STATUS and BODY (copied). */
 static enum MHD_Result answer_text(struct MHD_Connection *connection, unsigned status,

@@ -52,17 +52,11 @@
 
 #include "server_support.h"
 
-/* Keeps a function as a frame of its own, under its own name (see
- * test_server.c). */
-#define SERVER_FRAME __attribute__((noinline, noclone, used))
-
 #define WORKERS 4
 #define CLIENT_BUFFER_SIZE 4096
 #define RESPONSE_MAX 256
 #define PARAM_MS_MAX 10000
 #define EVENTS_MAX 64
-/* Iterations of burn work between two reads of the thread's CPU clock. */
-#define BURN_ITERATIONS 24000
 
 enum route { ROUTE_ROOT, ROUTE_ALPHA, ROUTE_BETA, ROUTE_NONE };
 
@@ -91,34 +85,10 @@ static struct client *queue_head, *queue_tail;
 static struct client *done_list;
 static int done_eventfd = -1;
 static volatile sig_atomic_t stopping;
-static volatile uint64_t burn_sink;
+SERVER_BURNER(burn_alpha, 0x9e3779b97f4a7c15u)
+SERVER_BURNER(burn_beta, 2166136261u)
 
-SERVER_FRAME static void burn_alpha(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint64_t x = 0x9e3779b97f4a7c15u;
 
-    while (thread_cpu_ns() < deadline) {
-        for (int i = 0; i < BURN_ITERATIONS; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-    }
-    burn_sink = x;
-}
-
-SERVER_FRAME static void burn_beta(unsigned ms) {
-    uint64_t deadline = thread_cpu_ns() + ms * 1000000ull;
-    uint32_t h = 2166136261u;
-
-    while (thread_cpu_ns() < deadline) {
-        for (uint32_t i = 0; i < BURN_ITERATIONS; i++) {
-            h = (h ^ i) * 16777619u;
-            h = h << 7 | h >> 25;
-        }
-    }
-    burn_sink = h;
-}
 
 /* Takes the next job, waiting for one. */
 static struct client *queue_take(void) {

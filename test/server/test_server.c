@@ -90,12 +90,6 @@
 
 #include "server_support.h"
 
-/* Keeps a function as a frame of its own, under its own name, for profiles
- * to show: noinline and noclone stop gcc from folding it into a caller or
- * emitting a renamed copy (burn_alpha.constprop.0), and used keeps it in the
- * binary whatever gcc concludes about its calls. No caller makes the call its
- * last action, so no tail call replaces the caller's frame either. */
-#define SERVER_FRAME __attribute__((noinline, noclone, used))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -109,13 +103,6 @@
 #define PARAM_MS_MAX 60000
 #define PARAM_CHUNKS_MAX 10000
 #define FILE_BYTES_MAX (1024 * 1024)
-
-/* Iterations of burn work between two reads of the thread's CPU clock:
- * about 40 µs on a 2.5 GHz core (every step waits for the one before it),
- * against about 0.5 µs for the clock_gettime system call that reads a
- * thread's CPU clock, so the clock takes under 2% of the samples. */
-#define BURN_ALPHA_ITERATIONS 24000
-#define BURN_BETA_ITERATIONS 28000
 
 /* One client connection, owned by its thread. */
 struct connection {
@@ -153,39 +140,11 @@ typedef int (*route_handler)(int fd, const struct request *req);
 static int file_fd = -1;
 /* The signal handler writes to [1]; the accept loop polls [0]. */
 static int shutdown_pipe[2] = {-1, -1};
-/* Where burn results go, so gcc cannot discard the work that made them. */
-static volatile uint64_t burn_sink;
+/* Burn MS ms of this thread's CPU time, each under its own name
+ * (server_support.h). */
+SERVER_BURNER(burn_alpha, 0x9e3779b97f4a7c15u)
+SERVER_BURNER(burn_beta, 2166136261u)
 
-/* Burns MS ms of this thread's CPU time in xorshift64 steps. The loop lives
- * here, not in a helper, so that the samples are this function's self time. */
-SERVER_FRAME static void burn_alpha(unsigned ms) {
-    uint64_t deadline = clock_ns(CLOCK_THREAD_CPUTIME_ID) + ms * 1000000ull;
-    uint64_t x = 0x9e3779b97f4a7c15u;
-
-    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < deadline) {
-        for (int i = 0; i < BURN_ALPHA_ITERATIONS; i++) {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-        }
-    }
-    burn_sink = x;
-}
-
-/* As burn_alpha, with different work (an FNV-style multiply and rotate) so
- * that gcc cannot merge the two functions into one symbol. */
-SERVER_FRAME static void burn_beta(unsigned ms) {
-    uint64_t deadline = clock_ns(CLOCK_THREAD_CPUTIME_ID) + ms * 1000000ull;
-    uint32_t h = 2166136261u;
-
-    while (clock_ns(CLOCK_THREAD_CPUTIME_ID) < deadline) {
-        for (uint32_t i = 0; i < BURN_BETA_ITERATIONS; i++) {
-            h = (h ^ i) * 16777619u;
-            h = h << 7 | h >> 25;
-        }
-    }
-    burn_sink = h;
-}
 
 /* Sleeps MS ms of wall-clock time. reqprof's sampling signals interrupt the
  * sleep; an absolute deadline lets it resume without drifting. */

@@ -89,19 +89,13 @@ static void woken(struct rp_thread *thread, const void *object)
     rp_handoff_woken((uintptr_t)object);
 }
 
-/* Request ids, fresh for each test: the table outlives tests. */
+/* Request ids, in the order requests come (each test runs in a process of
+ * its own, with a table of its own). */
 static uint64_t next_id = 1;
 
 static uint64_t request(void)
 {
     return next_id++;
-}
-
-/* After a test: its requests end, so nothing stays pending. */
-static void end_requests(void)
-{
-    for (uint64_t id = 1; id < next_id; id++)
-        rp_handoff_request_ended(id);
 }
 
 UNIT_TEST(the_one_request_pending_is_taken_by_the_woken_thread)
@@ -114,7 +108,6 @@ UNIT_TEST(the_one_request_pending_is_taken_by_the_woken_thread)
     /* A signal's request leaves the object when taken. */
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    end_requests();
 }
 
 /* Whether thread shares among exactly a and b. */
@@ -141,17 +134,16 @@ UNIT_TEST(several_requests_pending_are_shared_never_guessed_between)
     EXPECT_TRUE(!pool_thread->sharing);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     /* ...and stays so once a has ended: b is in a thread's hands. */
-    rp_handoff_request_ended(a);
+    rp_handoff_request_ended(a, true);
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     EXPECT_TRUE(!pool_thread->sharing);
     /* A new job after b's is told apart again. */
     uint64_t c = request();
     wake(io_thread, c, &queue);
-    rp_handoff_request_ended(b);
+    rp_handoff_request_ended(b, true);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(c, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(an_event_loops_thread_shares_nothing_it_is_handed)
@@ -169,7 +161,6 @@ UNIT_TEST(an_event_loops_thread_shares_nothing_it_is_handed)
     /* Its take was not counted: a pool thread still shares them. */
     woken(pool_thread, &done);
     EXPECT_TRUE(shares_between(pool_thread, a, b));
-    end_requests();
 }
 
 UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
@@ -190,7 +181,6 @@ UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
     /* A sharer hands no request on. */
     woken(io_thread, &done);
     EXPECT_INT_EQ(0, io_thread->current_request);
-    end_requests();
 }
 
 /* A queue deeper than the requests a slot tells apart: the wake past them
@@ -205,14 +195,13 @@ UNIT_TEST(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends)
     }
     uint64_t unrecorded = next_id - 1, last_recorded = unrecorded - 1;
     for (uint64_t id = first; id < last_recorded; id++)
-        rp_handoff_request_ended(id);
+        rp_handoff_request_ended(id, true);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     EXPECT_TRUE(!pool_thread->sharing);
-    rp_handoff_request_ended(unrecorded);
+    rp_handoff_request_ended(unrecorded, true);
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(last_recorded, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_request_that_ended_is_never_taken)
@@ -220,10 +209,9 @@ UNIT_TEST(a_request_that_ended_is_never_taken)
     int queue = 0;
     uint64_t a = request();
     wake(io_thread, a, &queue);
-    rp_handoff_request_ended(a);
+    rp_handoff_request_ended(a, true);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_broadcasts_request_is_taken_by_every_woken_thread)
@@ -237,7 +225,6 @@ UNIT_TEST(a_broadcasts_request_is_taken_by_every_woken_thread)
         rp_handoff_woken((uintptr_t)&queue);
         EXPECT_INT_EQ(a, pool_thread->current_request);
     }
-    end_requests();
 }
 
 UNIT_TEST(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over)
@@ -256,7 +243,6 @@ UNIT_TEST(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over)
     EXPECT_INT_EQ(0, pool_thread->current_request);
     woken(io_thread, &done);
     EXPECT_INT_EQ(b, io_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_thread_on_a_request_of_its_own_keeps_it)
@@ -268,10 +254,9 @@ UNIT_TEST(a_thread_on_a_request_of_its_own_keeps_it)
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(own, pool_thread->current_request);
     /* ...until its own request ended. */
-    rp_handoff_request_ended(own);
+    rp_handoff_request_ended(own, true);
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_INT_EQ(a, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(only_eventfds_and_pipes_the_server_made_carry_a_request)
@@ -294,7 +279,6 @@ UNIT_TEST(only_eventfds_and_pipes_the_server_made_carry_a_request)
     on(pool_thread, 0);
     rp_handoff_fd_read(7);
     EXPECT_INT_EQ(0, pool_thread->current_request);
-    end_requests();
 }
 
 UNIT_TEST(a_thread_with_no_request_records_nothing)
@@ -323,7 +307,53 @@ UNIT_TEST(a_wake_from_a_handler_inside_a_switch_hands_nothing_on)
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);
     EXPECT_TRUE(pool_thread->current_request == 0 || pool_thread->current_conn != NULL);
-    end_requests();
+}
+
+/* A's and B's jobs are queued; a worker shares them (it runs A's). B's
+ * client goes away: B ends unanswered, its job maybe still queued. A
+ * worker woken for it must not take A alone, which another holds. */
+UNIT_TEST(a_request_ending_unanswered_makes_the_objects_takes_unknown_until_empty)
+{
+    int queue = 0;
+    uint64_t a = request(), b = request();
+    wake(io_thread, a, &queue);
+    wake(io_thread, b, &queue);
+    woken(pool_thread, &queue);
+    EXPECT_TRUE(shares_between(pool_thread, a, b));
+    rp_handoff_request_ended(b, false);
+    woken(pool_thread, &queue);
+    EXPECT_INT_EQ(0, pool_thread->current_request);
+    EXPECT_TRUE(!pool_thread->sharing);
+    /* Once nothing is pending, takes are known again. */
+    rp_handoff_request_ended(a, true);
+    uint64_t c = request();
+    wake(io_thread, c, &queue);
+    woken(pool_thread, &queue);
+    EXPECT_INT_EQ(c, pool_thread->current_request);
+}
+
+/* An fd's slot with a wake not recorded and nothing pending: a new
+ * eventfd of the same number starts clean. */
+UNIT_TEST(a_closed_fd_leaves_no_unrecorded_mark_to_the_next_of_its_number)
+{
+    uint64_t first = next_id;
+    for (unsigned i = 0; i <= RP_OPEN_MAX; i++) {
+        on(io_thread, request());
+        rp_handoff_fd_written(9);
+    }
+    for (uint64_t id = first; id < next_id - 1; id++)
+        rp_handoff_request_ended(id, true);
+    /* A woken thread drops the ended ones: the mark alone is left. */
+    on(pool_thread, 0);
+    rp_handoff_fd_read(9);
+    EXPECT_INT_EQ(0, pool_thread->current_request);
+    rp_handoff_forget_fd(9);
+    uint64_t d = request();
+    on(io_thread, d);
+    rp_handoff_fd_written(9);
+    on(pool_thread, 0);
+    rp_handoff_fd_read(9);
+    EXPECT_INT_EQ(d, pool_thread->current_request);
 }
 
 int main(void)
@@ -337,6 +367,8 @@ int main(void)
     UNIT_RUN(an_event_loops_thread_shares_nothing_it_is_handed);
     UNIT_RUN(sharing_ends_at_the_next_wait_or_hand_over);
     UNIT_RUN(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends);
+    UNIT_RUN(a_request_ending_unanswered_makes_the_objects_takes_unknown_until_empty);
+    UNIT_RUN(a_closed_fd_leaves_no_unrecorded_mark_to_the_next_of_its_number);
     UNIT_RUN(a_request_that_ended_is_never_taken);
     UNIT_RUN(a_broadcasts_request_is_taken_by_every_woken_thread);
     UNIT_RUN(a_request_taken_by_handoff_ends_at_the_next_wait_or_hand_over);

@@ -861,10 +861,10 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
         return reader_fail(reader,
                            "samples is %" PRIu64 " but the tree holds %" PRIu64,
                            report->samples, root_total);
-    /* Version 4 leaves "attribution" out when nothing is shared: the tree
-     * must then share nothing, and otherwise hold what it says. */
-    if (reader->version >= 4 &&
-        reader_tree_shared_samples(reader->tree) != report->shared_samples)
+    /* The tree must hold what "attribution" says, or share nothing
+     * without it: version 4 leaves it out when nothing is shared, and a
+     * report of any version is written back as version 4. */
+    if (reader_tree_shared_samples(reader->tree) != report->shared_samples)
         return reader_fail(reader,
                            "the tree's [shared] nodes hold %" PRIu64
                            " samples but attribution says %" PRIu64,

@@ -7,6 +7,10 @@
 #                 inputs go into their corpus (make test runs them briefly)
 #   make bench    what reqprof costs, beside no profiler, the signal floor,
 #                 gperftools and perf (bench/RESULTS.md); BENCH_QUICK=1: short
+#   make unit     the unit tests alone: no root, no packages beyond the build's
+#   make install  bin/reqprof, lib/reqprof/libreqprof.so, the man page and
+#                 bash completion under DESTDIR$(PREFIX) (PREFIX=/usr/local);
+#                 make uninstall removes them
 #   make deps     install the Debian packages the build and tests need (as root)
 #   make clean
 #
@@ -15,6 +19,11 @@
 CC ?= cc
 OPTIMIZATION ?= -O2
 BUILD ?= build
+# Where make install puts things: DESTDIR$(PREFIX)/bin/reqprof and so on.
+PREFIX ?= /usr/local
+DESTDIR ?=
+# reqprof's version: the VERSION file is its one source (preload/version.h).
+VERSION := $(shell cat VERSION)
 
 WARNINGS = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wpointer-arith -Wformat=2 -Wno-unused-parameter
@@ -77,7 +86,7 @@ FUZZ_TARGETS = $(BUILD)/fuzz/fuzz_http_parser $(BUILD)/fuzz/fuzz_json_read
 # make test gives each 30 s; make fuzz as long as this.
 FUZZ_SECONDS ?= 600
 
-.PHONY: all test demo deps bench fuzz clean
+.PHONY: all test unit demo deps bench fuzz install uninstall clean
 all: $(LIBRARY) $(TOOL)
 
 $(BUILD)/obj/%.o: %.c
@@ -197,6 +206,11 @@ test: deps
 	    $(if $(FUZZ_CC),$(FUZZ_TARGETS))
 	@test/run-tests $(BUILD)
 
+unit:
+	@test/install-deps build
+	@$(MAKE) --no-print-directory $(UNIT_TESTS)
+	@test/run-tests $(BUILD) unit
+
 fuzz: deps
 	@$(MAKE) --no-print-directory $(FUZZ_TARGETS)
 	@test/fuzz/run $(BUILD) $(FUZZ_SECONDS) --grow
@@ -213,7 +227,9 @@ $(FUZZ_TARGETS):
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(filter %.c,$^) -lm -lz -ldl
 
-demo: deps
+# Only what the demo needs: the build's packages and curl.
+demo:
+	@test/install-deps demo
 	@$(MAKE) --no-print-directory all $(TEST_SERVER)
 	@test/demo $(BUILD)
 
@@ -252,6 +268,25 @@ $(BUILD)/bench/bookkeeping_cost: bench/bookkeeping_cost.c $(BUILD)/obj/preload/h
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_CFLAGS) -o $@ $^ -ldl -lrt
 
+# The layout reqprof run expects: the library in lib/reqprof/ beside the
+# bin/ that holds the tool (cli/command_run.c).
+INSTALL_DIR = $(DESTDIR)$(PREFIX)
+install: all
+	install -D -m 755 $(TOOL) $(INSTALL_DIR)/bin/reqprof
+	install -D -m 644 $(LIBRARY) $(INSTALL_DIR)/lib/reqprof/libreqprof.so
+	install -D -m 644 docs/reqprof.1 $(INSTALL_DIR)/share/man/man1/reqprof.1
+	install -D -m 644 cli/reqprof.bash \
+	    $(INSTALL_DIR)/share/bash-completion/completions/reqprof
+	install -D -m 644 profiler.conf.example \
+	    $(INSTALL_DIR)/share/doc/reqprof/profiler.conf.example
+
+uninstall:
+	rm -f $(INSTALL_DIR)/bin/reqprof $(INSTALL_DIR)/lib/reqprof/libreqprof.so \
+	    $(INSTALL_DIR)/share/man/man1/reqprof.1 \
+	    $(INSTALL_DIR)/share/bash-completion/completions/reqprof \
+	    $(INSTALL_DIR)/share/doc/reqprof/profiler.conf.example
+	-rmdir $(INSTALL_DIR)/lib/reqprof $(INSTALL_DIR)/share/doc/reqprof
+
 clean:
 	rm -rf $(BUILD)
 
@@ -270,5 +305,21 @@ $(HTML_PAGE_OBJECT): $(BUILD)/gen/html_page.c
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
 $(LIBRARY) $(CORE_ARCHIVE): $(HTML_PAGE_OBJECT)
+
+# The version as C, made from VERSION alone: a new version rebuilds this one
+# object and relinks, nothing else.
+VERSION_OBJECT = $(BUILD)/obj/gen/version.o
+
+$(BUILD)/gen/version.c: VERSION
+	@mkdir -p $(dir $@)
+	@case '$(VERSION)' in *[!0-9A-Za-z.+~-]*|'') \
+	    echo 'VERSION must be one word such as 0.1.0, not "$(VERSION)"' >&2; exit 1;; esac
+	printf 'const char rp_version[] = "%s";\n' '$(VERSION)' > $@.tmp && mv $@.tmp $@
+
+$(VERSION_OBJECT): $(BUILD)/gen/version.c
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_CFLAGS) -c $< -o $@
+
+$(LIBRARY) $(CORE_ARCHIVE): $(VERSION_OBJECT)
 
 -include $(shell find $(BUILD)/obj $(BUILD)/test -name '*.d' 2>/dev/null)

@@ -173,6 +173,7 @@ int rp_cli_show(int argc, char **argv);
 int rp_cli_open(int argc, char **argv);
 int rp_cli_convert(int argc, char **argv);
 int rp_cli_merge(int argc, char **argv);
+int rp_cli_run(int argc, char **argv);
 
 /*
  * Prints a command's usage: on stdout when asked for (returns 0), on

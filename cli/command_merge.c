@@ -57,6 +57,7 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
         merge_field(merged, report, method);
         merge_field(merged, report, path);
         merge_field(merged, report, program);
+        merge_field(merged, report, reqprof_version);
         if (merged->status != report->status)
             merged->status = 0;
         if (merged->pid != report->pid)

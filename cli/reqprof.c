@@ -5,16 +5,20 @@
  *
  * Every command exits 0 when it did what was asked, 1 when a file is
  * missing, unreadable, corrupt or not reqprof's (one line on stderr names
- * the file and the reason), and 2 when the command line is wrong.
+ * the file and the reason), and 2 when the command line is wrong; except
+ * run, which becomes the command it runs and so exits as it does.
  */
 #include <stdio.h>
 #include <string.h>
 
 #include "cli.h"
+#include "version.h"
 
 static const char usage_text[] =
     "usage: reqprof COMMAND [ARGUMENTS]\n"
+    "       reqprof --version\n"
     "\n"
+    "  run [-o DIR] COMMAND...   run COMMAND (a server) under libreqprof.so\n"
     "  ls [DIR]                 the requests recorded in DIR (default\n"
     "                           REQPROF_DIR, else ./reqprof), as a table\n"
     "  show REPORT              print a report as a call tree\n"
@@ -26,7 +30,7 @@ static const char usage_text[] =
     "REPORT is any report libreqprof.so wrote, gzip-compressed or not:\n"
     "JSON, HTML or (for show) text. \"reqprof COMMAND --help\" tells more.\n"
     "Exit status: 0 done, 1 a file is missing, corrupt or not a report,\n"
-    "2 a wrong command line or REQPROF_* setting.\n";
+    "2 a wrong command line or REQPROF_* setting (run: COMMAND's own).\n";
 
 /* The usage; asked for, every setting too, from the library's table. */
 static int usage(bool asked)
@@ -56,7 +60,7 @@ static const struct {
 } commands[] = {
     {"ls", rp_cli_ls},           {"show", rp_cli_show},
     {"open", rp_cli_open},       {"convert", rp_cli_convert},
-    {"merge", rp_cli_merge},
+    {"merge", rp_cli_merge},     {"run", rp_cli_run},
 };
 
 int main(int argc, char **argv)
@@ -66,6 +70,10 @@ int main(int argc, char **argv)
     if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
         strcmp(argv[1], "help") == 0)
         return usage(true);
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("reqprof %s\n", rp_version);
+        return RP_EXIT_OK;
+    }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) == 0)
             return commands[i].run(argc - 1, argv + 1);

@@ -236,6 +236,8 @@ const struct rp_config_key rp_config_keys[] = {
     {"REQPROF_REDACT", "none", parse_redact, FIELD(redact_query),
      "none (paths as sent) or query (paths without query values)", NULL,
      "query: paths written without query values"},
+    {"REQPROF_QUIET", "0", parse_flag, FIELD(quiet), FLAG_ACCEPTS, NULL,
+     "1: no line on stderr when profiling starts"},
     {"REQPROF_CONFIG", NULL, NULL, 0, "a file of KEY=VALUE lines", NULL,
      "file to read the other keys from"},
 };

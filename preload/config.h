@@ -46,6 +46,8 @@ struct rp_config {
     int signal;           /* the sampling signal (REQPROF_SIGNAL) */
     /* Paths written without query values (REQPROF_REDACT=query). */
     bool redact_query;
+    /* No line on stderr when profiling starts (REQPROF_QUIET). */
+    bool quiet;
 };
 
 /* One setting, as config.c's table declares it. */

@@ -37,6 +37,7 @@
 #include "wait.h"
 #include "process.h"
 #include "real.h"
+#include "start_line.h"
 #include "thread.h"
 
 /* glibc declares these only for fortified builds. */
@@ -278,6 +279,7 @@ static void interpose_accepted(int listener, int fd)
 {
     if (fd < 0 || !rp_interpose_active())
         return;
+    rp_start_line_say();
     rp_connection_accepted(fd);
     unsigned options = rp_follow_options(listener);
     if (!(options & RP_FOLLOW_LISTENER)) {
@@ -291,11 +293,13 @@ static void interpose_accepted(int listener, int fd)
 }
 
 /* A wait on a listening socket is an event loop's, whatever request the
- * thread works on (rp_follow_wakes_loop). */
+ * thread works on (rp_follow_wakes_loop). A server's first listen is when
+ * it starts serving under reqprof: the start line. */
 RP_EXPORT int listen(int fd, int backlog)
 {
     int result = RP_REAL(listen)(fd, backlog);
     if (result == 0 && rp_interpose_active()) {
+        rp_start_line_say();
         int saved_errno = errno;
         rp_follow_set_options(fd, RP_FOLLOW_LISTENER, true);
         errno = saved_errno;

@@ -25,6 +25,7 @@
 #include <locale.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -43,6 +44,7 @@
 #include "report_files.h"
 #include "symbolizer.h"
 #include "thread.h"
+#include "version.h"
 
 /* Requests with samples but no end yet that the writer keeps; samples of
  * further requests are dropped until some end. */
@@ -580,6 +582,8 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     report.shared_samples = line.shared_samples;
     report.pid = writer->pid;
     memcpy(report.program, writer->program, sizeof report.program);
+    snprintf(report.reqprof_version, sizeof report.reqprof_version, "%s",
+             rp_version);
     report.tree = writer->empty_tree;
     if (samples != NULL) {
         report.tree = samples->tree;

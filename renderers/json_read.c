@@ -51,7 +51,7 @@ struct json_reader {
     struct rp_buffer function, object, file;
     bool has_object, has_file; /* false: the member was null */
 
-    uint64_t version; /* of the document: 1 or RP_REPORT_JSON_VERSION */
+    uint64_t version; /* of the document: 1 to RP_REPORT_JSON_VERSION */
 
     struct rp_calltree *tree;            /* being built */
     uint32_t path[JSON_NESTING_MAX / 2]; /* frame ids, root's child first */
@@ -325,6 +325,28 @@ static bool reader_key(struct json_reader *reader, const char *name)
 static bool reader_next_key(struct json_reader *reader, const char *name)
 {
     return reader_expect(reader, ',') && reader_key(reader, name);
+}
+
+/* Whether the next member is name (a member that may be left out), read
+ * as reader_next_key would read it; moves nothing. */
+static bool reader_next_key_is(struct json_reader *reader, const char *name)
+{
+    size_t position = reader->position, length = strlen(name);
+    int line = reader->line;
+    bool found = false;
+
+    reader_skip_space(reader);
+    if (reader_peek(reader) == ',') {
+        reader->position++;
+        reader_skip_space(reader);
+        const char *next = reader->text + reader->position;
+        found = reader->length - reader->position > length + 1 &&
+                next[0] == '"' && memcmp(next + 1, name, length) == 0 &&
+                next[length + 1] == '"';
+    }
+    reader->position = position;
+    reader->line = line;
+    return found;
 }
 
 /* Skips decimal digits; returns how many. */
@@ -635,8 +657,9 @@ static bool reader_node(struct json_reader *reader,
     return true;
 }
 
-/* Reads "format" and "version": they tell a report from any other JSON. */
-static bool reader_header(struct json_reader *reader)
+/* Reads "format" and "version", which tell a report from any other JSON,
+ * and the version of reqprof that wrote it (version 4 on). */
+static bool reader_header(struct json_reader *reader, struct rp_report *report)
 {
     uint64_t version;
 
@@ -661,7 +684,10 @@ static bool reader_header(struct json_reader *reader)
                            "(this reqprof reads versions 1 to %d)",
                            version, RP_REPORT_JSON_VERSION);
     reader->version = version;
-    return true;
+    return version < 4 ||
+           (reader_next_key(reader, "reqprof") &&
+            reader_string_array(reader, report->reqprof_version,
+                                sizeof report->reqprof_version));
 }
 
 /* Reads the "request" object. */
@@ -747,9 +773,9 @@ static bool reader_timeline(struct json_reader *reader, uint64_t samples)
 }
 
 /*
- * Reads "attribution" (version 3): the shared samples, which only a report
- * that has some is written with, and their share, which must be theirs
- * over samples as the writer rounds it.
+ * Reads "attribution" (version 3 on): the shared samples, which only a
+ * report that has some is written with, and their share, which must be
+ * theirs over samples as the writer rounds it.
  */
 static bool reader_attribution(struct json_reader *reader,
                                struct rp_report *report)
@@ -765,8 +791,7 @@ static bool reader_attribution(struct json_reader *reader,
         return false;
     if (report->shared_samples == 0)
         return reader_fail(reader, "\"shared_samples\": 0, but a report "
-                                   "without any is written as version %d",
-                           RP_REPORT_JSON_VERSION_UNSHARED);
+                                   "without any has no \"attribution\"");
     if (report->shared_samples > report->samples)
         return reader_fail(reader,
                            "shared_samples %" PRIu64 " is more than the "
@@ -782,6 +807,19 @@ static bool reader_attribution(struct json_reader *reader,
                            RP_JSON_FRACTION_DECIMALS, fraction,
                            RP_JSON_FRACTION_DECIMALS, expected);
     return true;
+}
+
+/* The samples under the root's "[shared: N requests]" children. */
+static uint64_t reader_tree_shared_samples(const struct rp_calltree *tree)
+{
+    uint64_t shared = 0;
+
+    for (const struct rp_calltree_node *child =
+             rp_calltree_root(tree)->first_child;
+         child != NULL; child = child->next_sibling)
+        if (rp_frame_is_shared(rp_calltree_frame(tree, child->frame)))
+            shared += child->total;
+    return shared;
 }
 
 /* Reads everything after the request: process, sampling and tree. */
@@ -811,7 +849,10 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
             return reader_fail(reader, "\"requests\": 0, but a report "
                                        "covers at least one");
     }
-    if (reader->version >= 3 && !reader_attribution(reader, report))
+    /* Version 3 has it always, version 4 only with shared samples. */
+    if ((reader->version == 3 ||
+         (reader->version >= 4 && reader_next_key_is(reader, "attribution"))) &&
+        !reader_attribution(reader, report))
         return false;
     if (!reader_next_key(reader, "root") ||
         !reader_node(reader, NULL, 0, &root_total))
@@ -820,6 +861,15 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
         return reader_fail(reader,
                            "samples is %" PRIu64 " but the tree holds %" PRIu64,
                            report->samples, root_total);
+    /* The tree must hold what "attribution" says, or share nothing
+     * without it: version 4 leaves it out when nothing is shared, and a
+     * report of any version is written back as version 4. */
+    if (reader_tree_shared_samples(reader->tree) != report->shared_samples)
+        return reader_fail(reader,
+                           "the tree's [shared] nodes hold %" PRIu64
+                           " samples but attribution says %" PRIu64,
+                           reader_tree_shared_samples(reader->tree),
+                           report->shared_samples);
     if (reader->version >= 2 &&
         (!reader_next_key(reader, "timeline") ||
          !reader_timeline(reader, root_total)))
@@ -858,7 +908,7 @@ int rp_report_from_json(const char *text, size_t length,
     if (reader.c_locale == (locale_t)0 || report->tree == NULL)
         reader_fail(&reader, "out of memory");
 
-    ok = !reader.failed && reader_header(&reader) &&
+    ok = !reader.failed && reader_header(&reader, report) &&
          reader_request(&reader, report) && reader_rest(&reader, report);
     if (!ok)
         rp_report_release(report);

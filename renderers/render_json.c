@@ -212,7 +212,7 @@ static void json_put_timeline(struct rp_buffer *out,
 
 /*
  * Appends ", "attribution": {...}": how much of the report is shared with
- * other requests. Only a report that has shared samples has it (version 3).
+ * other requests. Only a report that has shared samples has it.
  */
 static void json_put_attribution(struct rp_buffer *out,
                                  const struct rp_report *report)
@@ -228,12 +228,11 @@ static void json_put_attribution(struct rp_buffer *out,
 
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
 {
-    bool shared = report->shared_samples > 0;
-
     rp_buffer_puts(out, "{\"format\": \"" RP_REPORT_JSON_FORMAT "\", "
                         "\"version\": ");
-    rp_buffer_put_int(out, shared ? RP_REPORT_JSON_VERSION
-                                  : RP_REPORT_JSON_VERSION_UNSHARED);
+    rp_buffer_put_int(out, RP_REPORT_JSON_VERSION);
+    rp_buffer_puts(out, ", \"reqprof\": ");
+    json_put_array(out, report->reqprof_version);
     rp_buffer_puts(out, ",\n \"request\": {\"method\": ");
     json_put_array(out, report->method);
     rp_buffer_puts(out, ", \"path\": ");
@@ -265,7 +264,7 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
     rp_buffer_put_uint(out, report->samples_dropped);
     rp_buffer_puts(out, ", \"requests\": ");
     rp_buffer_put_uint(out, report->requests > 1 ? report->requests : 1);
-    if (shared)
+    if (report->shared_samples > 0)
         json_put_attribution(out, report);
     rp_buffer_puts(out, ",\n \"root\": ");
     json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);

@@ -562,6 +562,11 @@ static void text_header(struct text_renderer *renderer,
         rp_buffer_put_int(out, report->pid);
         rp_buffer_puts(out, ")");
     }
+    /* Unknown for reports read from before reports said it. */
+    if (report->reqprof_version[0] != '\0') {
+        rp_buffer_puts(out, " under reqprof ");
+        text_put_array(renderer, report->reqprof_version);
+    }
     if (merged) {
         rp_buffer_puts(out, "\nRequests: ");
         rp_buffer_put_uint(out, report->requests);

@@ -19,6 +19,7 @@
 #define RP_REPORT_METHOD_MAX 16
 #define RP_REPORT_PATH_MAX 512
 #define RP_REPORT_PROGRAM_MAX 256
+#define RP_REPORT_VERSION_MAX 32
 
 /* Everything one report says about one request. */
 struct rp_report {
@@ -47,6 +48,11 @@ struct rp_report {
     /* The process. */
     int pid;
     char program[RP_REPORT_PROGRAM_MAX]; /* path of the executable */
+
+    /* The version of reqprof that recorded the request (preload/version.h);
+     * "" when not known: read from a report written before reports said
+     * it, or a merge of reports of different versions. */
+    char reqprof_version[RP_REPORT_VERSION_MAX];
 
     /* Requests the report covers: more than 1 for the sum of several
      * (reqprof merge), where the fields above are totals or, if they
@@ -188,15 +194,15 @@ int rp_render_text(const struct rp_report *report,
                    struct rp_buffer *out);
 
 /*
- * What the JSON rendering's "format" and "version" members say. A report
- * with shared samples is written as version 3, with its "attribution";
- * one without as version 2, byte for byte as before, so that readers of
- * version 2 still read it, and refuse by its version (rather than
- * misread) a report whose samples are not all its own.
+ * What the JSON rendering's "format" and "version" members say. Version 4
+ * is version 3 with "reqprof", the version of reqprof that recorded the
+ * report, and "attribution" only in a report with shared samples (version
+ * 3 had it in every report, and version 2 in none, since a reader of
+ * version 2 must refuse by its version, rather than misread, a report
+ * whose samples are not all its own).
  */
 #define RP_REPORT_JSON_FORMAT "reqprof-report"
-#define RP_REPORT_JSON_VERSION 3
-#define RP_REPORT_JSON_VERSION_UNSHARED 2
+#define RP_REPORT_JSON_VERSION 4
 
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);

@@ -57,6 +57,10 @@ class Server:
             environment["LD_PRELOAD"] = LIBRARY
         # Tests read the JSON report: it is the source of truth.
         environment["REQPROF_OUTPUT"] = "json"
+        # Tests count reqprof's lines on stderr to check its warnings; the
+        # line said when profiling starts has tests of its own
+        # (test_install.py), which set REQPROF_QUIET=0.
+        environment["REQPROF_QUIET"] = "1"
         environment.update(env or {})
         self.stderr_path = os.path.join(self.workdir, "stderr")
         self.stderr_file = open(self.stderr_path, "wb")

@@ -423,12 +423,13 @@ def user_switch(users, env=None):
     return server
 
 
-def busybox():
+def busybox(env=None):
     """busybox httpd in the foreground: the parent accepts and forks a child
     per connection, which moves the socket to fds 0 and 1 (dup2) and
     serves one request there, then ends with _exit. html/small.txt is a
     static file; html/cgi-bin/burn is test/server/cgi_burn.c, which the
-    child runs (vfork, exec) and whose answer it reads from a pipe."""
+    child runs (vfork, exec) and whose answer it reads from a pipe. env:
+    more settings."""
     binary = require(BUSYBOX)
     workdir = make_workdir("busybox")
     root = os.path.join(workdir, "html")
@@ -437,7 +438,7 @@ def busybox():
     shutil.copy(built_program("cgi_burn"), os.path.join(root, "cgi-bin", "burn"))
     port = free_port()
     return start(workdir, [binary, "httpd", "-f", "-p", "127.0.0.1:%d" % port,
-                           "-h", root], port)
+                           "-h", root], port, env=env)
 
 
 def python_server():

@@ -599,9 +599,9 @@ def run_probe_program(name):
         with tempfile.TemporaryDirectory() as workdir:
             # No report budget: a probe's burst of requests is over the
             # default, and reqprof would say so on stderr, which must stay
-            # the program's own.
+            # the program's own; nor the line said when profiling starts.
             environment = dict(os.environ, REQPROF_OUTPUT="json",
-                               REQPROF_MAX_REPORTS="0")
+                               REQPROF_MAX_REPORTS="0", REQPROF_QUIET="1")
             if preload:
                 environment["LD_PRELOAD"] = os.path.join(
                     os.path.dirname(TOOL), "libreqprof.so")

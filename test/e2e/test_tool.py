@@ -462,7 +462,6 @@ def with_shared(report, destination):
         if key == "requests":
             ordered["attribution"] = {"shared_samples": samples,
                                       "shared_fraction": 0.5}
-    ordered["version"] = 3
     ordered["samples"] = 2 * samples
     with open(destination, "w") as f:
         json.dump(ordered, f)

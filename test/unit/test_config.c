@@ -222,6 +222,19 @@ UNIT_TEST(test_redact)
     EXPECT_TRUE(strstr(error, "query") != NULL);
 }
 
+UNIT_TEST(test_quiet)
+{
+    struct rp_config config;
+    rp_config_defaults(&config);
+    EXPECT_TRUE(!config.quiet);
+    EXPECT_INT_EQ(0, rp_config_set(&config, "REQPROF_QUIET", "1", error,
+                                   sizeof error));
+    EXPECT_TRUE(config.quiet);
+    EXPECT_INT_EQ(-1, rp_config_set(&config, "REQPROF_QUIET", "quiet", error,
+                                    sizeof error));
+    EXPECT_TRUE(strstr(error, "REQPROF_QUIET") != NULL);
+}
+
 UNIT_TEST(test_unknown_key_names_the_known_ones)
 {
     struct rp_config config;
@@ -524,6 +537,7 @@ int main(void)
     UNIT_RUN(test_print_and_dir);
     UNIT_RUN(test_signals);
     UNIT_RUN(test_redact);
+    UNIT_RUN(test_quiet);
     UNIT_RUN(test_unknown_key_names_the_known_ones);
     UNIT_RUN(test_load_from_file_then_environment);
     UNIT_RUN(test_file_lines_as_people_write_them);

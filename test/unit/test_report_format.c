@@ -249,11 +249,13 @@ UNIT_TEST(unmeasured_cpu_time_is_null_not_zero)
 UNIT_TEST(json_has_the_documented_shape)
 {
     static const char start[] =
-        "{\"format\": \"reqprof-report\", \"version\": 2,\n \"request\": ";
+        "{\"format\": \"reqprof-report\", \"version\": 4, "
+        "\"reqprof\": \"0.1.0\",\n \"request\": ";
     struct rp_report report;
     struct rp_buffer json;
 
     report_make_burn(&report);
+    strcpy(report.reqprof_version, "0.1.0");
     json = render_json(&report);
     EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
     EXPECT_TRUE(strstr(json.data, "\"duration_ms\": 203.400, "
@@ -294,6 +296,11 @@ UNIT_TEST(text_has_pyinstrument_lines)
     EXPECT_TRUE(strstr(text.data, "CPU time: 201.2 ms"));
     EXPECT_TRUE(strstr(text.data, "Program: /usr/local/bin/test_server "
                                   "(pid 1234)\n"));
+    rp_buffer_free(&text);
+    strcpy(report.reqprof_version, "9.8.7");
+    text = render_text(&report, true, false);
+    EXPECT_TRUE(strstr(text.data, "Program: /usr/local/bin/test_server "
+                                  "(pid 1234) under reqprof 9.8.7\n"));
     EXPECT_TRUE(strstr(text.data, "Request: GET /burn?ms=200 → 200 "
                                   "(78 bytes in, 120 bytes out)\n"));
     if (strstr(text.data, tree_lines) == NULL)
@@ -425,8 +432,10 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     static const struct {
         const char *from, *to, *reason;
     } edits[] = {
-        {"\"version\": 2", "\"version\": 4", "version 4 is not supported"},
-        {"\"version\": 2", "\"version\": 0", "version 0 is not supported"},
+        {"\"version\": 4", "\"version\": 5", "version 5 is not supported"},
+        {"\"version\": 4", "\"version\": 0", "version 0 is not supported"},
+        {"\"reqprof\": \"\"", "\"reqprof\": 4", "expected a string"},
+        {", \"reqprof\": \"\"", "", "expected \"reqprof\""},
         {"\"requests\": 1", "\"requests\": 0", "covers at least one"},
         {"\"timeline\": null", "\"timeline\": []]", "expected '}'"},
         {"\"timeline\": null", "\"timeline\": [[0, 99, 1]]", "node 99 of"},
@@ -536,7 +545,8 @@ UNIT_TEST(version_1_is_read_as_one_request_without_timeline)
         rp_calltree_timeline(report.tree, &points);
         EXPECT_INT_EQ(0, points);
         again = render_json(&report);
-        EXPECT_TRUE(strstr(again.data, "\"version\": 2,") != NULL);
+        EXPECT_TRUE(strstr(again.data, "\"version\": 4, \"reqprof\": \"\",") !=
+                    NULL);
         EXPECT_TRUE(strstr(again.data, "\"requests\": 1,") != NULL);
         EXPECT_TRUE(strstr(again.data, ",\n \"timeline\": null}\n") != NULL);
         rp_buffer_free(&again);

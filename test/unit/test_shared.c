@@ -148,16 +148,18 @@ UNIT_TEST(text_says_the_shared_share_in_its_header)
     rp_report_release(&report);
 }
 
-UNIT_TEST(json_has_its_attribution_as_version_3_and_reads_it_back)
+UNIT_TEST(json_has_its_attribution_and_reads_it_back)
 {
+    static const char start[] = "{\"format\": \"reqprof-report\", "
+                                "\"version\": 4, \"reqprof\": \"9.8.7\",\n";
     struct rp_report report, read;
     struct rp_buffer json, again;
     char error[256];
 
     report_make_shared(&report);
+    strcpy(report.reqprof_version, "9.8.7");
     json = render(&report, RP_FORMAT_JSON, false);
-    EXPECT_TRUE(strncmp(json.data, "{\"format\": \"reqprof-report\", "
-                                   "\"version\": 3,", 40) == 0);
+    EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
     EXPECT_HAS(json.data, "\"samples\": 200, \"samples_dropped\": 0, "
                           "\"requests\": 1,\n \"attribution\": "
                           "{\"shared_samples\": 50, \"shared_fraction\": "
@@ -169,6 +171,7 @@ UNIT_TEST(json_has_its_attribution_as_version_3_and_reads_it_back)
                                          sizeof error));
     EXPECT_STR_EQ("", error);
     EXPECT_INT_EQ(50, read.shared_samples);
+    EXPECT_STR_EQ("9.8.7", read.reqprof_version);
     if (read.tree != NULL) {
         again = render(&read, RP_FORMAT_JSON, false);
         EXPECT_STR_EQ(json.data, again.data);
@@ -179,9 +182,9 @@ UNIT_TEST(json_has_its_attribution_as_version_3_and_reads_it_back)
     rp_report_release(&report);
 }
 
-/* Readers of version 2 read every report that shares nothing: it is
- * written as before, and read back with no shared samples. */
-UNIT_TEST(a_report_that_shares_nothing_stays_version_2)
+/* A report that shares nothing has no "attribution"; its tree must then
+ * have no shared node, which this one has. */
+UNIT_TEST(a_report_that_shares_nothing_has_no_attribution)
 {
     struct rp_report report, read;
     struct rp_buffer json;
@@ -190,16 +193,43 @@ UNIT_TEST(a_report_that_shares_nothing_stays_version_2)
     report_make_shared(&report);
     report.shared_samples = 0;
     json = render(&report, RP_FORMAT_JSON, false);
-    EXPECT_TRUE(strncmp(json.data, "{\"format\": \"reqprof-report\", "
-                                   "\"version\": 2,", 40) == 0);
     EXPECT_TRUE(strstr(json.data, "attribution") == NULL);
     EXPECT_HAS(json.data, "\"requests\": 1,\n \"root\": ");
-    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
-                                         sizeof error));
-    EXPECT_STR_EQ("", error);
-    EXPECT_INT_EQ(0, read.shared_samples);
+    EXPECT_INT_EQ(-1, rp_report_from_json(json.data, json.length, &read, error,
+                                          sizeof error));
+    EXPECT_HAS(error, "the tree's [shared] nodes hold 50 samples but "
+                      "attribution says 0");
     rp_buffer_free(&json);
-    rp_report_release(&read);
+    rp_report_release(&report);
+}
+
+/* Reports of version 3 (attribution in every one) and 2 (in none) read
+ * as they were written, with no version of reqprof known. */
+UNIT_TEST(versions_2_and_3_are_still_read)
+{
+    struct rp_report report, read;
+    struct rp_buffer json, older;
+    char error[256];
+    const char *after;
+
+    report_make_shared(&report);
+    json = render(&report, RP_FORMAT_JSON, false);
+    after = strstr(json.data, "\"reqprof\": \"\"");
+    EXPECT_TRUE(after != NULL);
+    if (after != NULL) {
+        rp_buffer_init(&older);
+        rp_buffer_puts(&older, "{\"format\": \"reqprof-report\", "
+                               "\"version\": 3");
+        rp_buffer_puts(&older, after + strlen("\"reqprof\": \"\""));
+        EXPECT_INT_EQ(0, rp_report_from_json(older.data, older.length, &read,
+                                             error, sizeof error));
+        EXPECT_STR_EQ("", error);
+        EXPECT_INT_EQ(50, read.shared_samples);
+        EXPECT_STR_EQ("", read.reqprof_version);
+        rp_report_release(&read);
+        rp_buffer_free(&older);
+    }
+    rp_buffer_free(&json);
     rp_report_release(&report);
 }
 
@@ -252,15 +282,21 @@ UNIT_TEST(attribution_that_does_not_add_up_is_refused)
                         "\"shared_fraction\": 2", "out of range");
     EXPECT_EDIT_REFUSED("\"shared_samples\": 50, \"shared_fraction\": 0.2500",
                         "\"shared_samples\": 0, \"shared_fraction\": 0",
-                        "written as version 2");
-    /* Version 3 has it, and earlier versions do not. */
+                        "a report without any has no \"attribution\"");
+    EXPECT_EDIT_REFUSED("\"shared_samples\": 50, \"shared_fraction\": 0.2500",
+                        "\"shared_samples\": 40, \"shared_fraction\": 0.2000",
+                        "hold 50 samples but attribution says 40");
+    /* Version 4 leaves it out only when the tree shares nothing. */
     EXPECT_EDIT_REFUSED(",\n \"attribution\": {\"shared_samples\": 50, "
                         "\"shared_fraction\": 0.2500}",
-                        "", "expected \"attribution\"");
-    EXPECT_EDIT_REFUSED("\"version\": 3", "\"version\": 2",
+                        "", "hold 50 samples but attribution says 0");
+    /* Version 3 has no "reqprof", and version 2 no "attribution". */
+    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 3",
+                        "expected \"request\", found \"reqprof\"");
+    EXPECT_EDIT_REFUSED("\"version\": 4, \"reqprof\": \"\"", "\"version\": 2",
                         "expected \"root\", found \"attribution\"");
-    EXPECT_EDIT_REFUSED("\"version\": 3", "\"version\": 4",
-                        "reads versions 1 to 3");
+    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 5",
+                        "reads versions 1 to 4");
 }
 
 UNIT_TEST(the_page_tells_its_script_which_frames_are_shared)
@@ -336,8 +372,9 @@ int main(void)
     UNIT_RUN(shared_frames_are_named_and_told_apart);
     UNIT_RUN(the_mark_is_over_a_tenth_shared);
     UNIT_RUN(text_says_the_shared_share_in_its_header);
-    UNIT_RUN(json_has_its_attribution_as_version_3_and_reads_it_back);
-    UNIT_RUN(a_report_that_shares_nothing_stays_version_2);
+    UNIT_RUN(json_has_its_attribution_and_reads_it_back);
+    UNIT_RUN(a_report_that_shares_nothing_has_no_attribution);
+    UNIT_RUN(versions_2_and_3_are_still_read);
     UNIT_RUN(attribution_that_does_not_add_up_is_refused);
     UNIT_RUN(the_page_tells_its_script_which_frames_are_shared);
     UNIT_RUN(exports_keep_the_shared_node_as_a_frame);

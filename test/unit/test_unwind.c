@@ -314,11 +314,11 @@ UNIT_TEST(walks_a_stack_that_is_not_the_threads_without_faulting)
  */
 UNIT_TEST(a_library_unloaded_since_the_sweep_is_not_read)
 {
-    void *library = dlopen("libsqlite3.so.0", RTLD_NOW | RTLD_LOCAL);
+    void *library = dlopen("libelf.so.1", RTLD_NOW | RTLD_LOCAL);
     EXPECT_TRUE(library != NULL);
     if (library == NULL)
         return;
-    void *code = dlsym(library, "sqlite3_libversion");
+    void *code = dlsym(library, "elf_version");
     struct dl_find_object found;
     EXPECT_TRUE(code != NULL && _dl_find_object(code, &found) == 0);
     rp_unwind_sweep_begin();

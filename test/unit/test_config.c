@@ -500,12 +500,12 @@ UNIT_TEST(test_docs_name_the_formats_of_the_table)
     if (file == NULL)
         return;
     /* The tool's --to, every format and no other. */
-    found = next_line_starting(file, "build/reqprof convert REPORT --to ", line,
+    found = next_line_starting(file, "reqprof convert REPORT --to ", line,
                                sizeof line);
     EXPECT_TRUE(found != NULL);
     size_t named = 0;
     if (found != NULL) {
-        char *word = line + strlen("build/reqprof convert REPORT --to ");
+        char *word = line + strlen("reqprof convert REPORT --to ");
         word[strcspn(word, " ")] = '\0';
         for (char *name = strtok(word, "|"); name != NULL;
              name = strtok(NULL, "|")) {

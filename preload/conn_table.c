@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "atomic.h"
 #include "fd_map.h"
 
 static struct rp_fd_map conn_map = RP_FD_MAP_INIT(struct rp_conn *);
@@ -17,7 +18,7 @@ static struct rp_conn **conn_slot(int fd, bool create)
 struct rp_conn *rp_conn_table_get(int fd)
 {
     struct rp_conn **slot = conn_slot(fd, false);
-    return slot != NULL ? __atomic_load_n(slot, __ATOMIC_ACQUIRE) : NULL;
+    return slot != NULL ? rp_atomic_load_acquire(slot) : NULL;
 }
 
 static struct rp_conn *conn_allocate(void)
@@ -54,7 +55,7 @@ struct rp_conn *rp_conn_table_add(int fd, struct rp_conn **stale)
     rp_http_parser_init(&conn->request_parser, RP_HTTP_DIRECTION_REQUEST);
     rp_http_parser_init(&conn->response_parser, RP_HTTP_DIRECTION_RESPONSE);
     pthread_mutex_unlock(&conn->lock);
-    *stale = __atomic_exchange_n(slot, conn, __ATOMIC_ACQ_REL);
+    *stale = rp_atomic_exchange_acq_rel(slot, conn);
     return conn;
 }
 
@@ -73,7 +74,7 @@ struct rp_conn *rp_conn_table_share(int from, int to, struct rp_conn **stale)
     bool shared = rp_conn_is_on(conn, from);
     if (shared) {
         conn->fd_count++;
-        *stale = __atomic_exchange_n(slot, conn, __ATOMIC_ACQ_REL);
+        *stale = rp_atomic_exchange_acq_rel(slot, conn);
     }
     pthread_mutex_unlock(&conn->lock);
     return shared ? conn : NULL;
@@ -94,7 +95,7 @@ struct rp_conn *rp_conn_table_remove(int fd)
     struct rp_conn **slot = conn_slot(fd, false);
     if (slot == NULL)
         return NULL;
-    return __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
+    return rp_atomic_exchange_acq_rel(slot, NULL);
 }
 
 void rp_conn_release(struct rp_conn *conn)
@@ -120,7 +121,7 @@ void rp_conn_table_before_fork(void)
  */
 static bool conn_dropped_in_child(struct rp_conn *conn)
 {
-    return __atomic_load_n(&conn->lock.__data.__lock, __ATOMIC_RELAXED) != 0 ||
+    return rp_atomic_load_relaxed(&conn->lock.__data.__lock) != 0 ||
            conn->pending.count > 0 || conn->pending.responses_to_skip > 0 ||
            conn->request_parser.state != RP_HTTP_STATE_IDLE ||
            conn->response_parser.state != RP_HTTP_STATE_IDLE;

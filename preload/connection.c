@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "atomic.h"
 #include "clock.h"
 #include "conn_table.h"
 #include "finish_queue.h"
@@ -80,7 +81,7 @@ static void connection_finish_oldest(struct connection_call *call)
     } else {
         if (thread != NULL)
             rp_thread_record_lost(thread, request->id);
-        __atomic_fetch_add(&connection_reports_dropped, 1, __ATOMIC_RELAXED);
+        rp_atomic_fetch_add_relaxed(&connection_reports_dropped, 1);
         rp_log_once(&connection_queue_full_said,
                     "the report writer is falling behind: reports of some "
                     "requests are dropped (sample less often with "
@@ -103,7 +104,7 @@ static bool connection_take_partial_head(struct rp_conn *conn)
 
 static void connection_count_unfollowed(void)
 {
-    __atomic_fetch_add(&connection_requests_unfollowed, 1, __ATOMIC_RELAXED);
+    rp_atomic_fetch_add_relaxed(&connection_requests_unfollowed, 1);
     rp_log_once(&connection_unfollowed_said,
                 "a client pipelined more requests than reqprof keeps room "
                 "for (%u KiB a connection, %u KiB in all): those past it "
@@ -120,7 +121,7 @@ static void connection_on_request_event(void *context, enum rp_http_event event,
     struct connection_call *call = context;
     struct rp_pending *pending = &call->conn->pending;
     if (event == RP_HTTP_EVENT_MESSAGE_BEGIN) {
-        uint64_t id = __atomic_fetch_add(&connection_next_id, 1, __ATOMIC_RELAXED);
+        uint64_t id = rp_atomic_fetch_add_relaxed(&connection_next_id, 1);
         if (rp_pending_add(pending, id, rp_monotonic_ns())) {
             rp_writer_start();
             rp_writer_notify();
@@ -399,12 +400,12 @@ struct rp_conn *rp_connection_waiting_request(int fd, uint64_t *request_id)
 
 uint64_t rp_connection_reports_dropped(void)
 {
-    return __atomic_load_n(&connection_reports_dropped, __ATOMIC_RELAXED);
+    return rp_atomic_load_relaxed(&connection_reports_dropped);
 }
 
 uint64_t rp_connection_requests_unfollowed(void)
 {
-    return __atomic_load_n(&connection_requests_unfollowed, __ATOMIC_RELAXED);
+    return rp_atomic_load_relaxed(&connection_requests_unfollowed);
 }
 
 void rp_connection_forget_counts(void)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/epoll.h>
 
+#include "atomic.h"
 #include "fd_map.h"
 #include "follow.h"
 
@@ -48,10 +49,10 @@ static void epoll_set_count(struct epoll_set *set, enum rp_follow_role role, int
                             int sign)
 {
     if (role == RP_FOLLOW_ROLE_LISTENER) {
-        __atomic_add_fetch(&set->listeners, (uint32_t)sign, __ATOMIC_RELAXED);
+        rp_atomic_add_fetch_relaxed(&set->listeners, (uint32_t)sign);
     } else if (role == RP_FOLLOW_ROLE_REQUEST) {
-        __atomic_add_fetch(&set->sockets, (uint32_t)sign, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&set->fd_sum, (int64_t)sign * fd, __ATOMIC_RELAXED);
+        rp_atomic_add_fetch_relaxed(&set->sockets, (uint32_t)sign);
+        rp_atomic_add_fetch_relaxed(&set->fd_sum, (int64_t)sign * fd);
     }
 }
 
@@ -59,12 +60,12 @@ static void epoll_set_count(struct epoll_set *set, enum rp_follow_role role, int
  * been closed since. */
 static void epoll_member_remove(uint64_t *member, int fd)
 {
-    uint64_t word = __atomic_exchange_n(member, 0, __ATOMIC_RELAXED);
+    uint64_t word = rp_atomic_exchange_relaxed(member, 0);
     if (word == 0)
         return;
     struct epoll_set *set = rp_fd_map_entry(&epoll_sets, epoll_member_set(word), false);
     uint32_t generation = (uint32_t)(word >> EPOLL_MEMBER_GENERATION_SHIFT);
-    if (set != NULL && __atomic_load_n(&set->generation, __ATOMIC_RELAXED) == generation)
+    if (set != NULL && rp_atomic_load_relaxed(&set->generation) == generation)
         epoll_set_count(set,
                         (enum rp_follow_role)(word >> EPOLL_MEMBER_ROLE_SHIFT & 3u),
                         fd, -1);
@@ -79,9 +80,9 @@ void rp_epoll_set_changed(int epoll_fd, int operation, int fd)
         errno = saved_errno;
         return;
     }
-    if (!__atomic_load_n(&set->known, __ATOMIC_RELAXED))
-        __atomic_store_n(&set->known, 1, __ATOMIC_RELAXED);
-    uint64_t word = member != NULL ? __atomic_load_n(member, __ATOMIC_RELAXED) : 0;
+    if (!rp_atomic_load_relaxed(&set->known))
+        rp_atomic_store_relaxed(&set->known, 1);
+    uint64_t word = member != NULL ? rp_atomic_load_relaxed(member) : 0;
     bool counted_here = word != 0 && epoll_member_set(word) == epoll_fd;
     enum rp_follow_role role =
         operation == EPOLL_CTL_DEL ? RP_FOLLOW_ROLE_NONE : rp_follow_role(fd);
@@ -99,11 +100,8 @@ void rp_epoll_set_changed(int epoll_fd, int operation, int fd)
         /* Counted in another set too: this one keeps it, as a loop's,
          * until the epoll fd closes (the member word names one set). */
         if (member != NULL && (word == 0 || counted_here))
-            __atomic_store_n(member,
-                             epoll_member_pack(epoll_fd, role,
-                                               __atomic_load_n(&set->generation,
-                                                               __ATOMIC_RELAXED)),
-                             __ATOMIC_RELAXED);
+            rp_atomic_store_relaxed(member, epoll_member_pack(epoll_fd, role,
+                                               rp_atomic_load_relaxed(&set->generation)));
     }
     errno = saved_errno;
 }
@@ -111,30 +109,30 @@ void rp_epoll_set_changed(int epoll_fd, int operation, int fd)
 void rp_epoll_set_forget(int fd)
 {
     uint64_t *member = rp_fd_map_entry(&epoll_members, fd, false);
-    if (member != NULL && __atomic_load_n(member, __ATOMIC_RELAXED) != 0)
+    if (member != NULL && rp_atomic_load_relaxed(member) != 0)
         epoll_member_remove(member, fd);
     struct epoll_set *set = rp_fd_map_entry(&epoll_sets, fd, false);
-    if (set == NULL || !__atomic_load_n(&set->known, __ATOMIC_RELAXED))
+    if (set == NULL || !rp_atomic_load_relaxed(&set->known))
         return;
-    __atomic_add_fetch(&set->generation, 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&set->known, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&set->listeners, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&set->sockets, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&set->fd_sum, 0, __ATOMIC_RELAXED);
+    rp_atomic_add_fetch_relaxed(&set->generation, 1);
+    rp_atomic_store_relaxed(&set->known, 0);
+    rp_atomic_store_relaxed(&set->listeners, 0);
+    rp_atomic_store_relaxed(&set->sockets, 0);
+    rp_atomic_store_relaxed(&set->fd_sum, 0);
 }
 
 bool rp_epoll_set_is_requests(int epoll_fd, const struct rp_thread *thread)
 {
     struct epoll_set *set = rp_fd_map_entry(&epoll_sets, epoll_fd, false);
-    if (set == NULL || !__atomic_load_n(&set->known, __ATOMIC_RELAXED) ||
-        __atomic_load_n(&set->listeners, __ATOMIC_RELAXED) != 0)
+    if (set == NULL || !rp_atomic_load_relaxed(&set->known) ||
+        rp_atomic_load_relaxed(&set->listeners) != 0)
         return false;
-    uint32_t sockets = __atomic_load_n(&set->sockets, __ATOMIC_RELAXED);
+    uint32_t sockets = rp_atomic_load_relaxed(&set->sockets);
     if (sockets == 0)
         return true;
     /* One socket: the sum is its number. Two or more are taken for a
      * loop's, even if all are the request's (its client and upstream). */
     return sockets == 1 &&
-           !rp_follow_wakes_loop((int)__atomic_load_n(&set->fd_sum, __ATOMIC_RELAXED),
+           !rp_follow_wakes_loop((int)rp_atomic_load_relaxed(&set->fd_sum),
                                  thread);
 }

@@ -3,6 +3,8 @@
 
 #include <sys/mman.h>
 
+#include "atomic.h"
+
 #define FD_MAP_CHUNK_SIZE (1u << RP_FD_MAP_CHUNK_BITS)
 
 void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create)
@@ -10,7 +12,7 @@ void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create)
     if (fd < 0 || (unsigned)fd >= FD_MAP_CHUNK_SIZE * RP_FD_MAP_CHUNKS)
         return NULL;
     unsigned index = (unsigned)fd >> RP_FD_MAP_CHUNK_BITS;
-    char *chunk = __atomic_load_n(&map->chunks[index], __ATOMIC_ACQUIRE);
+    char *chunk = rp_atomic_load_acquire(&map->chunks[index]);
     if (chunk == NULL) {
         if (!create)
             return NULL;
@@ -24,8 +26,7 @@ void *rp_fd_map_entry(struct rp_fd_map *map, int fd, bool create)
         if (fresh == MAP_FAILED)
             return NULL;
         void *expected = NULL;
-        if (__atomic_compare_exchange_n(&map->chunks[index], &expected, fresh,
-                                        false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+        if (rp_atomic_cas_acq_rel(&map->chunks[index], &expected, fresh))
             chunk = fresh;
         else {
             munmap(fresh, size); /* another thread made it first */

@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "atomic.h"
+
 /* Records start on this boundary, so their 64-bit fields are aligned. */
 #define FINISH_ALIGN 8u
 
@@ -50,27 +52,25 @@ static size_t finish_record_size(size_t path_length)
  * full. */
 static bool finish_reserve(size_t size, size_t *record_position)
 {
-    size_t position = __atomic_load_n(&finish_reserved, __ATOMIC_RELAXED);
+    size_t position = rp_atomic_load_relaxed(&finish_reserved);
     size_t padding;
     for (;;) {
         size_t offset = position & (RP_FINISH_QUEUE_BYTES - 1);
         padding = offset + size > RP_FINISH_QUEUE_BYTES ? RP_FINISH_QUEUE_BYTES - offset : 0;
-        size_t released = __atomic_load_n(&finish_released, __ATOMIC_ACQUIRE);
+        size_t released = rp_atomic_load_acquire(&finish_released);
         /* released beyond position: position is stale, the CAS refreshes it. */
         if (released <= position &&
             position + padding + size - released > RP_FINISH_QUEUE_BYTES)
             return false;
         /* seq_cst: the writer reads the backlog after saying it naps, and a
          * push reads whether it naps after this (writer.c). */
-        if (__atomic_compare_exchange_n(&finish_reserved, &position,
-                                        position + padding + size, true,
-                                        __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        if (rp_atomic_cas_seq_cst(&finish_reserved, &position, position + padding + size))
             break;
     }
     if (padding > 0) {
         struct finish_header *header = finish_header_at(position);
         header->padding = 1;
-        __atomic_store_n(&header->size, (uint32_t)padding, __ATOMIC_RELEASE);
+        rp_atomic_store_release(&header->size, (uint32_t)padding);
     }
     *record_position = position + padding;
     return true;
@@ -98,24 +98,24 @@ bool rp_finish_queue_push(const struct rp_request *request)
     record->path_length = (uint16_t)path_length;
     memcpy(record->path, request->path, path_length);
     record->path[path_length] = '\0';
-    __atomic_store_n(&header->size, (uint32_t)size, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&header->size, (uint32_t)size);
     return true;
 }
 
 size_t rp_finish_queue_backlog(void)
 {
-    return __atomic_load_n(&finish_reserved, __ATOMIC_SEQ_CST) -
-           __atomic_load_n(&finish_released, __ATOMIC_RELAXED);
+    return rp_atomic_load_seq_cst(&finish_reserved) -
+           rp_atomic_load_relaxed(&finish_released);
 }
 
 size_t rp_finish_queue_mark(void)
 {
-    return __atomic_load_n(&finish_reserved, __ATOMIC_ACQUIRE);
+    return rp_atomic_load_acquire(&finish_reserved);
 }
 
 size_t rp_finish_queue_released(void)
 {
-    return __atomic_load_n(&finish_released, __ATOMIC_ACQUIRE);
+    return rp_atomic_load_acquire(&finish_released);
 }
 
 const struct rp_finished *rp_finish_queue_take(void)
@@ -123,7 +123,7 @@ const struct rp_finished *rp_finish_queue_take(void)
     /* Past a full ring's worth, the header ahead is the oldest record's. */
     while (finish_taken - finish_released < RP_FINISH_QUEUE_BYTES) {
         struct finish_header *header = finish_header_at(finish_taken);
-        uint32_t size = __atomic_load_n(&header->size, __ATOMIC_ACQUIRE);
+        uint32_t size = rp_atomic_load_acquire(&header->size);
         if (size == 0)
             return NULL;
         finish_taken += size;
@@ -150,7 +150,7 @@ static void finish_zero(size_t from, size_t to)
 void rp_finish_queue_release(void)
 {
     finish_zero(finish_released, finish_taken);
-    __atomic_store_n(&finish_released, finish_taken, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&finish_released, finish_taken);
 }
 
 void rp_finish_queue_init(void)

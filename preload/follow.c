@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "atomic.h"
 #include "conn_table.h"
 #include "connection.h"
 #include "fd_map.h"
@@ -31,7 +32,7 @@ static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
 /* What kind of fd this is: one getsockopt per fd while it stays open. */
 static enum follow_kind follow_kind_of(int fd, struct follow_entry *entry)
 {
-    uint8_t kind = __atomic_load_n(&entry->kind, __ATOMIC_RELAXED);
+    uint8_t kind = rp_atomic_load_relaxed(&entry->kind);
     if (kind == FOLLOW_KIND_UNKNOWN) {
         int type;
         socklen_t length = sizeof type;
@@ -39,7 +40,7 @@ static enum follow_kind follow_kind_of(int fd, struct follow_entry *entry)
                    ? FOLLOW_KIND_OTHER
                : type == SOCK_STREAM ? FOLLOW_KIND_STREAM
                                      : FOLLOW_KIND_SOCKET;
-        __atomic_store_n(&entry->kind, kind, __ATOMIC_RELAXED);
+        rp_atomic_store_relaxed(&entry->kind, kind);
     }
     return (enum follow_kind)kind;
 }
@@ -58,15 +59,15 @@ static bool follow_is_socket(int fd, struct follow_entry *entry)
  */
 static bool follow_resume_owner(struct follow_entry *entry)
 {
-    uint64_t owner = __atomic_load_n(&entry->owner, __ATOMIC_RELAXED);
-    struct rp_conn *conn = __atomic_load_n(&entry->conn, __ATOMIC_RELAXED);
+    uint64_t owner = rp_atomic_load_relaxed(&entry->owner);
+    struct rp_conn *conn = rp_atomic_load_relaxed(&entry->conn);
     if (owner == 0)
         return false;
     struct rp_thread *thread = rp_thread_self();
     if (thread == NULL || thread->current_request == owner)
         return true;
     if (!rp_connection_is_pending(conn, owner)) {
-        __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
+        rp_atomic_store_relaxed(&entry->owner, 0);
         return false;
     }
     rp_thread_set_current(thread, owner, conn);
@@ -95,8 +96,8 @@ void rp_follow_sent(int fd)
      * connection follow_resume_owner would look into. */
     struct rp_conn *conn = current != 0 ? thread->current_conn : NULL;
     if (!followed && conn != NULL && follow_is_socket(fd, entry)) {
-        __atomic_store_n(&entry->conn, conn, __ATOMIC_RELAXED);
-        __atomic_store_n(&entry->owner, current, __ATOMIC_RELAXED);
+        rp_atomic_store_relaxed(&entry->conn, conn);
+        rp_atomic_store_relaxed(&entry->owner, current);
         followed = true;
     }
     /* A write to a request's upstream ends the stretch: its work was the
@@ -128,9 +129,9 @@ uint64_t rp_follow_request_of(int fd)
         (void)rp_connection_waiting_request(fd, &request_id);
     } else {
         struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
-        uint64_t owner = entry != NULL ? __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) : 0;
+        uint64_t owner = entry != NULL ? rp_atomic_load_relaxed(&entry->owner) : 0;
         if (owner != 0 &&
-            rp_connection_is_pending(__atomic_load_n(&entry->conn, __ATOMIC_RELAXED), owner))
+            rp_connection_is_pending(rp_atomic_load_relaxed(&entry->conn), owner))
             request_id = owner;
     }
     errno = saved_errno;
@@ -142,9 +143,9 @@ void rp_follow_forget(int fd)
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
     if (entry == NULL)
         return;
-    __atomic_store_n(&entry->owner, 0, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->kind, FOLLOW_KIND_UNKNOWN, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->options, 0, __ATOMIC_RELAXED);
+    rp_atomic_store_relaxed(&entry->owner, 0);
+    rp_atomic_store_relaxed(&entry->kind, FOLLOW_KIND_UNKNOWN);
+    rp_atomic_store_relaxed(&entry->options, 0);
 }
 
 void rp_follow_duplicated(int from, int to)
@@ -153,10 +154,10 @@ void rp_follow_duplicated(int from, int to)
     if (source == NULL)
         return;
     struct follow_entry copy = {
-        .owner = __atomic_load_n(&source->owner, __ATOMIC_RELAXED),
-        .conn = __atomic_load_n(&source->conn, __ATOMIC_RELAXED),
-        .kind = __atomic_load_n(&source->kind, __ATOMIC_RELAXED),
-        .options = __atomic_load_n(&source->options, __ATOMIC_RELAXED),
+        .owner = rp_atomic_load_relaxed(&source->owner),
+        .conn = rp_atomic_load_relaxed(&source->conn),
+        .kind = rp_atomic_load_relaxed(&source->kind),
+        .options = rp_atomic_load_relaxed(&source->options),
     };
     if (copy.owner == 0 && copy.kind == FOLLOW_KIND_UNKNOWN && copy.options == 0)
         return;
@@ -165,10 +166,10 @@ void rp_follow_duplicated(int from, int to)
     errno = saved_errno;
     if (entry == NULL)
         return;
-    __atomic_store_n(&entry->conn, copy.conn, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->owner, copy.owner, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->kind, copy.kind, __ATOMIC_RELAXED);
-    __atomic_store_n(&entry->options, copy.options, __ATOMIC_RELAXED);
+    rp_atomic_store_relaxed(&entry->conn, copy.conn);
+    rp_atomic_store_relaxed(&entry->owner, copy.owner);
+    rp_atomic_store_relaxed(&entry->kind, copy.kind);
+    rp_atomic_store_relaxed(&entry->options, copy.options);
 }
 
 bool rp_follow_is_stream(int fd)
@@ -183,15 +184,15 @@ void rp_follow_set_options(int fd, unsigned mask, bool on)
     if (entry == NULL)
         return;
     if (on)
-        __atomic_fetch_or(&entry->options, (uint8_t)mask, __ATOMIC_RELAXED);
+        rp_atomic_fetch_or_relaxed(&entry->options, (uint8_t)mask);
     else
-        __atomic_fetch_and(&entry->options, (uint8_t)~mask, __ATOMIC_RELAXED);
+        rp_atomic_fetch_and_relaxed(&entry->options, (uint8_t)~mask);
 }
 
 unsigned rp_follow_options(int fd)
 {
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
-    return entry != NULL ? __atomic_load_n(&entry->options, __ATOMIC_RELAXED) : 0;
+    return entry != NULL ? rp_atomic_load_relaxed(&entry->options) : 0;
 }
 
 bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
@@ -204,7 +205,7 @@ bool rp_follow_belongs_to_current(int fd, const struct rp_thread *thread)
         return conn == thread->current_conn;
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
     return entry != NULL &&
-           __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) == current;
+           rp_atomic_load_relaxed(&entry->owner) == current;
 }
 
 enum rp_follow_role rp_follow_role(int fd)
@@ -214,9 +215,9 @@ enum rp_follow_role rp_follow_role(int fd)
     struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
     if (entry == NULL)
         return RP_FOLLOW_ROLE_NONE;
-    if (__atomic_load_n(&entry->options, __ATOMIC_RELAXED) & RP_FOLLOW_LISTENER)
+    if (rp_atomic_load_relaxed(&entry->options) & RP_FOLLOW_LISTENER)
         return RP_FOLLOW_ROLE_LISTENER;
-    return __atomic_load_n(&entry->owner, __ATOMIC_RELAXED) != 0 ? RP_FOLLOW_ROLE_REQUEST
+    return rp_atomic_load_relaxed(&entry->owner) != 0 ? RP_FOLLOW_ROLE_REQUEST
                                                                 : RP_FOLLOW_ROLE_NONE;
 }
 

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stddef.h>
 
+#include "atomic.h"
 #include "follow.h"
 #include "hash.h"
 #include "interpose.h"
@@ -70,7 +71,7 @@ static __thread uint64_t handoff_taken __attribute__((tls_model("initial-exec"))
 
 static bool handoff_request_has_ended(uint64_t request_id)
 {
-    return __atomic_load_n(&handoff_ends[request_id % HANDOFF_ENDS], __ATOMIC_ACQUIRE) >=
+    return rp_atomic_load_acquire(&handoff_ends[request_id % HANDOFF_ENDS]) >=
            request_id;
 }
 
@@ -78,10 +79,9 @@ static bool handoff_request_has_ended(uint64_t request_id)
  * slot may have ended first. */
 static void handoff_raise(uint64_t *highest, uint64_t request_id)
 {
-    uint64_t known = __atomic_load_n(highest, __ATOMIC_RELAXED);
+    uint64_t known = rp_atomic_load_relaxed(highest);
     while (known < request_id &&
-           !__atomic_compare_exchange_n(highest, &known, request_id, true, __ATOMIC_RELEASE,
-                                        __ATOMIC_RELAXED))
+           !rp_atomic_cas_release(highest, &known, request_id))
         ;
 }
 
@@ -89,8 +89,8 @@ static void handoff_raise(uint64_t *highest, uint64_t request_id)
  * its slot that did so counts for it: never a take guessed). */
 static bool handoff_ended_unanswered(uint64_t request_id)
 {
-    return __atomic_load_n(&handoff_unanswered_ends[request_id % HANDOFF_ENDS],
-                           __ATOMIC_ACQUIRE) >= request_id;
+    return rp_atomic_load_acquire(&handoff_unanswered_ends[request_id % HANDOFF_ENDS]) >=
+           request_id;
 }
 
 void rp_handoff_request_ended(uint64_t request_id, bool answered)
@@ -108,12 +108,12 @@ static unsigned handoff_hash(uintptr_t object)
 
 static bool handoff_try_lock(struct handoff_slot *slot)
 {
-    return !__atomic_exchange_n(&slot->lock, 1, __ATOMIC_ACQUIRE);
+    return !rp_atomic_exchange_acquire(&slot->lock, 1);
 }
 
 static void handoff_unlock(struct handoff_slot *slot)
 {
-    __atomic_store_n(&slot->lock, 0, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&slot->lock, 0);
 }
 
 /* Under the slot's lock: drops entry index. */
@@ -121,8 +121,8 @@ static void handoff_remove(struct handoff_slot *slot, unsigned index)
 {
     slot->pending[index] = slot->pending[slot->count - 1];
     slot->pending[slot->count - 1].request = 0;
-    __atomic_store_n(&slot->count, slot->count - 1, __ATOMIC_RELAXED);
-    __atomic_fetch_sub(&handoff_pending_total, 1, __ATOMIC_RELAXED);
+    rp_atomic_store_relaxed(&slot->count, slot->count - 1);
+    rp_atomic_fetch_sub_relaxed(&handoff_pending_total, 1);
 }
 
 /* Under the slot's lock: drops the requests that ended. */
@@ -154,7 +154,7 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
     struct handoff_slot *spare = NULL;
     for (unsigned probe = 0; probe < HANDOFF_PROBES; probe++) {
         struct handoff_slot *slot = &handoff_slots[(home + probe) % HANDOFF_SLOTS];
-        uintptr_t key = __atomic_load_n(&slot->object, __ATOMIC_RELAXED);
+        uintptr_t key = rp_atomic_load_relaxed(&slot->object);
         if (key == object) {
             if (!handoff_try_lock(slot))
                 return NULL;
@@ -166,10 +166,10 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
         /* A slot whose first request ended may have nothing live left
          * (its object is woken no more): looked at under its lock. */
         if (create && spare == NULL &&
-            (key == 0 || __atomic_load_n(&slot->count, __ATOMIC_RELAXED) == 0 ||
+            (key == 0 || rp_atomic_load_relaxed(&slot->count) == 0 ||
              handoff_request_has_ended(
-                 __atomic_load_n(&slot->pending[0].request, __ATOMIC_RELAXED))) &&
-            handoff_request_has_ended(__atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED)))
+                 rp_atomic_load_relaxed(&slot->pending[0].request))) &&
+            handoff_request_has_ended(rp_atomic_load_relaxed(&slot->unrecorded)))
             spare = slot;
     }
     if (spare == NULL || !handoff_try_lock(spare))
@@ -183,7 +183,7 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
     }
     spare->shared_takes = 0;
     spare->unknown_until_empty = false;
-    __atomic_store_n(&spare->object, object, __ATOMIC_RELAXED);
+    rp_atomic_store_relaxed(&spare->object, object);
     return spare;
 }
 
@@ -195,10 +195,10 @@ static void handoff_mark_unrecorded(uintptr_t object, uint64_t request_id)
     unsigned home = handoff_hash(object);
     for (unsigned probe = 0; probe < HANDOFF_PROBES; probe++) {
         struct handoff_slot *slot = &handoff_slots[(home + probe) % HANDOFF_SLOTS];
-        if (__atomic_load_n(&slot->object, __ATOMIC_RELAXED) != object)
+        if (rp_atomic_load_relaxed(&slot->object) != object)
             continue;
-        if (!__atomic_load_n(&handoff_marked, __ATOMIC_RELAXED))
-            __atomic_store_n(&handoff_marked, true, __ATOMIC_RELAXED);
+        if (!rp_atomic_load_relaxed(&handoff_marked))
+            rp_atomic_store_relaxed(&handoff_marked, true);
         handoff_raise(&slot->unrecorded, request_id);
         return;
     }
@@ -244,8 +244,8 @@ void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wak
             recorded = true;
         } else if (i < HANDOFF_PENDING_MAX) {
             slot->pending[i] = (struct handoff_pending){request_id, conn, wakes_all};
-            __atomic_store_n(&slot->count, i + 1, __ATOMIC_RELAXED);
-            __atomic_fetch_add(&handoff_pending_total, 1, __ATOMIC_RELAXED);
+            rp_atomic_store_relaxed(&slot->count, i + 1);
+            rp_atomic_fetch_add_relaxed(&handoff_pending_total, 1);
             recorded = true;
         }
         handoff_unlock(slot);
@@ -288,16 +288,15 @@ static void handoff_take(struct handoff_slot *slot, bool may_share,
 {
     handoff_drop_ended(slot);
     taking->count = 0;
-    uint64_t unrecorded = __atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED);
+    uint64_t unrecorded = rp_atomic_load_relaxed(&slot->unrecorded);
     if (unrecorded != 0 && handoff_request_has_ended(unrecorded)) {
         /* Its job was run, or, unanswered, may still be queued. The mark
          * goes (unless raised meanwhile: then it stays). */
         if (handoff_ended_unanswered(unrecorded) && slot->count != 0)
             slot->unknown_until_empty = true;
-        __atomic_compare_exchange_n(&slot->unrecorded, &unrecorded, 0, false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+        rp_atomic_cas_relaxed(&slot->unrecorded, &unrecorded, 0);
     }
-    if (!handoff_request_has_ended(__atomic_load_n(&slot->unrecorded, __ATOMIC_RELAXED)) ||
+    if (!handoff_request_has_ended(rp_atomic_load_relaxed(&slot->unrecorded)) ||
         slot->unknown_until_empty || slot->shared_takes >= slot->count)
         return; /* a job not recorded, or none left to take: a spurious wake */
     if (slot->count == 1) {
@@ -318,7 +317,7 @@ static void handoff_take(struct handoff_slot *slot, bool may_share,
 
 void rp_handoff_woken(uintptr_t object)
 {
-    if (__builtin_expect(__atomic_load_n(&handoff_pending_total, __ATOMIC_RELAXED) == 0, 1) ||
+    if (__builtin_expect(rp_atomic_load_relaxed(&handoff_pending_total) == 0, 1) ||
         !rp_interpose_active())
         return;
     struct rp_thread *state = rp_thread_state;
@@ -362,7 +361,7 @@ void rp_handoff_record_fd_wake(struct rp_thread *thread, int fd)
 void rp_handoff_fd_read(int fd)
 {
     if (__builtin_expect(!handoff_holds(rp_thread_state), 1) &&
-        __atomic_load_n(&handoff_pending_total, __ATOMIC_RELAXED) == 0)
+        rp_atomic_load_relaxed(&handoff_pending_total) == 0)
         return;
     int saved_errno = errno;
     if (rp_follow_options(fd) & RP_FOLLOW_HANDOFF) {
@@ -374,8 +373,8 @@ void rp_handoff_fd_read(int fd)
 
 void rp_handoff_forget_fd(int fd)
 {
-    if (__builtin_expect(__atomic_load_n(&handoff_pending_total, __ATOMIC_RELAXED) == 0 &&
-                             !__atomic_load_n(&handoff_marked, __ATOMIC_RELAXED),
+    if (__builtin_expect(rp_atomic_load_relaxed(&handoff_pending_total) == 0 &&
+                             !rp_atomic_load_relaxed(&handoff_marked),
                          1))
         return;
     struct handoff_slot *slot = handoff_lock_slot(rp_handoff_fd_key(fd), false);

@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <time.h>
 
+#include "atomic.h"
 #include "log.h"
 
 struct rp_isolated_functions rp_isolated_functions;
@@ -105,7 +106,7 @@ bool rp_isolated_load(enum rp_isolated_library library)
 
 void rp_isolated_set_busy(bool busy)
 {
-    __atomic_store_n(&isolated_busy, busy, __ATOMIC_SEQ_CST);
+    rp_atomic_store_seq_cst(&isolated_busy, busy);
 }
 
 void rp_isolated_before_fork(void)
@@ -126,7 +127,7 @@ void rp_isolated_after_fork_in_parent(void)
 void rp_isolated_after_fork_in_child(void)
 {
     isolated_loading = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
-    if (!__atomic_load_n(&isolated_busy, __ATOMIC_SEQ_CST))
+    if (!rp_atomic_load_seq_cst(&isolated_busy))
         return;
     /* The parent's namespace is left as it is, never entered again. */
     isolated_busy = false;

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "atomic.h"
 #include "real.h"
 
 static void log_line(const char *format, va_list args)
@@ -32,7 +33,7 @@ void rp_log(const char *format, ...)
 
 void rp_log_once(bool *said, const char *format, ...)
 {
-    if (__atomic_exchange_n(said, true, __ATOMIC_RELAXED))
+    if (rp_atomic_exchange_relaxed(said, true))
         return;
     va_list args;
     va_start(args, format);

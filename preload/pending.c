@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic.h"
+
 struct pending_record {
     uint64_t id;
     uint64_t start_ns;
@@ -65,8 +67,7 @@ static bool pending_queued(const struct rp_pending *pending)
 /* Gives the buffer back; the queue is empty. */
 static void pending_release(struct rp_pending *pending)
 {
-    __atomic_fetch_sub(&pending_process_bytes, pending->capacity,
-                       __ATOMIC_RELAXED);
+    rp_atomic_fetch_sub_relaxed(&pending_process_bytes, pending->capacity);
     free(pending->bytes);
     pending->bytes = NULL;
     pending->capacity = pending->head = pending->tail = pending->newest = 0;
@@ -94,14 +95,14 @@ static bool pending_grow(struct rp_pending *pending, uint32_t size)
     if (capacity > RP_PENDING_CONNECTION_BYTES)
         return false;
     uint32_t added = capacity - pending->capacity;
-    if (__atomic_add_fetch(&pending_process_bytes, added, __ATOMIC_RELAXED) >
+    if (rp_atomic_add_fetch_relaxed(&pending_process_bytes, added) >
         RP_PENDING_PROCESS_BYTES) {
-        __atomic_fetch_sub(&pending_process_bytes, added, __ATOMIC_RELAXED);
+        rp_atomic_fetch_sub_relaxed(&pending_process_bytes, added);
         return false;
     }
     unsigned char *bytes = malloc(capacity);
     if (bytes == NULL) {
-        __atomic_fetch_sub(&pending_process_bytes, added, __ATOMIC_RELAXED);
+        rp_atomic_fetch_sub_relaxed(&pending_process_bytes, added);
         return false;
     }
     if (used > 0)

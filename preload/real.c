@@ -6,9 +6,7 @@
 struct rp_real_functions rp_real;
 
 #define RP_RESOLVE(name)                                                     \
-    __atomic_store_n(&rp_real.name,                                          \
-                     (__typeof__(rp_real.name))dlsym(RTLD_NEXT, #name),      \
-                     __ATOMIC_RELEASE)
+    rp_atomic_store_release(&rp_real.name, (__typeof__(rp_real.name))dlsym(RTLD_NEXT, #name))
 
 static void *real_versioned(const char *name, const char *version)
 {
@@ -19,14 +17,13 @@ static void *real_versioned(const char *name, const char *version)
 /* A function of several versions, by the one named: dlsym would give the
  * default, which is right too, but an old glibc's dlsym gave the oldest. */
 #define RP_RESOLVE_VERSION(name, version)                                    \
-    __atomic_store_n(&rp_real.name,                                          \
-                     (__typeof__(rp_real.name))real_versioned(#name, version), \
-                     __ATOMIC_RELEASE)
+    rp_atomic_store_release(&rp_real.name, (__typeof__(rp_real.name))real_versioned(#name, version))
 
 void rp_real_resolve(void)
 {
 #define RP_INTERPOSED(name, type, parameters) RP_RESOLVE(name);
 #define RP_INTERPOSED_VERSION(name, version, type, parameters)                \
     RP_RESOLVE_VERSION(name, version);
+#include "atomic.h"
 #include "interposed.def"
 }

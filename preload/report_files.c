@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "atomic.h"
 #include "heap.h"
 #include "index_line.h"
 #include "isolated.h"
@@ -145,7 +146,7 @@ void rp_report_file_stem(const struct rp_report *report, uint64_t request_id,
  * one the server opened). */
 static void files_close(int *fd)
 {
-    int closing = __atomic_exchange_n(fd, -1, __ATOMIC_SEQ_CST);
+    int closing = rp_atomic_exchange_seq_cst(fd, -1);
     if (closing >= 0)
         RP_REAL(close)(closing);
 }

@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "atomic.h"
+
 /* Deepest stack kept; deeper stacks lose their outermost frames. */
 #define RP_STACK_MAX 128
 
@@ -98,14 +100,13 @@ static inline struct rp_record *rp_ring_at(struct rp_sample_ring *ring, uint32_t
  * everything reserved once none is open. */
 static inline void rp_ring_close(struct rp_sample_ring *ring)
 {
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_sub_fetch(&ring->nesting, 1, __ATOMIC_RELAXED) != 0)
+    rp_signal_fence();
+    if (rp_atomic_sub_fetch_relaxed(&ring->nesting, 1) != 0)
         return;
-    uint32_t reserved = __atomic_load_n(&ring->reserved, __ATOMIC_RELAXED);
-    uint32_t head = __atomic_load_n(&ring->head, __ATOMIC_RELAXED);
+    uint32_t reserved = rp_atomic_load_relaxed(&ring->reserved);
+    uint32_t head = rp_atomic_load_relaxed(&ring->head);
     while ((int32_t)(reserved - head) > 0 &&
-           !__atomic_compare_exchange_n(&ring->head, &head, reserved, false,
-                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED))
+           !rp_atomic_cas_release(&ring->head, &head, reserved))
         ;
 }
 
@@ -117,25 +118,23 @@ static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring,
                                                 unsigned frame_count)
 {
     uint32_t size = (uint32_t)RP_RECORD_SIZE(frame_count);
-    __atomic_add_fetch(&ring->nesting, 1, __ATOMIC_RELAXED);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    uint32_t start = __atomic_load_n(&ring->reserved, __ATOMIC_RELAXED);
+    rp_atomic_add_fetch_relaxed(&ring->nesting, 1);
+    rp_signal_fence();
+    uint32_t start = rp_atomic_load_relaxed(&ring->reserved);
     uint32_t padding;
     do {
-        uint32_t tail = __atomic_load_n(&ring->tail, __ATOMIC_ACQUIRE);
+        uint32_t tail = rp_atomic_load_acquire(&ring->tail);
         /* A record is never split: if it does not fit before the ring's
          * end, that end becomes padding and the record starts over at
          * offset 0. */
         uint32_t room_to_end = RP_RING_BYTES - start % RP_RING_BYTES;
         padding = size > room_to_end ? room_to_end : 0;
         if (start + padding + size - tail > RP_RING_BYTES) {
-            __atomic_add_fetch(&ring->pending_drops, 1, __ATOMIC_RELAXED);
+            rp_atomic_add_fetch_relaxed(&ring->pending_drops, 1);
             rp_ring_close(ring);
             return NULL;
         }
-    } while (!__atomic_compare_exchange_n(&ring->reserved, &start,
-                                          start + padding + size, false,
-                                          __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+    } while (!rp_atomic_cas_relaxed(&ring->reserved, &start, start + padding + size));
     if (padding > 0) {
         struct rp_record *pad = rp_ring_at(ring, start);
         pad->size = padding;
@@ -153,26 +152,25 @@ static inline struct rp_record *rp_ring_reserve(struct rp_sample_ring *ring,
  */
 static inline void rp_ring_commit(struct rp_sample_ring *ring, struct rp_record *record)
 {
-    uint32_t reserved = __atomic_load_n(&ring->reserved, __ATOMIC_RELAXED);
+    uint32_t reserved = rp_atomic_load_relaxed(&ring->reserved);
     uint32_t start = reserved - record->size;
     uint32_t used = (uint32_t)RP_RECORD_SIZE(record->frame_count);
     if (rp_ring_at(ring, start) == record && /* nothing reserved after it */
-        __atomic_compare_exchange_n(&ring->reserved, &reserved, start + used, false,
-                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        rp_atomic_cas_relaxed(&ring->reserved, &reserved, start + used))
         record->size = used;
-    record->dropped = __atomic_exchange_n(&ring->pending_drops, 0, __ATOMIC_RELAXED);
+    record->dropped = rp_atomic_exchange_relaxed(&ring->pending_drops, 0);
     rp_ring_close(ring);
 }
 
 /* Consumer: the oldest unread record, or NULL when the ring is empty. */
 static inline const struct rp_record *rp_ring_peek(struct rp_sample_ring *ring)
 {
-    uint32_t head = __atomic_load_n(&ring->head, __ATOMIC_ACQUIRE);
+    uint32_t head = rp_atomic_load_acquire(&ring->head);
     while (ring->tail != head) {
         const struct rp_record *record = rp_ring_at(ring, ring->tail);
         if (record->kind != RP_RECORD_PADDING)
             return record;
-        __atomic_store_n(&ring->tail, ring->tail + record->size, __ATOMIC_RELEASE);
+        rp_atomic_store_release(&ring->tail, ring->tail + record->size);
     }
     return NULL;
 }
@@ -181,7 +179,7 @@ static inline const struct rp_record *rp_ring_peek(struct rp_sample_ring *ring)
 static inline void rp_ring_pop(struct rp_sample_ring *ring)
 {
     uint32_t size = rp_ring_at(ring, ring->tail)->size;
-    __atomic_store_n(&ring->tail, ring->tail + size, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&ring->tail, ring->tail + size);
 }
 
 #endif

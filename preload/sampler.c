@@ -22,6 +22,7 @@
 #include <time.h>
 #include <ucontext.h>
 
+#include "atomic.h"
 #include "clock.h"
 #include "process.h"
 #include "real.h"
@@ -54,7 +55,7 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     if (thread->busy)
         goto out;
     thread->busy = 1;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     if (deferred)
         thread->stretch_ticks++;
     /* Room for the deepest stack; the commit keeps what the walk filled. */
@@ -88,7 +89,7 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         rp_thread_mark_stretch_from_handler(thread);
     else
         rp_thread_mark_cpu_from_handler(thread);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->busy = 0;
 out:
     errno = saved_errno;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "log.h"
 #include "process.h"
 #include "version.h"
@@ -15,7 +16,7 @@ static bool start_line_said;
 
 void rp_start_line_say(void)
 {
-    if (__atomic_load_n(&start_line_said, __ATOMIC_RELAXED) ||
+    if (rp_atomic_load_relaxed(&start_line_said) ||
         rp_process.config.quiet)
         return;
     uint64_t interval = rp_process.config.interval_ns;

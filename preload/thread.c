@@ -17,6 +17,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "clock.h"
 #include "log.h"
 #include "process.h"
@@ -72,10 +73,10 @@ static void thread_retire(void *state)
     rp_thread_set_current(thread, 0, NULL);
     rp_thread_disarm(thread);
     rp_thread_state = NULL;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     if (thread->has_timer)
         timer_delete(thread->timer);
-    __atomic_store_n(&thread->exited, 1, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&thread->exited, 1);
 }
 
 int rp_thread_init(char *error, size_t error_size)
@@ -93,15 +94,11 @@ static bool thread_register(struct rp_thread *thread)
 {
     for (unsigned slot = 0; slot < THREAD_REGISTRY_SIZE; slot++) {
         struct rp_thread *expected = NULL;
-        if (!__atomic_compare_exchange_n(&thread_registry[slot], &expected,
-                                         thread, false, __ATOMIC_RELEASE,
-                                         __ATOMIC_RELAXED))
+        if (!rp_atomic_cas_release(&thread_registry[slot], &expected, thread))
             continue;
-        unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_RELAXED);
+        unsigned end = rp_atomic_load_relaxed(&thread_registry_end);
         while (end < slot + 1 &&
-               !__atomic_compare_exchange_n(&thread_registry_end, &end,
-                                            slot + 1, true, __ATOMIC_RELEASE,
-                                            __ATOMIC_RELAXED))
+               !rp_atomic_cas_release(&thread_registry_end, &end, slot + 1))
             ;
         return true;
     }
@@ -151,7 +148,7 @@ struct rp_record *rp_thread_record_start(struct rp_thread *thread, unsigned fram
     /* The timer may fire in the middle: busy tells the handler to leave
      * the ring alone until the record is published. */
     thread->busy++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     return rp_ring_reserve(&thread->ring, frame_count);
 }
 
@@ -159,7 +156,7 @@ void rp_thread_record_finish(struct rp_thread *thread, struct rp_record *record)
 {
     if (record != NULL)
         rp_ring_commit(&thread->ring, record);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->busy--;
 }
 
@@ -199,14 +196,14 @@ void rp_thread_record_lost(struct rp_thread *thread, uint64_t request_id)
 static void thread_set_armed(struct rp_thread *thread, bool on)
 {
     thread->timer_changing++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->armed = on;
     thread->armed_generation++;
     for (;;) {
         unsigned generation = thread->armed_generation;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        rp_signal_fence();
         thread_set_timer(thread, thread->armed ? rp_process.config.interval_ns : 0);
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        rp_signal_fence();
         if (generation == thread->armed_generation)
             break;
     }
@@ -215,12 +212,12 @@ static void thread_set_armed(struct rp_thread *thread, bool on)
 
 void rp_thread_arm(struct rp_thread *thread)
 {
-    if (thread->armed || __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE))
+    if (thread->armed || rp_atomic_load_acquire(&thread_sampling_stopped))
         return;
     thread_set_armed(thread, true);
     /* Sampling may have been stopped between the check and the arming;
      * whoever stopped it may have walked past this thread already. */
-    if (__atomic_load_n(&thread_sampling_stopped, __ATOMIC_SEQ_CST))
+    if (rp_atomic_load_seq_cst(&thread_sampling_stopped))
         thread_set_armed(thread, false);
 }
 
@@ -255,7 +252,7 @@ void rp_thread_mark_cpu_from_handler(struct rp_thread *thread)
     /* clock_gettime is async-signal-safe; this is a system call (no vDSO
      * path for thread CPU clocks), paid once per sampled stretch. */
     thread->cpu_mark_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->cpu_request = request_id;
 }
 
@@ -293,7 +290,7 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
                                           uint64_t *switched_ns)
 {
     thread->switching++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     uint64_t previous = thread->current_request;
     bool marked = previous != 0 && thread->cpu_request == previous;
     uint64_t mark_ns = thread->cpu_mark_ns;
@@ -303,9 +300,9 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
         spent = thread_cpu_since(mark_ns);
     thread->cpu_request = 0;
     thread->current_conn = conn;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->current_request = request_id;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     uint64_t now_ns = rp_monotonic_ns();
     thread->current_since_ns = now_ns;
     if (switched_ns != NULL)
@@ -316,7 +313,7 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
     }
     if (marked && !read_cpu_first)
         spent = thread_cpu_since(mark_ns);
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->switching--;
     return spent;
 }
@@ -411,7 +408,7 @@ static void thread_close_open(struct rp_thread *thread, uint64_t request_id)
         thread->open_requests[index] = thread->open_requests[last];
         thread->open_requests[last] = 0;
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->open_count = open - 1;
 }
 
@@ -438,11 +435,11 @@ void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigne
         thread->open_requests[i] = requests[i];
     /* The handler reads the count, then sharing: both published last. A
      * sample's weight counts from now, not from the wait before. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->open_count = count;
     thread->current_since_ns = rp_monotonic_ns();
     thread->idle_ticks = 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->sharing = 1;
     rp_thread_arm(thread);
 }
@@ -454,7 +451,7 @@ void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
     /* Off first: a tick from here on is an idle one, never a deferred
      * sample of the next stretch, which no RESOLVED record would end. */
     thread->sharing = 0;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     if (request_id != 0 && thread_open_index(thread, request_id) >= 0)
         thread->open_count = 0;
     thread_close_stretch(thread, request_id);
@@ -497,7 +494,7 @@ void rp_thread_read_request(struct rp_thread *thread, uint64_t request_id)
     if (open < RP_OPEN_MAX)
         thread->open_requests[open] = request_id;
     /* Published after the id it counts: the handler reads the count. */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     thread->open_count = open + 1;
 }
 
@@ -530,21 +527,21 @@ void rp_thread_mark_stretch_from_handler(struct rp_thread *thread)
 
 bool rp_thread_sampling_stopped(void)
 {
-    return __atomic_load_n(&thread_sampling_stopped, __ATOMIC_ACQUIRE);
+    return rp_atomic_load_acquire(&thread_sampling_stopped);
 }
 
 void rp_thread_stop_sampling_everywhere(void)
 {
-    __atomic_store_n(&thread_sampling_stopped, true, __ATOMIC_SEQ_CST);
+    rp_atomic_store_seq_cst(&thread_sampling_stopped, true);
     /* Timers belong to the process: any thread may disarm any of them.
      * The lock keeps the writer from unmapping a state meanwhile; a thread
      * that arms after this loop saw the flag first and does not. */
     pthread_mutex_lock(&thread_unmap_lock);
-    unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_ACQUIRE);
+    unsigned end = rp_atomic_load_acquire(&thread_registry_end);
     for (unsigned slot = 0; slot < end; slot++) {
         struct rp_thread *thread =
-            __atomic_load_n(&thread_registry[slot], __ATOMIC_ACQUIRE);
-        if (thread != NULL && !__atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE))
+            rp_atomic_load_acquire(&thread_registry[slot]);
+        if (thread != NULL && !rp_atomic_load_acquire(&thread->exited))
             thread_set_timer(thread, 0); /* armed stays: a stale "armed"
                                           * costs a needless disarm */
     }
@@ -555,23 +552,23 @@ void rp_thread_visit_all(void (*visit)(struct rp_thread *thread, void *context),
                          void *context)
 {
     rp_unwind_sweep_begin();
-    unsigned end = __atomic_load_n(&thread_registry_end, __ATOMIC_ACQUIRE);
+    unsigned end = rp_atomic_load_acquire(&thread_registry_end);
     for (unsigned slot = 0; slot < end; slot++) {
         struct rp_thread *thread =
-            __atomic_load_n(&thread_registry[slot], __ATOMIC_ACQUIRE);
+            rp_atomic_load_acquire(&thread_registry[slot]);
         if (thread == NULL)
             continue;
         rp_unwind_sweep_reader(&thread->unwind_reader);
         /* Read exited before draining, so nothing the thread wrote before
          * it exited is missed by this visit. */
-        bool exited = __atomic_load_n(&thread->exited, __ATOMIC_ACQUIRE);
+        bool exited = rp_atomic_load_acquire(&thread->exited);
         visit(thread, context);
         /* A visit may leave records for a later one (the writer's drain
          * leaves samples newer than the ends it knows): an exited
          * thread's state goes once its ring is empty. */
         if (exited && rp_ring_peek(&thread->ring) == NULL) {
             pthread_mutex_lock(&thread_unmap_lock);
-            __atomic_store_n(&thread_registry[slot], NULL, __ATOMIC_RELEASE);
+            rp_atomic_store_release(&thread_registry[slot], NULL);
             munmap(thread, sizeof *thread);
             pthread_mutex_unlock(&thread_unmap_lock);
         }
@@ -587,7 +584,7 @@ void rp_thread_forget_all(void)
      * slots in use are written: each page written costs the child a
      * copy. */
     rp_thread_state = NULL;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     for (unsigned slot = 0; slot < thread_registry_end; slot++) {
         if (thread_registry[slot] == NULL)
             continue;

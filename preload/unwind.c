@@ -20,6 +20,7 @@
  * the top of the thread's stack, where that is known.
  */
 #include "architecture.h"
+#include "atomic.h"
 #include "unwind.h"
 
 #include <dlfcn.h>
@@ -983,8 +984,8 @@ unwind_step_uncached(const struct unwind_walk *walk, struct unwind_registers *re
     if (!unwind_rule_pack(&row, &rule))
         return unwind_step_by_row(walk, &row, registers);
     if (pc < UNWIND_CACHED_ADDRESS_LIMIT)
-        __atomic_store_n(cached, (uint64_t)(pc >> UNWIND_CACHE_BITS) << UNWIND_RULE_BITS | rule,
-                         __ATOMIC_RELAXED);
+        rp_atomic_store_relaxed(cached,
+                                (uint64_t)(pc >> UNWIND_CACHE_BITS) << UNWIND_RULE_BITS | rule);
     return unwind_step_by_rule(walk, rule, registers);
 }
 
@@ -996,7 +997,7 @@ static inline bool unwind_step(const struct unwind_walk *walk,
      * instruction of its function: look up the call itself. */
     uintptr_t pc = registers->rip_exact ? registers->rip : registers->rip - 1;
     uint64_t *cached = &walk->table->rules[unwind_cache_index(pc)];
-    uint64_t word = __atomic_load_n(cached, __ATOMIC_RELAXED);
+    uint64_t word = rp_atomic_load_relaxed(cached);
     if (word != 0 && word >> UNWIND_RULE_BITS == pc >> UNWIND_CACHE_BITS)
         return unwind_step_by_rule(walk, word, registers);
     return unwind_step_uncached(walk, registers, pc, cached);
@@ -1029,10 +1030,10 @@ static struct rp_unwind_table *unwind_hold(struct rp_unwind_reader *reader, int 
 {
     if (slot >= RP_UNWIND_NESTING_MAX)
         return NULL;
-    struct rp_unwind_table *table = __atomic_load_n(&unwind_current, __ATOMIC_SEQ_CST);
+    struct rp_unwind_table *table = rp_atomic_load_seq_cst(&unwind_current);
     for (;;) {
-        __atomic_store_n(&reader->tables[slot], table, __ATOMIC_SEQ_CST);
-        struct rp_unwind_table *current = __atomic_load_n(&unwind_current, __ATOMIC_SEQ_CST);
+        rp_atomic_store_seq_cst(&reader->tables[slot], table);
+        struct rp_unwind_table *current = rp_atomic_load_seq_cst(&unwind_current);
         if (current == table)
             return table;
         table = current;
@@ -1049,7 +1050,7 @@ static int unwind_walk(struct rp_unwind_reader *reader, struct unwind_registers 
      * the next slot, and gives it back before the one it interrupted goes
      * on. */
     int slot = reader->depth++;
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     /* On the thread's own stack (not a coroutine's, not an alternate
      * signal stack), all from the red zone up is mapped. */
     bool own_stack = registers.rsp >= reader->stack_low + UNWIND_RED_ZONE &&
@@ -1065,9 +1066,9 @@ static int unwind_walk(struct rp_unwind_reader *reader, struct unwind_registers 
     if (walk.table != NULL) {
         while (count < capacity && unwind_step(&walk, &registers))
             frames[count++] = (void *)registers.rip;
-        __atomic_store_n(&reader->tables[slot], NULL, __ATOMIC_RELEASE);
+        rp_atomic_store_release(&reader->tables[slot], NULL);
     }
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    rp_signal_fence();
     reader->depth--;
     return count;
 }
@@ -1240,7 +1241,7 @@ void rp_unwind_sweep_begin(void)
         return; /* out of memory: walks go on with the objects they know */
     /* Sequentially consistent, like the readers' announcements (see
      * unwind_hold): the readers looked at next see this or announced. */
-    __atomic_store_n(&unwind_current, table, __ATOMIC_SEQ_CST);
+    rp_atomic_store_seq_cst(&unwind_current, table);
     current->next_retired = unwind_retired;
     unwind_retired = current;
 }
@@ -1248,7 +1249,7 @@ void rp_unwind_sweep_begin(void)
 void rp_unwind_sweep_reader(const struct rp_unwind_reader *reader)
 {
     for (int slot = 0; slot < RP_UNWIND_NESTING_MAX; slot++) {
-        struct rp_unwind_table *table = __atomic_load_n(&reader->tables[slot], __ATOMIC_SEQ_CST);
+        struct rp_unwind_table *table = rp_atomic_load_seq_cst(&reader->tables[slot]);
         if (table != NULL)
             table->held = true;
     }
@@ -1294,7 +1295,7 @@ int rp_unwind_load(char *error, unsigned long error_size)
         snprintf(error, error_size, "out of memory reading the loaded objects' unwind tables");
         return -1;
     }
-    __atomic_store_n(&unwind_current, table, __ATOMIC_SEQ_CST);
+    rp_atomic_store_seq_cst(&unwind_current, table);
     dl_iterate_phdr(unwind_find_own_code, NULL);
     return 0;
 }

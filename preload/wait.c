@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <time.h>
 
+#include "atomic.h"
 #include "clock.h"
 #include "follow.h"
 #include "process.h"
@@ -134,7 +135,7 @@ void rp_wait_loop_watches(int fd, bool hands_on)
         /* The connection first: a server's signal handler that wakes
          * in between must not pair the request with another's. */
         thread->aside_conn = aside_conn;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        rp_signal_fence();
         thread->aside_request = aside;
     } else if (thread->stretch_sampled || (hands_on && thread->open_count != 0)) {
         rp_thread_end_stretch(thread, rp_follow_request_of(fd), hands_on);

@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic.h"
 #include "clock.h"
 #include "finish_queue.h"
 #include "heap.h"
@@ -364,8 +365,7 @@ static uint64_t writer_clip_to_end(const struct rp_record *record,
 static void writer_forget_ended(struct rp_thread *thread, uint64_t request_id)
 {
     uint64_t expected = request_id;
-    __atomic_compare_exchange_n(&thread->current_request, &expected, 0, false,
-                                __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    rp_atomic_cas_relaxed(&thread->current_request, &expected, 0);
 }
 
 /*
@@ -648,7 +648,7 @@ static void writer_skip(struct writer *writer, struct writer_held *held,
     writer_unhold(writer, held);
     if (writer->skipped_unsaid++ == 0)
         writer->skipped_since_ns = now_ns;
-    __atomic_fetch_add(&writer_skipped_total, 1, __ATOMIC_RELAXED);
+    rp_atomic_fetch_add_relaxed(&writer_skipped_total, 1);
 }
 
 /* Closes the budget's window: the requests it held get their reports. */
@@ -759,7 +759,7 @@ static bool writer_round(struct writer *writer)
             writer_finish(writer, batch[i], now_ns);
         rp_finish_queue_release();
         taken += count;
-        bool flushing = __atomic_load_n(&writer_flushing, __ATOMIC_ACQUIRE);
+        bool flushing = rp_atomic_load_acquire(&writer_flushing);
         if (writer->window_end_ns != 0 && (now_ns >= writer->window_end_ns || flushing))
             writer_close_window(writer, now_ns);
         /* A batch's lines at a time: while the server finishes requests
@@ -769,7 +769,7 @@ static bool writer_round(struct writer *writer)
         rp_report_files_flush(writer->files);
     } while (count == WRITER_BATCH);
     if (writer->budget.count == 0)
-        __atomic_store_n(&writer_done, rp_finish_queue_released(), __ATOMIC_RELEASE);
+        rp_atomic_store_release(&writer_done, rp_finish_queue_released());
     if (writer->round % 512 == 0)
         writer_discard_stale(writer);
     return taken > 0 || writer->records_seen > 0 || writer->open_count > 0 ||
@@ -801,22 +801,21 @@ static void writer_sleep(enum writer_sleep how, uint64_t timeout_ns,
                          uint32_t events_seen)
 {
     struct timespec timeout = rp_ns_to_timespec(timeout_ns);
-    __atomic_store_n(&writer_sleep_state, how, __ATOMIC_SEQ_CST);
+    rp_atomic_store_seq_cst(&writer_sleep_state, how);
     bool wanted = how == WRITER_IDLE
-                      ? __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST) != events_seen
+                      ? rp_atomic_load_seq_cst(&writer_events) != events_seen
                       : rp_finish_queue_backlog() >= WRITER_WAKE_BACKLOG;
     if (!wanted)
         RP_REAL(syscall)(SYS_futex, &writer_sleep_state, FUTEX_WAIT_PRIVATE, how,
                          &timeout, NULL, 0);
-    __atomic_store_n(&writer_sleep_state, WRITER_AWAKE, __ATOMIC_SEQ_CST);
+    rp_atomic_store_seq_cst(&writer_sleep_state, WRITER_AWAKE);
 }
 
 /* Wakes the writer if it sleeps as it did when state was read. */
 static void writer_wake(uint32_t state)
 {
     if (state != WRITER_AWAKE &&
-        __atomic_compare_exchange_n(&writer_sleep_state, &state, WRITER_AWAKE,
-                                    false, __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
+        rp_atomic_cas_seq_cst(&writer_sleep_state, &state, WRITER_AWAKE))
         RP_REAL(syscall)(SYS_futex, &writer_sleep_state, FUTEX_WAKE_PRIVATE, 1,
                          NULL, NULL, 0);
 }
@@ -877,11 +876,11 @@ static void *writer_main(void *unused)
         rp_isolated_set_busy(false);
         return NULL;
     }
-    __atomic_store_n(&writer_running, writer, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&writer_running, writer);
     unsigned empty_rounds = 0;
     uint64_t round_start_ns = writer_now_ns();
     for (;;) {
-        uint32_t events = __atomic_load_n(&writer_events, __ATOMIC_SEQ_CST);
+        uint32_t events = rp_atomic_load_seq_cst(&writer_events);
         uint64_t previous_start_ns = round_start_ns;
         round_start_ns = writer_now_ns();
         empty_rounds = writer_round(writer) ? 0 : empty_rounds + 1;
@@ -911,8 +910,8 @@ static void *writer_main(void *unused)
 
 void rp_writer_start(void)
 {
-    if (__atomic_load_n(&writer_started, __ATOMIC_RELAXED) ||
-        __atomic_exchange_n(&writer_started, true, __ATOMIC_ACQ_REL))
+    if (rp_atomic_load_relaxed(&writer_started) ||
+        rp_atomic_exchange_acq_rel(&writer_started, true))
         return;
     /* The writer must never take the server's signals, nor the sampling
      * signal: it starts with all of them blocked. */
@@ -937,8 +936,8 @@ void rp_writer_start(void)
 
 void rp_writer_notify(void)
 {
-    __atomic_fetch_add(&writer_events, 1, __ATOMIC_SEQ_CST);
-    uint32_t state = __atomic_load_n(&writer_sleep_state, __ATOMIC_SEQ_CST);
+    rp_atomic_fetch_add_seq_cst(&writer_events, 1);
+    uint32_t state = rp_atomic_load_seq_cst(&writer_sleep_state);
     if (state == WRITER_IDLE ||
         (state == WRITER_NAPPING && rp_finish_queue_backlog() >= WRITER_WAKE_BACKLOG))
         writer_wake(state);
@@ -946,14 +945,14 @@ void rp_writer_notify(void)
 
 void rp_writer_flush(unsigned timeout_ms)
 {
-    if (!__atomic_load_n(&writer_started, __ATOMIC_ACQUIRE))
+    if (!rp_atomic_load_acquire(&writer_started))
         return;
     size_t target = rp_finish_queue_mark();
-    __atomic_store_n(&writer_flushing, true, __ATOMIC_RELEASE);
+    rp_atomic_store_release(&writer_flushing, true);
     for (unsigned waited = 0; waited < timeout_ms; waited++) {
-        if (__atomic_load_n(&writer_done, __ATOMIC_ACQUIRE) >= target)
+        if (rp_atomic_load_acquire(&writer_done) >= target)
             return;
-        writer_wake(__atomic_load_n(&writer_sleep_state, __ATOMIC_SEQ_CST));
+        writer_wake(rp_atomic_load_seq_cst(&writer_sleep_state));
         struct timespec millisecond = {0, 1000000};
         RP_REAL(nanosleep)(&millisecond, NULL);
     }
@@ -961,12 +960,12 @@ void rp_writer_flush(unsigned timeout_ms)
 
 uint64_t rp_writer_reports_skipped(void)
 {
-    return __atomic_load_n(&writer_skipped_total, __ATOMIC_RELAXED);
+    return rp_atomic_load_relaxed(&writer_skipped_total);
 }
 
 void rp_writer_forget(void)
 {
-    struct writer *parents = __atomic_load_n(&writer_running, __ATOMIC_ACQUIRE);
+    struct writer *parents = rp_atomic_load_acquire(&writer_running);
     if (parents != NULL)
         rp_report_files_forget(parents->files);
     writer_running = NULL;

@@ -173,6 +173,14 @@ $(BUILD)/test/unit/test_finish_queue: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/f
 $(BUILD)/test/unit/test_finish_queue: UNIT_TEST_LIBS = -lpthread
 $(BUILD)/test/unit/test_finish_queue: $(BUILD)/obj/preload/finish_queue.o
 
+# The report files' test links the library's own objects, with the heap
+# its own (it fails on demand): heap.o is not taken from the archive.
+REPORT_FILES_TEST_OBJECTS = $(call objects_of,preload/report_files.c preload/report_disk.c \
+                              preload/report_directory.c)
+$(BUILD)/test/unit/test_report_files: UNIT_TEST_OBJECTS = $(REPORT_FILES_TEST_OBJECTS)
+$(BUILD)/test/unit/test_report_files: UNIT_TEST_LIBS = -lz
+$(BUILD)/test/unit/test_report_files: $(REPORT_FILES_TEST_OBJECTS)
+
 # The report directory's test links the library's own object: it switches
 # users as a root server does, in forked children.
 $(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o

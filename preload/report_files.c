@@ -349,7 +349,7 @@ static void files_failed(struct rp_report_files *files)
                 "that is fixed%s",
                 files->config->dir,
                 files->gzip_failure[0] ? files->gzip_failure : strerror(errno),
-                files->gzip_failure[0] ? "" : " (disk full? permissions?)");
+                files->gzip_failure[0] || errno == ENOMEM ? "" : " (disk full? permissions?)");
 }
 
 /* The configured formats that can be written (bits of enum rp_format):

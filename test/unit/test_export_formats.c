@@ -10,40 +10,24 @@
 
 #include "internal.h"
 #include "report.h"
+#include "report_fixture.h"
 #include "unit.h"
-
-static uint32_t intern(struct rp_calltree *tree, const char *function,
-                       const char *object, const char *file, int line)
-{
-    struct rp_frame frame = {function, object, file, line};
-
-    return rp_calltree_intern(tree, &frame);
-}
 
 /* /mix: libc starts the thread, 140 samples in burn_alpha, 60 in
  * burn_beta, whose name holds the collapsed format's separator. */
 static void report_make_mix(struct rp_report *report, const char *path)
 {
-    struct rp_calltree *tree = rp_calltree_new();
+    struct rp_calltree *tree = fixture_report(report, path, 77, "/srv/test_server");
     uint32_t stack[4];
 
-    memset(report, 0, sizeof *report);
-    strcpy(report->method, "GET");
-    snprintf(report->path, sizeof report->path, "%s", path);
-    report->status = 200;
-    report->start_unix_us = INT64_C(1795000000123456);
     report->duration_ms = 200.5;
     report->cpu_ms = 199.0;
-    report->interval_ms = 1.0;
     report->samples = 201;
-    report->pid = 77;
-    strcpy(report->program, "/srv/test_server");
-    report->tree = tree;
-    stack[0] = intern(tree, "start_thread", "libc.so.6", NULL, 0);
-    stack[1] = intern(tree, "route_mix", "test_server", "test_server.c", 30);
-    stack[2] = intern(tree, "burn_alpha", "test_server", "test_server.c", 10);
+    stack[0] = fixture_frame(tree, "start_thread", "libc.so.6", NULL, 0);
+    stack[1] = fixture_frame(tree, "route_mix", "test_server", "test_server.c", 30);
+    stack[2] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 10);
     rp_calltree_add_sample(tree, stack, 3, 140, 140000000);
-    stack[2] = intern(tree, "burn;beta", "test_server", "test_server.c", 20);
+    stack[2] = fixture_frame(tree, "burn;beta", "test_server", "test_server.c", 20);
     rp_calltree_add_sample(tree, stack, 3, 60, 200000000);
     rp_calltree_add_stack(tree, stack, 0, 1);
     rp_calltree_sort(tree);

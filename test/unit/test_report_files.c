@@ -18,6 +18,7 @@
 #include "real.h"
 #include "report.h"
 #include "report_files.h"
+#include "report_fixture.h"
 #include "unit.h"
 
 /* The report side's heap (heap.h): allocations left before every one
@@ -99,23 +100,13 @@ static struct rp_report_files *files_new(void)
 /* A GET of path that spent 30 samples in handler, under main. */
 static void report_make(struct rp_report *report, const char *path)
 {
-    memset(report, 0, sizeof *report);
-    strcpy(report->method, "GET");
-    snprintf(report->path, sizeof report->path, "%s", path);
-    report->status = 200;
-    report->start_unix_us = INT64_C(1796000000000000);
+    struct rp_calltree *tree = fixture_report(report, path, 77, "/usr/sbin/server");
     report->duration_ms = 30.5;
-    report->interval_ms = 1.0;
     report->samples = 30;
-    report->pid = 77;
-    strcpy(report->program, "/usr/sbin/server");
-    report->tree = rp_calltree_new();
-    struct rp_frame main_frame = {"main", "server", "server.c", 10};
-    struct rp_frame handler_frame = {"handler", "server", "server.c", 20};
-    uint32_t stack[2] = {rp_calltree_intern(report->tree, &main_frame),
-                         rp_calltree_intern(report->tree, &handler_frame)};
-    rp_calltree_add_stack(report->tree, stack, 2, 30);
-    rp_calltree_sort(report->tree);
+    uint32_t stack[2] = {fixture_frame(tree, "main", "server", "server.c", 10),
+                         fixture_frame(tree, "handler", "server", "server.c", 20)};
+    rp_calltree_add_stack(tree, stack, 2, 30);
+    rp_calltree_sort(tree);
 }
 
 /* Writes report (its index line too) as request request_id. */

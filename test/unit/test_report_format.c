@@ -10,19 +10,12 @@
 #include "index_line.h"
 #include "internal.h"
 #include "report.h"
+#include "report_fixture.h"
 #include "unit.h"
 
 /* Tree depths for the nesting tests: within and beyond the reader's limit. */
 #define DEPTH_ALLOWED 1000
 #define DEPTH_REFUSED 1100
-
-static uint32_t intern(struct rp_calltree *tree, const char *function,
-                       const char *object, const char *file, int line)
-{
-    struct rp_frame frame = {function, object, file, line};
-
-    return rp_calltree_intern(tree, &frame);
-}
 
 /*
  * A request like the test server's /burn?ms=200: 203 samples, 200 of them
@@ -31,36 +24,27 @@ static uint32_t intern(struct rp_calltree *tree, const char *function,
  */
 static void report_make_burn(struct rp_report *report)
 {
-    struct rp_calltree *tree = rp_calltree_new();
+    struct rp_calltree *tree =
+        fixture_report(report, "/burn?ms=200", 1234, "/usr/local/bin/test_server");
     uint32_t stack[4];
 
-    memset(report, 0, sizeof *report);
-    strcpy(report->method, "GET");
-    strcpy(report->path, "/burn?ms=200");
-    report->status = 200;
-    report->start_unix_us = INT64_C(1795000000123456);
     report->duration_ms = 203.4;
     report->cpu_ms = 201.2;
     report->cpu_measured = true;
     report->request_bytes = 78;
     report->response_bytes = 120;
-    report->interval_ms = 1.0;
     report->samples = 203;
     report->samples_dropped = 4;
-    report->pid = 1234;
-    strcpy(report->program, "/usr/local/bin/test_server");
-    report->tree = tree;
 
-    stack[0] = intern(tree, "main", "test_server", "test_server.c", 120);
-    stack[1] = intern(tree, "handle_request", "test_server", "test_server.c",
-                      88);
-    stack[2] = intern(tree, "burn_alpha", "test_server", "test_server.c", 40);
-    stack[3] = intern(tree, "burn_beta", "test_server",
-                      "/home/build/work/server/src/lib/burn_beta_impl.c", 52);
+    stack[0] = fixture_frame(tree, "main", "test_server", "test_server.c", 120);
+    stack[1] = fixture_frame(tree, "handle_request", "test_server", "test_server.c", 88);
+    stack[2] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 40);
+    stack[3] = fixture_frame(tree, "burn_beta", "test_server",
+                             "/home/build/work/server/src/lib/burn_beta_impl.c", 52);
     rp_calltree_add_stack(tree, stack, 3, 150);
     rp_calltree_add_stack(tree, stack, 4, 50);
     rp_calltree_add_stack(tree, stack, 2, 2);
-    stack[2] = intern(tree, "read", "libc.so.6", NULL, 0);
+    stack[2] = fixture_frame(tree, "read", "libc.so.6", NULL, 0);
     rp_calltree_add_stack(tree, stack, 3, 1);
     rp_calltree_sort(tree);
 }
@@ -349,9 +333,9 @@ UNIT_TEST(hostile_strings_give_valid_json_and_clean_text)
     report_make_burn(&report);
     memcpy(report.path, path, sizeof path);
     strcpy(report.program, "/opt/caf\xe9/\xf0\x9f\x8d\xb5server");
-    stack[0] = intern(report.tree, "operator\"\"_x<\x7f\t>", "lib\x80.so",
-                      "dir\\file\r.c", 7);
-    stack[1] = intern(report.tree, "\xc0\xaf", NULL, NULL, 0);
+    stack[0] = fixture_frame(report.tree, "operator\"\"_x<\x7f\t>", "lib\x80.so",
+                             "dir\\file\r.c", 7);
+    stack[1] = fixture_frame(report.tree, "\xc0\xaf", NULL, NULL, 0);
     rp_calltree_add_stack(report.tree, stack, 2, 3);
     report.samples += 3;
     rp_calltree_sort(report.tree);
@@ -569,10 +553,10 @@ UNIT_TEST(timeline_and_request_count_read_back_the_same)
      * began at 5 s, so the timeline starts near 0. */
     report_make_burn(&written);
     written.requests = 3;
-    stack[0] = intern(written.tree, "main", "test_server", "test_server.c",
-                      120);
-    stack[1] = intern(written.tree, "tick", "test_server", "test_server.c",
-                      9);
+    stack[0] = fixture_frame(written.tree, "main", "test_server", "test_server.c",
+                             120);
+    stack[1] = fixture_frame(written.tree, "tick", "test_server", "test_server.c",
+                             9);
     for (int i = 1; i <= 5; i++)
         EXPECT_INT_EQ(0, rp_calltree_add_sample(written.tree, stack, 2,
                                                 i == 3 ? 2 : 1,

@@ -8,15 +8,8 @@
 
 #include "index_line.h"
 #include "report.h"
+#include "report_fixture.h"
 #include "unit.h"
-
-static uint32_t intern(struct rp_calltree *tree, const char *function,
-                       const char *object)
-{
-    struct rp_frame frame = {function, object, NULL, 0};
-
-    return rp_calltree_intern(tree, &frame);
-}
 
 /*
  * A request of an event loop that had it open with two others for part of
@@ -27,30 +20,21 @@ static uint32_t intern(struct rp_calltree *tree, const char *function,
 static void report_make_shared(struct rp_report *report)
 {
     char shared_name[RP_SHARED_FRAME_NAME_MAX];
-    struct rp_calltree *tree = rp_calltree_new();
+    struct rp_calltree *tree = fixture_report(report, "/lua", 1234, "/usr/sbin/haproxy");
     uint32_t stack[3];
 
-    memset(report, 0, sizeof *report);
-    strcpy(report->method, "GET");
-    strcpy(report->path, "/lua");
-    report->status = 200;
-    report->start_unix_us = INT64_C(1795000000123456);
     report->duration_ms = 210;
     report->cpu_ms = 199.5;
     report->cpu_measured = true;
-    report->interval_ms = 1.0;
     report->samples = 200;
     report->shared_samples = 50;
-    report->pid = 1234;
-    strcpy(report->program, "/usr/sbin/haproxy");
-    report->tree = tree;
 
-    stack[0] = intern(tree, "run_poll_loop", "haproxy");
-    stack[1] = intern(tree, "handle_request", "haproxy");
+    stack[0] = fixture_frame(tree, "run_poll_loop", "haproxy", NULL, 0);
+    stack[1] = fixture_frame(tree, "handle_request", "haproxy", NULL, 0);
     rp_calltree_add_stack(tree, stack, 2, 150);
-    stack[0] = intern(tree, rp_shared_frame_name(shared_name, 3), NULL);
-    stack[1] = intern(tree, "run_poll_loop", "haproxy");
-    stack[2] = intern(tree, "lua_burn", "haproxy");
+    stack[0] = fixture_frame(tree, rp_shared_frame_name(shared_name, 3), NULL, NULL, 0);
+    stack[1] = fixture_frame(tree, "run_poll_loop", "haproxy", NULL, 0);
+    stack[2] = fixture_frame(tree, "lua_burn", "haproxy", NULL, 0);
     rp_calltree_add_stack(tree, stack, 3, 50);
     rp_calltree_sort(tree);
 }

@@ -8,19 +8,13 @@
 
 #include "internal.h"
 #include "report.h"
+#include "report_fixture.h"
 #include "unit.h"
 
 /* The report every test starts from: samples come from add(). */
 static void report_init(struct rp_report *report)
 {
-    memset(report, 0, sizeof *report);
-    strcpy(report->method, "GET");
-    strcpy(report->path, "/mix");
-    report->status = 200;
-    report->interval_ms = 1.0;
-    report->pid = 42;
-    strcpy(report->program, "/srv/bin/test_server");
-    report->tree = rp_calltree_new();
+    (void)fixture_report(report, "/mix", 42, "/srv/bin/test_server");
 }
 
 /*

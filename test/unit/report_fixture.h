@@ -1,0 +1,45 @@
+/*
+ * What the unit tests of reports share: a report's request and process
+ * fields filled as the tests' requests have them, and frames interned by
+ * their parts. Each test sets what its case is about: durations, samples
+ * and the tree's stacks.
+ */
+#ifndef REQPROF_TEST_REPORT_FIXTURE_H
+#define REQPROF_TEST_REPORT_FIXTURE_H
+
+#include <stdio.h>
+#include <string.h>
+
+#include "report.h"
+
+/* A fixed start, so that rendered reports compare byte for byte. */
+#define FIXTURE_START_UNIX_US INT64_C(1795000000123456)
+
+/* The frame function, in object, at file:line (NULL and 0 where not
+ * known), interned in tree. */
+static inline uint32_t fixture_frame(struct rp_calltree *tree, const char *function,
+                                     const char *object, const char *file, int line)
+{
+    struct rp_frame frame = {function, object, file, line};
+
+    return rp_calltree_intern(tree, &frame);
+}
+
+/* Starts report as a GET of path answered 200, sampled every 1 ms, by
+ * pid running program; returns its tree, empty. */
+static inline struct rp_calltree *fixture_report(struct rp_report *report, const char *path,
+                                                 int pid, const char *program)
+{
+    memset(report, 0, sizeof *report);
+    strcpy(report->method, "GET");
+    snprintf(report->path, sizeof report->path, "%s", path);
+    report->status = 200;
+    report->start_unix_us = FIXTURE_START_UNIX_US;
+    report->interval_ms = 1.0;
+    report->pid = pid;
+    snprintf(report->program, sizeof report->program, "%s", program);
+    report->tree = rp_calltree_new();
+    return report->tree;
+}
+
+#endif

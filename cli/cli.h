@@ -193,6 +193,16 @@ int rp_cli_bad_option(char **argv, const char *usage);
  */
 int rp_cli_format_option(char **argv, const char *name);
 
+/*
+ * Applies one of the options of a command that writes a report (convert,
+ * merge): the text view's (RP_CLI_TEXT_OPTIONS), --to FMT ('t', into
+ * *format) and -o FILE ('o', into *output). Returns 1 if option is one of
+ * them, 0 if not, -1 after saying on stderr what is wrong with its value.
+ */
+int rp_cli_write_option(char **argv, int option, const char *value,
+                        struct rp_text_options *text, int *format,
+                        const char **output);
+
 /* Whether text ends with suffix: file names say what to do with them. */
 bool rp_cli_ends_with(const char *text, const char *suffix);
 

@@ -36,6 +36,19 @@ int rp_cli_format_option(char **argv, const char *name)
     return format;
 }
 
+int rp_cli_write_option(char **argv, int option, const char *value,
+                        struct rp_text_options *text, int *format,
+                        const char **output)
+{
+    if (option == 'o') {
+        *output = value;
+        return 1;
+    }
+    if (option == 't')
+        return (*format = rp_cli_format_option(argv, value)) < 0 ? -1 : 1;
+    return rp_cli_text_options_apply_option(option, value, text);
+}
+
 int rp_cli_settings(struct rp_config *config)
 {
     char message[1024];

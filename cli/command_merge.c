@@ -163,7 +163,7 @@ int rp_cli_merge(int argc, char **argv)
         return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
-        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
+        int applied = rp_cli_write_option(argv, option, optarg, &text, &format, &output);
 
         if (applied < 0)
             return RP_EXIT_USAGE;
@@ -171,16 +171,9 @@ int rp_cli_merge(int argc, char **argv)
             continue;
         if (option == 'h')
             return rp_cli_usage(merge_usage, true);
-        if (option == 'p') {
-            pattern = optarg;
-        } else if (option == 'o') {
-            output = optarg;
-        } else if (option == 't') {
-            if ((format = rp_cli_format_option(argv, optarg)) < 0)
-                return RP_EXIT_USAGE;
-        } else {
+        if (option != 'p')
             return rp_cli_bad_option(argv, merge_usage);
-        }
+        pattern = optarg;
     }
     if (optind + 1 != argc) {
         fprintf(stderr, "reqprof merge: expected one DIR\n\n");

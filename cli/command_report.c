@@ -199,7 +199,7 @@ int rp_cli_convert(int argc, char **argv)
         return RP_EXIT_USAGE;
     opterr = 0;
     while ((option = getopt_long(argc, argv, "ho:", options, NULL)) != -1) {
-        int applied = rp_cli_text_options_apply_option(option, optarg, &text);
+        int applied = rp_cli_write_option(argv, option, optarg, &text, &format, &output);
 
         if (applied < 0)
             return RP_EXIT_USAGE;
@@ -207,14 +207,7 @@ int rp_cli_convert(int argc, char **argv)
             continue;
         if (option == 'h')
             return rp_cli_usage(convert_usage(), true);
-        if (option == 'o') {
-            output = optarg;
-        } else if (option == 't') {
-            if ((format = rp_cli_format_option(argv, optarg)) < 0)
-                return RP_EXIT_USAGE;
-        } else {
-            return rp_cli_bad_option(argv, convert_usage());
-        }
+        return rp_cli_bad_option(argv, convert_usage());
     }
     if ((path = one_argument(argc, argv, convert_usage())) == NULL)
         return RP_EXIT_USAGE;

@@ -146,18 +146,6 @@ static int epoll_set(int op, struct endpoint *endpoint, uint32_t events) {
     return epoll_ctl(epoll_fd, op, endpoint->fd, &event) == 0 ? 0 : -errno;
 }
 
-static const char *http_reason(int status) {
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 502: return "Bad Gateway";
-    default:  return "Error";
-    }
-}
-
 /* Closes the endpoint's socket (which takes it out of epoll) and frees it
  * after the current batch of events. */
 static void endpoint_close(struct endpoint *endpoint) {
@@ -204,7 +192,7 @@ static void client_answer(struct client *c, int status, const char *body) {
     c->out_length = (size_t)snprintf(c->out, sizeof c->out,
                                      "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n"
                                      "Content-Length: %zu\r\n%s\r\n%s",
-                                     status, http_reason(status), strlen(body),
+                                     status, server_http_reason(status), strlen(body),
                                      c->keep_alive ? "" : "Connection: close\r\n", body);
     c->out_sent = 0;
     if (client_flush(c) != 0) {

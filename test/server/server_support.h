@@ -66,6 +66,20 @@ static volatile uint64_t burn_sink __attribute__((unused));
         burn_sink = x;                                                       \
     }
 
+/* The reason phrase of the statuses the test servers answer with. */
+static inline const char *server_http_reason(int status) {
+    switch (status) {
+    case 200: return "OK";
+    case 400: return "Bad Request";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
+    case 502: return "Bad Gateway";
+    default:  return "Error";
+    }
+}
+
 /* A non-blocking listening socket on 127.0.0.1:PORT (0: any free port).
  * Returns the fd, or -errno. */
 static inline int server_listen(unsigned port) {

@@ -232,18 +232,6 @@ static int io_sendfile_all(int fd, int in_fd, off_t offset, size_t length) {
     return 0;
 }
 
-static const char *http_reason(int status) {
-    switch (status) {
-    case 200: return "OK";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 431: return "Request Header Fields Too Large";
-    case 501: return "Not Implemented";
-    default:  return "Error";
-    }
-}
-
 /* Formats the status line and headers into OUT (RESPONSE_HEAD_MAX bytes) and
  * returns their length. BODY_LENGTH < 0 announces a chunked body. */
 static size_t response_head_format(char *out, const struct request *req, int status,
@@ -259,7 +247,7 @@ static size_t response_head_format(char *out, const struct request *req, int sta
         connection = "Connection: keep-alive\r\n";
     return (size_t)snprintf(out, RESPONSE_HEAD_MAX,
                             "HTTP/1.1 %d %s\r\nContent-Type: text/plain\r\n%s\r\n%s\r\n",
-                            status, http_reason(status), framing, connection);
+                            status, server_http_reason(status), framing, connection);
 }
 
 /* Sends a whole response, head then BODY, with CALL. */
@@ -279,7 +267,7 @@ static int response_send(int fd, enum io_call call, const struct request *req, i
 static int response_status(int fd, const struct request *req, int status) {
     char body[64];
 
-    snprintf(body, sizeof body, "%s\n", http_reason(status));
+    snprintf(body, sizeof body, "%s\n", server_http_reason(status));
     return response_send(fd, IO_WRITEV, req, status, body);
 }
 

@@ -43,4 +43,14 @@ static inline int loopback_listener(struct sockaddr_in *address)
     return listener;
 }
 
+/* A socket connected to the loopback listener at address. Returns the
+ * fd, or -1. */
+static inline int loopback_client(const struct sockaddr_in *address)
+{
+    int client = socket(AF_INET, SOCK_STREAM, 0);
+    if (client < 0 || connect(client, (const struct sockaddr *)address, sizeof *address) != 0)
+        return -1;
+    return client;
+}
+
 #endif

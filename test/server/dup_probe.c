@@ -52,10 +52,8 @@ static struct sockaddr_in address;
 /* A connected pair: *client ours, the accepted end returned. */
 static int connection(int *client)
 {
-    *client = socket(AF_INET, SOCK_STREAM, 0);
-    if (*client < 0 || connect(*client, (struct sockaddr *)&address, sizeof address) != 0)
-        return -1;
-    return accept(listener, NULL, NULL);
+    *client = loopback_client(&address);
+    return *client < 0 ? -1 : accept(listener, NULL, NULL);
 }
 
 static void request(int client, const char *path)

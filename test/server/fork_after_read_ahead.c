@@ -25,8 +25,8 @@ int main(void)
     int listener = loopback_listener(&address);
     if (listener < 0)
         return 1;
-    int client = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(client, (struct sockaddr *)&address, sizeof address) != 0)
+    int client = loopback_client(&address);
+    if (client < 0)
         return 1;
     int server = accept(listener, NULL, NULL);
     for (size_t i = 0; i < REQUESTS; i++)

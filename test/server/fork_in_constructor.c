@@ -38,8 +38,8 @@ int main(int argc, char **argv)
     if (pthread_create(&loader, NULL, load, argv[1]) != 0)
         return 1;
     usleep(50000); /* the constructor runs */
-    int client = socket(AF_INET, SOCK_STREAM, 0);
-    if (connect(client, (struct sockaddr *)&address, sizeof address) != 0)
+    int client = loopback_client(&address);
+    if (client < 0)
         return 1;
     int server = accept(listener, NULL, NULL);
     static const char request[] = "GET /first HTTP/1.1\r\nHost: x\r\n\r\n";

@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,15 +87,35 @@ static int run_find_library(char *path, size_t size)
     return -1;
 }
 
+/* Whether the list preloaded (LD_PRELOAD's) names a libreqprof.so. */
+static bool run_preloads_reqprof(const char *preloaded)
+{
+    for (const char *entry = preloaded; *entry != '\0';) {
+        size_t length = strcspn(entry, " :");
+        const char *name = entry + length;
+        while (name > entry && name[-1] != '/')
+            name--;
+        if ((size_t)(entry + length - name) == strlen("libreqprof.so") &&
+            strncmp(name, "libreqprof.so", strlen("libreqprof.so")) == 0)
+            return true;
+        entry += length + (entry[length] != '\0');
+    }
+    return false;
+}
+
 /*
  * Puts library first in LD_PRELOAD, before what the caller preloads
- * already. Returns 0, or -1 after saying why on stderr.
+ * already, unless that holds a libreqprof.so (two would profile each
+ * other's signal). Returns 0, or -1 after saying why on stderr.
  */
 static int run_preload(const char *library)
 {
     const char *preloaded = getenv("LD_PRELOAD");
     char value[PATH_MAX * 4];
     int length;
+
+    if (preloaded != NULL && run_preloads_reqprof(preloaded))
+        return 0;
 
     /* The loader splits LD_PRELOAD at spaces and colons. */
     if (strpbrk(library, " :") != NULL) {
@@ -117,7 +138,9 @@ static int run_preload(const char *library)
 
 /*
  * Sets key for the command, checked as the library will check it, so that
- * a typo is said here rather than by every process of the command.
+ * a typo is said here rather than by every process of the command. A
+ * directory goes as the absolute path the check made of it: the
+ * command's processes may change directory before they load reqprof.
  * Returns 0, or -1 after saying why on stderr.
  */
 static int run_set(const char *key, const char *value)
@@ -127,7 +150,7 @@ static int run_set(const char *key, const char *value)
 
     rp_config_defaults(&config);
     if (rp_config_set(&config, key, value, error, sizeof error) != 0 ||
-        setenv(key, value, 1) != 0) {
+        setenv(key, strcmp(key, "REQPROF_DIR") == 0 ? config.dir : value, 1) != 0) {
         fprintf(stderr, "reqprof run: %s\n", error);
         return -1;
     }

@@ -18,7 +18,7 @@ static const char usage_text[] =
     "usage: reqprof COMMAND [ARGUMENTS]\n"
     "       reqprof --version\n"
     "\n"
-    "  run [-o DIR] COMMAND...   run COMMAND (a server) under libreqprof.so\n"
+    "  run [-o DIR] COMMAND...  run COMMAND (a server) under libreqprof.so\n"
     "  ls [DIR]                 the requests recorded in DIR (default\n"
     "                           REQPROF_DIR, else ./reqprof), as a table\n"
     "  show REPORT              print a report as a call tree\n"

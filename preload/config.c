@@ -382,7 +382,7 @@ static const char *config_split_line(char *line, char **key, char **value)
         return NULL;
     }
     for (char *c = start; *c != '\0'; c++) {
-        if (*c == '#' && (c == start || isblank((unsigned char)c[-1]))) {
+        if (*c == '#' && isblank((unsigned char)c[-1])) {
             *c = '\0';
             break;
         }

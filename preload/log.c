@@ -1,6 +1,8 @@
 /* One-line messages on stderr; see log.h. */
 #include "log.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -18,9 +20,27 @@ static void log_line(const char *format, va_list args)
     if ((size_t)length > sizeof line - 2)
         length = sizeof line - 2;
     line[length++] = '\n';
+    /* A pipe whose reader is gone (a log pipe after its logger died) must
+     * not kill the server with SIGPIPE before it ignores that signal
+     * (nginx listens first): it is blocked for the write, and the one the
+     * write raised is taken back, unless one was pending already. */
+    sigset_t pipe_only, saved, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    int saved_errno = errno;
+    bool masked = RP_REAL(pthread_sigmask)(SIG_BLOCK, &pipe_only, &saved) == 0;
+    bool was_pending = masked && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
     /* One write per line: a short write to a terminal or pipe is not worth
      * a retry loop for a diagnostic. */
-    (void)!RP_REAL(write)(2, line, (size_t)length);
+    ssize_t written = RP_REAL(write)(2, line, (size_t)length);
+    if (masked) {
+        if (written < 0 && errno == EPIPE && !was_pending) {
+            struct timespec now = {0, 0};
+            (void)RP_REAL(sigtimedwait)(&pipe_only, NULL, &now);
+        }
+        RP_REAL(pthread_sigmask)(SIG_SETMASK, &saved, NULL);
+    }
+    errno = saved_errno;
 }
 
 void rp_log(const char *format, ...)

@@ -25,6 +25,7 @@
 #include "real.h"
 #include "report_directory.h"
 #include "sampler.h"
+#include "start_line.h"
 #include "thread.h"
 #include "unwind.h"
 #include "writer.h"
@@ -73,9 +74,10 @@ __attribute__((constructor)) static void reqprof_load(void)
     char error[1024];
     rp_real_resolve();
     rp_finish_queue_init();
-    /* A misspelt setting is said, but stops nothing: the others apply. */
+    /* A misspelt setting is said when the server starts serving, but stops
+     * nothing: the others apply. */
     if (rp_config_unknown_in_environment(error, sizeof error))
-        rp_log("%s", error);
+        rp_start_line_hold(error);
     if (rp_config_load(&rp_process.config, error, sizeof error) != 0 ||
         rp_unwind_load(error, sizeof error) != 0 ||
         rp_thread_init(error, sizeof error) != 0 ||

@@ -17,4 +17,12 @@
  */
 void rp_start_line_say(void);
 
+/*
+ * Keeps message (a misspelt REQPROF_* variable, found at load) to say
+ * just before the start line, QUIET or not. Said at load, it would come
+ * from every program the server runs (its CGIs, the shells of its
+ * popen), into their output: an inetd child's stderr is its client.
+ */
+void rp_start_line_hold(const char *message);
+
 #endif

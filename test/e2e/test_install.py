@@ -14,9 +14,10 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 
 import servers
-from harness import BUILD, TEST_SERVER, TOOL, Server, curl, function_total
+from harness import BUILD, LIBRARY, TEST_SERVER, TOOL, Server, curl, function_total
 
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
@@ -100,9 +101,10 @@ def test_make_install_gives_a_working_reqprof_run():
 
 
 def test_run_exits_as_its_command_does():
-    def run(*arguments, tool=TOOL):
+    def run(*arguments, tool=TOOL, env=None):
         return subprocess.run([tool, "run"] + list(arguments),
-                              capture_output=True, text=True, timeout=30)
+                              capture_output=True, text=True, timeout=30,
+                              env=env)
 
     exited = run("--", "sh", "-c", "exit 7")
     assert (exited.returncode, exited.stderr) == (7, ""), exited
@@ -117,8 +119,21 @@ def test_run_exits_as_its_command_does():
     # Its environment is the command's, with the library preloaded.
     environment = run("-o", "/tmp/reports here", "sh", "-c",
                       'echo "$LD_PRELOAD|$REQPROF_DIR"')
-    assert environment.stdout == "%s|/tmp/reports here\n" % os.path.realpath(
-        os.path.join(BUILD, "libreqprof.so")), environment
+    library = os.path.realpath(os.path.join(BUILD, "libreqprof.so"))
+    assert environment.stdout == "%s|/tmp/reports here\n" % library, \
+        environment
+    # A relative directory goes as the one it names here: the command's
+    # processes may change directory before they load reqprof.
+    with tempfile.TemporaryDirectory() as here:
+        relative = subprocess.run(
+            [TOOL, "run", "-o", "reports", "sh", "-c", 'cd /; echo "$REQPROF_DIR"'],
+            capture_output=True, text=True, timeout=30, cwd=here)
+        assert relative.stdout == os.path.join(os.path.realpath(here),
+                                               "reports") + "\n", relative
+    # A library preloaded already is not preloaded twice.
+    twice = run("sh", "-c", 'echo "$LD_PRELOAD"',
+                env=dict(os.environ, LD_PRELOAD="/opt/x/libreqprof.so"))
+    assert twice.stdout == "/opt/x/libreqprof.so\n", twice
 
     # Its own failures: one line, and a status of their own.
     missing = run("no-such-command-reqprof")
@@ -147,15 +162,21 @@ def test_one_start_line_for_a_server_and_its_children():
             servers.SMALL_FILE_TEXT
         assert curl(server.url("/cgi-bin/burn?ms=20")) == "burned 20 ms\n"
         assert start_lines(server.stderr()) == [], server.stderr()
+    # A misspelt setting is said once too, with the start line: said at
+    # load, every CGI would say it (into its output, were its stderr its
+    # client's, as an inetd child's is).
     with servers.busybox(env={"REQPROF_QUIET": "0",
-                              "REQPROF_INTERVAL": "500us"}) as server:
+                              "REQPROF_INTERVAL": "500us",
+                              "REQPROF_INTERVALL": "2ms"}) as server:
         assert curl(server.url("/" + servers.SMALL_FILE)) == \
             servers.SMALL_FILE_TEXT
-        assert curl(server.url("/cgi-bin/burn?ms=20")) == "burned 20 ms\n"
+        for _ in range(3):
+            assert curl(server.url("/cgi-bin/burn?ms=20")) == "burned 20 ms\n"
         said = server.stderr()
         assert start_lines(said) == [
             ("busybox", str(server.process.pid), "500us",
              server.report_dir)], said
+        assert said.count("unknown setting REQPROF_INTERVALL") == 1, said
     # A shell that starts the server says nothing either.
     command = ["sh", "-c", '"$0" --port 0; exit 0', TEST_SERVER]
     with Server(command=command, env={"REQPROF_QUIET": "0"}) as server:
@@ -165,6 +186,45 @@ def test_one_start_line_for_a_server_and_its_children():
     assert (program, interval, directory) == (
         "test_server", "1ms", server.report_dir), said
     assert int(pid) != server.process.pid, said
+
+
+def test_a_start_line_into_a_dead_pipe_does_not_kill_the_server():
+    """busybox httpd has not ignored SIGPIPE when it listens (nor has
+    nginx): with its stderr a pipe whose reader is gone (a logger that
+    died), the start line's write must fail quietly, not kill it."""
+    binary = servers.require(servers.BUSYBOX)
+    workdir = servers.make_workdir("dead-pipe")
+    root = os.path.join(workdir, "html")
+    os.makedirs(root)
+    servers.write(root, servers.SMALL_FILE, servers.SMALL_FILE_TEXT)
+    port = servers.free_port()
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    env = dict(os.environ, LD_PRELOAD=LIBRARY, REQPROF_QUIET="0",
+               REQPROF_DIR=os.path.join(workdir, "reports"))
+    process = subprocess.Popen(
+        [binary, "httpd", "-f", "-p", "127.0.0.1:%d" % port, "-h", root],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=write_end,
+        env=env)
+    os.close(write_end)
+    text = None
+    try:
+        url = "http://127.0.0.1:%d/%s" % (port, servers.SMALL_FILE)
+        for _ in range(100):
+            if process.poll() is not None:
+                break
+            try:
+                text = curl(url, timeout=5)
+                break
+            except Exception:
+                time.sleep(0.05)
+        assert process.poll() is None, \
+            "the server died: status %s" % process.returncode
+        assert text == servers.SMALL_FILE_TEXT, text
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        process.wait(timeout=10)
 
 
 def test_the_man_page_lists_every_setting_with_its_default():

@@ -8,7 +8,7 @@
  * which request the thread works for at each moment: the one whose client
  * connection it last read or wrote, or the one whose upstream socket it
  * reads, since a socket a request wrote to belongs to that request until
- * the request ends (shared/DESIGN.md).
+ * the request ends (docs/attribution.md, rule 2).
  *
  * Each request of kind a or b does, in order:
  *

@@ -2,7 +2,7 @@
  * mhd_server: a libmicrohttpd program for reqprof's end-to-end tests.
  *
  * libmicrohttpd reads with recv, answers with send, sendmsg or sendfile, and
- * closes a connection late, on its polling thread (shared/DESIGN.md): the
+ * closes a connection late, on its polling thread: the
  * profile of a request must not wait for that close, and must hold the work
  * its handler did. Two threading models, chosen on the command line:
  *

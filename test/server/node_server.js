@@ -3,7 +3,7 @@
 //
 // Node serves every socket from one libuv event-loop thread (epoll), reads
 // with read, writes with writev and write, and closes sockets with a raw
-// syscall(SYS_close) that no interposed close() sees (shared/DESIGN.md).
+// syscall(SYS_close) that no interposed close() sees.
 // JavaScript compiled by V8 has no symbols: a profile shows libuv, node and
 // V8 frames around addresses.
 //

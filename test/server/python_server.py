@@ -4,7 +4,7 @@ tests, run by Debian's python3 under reqprof.
 Python code shows in a native profile as the interpreter's frames: a
 request that burns CPU in the Python function burn_python_cpu must show
 _PyEval_EvalFrameDefault. Requests are read with recv and answered with
-send, one thread per connection (shared/DESIGN.md).
+send, one thread per connection.
 
 Routes (parameters show their defaults):
 

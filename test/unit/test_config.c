@@ -329,6 +329,8 @@ UNIT_TEST(test_file_lines_as_people_write_them)
         /* A '#' inside a word is the value's, as in a shell. */
         {"REQPROF_SIGNAL=SIGVTALRM#no blank before\n",
          "REQPROF_SIGNAL=\"SIGVTALRM#no blank before\" is not valid"},
+        /* So is one that starts a value, right after the '='. */
+        {"REQPROF_SIGNAL=#SIGVTALRM\n", "REQPROF_SIGNAL=\"#SIGVTALRM\" is not valid"},
         {"REQPROF_OUTPUT=\"json\n", "must end with its quote"},
         {"REQPROF_OUTPUT='json\"\n", "must end with its quote"},
         {"REQPROF_OUTPUT=\"json\" html\n", "nothing but a # comment"},

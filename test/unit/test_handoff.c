@@ -118,14 +118,21 @@ static bool shares_between(const struct rp_thread *thread, uint64_t a, uint64_t 
             (thread->open_requests[0] == b && thread->open_requests[1] == a));
 }
 
+/* The I/O thread queues a's job, then b's, on queue; a pool thread wakes
+ * and shares them. */
+static void queue_two_and_wake(uint64_t a, uint64_t b, const void *queue)
+{
+    wake(io_thread, a, queue);
+    wake(io_thread, b, queue);
+    woken(pool_thread, queue);
+    EXPECT_TRUE(shares_between(pool_thread, a, b));
+}
+
 UNIT_TEST(several_requests_pending_are_shared_never_guessed_between)
 {
     int queue = 0;
     uint64_t a = request(), b = request();
-    wake(io_thread, a, &queue);
-    wake(io_thread, b, &queue);
-    woken(pool_thread, &queue);
-    EXPECT_TRUE(shares_between(pool_thread, a, b));
+    queue_two_and_wake(a, b, &queue);
     /* Both stay pending: the second woken thread shares them too. */
     woken(pool_thread, &queue);
     EXPECT_TRUE(shares_between(pool_thread, a, b));
@@ -167,10 +174,7 @@ UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
 {
     int queue = 0, done = 0; /* only their addresses count */
     uint64_t a = request(), b = request();
-    wake(io_thread, a, &queue);
-    wake(io_thread, b, &queue);
-    woken(pool_thread, &queue);
-    EXPECT_TRUE(pool_thread->sharing);
+    queue_two_and_wake(a, b, &queue);
     rp_handoff_before_wait();
     EXPECT_TRUE(!pool_thread->sharing);
 
@@ -316,10 +320,7 @@ UNIT_TEST(a_request_ending_unanswered_makes_the_objects_takes_unknown_until_empt
 {
     int queue = 0;
     uint64_t a = request(), b = request();
-    wake(io_thread, a, &queue);
-    wake(io_thread, b, &queue);
-    woken(pool_thread, &queue);
-    EXPECT_TRUE(shares_between(pool_thread, a, b));
+    queue_two_and_wake(a, b, &queue);
     rp_handoff_request_ended(b, false);
     woken(pool_thread, &queue);
     EXPECT_INT_EQ(0, pool_thread->current_request);

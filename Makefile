@@ -56,6 +56,8 @@ TEST_PROGRAMS = $(patsubst test/server/%.c,$(BUILD)/test/%,$(wildcard test/serve
 # The socket probe again, built as distributions build servers: with
 # _FORTIFY_SOURCE its reads become __read_chk and __recv_chk.
 TEST_PROGRAMS += $(BUILD)/test/socket_probe_fortified
+# The C++ one: its names come mangled.
+TEST_PROGRAMS += $(BUILD)/test/cpp_server
 # The benchmark's CPU-bound server: fixed work with no system call in it.
 TEST_PROGRAMS += $(BUILD)/bench/work_server
 # Preloaded faults (test/fault/*.c): a disk that fills mid-append.
@@ -185,6 +187,10 @@ $(BUILD)/test/unit/test_report_files: $(REPORT_FILES_TEST_OBJECTS)
 # users as a root server does, in forked children.
 $(BUILD)/test/unit/test_report_directory: UNIT_TEST_OBJECTS = $(BUILD)/obj/preload/report_directory.o
 $(BUILD)/test/unit/test_report_directory: $(BUILD)/obj/preload/report_directory.o
+
+$(BUILD)/test/cpp_server: test/server/cpp_server.cpp
+	@mkdir -p $(dir $@)
+	$(CXX) -std=gnu++17 -O2 -g -Wall -Wextra -pthread -o $@ $<
 
 $(BUILD)/test/%: test/server/%.c test/server/server_support.h test/server/call_probe.h
 	@mkdir -p $(dir $@)

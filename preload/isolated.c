@@ -24,11 +24,15 @@ static const struct {
                           "text and JSON reports are not written (HTML "
                           "reports and index.tsv are)",
                           "zlib1g"},
+    [RP_ISOLATED_DEMANGLER] = {"libstdc++.so.6",
+                               "C++ and Rust functions keep their mangled "
+                               "names",
+                               "libstdc++6"},
 };
 
 /* The namespace, once a library went in; LM_ID_NEWLM before. */
 static Lmid_t isolated_namespace = LM_ID_NEWLM;
-static bool isolated_tried;
+static bool isolated_tried[RP_ISOLATED_LIBRARIES];
 static bool isolated_loaded[RP_ISOLATED_LIBRARIES];
 static bool isolated_said[RP_ISOLATED_LIBRARIES];
 /* A thread is inside the libraries (rp_isolated_set_busy). */
@@ -94,11 +98,14 @@ static bool isolated_open(enum rp_isolated_library library)
 
 bool rp_isolated_load(enum rp_isolated_library library)
 {
-    if (!isolated_tried) {
+    if (!isolated_tried[library]) {
         pthread_mutex_lock(&isolated_loading);
-        isolated_tried = true;
-        for (int each = 0; each < RP_ISOLATED_LIBRARIES; each++)
+        for (int each = 0; each <= (int)library; each++) {
+            if (isolated_tried[each])
+                continue;
+            isolated_tried[each] = true;
             isolated_loaded[each] = isolated_open(each);
+        }
         pthread_mutex_unlock(&isolated_loading);
     }
     return isolated_loaded[library];
@@ -131,6 +138,6 @@ void rp_isolated_after_fork_in_child(void)
         return;
     /* The parent's namespace is left as it is, never entered again. */
     isolated_busy = false;
-    isolated_tried = false;
+    memset(isolated_tried, 0, sizeof isolated_tried);
     isolated_namespace = LM_ID_NEWLM;
 }

@@ -29,16 +29,24 @@
 #include <string.h>
 #include <zlib.h>
 
-/* The libraries, each loaded (or not) on its own, in this order: libdw
- * brings zlib into the namespace with it, so that zlib's own dlmopen only
- * finds it there. Loading more into an existing namespace is the least
- * trodden path of dlmopen (glibc bug 29600, fixed in 2.37, made such
- * calls hang for some libraries). */
+/* The libraries, each loaded (or not) on its own, in this order, and
+ * only when first asked for (with those before it): libdw brings zlib
+ * into the namespace with it, so that zlib's own dlmopen only finds it
+ * there. Loading more into an existing namespace is the least trodden
+ * path of dlmopen (glibc bug 29600, fixed in 2.37, made such calls hang
+ * for some libraries; Debian 12's did not: docs/development-notes.md).
+ * libstdc++ comes last, for its demangler, when a mangled name first
+ * needs it: a C server never loads it. */
 enum rp_isolated_library {
     RP_ISOLATED_LIBDW,
     RP_ISOLATED_ZLIB,
+    RP_ISOLATED_DEMANGLER,
     RP_ISOLATED_LIBRARIES
 };
+
+/* libstdc++'s demangler (cxxabi.h, a C++ header): a C name, declared here
+ * for __typeof__ below. Returns a string of the namespace's malloc. */
+char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *status);
 
 /*
  * Every function reqprof calls in them: the library whose handle dlsym
@@ -75,7 +83,8 @@ enum rp_isolated_library {
     X(RP_ISOLATED_LIBDW, calloc)                                             \
     X(RP_ISOLATED_LIBDW, realloc)                                            \
     X(RP_ISOLATED_LIBDW, free)                                               \
-    X(RP_ISOLATED_LIBDW, malloc_trim)
+    X(RP_ISOLATED_LIBDW, malloc_trim)                                        \
+    X(RP_ISOLATED_DEMANGLER, __cxa_demangle)
 
 struct rp_isolated_functions {
 #define RP_ISOLATED_POINTER(library, name) __typeof__(name) *name;

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "demangle.h"
 #include "hash.h"
 #include "heap.h"
 #include "isolated.h"
@@ -424,7 +425,10 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
         file = RP_ISOLATED(dwfl_lineinfo)(line_info, NULL, &line, NULL, NULL, NULL);
     if (file == NULL)
         line = 0;
-    frame = symbolizer_new_frame(symbolizer, name, object, file, line);
+    char *readable = rp_demangle(name);
+    frame = symbolizer_new_frame(symbolizer, readable != NULL ? readable : name, object,
+                                 file, line);
+    rp_heap_free(readable);
     if (frame != NULL) {
         (void)symbol_map_put(&symbolizer->by_function, entry, frame);
         if (size > 0)

@@ -45,6 +45,7 @@
 #include "report_files.h"
 #include "symbolizer.h"
 #include "thread.h"
+#include "unwind.h"
 #include "version.h"
 
 /* Requests with samples but no end yet that the writer keeps; samples of
@@ -316,12 +317,16 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     /* Innermost first in the record, outermost first in the tree. Only the
      * interrupted frame's address is exact; the others are return addresses.
      * A stack deeper than the tree takes loses its outermost frames, never
-     * the leaf where the time is. */
+     * the leaf where the time is. reqprof's own frames (a wrapper between
+     * the server's call and libc's) are not the server's: the libc call,
+     * or the server's caller, is their place. */
     int outermost = record->frame_count - 1;
     int room = (int)(sizeof writer->frame_ids / sizeof writer->frame_ids[0] - depth);
     if (outermost + 1 > room)
         outermost = room - 1;
     for (int i = outermost; i >= 0; i--) {
+        if (rp_unwind_is_own_code(record->frames[i]))
+            continue;
         const struct rp_frame *frame = rp_symbolizer_lookup(
             writer->symbolizer, (uintptr_t)record->frames[i], i != 0);
         writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, frame);

@@ -455,13 +455,20 @@ static uintptr_t symbolizer_vdso(uintptr_t *start)
     return 0;
 }
 
+/* Whether address is in the vDSO. */
+static bool symbolizer_in_vdso(uintptr_t address)
+{
+    uintptr_t vdso_start, vdso_size = symbolizer_vdso(&vdso_start);
+    return address >= vdso_start && address - vdso_start < vdso_size;
+}
+
 /* The frame for an address in no known object: the vDSO, or named by the
  * address. */
 static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
                                            uintptr_t address)
 {
-    uintptr_t vdso_start, vdso_size = symbolizer_vdso(&vdso_start);
-    if (address >= vdso_start && address - vdso_start < vdso_size) {
+    if (symbolizer_in_vdso(address)) {
+        uintptr_t vdso_start, vdso_size = symbolizer_vdso(&vdso_start);
         if (symbolizer->vdso_frame == NULL) {
             symbolizer->vdso_frame =
                 symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0);
@@ -487,8 +494,11 @@ const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
         frame = symbol_map_get(&symbolizer->by_address, lookup);
     if (frame != NULL)
         return frame;
+    /* The vDSO has no file, and libdwfl's modules read from the maps may
+     * reach over it: a Python server's clock_gettime leaf was named as
+     * an address in libreqprof.so. */
     Dwfl_Module *module = NULL;
-    if (symbolizer->dwfl != NULL) {
+    if (symbolizer->dwfl != NULL && !symbolizer_in_vdso(lookup)) {
         module = RP_ISOLATED(dwfl_addrmodule)(symbolizer->dwfl, lookup);
         if (module == NULL && time(NULL) != symbolizer->mappings_read_at &&
             symbolizer_read_mappings(symbolizer) == 0)

@@ -161,8 +161,12 @@ class Server:
         return [self.report(line[8]) for line in lines]
 
     def report(self, stem):
+        """The JSON report of stem. No frame of reqprof's own may be in a
+        server's stack, whichever test reads it."""
         with gzip.open(os.path.join(self.report_dir, stem + ".json.gz")) as f:
             report = json.load(f)
+        own = own_frames(report["root"])
+        assert not own, "reqprof's frames in %s: %s" % (stem, own)
         report["stem"] = stem
         return report
 
@@ -285,6 +289,14 @@ def response_statuses(data):
         if status >= 200:
             statuses.append(status)
         data = data[head_end + 4 + length:]
+
+
+def own_frames(node):
+    """The functions of libreqprof.so in a report's tree."""
+    own = [node["function"]] if node.get("object") == "libreqprof.so" else []
+    for child in node["children"]:
+        own += own_frames(child)
+    return own
 
 
 def function_total(node, name):

@@ -49,6 +49,10 @@ struct handoff_slot {
      * outlives it is not known: the approximation of a queue past
      * HANDOFF_PENDING_MAX. */
     uint64_t unrecorded;
+    /* Jobs queued on the object as this slot saw them: each wake of a
+     * request not pending yet, recorded or not, and each new object the
+     * slot is made for. A guess (handoff_go_on) holds while it stays. */
+    unsigned queued;
     struct handoff_pending pending[HANDOFF_PENDING_MAX];
 };
 
@@ -68,6 +72,9 @@ static bool handoff_marked;
  * thread while thread->current_request still equals it. A thread that
  * took one of several shares (thread->sharing) instead. */
 static __thread uint64_t handoff_taken __attribute__((tls_model("initial-exec")));
+/* The object this thread last took work from: a pool's queue, where it
+ * looks for its next job after handing one on (handoff_go_on). */
+static __thread uintptr_t handoff_source __attribute__((tls_model("initial-exec")));
 
 static bool handoff_request_has_ended(uint64_t request_id)
 {
@@ -183,6 +190,7 @@ static struct handoff_slot *handoff_lock_slot(uintptr_t object, bool create)
     }
     spare->shared_takes = 0;
     spare->unknown_until_empty = false;
+    rp_atomic_fetch_add_relaxed(&spare->queued, 1);
     rp_atomic_store_relaxed(&spare->object, object);
     return spare;
 }
@@ -200,6 +208,7 @@ static void handoff_mark_unrecorded(uintptr_t object, uint64_t request_id)
         if (!rp_atomic_load_relaxed(&handoff_marked))
             rp_atomic_store_relaxed(&handoff_marked, true);
         handoff_raise(&slot->unrecorded, request_id);
+        rp_atomic_fetch_add_relaxed(&slot->queued, 1);
         return;
     }
 }
@@ -210,19 +219,108 @@ static bool handoff_holds(const struct rp_thread *thread)
     return handoff_taken != 0 || (thread != NULL && thread->sharing);
 }
 
-/* Before the thread waits or hands its work on: a request it took by
- * handoff is no longer current, and work it shared is shared no more.
- * Not while the thread is switching its request (a server's signal
+/* Before the thread waits or hands its work on (handed_on): a request it
+ * took by handoff is no longer current, and work it shared is shared no
+ * more. Not while the thread is switching its request (a server's signal
  * handler's call landing in reqprof's own). */
-static void handoff_release(struct rp_thread *thread)
+static void handoff_release(struct rp_thread *thread, bool handed_on)
 {
     uint64_t taken = handoff_taken;
     handoff_taken = 0;
     if (thread == NULL || thread->switching)
         return;
-    rp_thread_stop_sharing(thread, 0);
+    if (handed_on)
+        rp_thread_hand_on_share(thread);
+    else
+        rp_thread_stop_sharing(thread, 0);
     if (taken != 0 && thread->current_request == taken)
         rp_thread_set_current(thread, 0, NULL);
+}
+
+/* What a woken thread takes up: nothing (count 0), one request (count 1,
+ * with its connection), or one of several, not known which. */
+struct handoff_taking {
+    unsigned count;
+    uint64_t requests[HANDOFF_PENDING_MAX];
+    struct rp_conn *conn;
+};
+
+/* How a thread comes to take work from an object. */
+enum handoff_way {
+    HANDOFF_WOKEN,        /* woken on it */
+    HANDOFF_WOKEN_ALONE,  /* woken on it, and may not share (an event
+                           * loop's thread: the writes that follow name
+                           * each request) */
+    HANDOFF_GOING_ON,     /* no wake: it goes on to its next job
+                           * (handoff_go_on) */
+};
+
+/*
+ * Under the slot's lock: what the woken thread takes. The one live request
+ * pending there, which leaves the object unless every waiter takes it; or,
+ * with several pending (a queue holding several requests' jobs), one of
+ * them, not known which, if the thread may share and some pending request
+ * is not already in another woken thread's hands; or nothing, while a
+ * wake on the object went unrecorded. A thread going on takes as a woken
+ * one would, but all pending requests and none for good: its guess
+ * leaves them to the woken threads.
+ */
+static void handoff_take(struct handoff_slot *slot, enum handoff_way way,
+                         struct handoff_taking *taking)
+{
+    handoff_drop_ended(slot);
+    taking->count = 0;
+    uint64_t unrecorded = rp_atomic_load_relaxed(&slot->unrecorded);
+    if (unrecorded != 0 && handoff_request_has_ended(unrecorded)) {
+        /* Its job was run, or, unanswered, may still be queued. The mark
+         * goes (unless raised meanwhile: then it stays). */
+        if (handoff_ended_unanswered(unrecorded) && slot->count != 0)
+            slot->unknown_until_empty = true;
+        rp_atomic_cas_relaxed(&slot->unrecorded, &unrecorded, 0);
+    }
+    if (!handoff_request_has_ended(rp_atomic_load_relaxed(&slot->unrecorded)) ||
+        slot->unknown_until_empty || slot->shared_takes >= slot->count)
+        return; /* a job not recorded, or none left to take: a spurious wake */
+    if (slot->count == 1 && way != HANDOFF_GOING_ON) {
+        taking->count = 1;
+        taking->requests[0] = slot->pending[0].request;
+        taking->conn = slot->pending[0].conn;
+        if (!slot->pending[0].wakes_all)
+            handoff_remove(slot, 0);
+        return;
+    }
+    if (way == HANDOFF_WOKEN_ALONE)
+        return;
+    for (unsigned i = 0; i < slot->count; i++)
+        taking->requests[i] = slot->pending[i].request;
+    taking->count = slot->count;
+    if (way == HANDOFF_WOKEN)
+        slot->shared_takes++;
+}
+
+/*
+ * The thread handed its job on (a wake by it). A pool thread that finds
+ * its queue not empty takes the next job without waiting, and no wake
+ * says so: it guesses that its next job is one of the requests pending
+ * on the object it last took work from (rp_thread_share tells when the
+ * guess stands). Not an event loop's thread, whose writes name each
+ * request.
+ */
+static void handoff_go_on(struct rp_thread *thread)
+{
+    uintptr_t source = handoff_source;
+    if (source == 0 || thread->deferring || thread->switching ||
+        thread->current_request != 0)
+        return;
+    struct handoff_slot *slot = handoff_lock_slot(source, false);
+    if (slot == NULL)
+        return;
+    struct handoff_taking taking = {.count = 0};
+    handoff_take(slot, HANDOFF_GOING_ON, &taking);
+    unsigned queued = rp_atomic_load_relaxed(&slot->queued);
+    handoff_unlock(slot);
+    if (taking.count != 0)
+        rp_thread_share(thread, taking.requests, taking.count, &slot->queued, queued);
 }
 
 void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wakes_all)
@@ -246,14 +344,18 @@ void rp_handoff_record_wake(struct rp_thread *thread, uintptr_t object, bool wak
             slot->pending[i] = (struct handoff_pending){request_id, conn, wakes_all};
             rp_atomic_store_relaxed(&slot->count, i + 1);
             rp_atomic_fetch_add_relaxed(&handoff_pending_total, 1);
+            rp_atomic_fetch_add_relaxed(&slot->queued, 1);
             recorded = true;
         }
         handoff_unlock(slot);
     }
     if (request_id != 0 && !recorded)
         handoff_mark_unrecorded(object, request_id);
-    if ((request_id != 0 && request_id == handoff_taken) || thread->sharing)
-        handoff_release(thread);
+    if ((request_id != 0 && request_id == handoff_taken) || thread->sharing) {
+        handoff_release(thread, true);
+        if (object != handoff_source)
+            handoff_go_on(thread);
+    }
     errno = saved_errno;
 }
 
@@ -263,56 +365,8 @@ void rp_handoff_before_wait(void)
     if (__builtin_expect(!handoff_holds(thread), 1))
         return;
     int saved_errno = errno;
-    handoff_release(thread);
+    handoff_release(thread, false);
     errno = saved_errno;
-}
-
-/* What a woken thread takes up: nothing (count 0), one request (count 1,
- * with its connection), or one of several, not known which. */
-struct handoff_taking {
-    unsigned count;
-    uint64_t requests[HANDOFF_PENDING_MAX];
-    struct rp_conn *conn;
-};
-
-/*
- * Under the slot's lock: what the woken thread takes. The one live request
- * pending there, which leaves the object unless every waiter takes it; or,
- * with several pending (a queue holding several requests' jobs), one of
- * them, not known which, if the thread may share (may_share) and some
- * pending request is not already in another woken thread's hands; or
- * nothing, while a wake on the object went unrecorded.
- */
-static void handoff_take(struct handoff_slot *slot, bool may_share,
-                         struct handoff_taking *taking)
-{
-    handoff_drop_ended(slot);
-    taking->count = 0;
-    uint64_t unrecorded = rp_atomic_load_relaxed(&slot->unrecorded);
-    if (unrecorded != 0 && handoff_request_has_ended(unrecorded)) {
-        /* Its job was run, or, unanswered, may still be queued. The mark
-         * goes (unless raised meanwhile: then it stays). */
-        if (handoff_ended_unanswered(unrecorded) && slot->count != 0)
-            slot->unknown_until_empty = true;
-        rp_atomic_cas_relaxed(&slot->unrecorded, &unrecorded, 0);
-    }
-    if (!handoff_request_has_ended(rp_atomic_load_relaxed(&slot->unrecorded)) ||
-        slot->unknown_until_empty || slot->shared_takes >= slot->count)
-        return; /* a job not recorded, or none left to take: a spurious wake */
-    if (slot->count == 1) {
-        taking->count = 1;
-        taking->requests[0] = slot->pending[0].request;
-        taking->conn = slot->pending[0].conn;
-        if (!slot->pending[0].wakes_all)
-            handoff_remove(slot, 0);
-        return;
-    }
-    if (!may_share)
-        return;
-    for (unsigned i = 0; i < slot->count; i++)
-        taking->requests[i] = slot->pending[i].request;
-    taking->count = slot->count;
-    slot->shared_takes++;
 }
 
 void rp_handoff_woken(uintptr_t object)
@@ -335,16 +389,18 @@ void rp_handoff_woken(uintptr_t object)
     struct handoff_slot *slot = handoff_lock_slot(object, false);
     struct handoff_taking taking = {.count = 0};
     if (slot != NULL) {
-        handoff_take(slot, may_share, &taking);
+        handoff_take(slot, may_share ? HANDOFF_WOKEN : HANDOFF_WOKEN_ALONE, &taking);
         handoff_unlock(slot);
     }
     struct rp_thread *thread = taking.count != 0 ? rp_thread_self() : NULL;
     if (thread != NULL && !thread->switching) {
+        if (may_share)
+            handoff_source = object;
         if (taking.count == 1) {
             rp_thread_set_current(thread, taking.requests[0], taking.conn);
             handoff_taken = taking.requests[0];
         } else {
-            rp_thread_share(thread, taking.requests, taking.count);
+            rp_thread_share(thread, taking.requests, taking.count, NULL, 0);
         }
     }
     errno = saved_errno;
@@ -393,6 +449,7 @@ void rp_handoff_forget_all(void)
     /* Only slots with something pending are written: each page written
      * costs the child a copy. No other thread runs. */
     handoff_taken = 0;
+    handoff_source = 0;
     if (handoff_pending_total == 0 && !handoff_marked)
         return;
     for (unsigned i = 0; i < HANDOFF_SLOTS; i++) {

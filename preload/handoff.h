@@ -42,6 +42,15 @@
  *     that ends in a write naming one of its requests (a worker that
  *     writes the response itself) was that request's. A request taken
  *     from a socket is never displaced by a handoff.
+ *   - A pool thread that hands its work on and finds its queue not empty
+ *     takes the next job without waiting: no wake says so. It guesses,
+ *     sharing among the requests pending on the object it last took work
+ *     from, none of which it takes for good. The guess counts only if no
+ *     job was queued on the object before the thread took its own, and
+ *     the work ends in a hand-on (thread.h, rp_thread_share); otherwise it
+ *     is nobody's. A request that has ended has no part in shared samples
+ *     taken after its end (writer.c), so the request whose job the thread
+ *     just handed on, answered meanwhile, takes nothing of the next.
  *   - A request that ended is never taken (ends are published here as they
  *     happen), and nothing pending outlives its request in effect.
  *   - Not seen: a job queued by a thread with no request (housekeeping),

@@ -424,7 +424,8 @@ static bool thread_keeps_open_set(const struct rp_thread *thread)
     return thread->deferring;
 }
 
-void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count)
+void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count,
+                     const unsigned *queued, unsigned queued_seen)
 {
     rp_thread_stop_sharing(thread, 0);
     /* A current request can only be one that ended (handoff.c). */
@@ -433,6 +434,11 @@ void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigne
     unsigned named = count < RP_OPEN_MAX ? count : RP_OPEN_MAX;
     for (unsigned i = 0; i < named; i++)
         thread->open_requests[i] = requests[i];
+    thread->share_queued = queued;
+    thread->share_queued_seen = queued_seen;
+    if (queued != NULL)
+        thread->share_cpu_start_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    thread->share_guess = queued != NULL ? RP_SHARE_GUESSED : RP_SHARE_KNOWN;
     /* The handler reads the count, then sharing: both published last. A
      * sample's weight counts from now, not from the wait before. */
     rp_signal_fence();
@@ -444,7 +450,9 @@ void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigne
     rp_thread_arm(thread);
 }
 
-void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
+/* Ends the share: request_id as for rp_thread_stop_sharing; handed_on:
+ * the thread hands its work on. */
+static void thread_end_share(struct rp_thread *thread, uint64_t request_id, bool handed_on)
 {
     if (!thread->sharing)
         return;
@@ -452,10 +460,32 @@ void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
      * sample of the next stretch, which no RESOLVED record would end. */
     thread->sharing = 0;
     rp_signal_fence();
-    if (request_id != 0 && thread_open_index(thread, request_id) >= 0)
+    bool named = request_id != 0 && thread_open_index(thread, request_id) >= 0;
+    if (thread->share_guess != RP_SHARE_KNOWN) {
+        bool stands = named || (handed_on && thread->share_guess == RP_SHARE_HELD);
+        if (!stands) {
+            thread->open_count = 0;
+            request_id = 0;
+        } else if (!named && thread->open_count == 1) {
+            request_id = thread->open_requests[0];
+            named = true;
+        }
+        thread->share_guess = RP_SHARE_KNOWN;
+    }
+    if (named)
         thread->open_count = 0;
     thread_close_stretch(thread, request_id);
     thread->open_count = 0;
+}
+
+void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
+{
+    thread_end_share(thread, request_id, false);
+}
+
+void rp_thread_hand_on_share(struct rp_thread *thread)
+{
+    thread_end_share(thread, 0, true);
 }
 
 void rp_thread_end_stretch(struct rp_thread *thread, uint64_t request_id, bool done)
@@ -519,10 +549,19 @@ void rp_thread_defer(struct rp_thread *thread)
 
 void rp_thread_mark_stretch_from_handler(struct rp_thread *thread)
 {
-    if (thread->stretch_sampled)
+    bool settling = thread->sharing && thread->share_guess == RP_SHARE_GUESSED;
+    if (thread->stretch_sampled && !settling)
         return;
-    thread->stretch_cpu_mark_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    thread->stretch_sampled = 1;
+    uint64_t cpu_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    if (settling && cpu_ns - thread->share_cpu_start_ns >= RP_SHARE_GUESS_SETTLE_NS)
+        thread->share_guess = rp_atomic_load_relaxed(thread->share_queued) ==
+                                      thread->share_queued_seen
+                                  ? RP_SHARE_HELD
+                                  : RP_SHARE_FAILED;
+    if (!thread->stretch_sampled) {
+        thread->stretch_cpu_mark_ns = cpu_ns;
+        thread->stretch_sampled = 1;
+    }
 }
 
 bool rp_thread_sampling_stopped(void)

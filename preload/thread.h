@@ -71,6 +71,12 @@ struct rp_thread {
     volatile sig_atomic_t sharing; /* works for one of the open requests,
                                     * not known which (rp_thread_share):
                                     * on no request, samples are deferred */
+    /* A share that no wake made (a guess, rp_thread_share): settled by
+     * the handler once the thread has run for a while. */
+    volatile sig_atomic_t share_guess;  /* enum rp_share_guess */
+    const unsigned *share_queued;       /* the object's count of jobs queued */
+    unsigned share_queued_seen;         /* its value when the guess was made */
+    uint64_t share_cpu_start_ns;        /* thread CPU clock then */
 
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */
@@ -284,8 +290,35 @@ void rp_thread_block(struct rp_thread *thread);
  * samples on no request are deferred in a stretch of their own, shared
  * among those requests when it ends (the first RP_OPEN_MAX of them are
  * named), and its CPU time is nobody's. The timer is armed.
+ *
+ * queued is NULL for a wake's share. A pool thread that handed its job
+ * on and goes on to the next queued one without waiting (no wake says
+ * so) guesses instead: its job is one of the requests pending, unless a
+ * job was queued before it took its own. queued is the object's count
+ * of jobs queued, queued_seen its value now. Once the thread has run
+ * RP_SHARE_GUESS_SETTLE_NS of CPU time since (taking a job from a queue
+ * takes far less), the signal handler settles the guess: it holds if
+ * the count did not move. It stands only if it held and the stretch ends
+ * in a hand-on (rp_thread_hand_on_share), or if a write names one of its
+ * requests; otherwise its samples are nobody's (the thread found the
+ * queue empty and waits, or took a job queued after the guess).
  */
-void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count);
+void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count,
+                     const unsigned *queued, unsigned queued_seen);
+
+enum rp_share_guess {
+    RP_SHARE_KNOWN,     /* a wake's share: no guess */
+    RP_SHARE_GUESSED,   /* not settled yet */
+    RP_SHARE_HELD,      /* no job was queued before the thread took its own */
+    RP_SHARE_FAILED,    /* one was: the thread may be running it */
+};
+
+#define RP_SHARE_GUESS_SETTLE_NS 50000u
+
+/* The sharing thread hands its work on (a wake by it, handoff.c): the
+ * stretch is shared among the requests as rp_thread_stop_sharing does,
+ * or, a guess that held, given to its one request if it names one. */
+void rp_thread_hand_on_share(struct rp_thread *thread);
 
 /*
  * The sharing thread hands its work on or waits for more, or an I/O event
@@ -297,8 +330,10 @@ void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigne
  */
 void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id);
 
-/* The signal handler took the first deferred sample of the stretch: its
- * end must be recorded, and the CPU clock is marked. Async-signal-safe. */
+/* The signal handler took a deferred sample: the first of the stretch
+ * means its end must be recorded, and the CPU clock is marked; a guessed
+ * share is settled once it ran long enough (rp_thread_share).
+ * Async-signal-safe. */
 void rp_thread_mark_stretch_from_handler(struct rp_thread *thread);
 
 /* Deferred ticks in one stretch after which the handler treats ticks as

@@ -440,17 +440,28 @@ static const struct rp_frame *writer_shared_frame(unsigned count)
  * A deferred sample of weight w shared among N requests: each gets w / N
  * whole intervals, and the remainder goes round, one each, from a cursor
  * that moves on, so that many samples split evenly and their sum stays w.
+ * A request that had ended when the sample was taken has no part in it
+ * (the work was for one of the others: a pool's next job, after the
+ * request whose job was done was answered); with one left, the sample is
+ * its own. The drains know every end stamped before a RESOLVED record
+ * (writer_drain_thread).
  */
 static void writer_take_deferred(const struct rp_record *record, void *context)
 {
     struct writer_resolution *resolution = context;
     struct writer *writer = resolution->writer;
-    unsigned count = resolution->count;
+    uint64_t members[RP_OPEN_MAX + 1];
+    unsigned count = 0;
+    for (unsigned i = 0; i < resolution->count; i++) {
+        uint64_t id = resolution->requests[i];
+        const struct writer_end *end = writer_ended(writer, id);
+        if (resolution->count == 1 || end == NULL || end->end_ns >= record->time_ns)
+            members[count++] = id;
+    }
     if (count == 0)
         return; /* nobody's: dropped */
     if (count == 1) {
-        writer_fold(writer, resolution->thread, record, resolution->requests[0],
-                    record->value, NULL);
+        writer_fold(writer, resolution->thread, record, members[0], record->value, NULL);
         return;
     }
     const struct rp_frame *shared = writer_shared_frame(count);
@@ -459,8 +470,7 @@ static void writer_take_deferred(const struct rp_record *record, void *context)
         unsigned member = (writer->share_cursor + i) % count;
         uint64_t weight = each + (i < remainder ? 1 : 0);
         if (weight > 0)
-            writer_fold(writer, resolution->thread, record,
-                        resolution->requests[member], weight, shared);
+            writer_fold(writer, resolution->thread, record, members[member], weight, shared);
     }
     writer->share_cursor = (writer->share_cursor + (unsigned)remainder) % count;
 }
@@ -490,8 +500,11 @@ static void writer_drain_thread(struct rp_thread *thread, void *context)
         /* A drain takes long (symbols are read as stacks come): a sample
          * taken meanwhile may be of a request that ended after the batch
          * was taken, whose end the writer does not know yet. It waits for
-         * the next drain, and so do the records after it. */
-        if (record->kind == RP_RECORD_STACK && record->time_ns > writer->horizon_ns)
+         * the next drain, and so do the records after it. So does a
+         * stretch's resolution, whose samples are shared among requests
+         * by their ends (writer_take_deferred). */
+        if ((record->kind == RP_RECORD_STACK || record->kind == RP_RECORD_RESOLVED) &&
+            record->time_ns > writer->horizon_ns)
             break;
         if (record->kind == RP_RECORD_DEFERRED) {
             /* Samples of a stretch whose end did not come are dropped:

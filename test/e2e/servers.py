@@ -478,8 +478,9 @@ def event_server(upstream_port):
 
 
 
-def pool_server(queue):
+def pool_server(queue, workers=4):
     """Our worker-pool server: an epoll I/O thread hands each request to a
-    pool of four threads through a queue woken by queue ("cond", "sem"
+    pool of workers threads through a queue woken by queue ("cond", "sem"
     or "futex"), and takes the results back through an eventfd."""
-    return Server(command=[built_program("pool_server"), "--queue", queue])
+    return Server(command=[built_program("pool_server"), "--queue", queue,
+                           "--workers", str(workers)])

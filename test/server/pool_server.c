@@ -5,7 +5,7 @@
  *
  * One I/O thread runs an epoll loop: it accepts, reads each request and
  * queues a job for the pool; when a worker is done it writes the
- * response. Four worker threads take jobs from the queue, burn CPU in a
+ * response. Worker threads (four) take jobs from the queue, burn CPU in a
  * function named after the route, put the result on the done list and
  * wake the I/O thread through an eventfd its epoll set watches. The
  * shape of many C++ servers.
@@ -30,8 +30,11 @@
  * Each connection carries one request at a time (keep-alive is served in
  * turn); the response closes nothing.
  *
- * Usage: pool_server [--queue cond|sem|futex]
- *   prints "listening on PORT" once it serves; SIGTERM or SIGINT end the
+ * Usage: pool_server [--queue cond|sem|futex] [--workers N]
+ *   N worker threads (4; 1 to 16): with fewer workers than requests at
+ *   once, a worker that finishes a job finds the next one queued and
+ *   takes it without waiting.
+ *   Prints "listening on PORT" once it serves; SIGTERM or SIGINT end the
  *   loop and main() returns 0.
  */
 #include <errno.h>
@@ -52,7 +55,8 @@
 
 #include "server_support.h"
 
-#define WORKERS 4
+#define WORKERS_DEFAULT 4
+#define WORKERS_MAX 16
 #define CLIENT_BUFFER_SIZE 4096
 #define RESPONSE_MAX 256
 #define PARAM_MS_MAX 10000
@@ -303,8 +307,17 @@ int main(int argc, char **argv) {
     struct sockaddr_in address;
     socklen_t length = sizeof address;
     int listener, epoll_fd;
+    long workers = WORKERS_DEFAULT;
 
     for (int i = 1; i < argc; i++) {
+        if (i + 1 < argc && strcmp(argv[i], "--workers") == 0) {
+            workers = strtol(argv[++i], NULL, 10);
+            if (workers < 1 || workers > WORKERS_MAX) {
+                fprintf(stderr, "pool_server: --workers takes 1 to %d\n", WORKERS_MAX);
+                return 2;
+            }
+            continue;
+        }
         const char *queue = i + 1 < argc && strcmp(argv[i], "--queue") == 0 ? argv[++i] : "";
 
         if (strcmp(queue, "cond") == 0) {
@@ -314,7 +327,7 @@ int main(int argc, char **argv) {
         } else if (strcmp(queue, "futex") == 0) {
             queue_kind = QUEUE_FUTEX;
         } else {
-            fprintf(stderr, "usage: pool_server [--queue cond|sem|futex]\n");
+            fprintf(stderr, "usage: pool_server [--queue cond|sem|futex] [--workers N]\n");
             return 2;
         }
     }
@@ -333,7 +346,7 @@ int main(int argc, char **argv) {
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, listener, &event);
     event.data.ptr = &eventfd_marker;
     epoll_ctl(epoll_fd, EPOLL_CTL_ADD, done_eventfd, &event);
-    for (int i = 0; i < WORKERS; i++) {
+    for (long i = 0; i < workers; i++) {
         pthread_t thread;
 
         if (pthread_create(&thread, NULL, worker_main, NULL) != 0) {

@@ -34,12 +34,17 @@ void rp_thread_set_current(struct rp_thread *thread, uint64_t request_id,
     thread->current_conn = conn;
 }
 
-/* Sharing, as thread.c keeps it: the requests in the open set. */
-void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count)
+/* Sharing, as thread.c keeps it: the requests in the open set, and for
+ * a guess, the count of jobs queued it watches. */
+void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigned count,
+                     const unsigned *queued, unsigned queued_seen)
 {
     for (unsigned i = 0; i < count && i < RP_OPEN_MAX; i++)
         thread->open_requests[i] = requests[i];
     thread->open_count = count;
+    thread->share_queued = queued;
+    thread->share_queued_seen = queued_seen;
+    thread->share_guess = queued != NULL ? RP_SHARE_GUESSED : RP_SHARE_KNOWN;
     thread->sharing = 1;
 }
 
@@ -48,6 +53,12 @@ void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id)
     (void)request_id;
     thread->sharing = 0;
     thread->open_count = 0;
+    thread->share_guess = RP_SHARE_KNOWN;
+}
+
+void rp_thread_hand_on_share(struct rp_thread *thread)
+{
+    rp_thread_stop_sharing(thread, 0);
 }
 
 /* fds below this are eventfds or pipes the server made. */
@@ -71,6 +82,7 @@ static void on(struct rp_thread *thread, uint64_t request_id)
     rp_thread_state = thread;
     thread->sharing = 0;
     thread->open_count = 0;
+    thread->share_guess = RP_SHARE_KNOWN;
     thread->current_request = request_id;
     thread->current_conn = request_id != 0 ? (struct rp_conn *)&some_connection : NULL;
 }
@@ -180,11 +192,76 @@ UNIT_TEST(sharing_ends_at_the_next_wait_or_hand_over)
 
     rp_handoff_woken((uintptr_t)&queue);
     EXPECT_TRUE(pool_thread->sharing);
+    EXPECT_INT_EQ(RP_SHARE_KNOWN, pool_thread->share_guess);
     rp_handoff_wake((uintptr_t)&done, false); /* hands the result back */
+    /* Both takes count as in threads' hands: nothing left to guess. */
     EXPECT_TRUE(!pool_thread->sharing);
     /* A sharer hands no request on. */
     woken(io_thread, &done);
     EXPECT_INT_EQ(0, io_thread->current_request);
+}
+
+/* A pool thread that hands its job on and finds more queued takes the
+ * next one without waiting: no wake says which, so it guesses among the
+ * requests pending where it was last woken, and watches for a job queued
+ * after the guess (thread.c settles it). */
+UNIT_TEST(a_pool_thread_going_on_without_a_wait_guesses_among_the_pending)
+{
+    int queue = 0, done = 0; /* only their addresses count */
+    uint64_t a = request(), b = request(), c = request();
+    wake(io_thread, a, &queue);
+    woken(pool_thread, &queue);
+    EXPECT_INT_EQ(a, pool_thread->current_request);
+    wake(io_thread, b, &queue);
+    wake(io_thread, c, &queue);
+
+    on(pool_thread, a);
+    rp_handoff_wake((uintptr_t)&done, false); /* hands a's result back */
+    EXPECT_INT_EQ(0, pool_thread->current_request);
+    EXPECT_TRUE(shares_between(pool_thread, b, c));
+    EXPECT_INT_EQ(RP_SHARE_GUESSED, pool_thread->share_guess);
+    EXPECT_INT_EQ(*pool_thread->share_queued, pool_thread->share_queued_seen);
+    /* A job queued after the guess moves the count it watches. */
+    uint64_t d = request();
+    wake(io_thread, d, &queue);
+    EXPECT_TRUE(*pool_thread->share_queued != pool_thread->share_queued_seen);
+    /* The first result is a's alone. */
+    woken(io_thread, &done);
+    EXPECT_INT_EQ(a, io_thread->current_request);
+}
+
+/* A guess takes nothing for good: a thread woken for the one request
+ * pending takes it as before. */
+UNIT_TEST(a_guess_leaves_the_pending_request_to_the_woken_thread)
+{
+    int queue = 0, done = 0; /* only their addresses count */
+    uint64_t a = request(), b = request();
+    wake(io_thread, a, &queue);
+    woken(pool_thread, &queue);
+    wake(io_thread, b, &queue);
+    on(pool_thread, a);
+    rp_handoff_wake((uintptr_t)&done, false);
+    EXPECT_TRUE(pool_thread->sharing && pool_thread->open_count == 1 &&
+                pool_thread->open_requests[0] == b);
+    woken(io_thread, &queue); /* stands for a second pool thread */
+    EXPECT_INT_EQ(b, io_thread->current_request);
+}
+
+/* An event loop's thread names each request by its writes: it does not
+ * guess what it runs after handing a request on. */
+UNIT_TEST(an_event_loops_thread_does_not_guess)
+{
+    int done = 0, queue = 0; /* only their addresses count */
+    uint64_t a = request(), b = request();
+    wake(pool_thread, a, &done);
+    io_thread->deferring = 1;
+    woken(io_thread, &done);
+    EXPECT_INT_EQ(a, io_thread->current_request);
+    wake(pool_thread, b, &done);
+    on(io_thread, a);
+    rp_handoff_wake((uintptr_t)&queue, false);
+    EXPECT_TRUE(!io_thread->sharing);
+    io_thread->deferring = 0;
 }
 
 /* A queue deeper than the requests a slot tells apart: the wake past them
@@ -367,6 +444,9 @@ int main(void)
     UNIT_RUN(several_requests_pending_are_shared_never_guessed_between);
     UNIT_RUN(an_event_loops_thread_shares_nothing_it_is_handed);
     UNIT_RUN(sharing_ends_at_the_next_wait_or_hand_over);
+    UNIT_RUN(a_pool_thread_going_on_without_a_wait_guesses_among_the_pending);
+    UNIT_RUN(a_guess_leaves_the_pending_request_to_the_woken_thread);
+    UNIT_RUN(an_event_loops_thread_does_not_guess);
     UNIT_RUN(a_wake_not_recorded_makes_the_objects_takes_unknown_until_it_ends);
     UNIT_RUN(a_request_ending_unanswered_makes_the_objects_takes_unknown_until_empty);
     UNIT_RUN(a_closed_fd_leaves_no_unrecorded_mark_to_the_next_of_its_number);

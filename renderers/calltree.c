@@ -326,6 +326,15 @@ uint32_t rp_calltree_intern(struct rp_calltree *tree,
     return frame_intern(tree, frame, true);
 }
 
+uint32_t rp_calltree_find(const struct rp_calltree *tree,
+                          const struct rp_frame *frame)
+{
+    if (tree->frame_count == 0 || frame->function == NULL)
+        return RP_FRAME_ROOT;
+    /* An empty slot holds FRAME_SLOT_EMPTY, which is RP_FRAME_ROOT. */
+    return tree->frame_slots[frame_slot_find(tree, frame)];
+}
+
 /* The slot of the lasting frame at frame's address, or the empty one it
  * would take. */
 static struct lasting_slot *lasting_slot_find(const struct rp_calltree *tree,
@@ -538,6 +547,15 @@ int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,
     if (weight > 0)
         (void)rp_calltree_timeline_add(tree, &leaf->public, time_ns, weight);
     return 0;
+}
+
+uint64_t rp_calltree_subtree_size(const struct rp_calltree_node *node)
+{
+    uint64_t size = 1;
+
+    for (node = node->first_child; node; node = node->next_sibling)
+        size += rp_calltree_subtree_size(node);
+    return size;
 }
 
 const struct rp_calltree_node *rp_calltree_root(const struct rp_calltree *tree)

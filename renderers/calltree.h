@@ -64,6 +64,14 @@ uint32_t rp_calltree_intern(struct rp_calltree *tree,
                             const struct rp_frame *frame);
 
 /*
+ * The id of the tree's frame equal to *frame, or RP_FRAME_ROOT if the tree
+ * has none: rp_calltree_intern without adding, to match the nodes of two
+ * trees (reqprof diff).
+ */
+uint32_t rp_calltree_find(const struct rp_calltree *tree,
+                          const struct rp_frame *frame);
+
+/*
  * rp_calltree_intern for a frame that, strings included, stays unchanged
  * for longer than the tree lives (the symbolizer's frames do): it is found
  * by its address before its contents, and the tree keeps it uncopied. Two
@@ -84,6 +92,10 @@ int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
 
 /* The root node; its total is the weight of every sample added. */
 const struct rp_calltree_node *rp_calltree_root(const struct rp_calltree *tree);
+
+/* The nodes of node's subtree, itself included: what a view that leaves
+ * it out counts. */
+uint64_t rp_calltree_subtree_size(const struct rp_calltree_node *node);
 
 /*
  * The frame behind an id returned by rp_calltree_intern. RP_FRAME_ROOT

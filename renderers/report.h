@@ -227,6 +227,41 @@ int rp_render_pprof(const struct rp_report *report, struct rp_buffer *out);
  */
 int rp_render_collapsed(const struct rp_report *report, struct rp_buffer *out);
 
+/*
+ * Two reports side by side, for reqprof diff (render_diff.c): a and b are
+ * one request's reports or sums of several (their requests say how many).
+ * Each view is one tree, the union of both, whose lines give A's time,
+ * B's and B - A in ms.
+ */
+struct rp_diff {
+    const struct rp_report *a, *b;
+    const char *a_label, *b_label; /* what each side was made of, for the
+                                    * header: file or directory names */
+    /* Times are each side's totals over its requests (averages), as
+     * sides of different numbers of requests are compared; otherwise
+     * totals. The views say which. */
+    bool per_request;
+};
+
+/*
+ * Renders the diff as text: a header naming both sides, then the tree,
+ * lines under options->threshold of the larger side (in both sides and in
+ * their difference) left out and counted; options' unicode and color as
+ * in rp_render_text (red: B takes longer, green: less). Library frames are
+ * not folded. Returns 0, or -1 if the buffer failed.
+ */
+int rp_render_diff_text(const struct rp_diff *diff,
+                        const struct rp_text_options *options,
+                        struct rp_buffer *out);
+
+/*
+ * Renders the diff as a self-contained HTML page (no script): the same
+ * lines as the text, each subtree folding, with a bar for each difference.
+ * Returns 0, or -1 if the buffer failed.
+ */
+int rp_render_diff_html(const struct rp_diff *diff, double threshold,
+                        struct rp_buffer *out);
+
 /* The formats a report is rendered in; rp_formats describes each. */
 enum rp_format {
     RP_FORMAT_TEXT,

@@ -23,9 +23,9 @@ static const char stats_usage[] =
     "  - the number of requests, and their duration's 50th, 90th and 99th\n"
     "    percentiles (nearest rank: the shortest duration that many\n"
     "    percent of the requests took at most), from index.tsv;\n"
-    "  - the CPU share: the requests' CPU time over their duration, of those\n"
-    "    whose CPU time was measured (a request no sample landed in has\n"
-    "    none);\n"
+    "  - the CPU share: the requests' CPU time over their duration; a\n"
+    "    request no sample landed in has no CPU time measured, and counts\n"
+    "    as none (it ran less than a sampling interval);\n"
     "  - the 5 functions with the most time of their own (self) across the\n"
     "    route's reports, with their share of the reports' sampled time;\n"
     "    this needs JSON or HTML reports (REQPROF_OUTPUT=json or html).\n"
@@ -49,7 +49,6 @@ struct stats_route {
     size_t count;
     double duration_ms;  /* in all */
     double cpu_ms;       /* in all, of those measured */
-    double measured_ms;  /* the duration of those measured */
     size_t measured;     /* requests whose CPU time was measured */
     size_t reports;      /* reports read for the functions */
     double sampled_ms;   /* samples of those reports, in ms */
@@ -221,9 +220,9 @@ static void route_print(const struct stats_route *route)
                durations[0], durations[1], durations[2]);
         free(sorted);
     }
-    if (route->measured > 0 && route->measured_ms > 0)
+    if (route->measured > 0 && route->duration_ms > 0)
         printf("  CPU       %.1f%% of the duration (%zu of %zu requests "
-               "measured)\n", 100 * route->cpu_ms / route->measured_ms,
+               "measured)\n", 100 * route->cpu_ms / route->duration_ms,
                route->measured, route->count);
     else
         printf("  CPU       - (no request's CPU time was measured)\n");
@@ -338,7 +337,6 @@ static long routes_make(const struct rp_cli_request *requests, size_t count,
         if (request->cpu_measured) {
             route->measured++;
             route->cpu_ms += request->cpu_ms;
-            route->measured_ms += request->duration_ms;
         }
     }
     return (long)route_count;

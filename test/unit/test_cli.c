@@ -336,7 +336,7 @@ UNIT_TEST(latest_and_slowest_pick_among_requests_with_a_report)
 UNIT_TEST(stats_groups_routes_and_names_their_top_functions)
 {
     /* Three /lua requests (two queries) and one /other: CPU measured for
-     * two of the /lua ones, 30 of 60 ms. */
+     * two of the /lua ones, 30 ms of the 90 the three took. */
     static const char index[] =
         "1795000000000000\t7\tGET\t/lua?x=1\t200\t10.000\t5.000\t10\tone\t0\n"
         "1795000001000000\t7\tGET\t/lua?x=2\t200\t50.000\t25.000\t50\ttwo\t0\n"
@@ -355,7 +355,7 @@ UNIT_TEST(stats_groups_routes_and_names_their_top_functions)
     EXPECT_TRUE(strstr(output, "GET /lua: 3 requests, 90.0 ms in all\n"
                                "  duration  p50 30.0 ms  p90 50.0 ms  "
                                "p99 50.0 ms\n"
-                               "  CPU       50.0% of the duration (2 of 3 "
+                               "  CPU       33.3% of the duration (2 of 3 "
                                "requests measured)\n"
                                "  self time, top 5 of 2 reports (48.0 ms "
                                "sampled):\n"

@@ -34,6 +34,10 @@ static const char diff_usage[] =
     "  -o FILE         write to FILE instead of stdout; FILE.gz is\n"
     "                  gzip-compressed\n" RP_CLI_TEXT_OPTIONS_HELP;
 
+/* What diff_arguments returns when the command is to go on: no exit
+ * status. */
+#define DIFF_GO_ON (-1)
+
 /* One side of the diff, as the command line gives it. */
 struct diff_side {
     char **arguments; /* files or directories */
@@ -126,8 +130,8 @@ static int diff_write(const struct rp_diff *diff, int format,
 /*
  * Reads diff's command line: the files and directories into paths (argc
  * of room), their number into *count, and where --vs parts them into *vs
- * (A is paths[0] to paths[*vs - 1]). Returns RP_EXIT_OK to go on, or the
- * exit status to leave with (--help, a mistake: said on stderr).
+ * (A is paths[0] to paths[*vs - 1]). Returns DIFF_GO_ON, or the exit
+ * status to leave with (--help, a mistake: said on stderr).
  */
 static int diff_arguments(int argc, char **argv, char **paths, int *count,
                           int *vs, const char **pattern,
@@ -178,7 +182,7 @@ static int diff_arguments(int argc, char **argv, char **paths, int *count,
                         "B...\n\n");
         return rp_cli_usage(diff_usage, false);
     }
-    return RP_EXIT_OK;
+    return DIFF_GO_ON;
 }
 
 int rp_cli_diff(int argc, char **argv)
@@ -198,7 +202,7 @@ int rp_cli_diff(int argc, char **argv)
     }
     status = diff_arguments(argc, argv, paths, &arguments, &vs, &pattern,
                             &text, &format, &output);
-    if (status != RP_EXIT_OK) {
+    if (status != DIFF_GO_ON) {
         free(paths);
         return status;
     }

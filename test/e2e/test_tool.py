@@ -400,7 +400,8 @@ def test_missing_corrupt_and_foreign_files_are_refused_clearly():
 def test_help_and_usage_errors():
     out, _ = tool("--help")
     assert b"usage: reqprof COMMAND" in out
-    for command in ("ls", "show", "open", "convert", "merge"):
+    for command in ("ls", "show", "open", "convert", "merge", "diff",
+                    "stats"):
         out, _ = tool(command, "--help")
         assert out.startswith(b"usage: reqprof " + command.encode()), out
     _, stderr = tool(expect=2)
@@ -413,6 +414,10 @@ def test_help_and_usage_errors():
     assert "expected one REPORT" in stderr, stderr
     _, stderr = tool("ls", "--slowest", "0", expect=2)
     assert "--slowest" in stderr, stderr
+    _, stderr = tool("diff", "a", expect=2)
+    assert "expected A and B" in stderr, stderr
+    _, stderr = tool("diff", "a", "b", "--to", "pprof", expect=2)
+    assert "expected text or html" in stderr, stderr
 
 
 def with_timeline(report, destination):

@@ -484,11 +484,14 @@ static void html_put_row(struct rp_buffer *out, const struct diff_line *line,
     rp_buffer_printf(out, "</span><span class=\"bar\"><i class=\"%s\" "
                           "style=\"width:", direction);
     rp_buffer_put_decimal(out, width > 50 ? 50 : width, 2);
-    rp_buffer_puts(out, "%\"></i></span> ");
+    /* The numbers stay in their columns; the names show the depth. */
+    rp_buffer_printf(out, "%%\"></i></span><span style=\"padding-left:%zuem\">",
+                     line->depth);
     if (line->frame != NULL)
         html_put_frame(out, line->frame);
     else
         rp_buffer_puts(out, "<span class=\"self\">[self]</span>");
+    rp_buffer_puts(out, "</span>");
 }
 
 static const char html_style[] =
@@ -496,7 +499,7 @@ static const char html_style[] =
     "h1{font-size:1.3em}.sides td{padding:0 1em 0 0}"
     ".head,.row,summary{font-family:ui-monospace,monospace;"
     "white-space:nowrap}"
-    ".kids{margin-left:1.6em}details>summary{cursor:pointer}"
+    "details>summary{cursor:pointer}"
     ".row{padding-left:1.1em}"
     ".ms{display:inline-block;width:6.5em;text-align:right}"
     ".slower{color:#b3261e}.faster{color:#1b7f3b}"

@@ -54,8 +54,7 @@ struct diff_lines {
 struct diff_walk {
     const struct rp_calltree *union_tree, *a_tree, *b_tree;
     double a_ms_per_sample, b_ms_per_sample;
-    double threshold_ms; /* lines under this on both sides, and in their
-                          * difference, are left out */
+    double threshold_ms; /* lines under this on both sides are left out */
     struct diff_lines *lines;
 };
 
@@ -123,15 +122,14 @@ static int item_compare(const void *x, const void *y)
     return (p->order > q->order) - (p->order < q->order);
 }
 
-/* Whether an item is worth a line: either side, or the difference, at
- * the threshold; a [self] of nothing never is. */
+/* Whether an item is worth a line: either side at the threshold (and so
+ * any difference over it); a [self] of nothing never is. */
 static bool item_shown(const struct diff_walk *walk,
                        const struct diff_item *item)
 {
     if (item->node == NULL && item->a_ms == 0 && item->b_ms == 0)
         return false;
-    return larger(item->a_ms, item->b_ms) >= walk->threshold_ms ||
-           magnitude(item->b_ms - item->a_ms) >= walk->threshold_ms;
+    return larger(item->a_ms, item->b_ms) >= walk->threshold_ms;
 }
 
 /*
@@ -319,8 +317,8 @@ static void put_left_out(struct rp_buffer *out, const struct diff_lines *lines,
     rp_buffer_puts(out, lines->left_out == 1 ? " frame" : " frames");
     rp_buffer_puts(out, " under ");
     rp_buffer_put_decimal(out, threshold * 100, 1);
-    rp_buffer_puts(out, "% of the larger side, in both sides and in their "
-                        "difference, not shown");
+    rp_buffer_puts(out, "% of the larger side's request on both sides not "
+                        "shown");
 }
 
 /* Appends a number column: value right-aligned, with a sign if signed. */

@@ -245,8 +245,8 @@ struct rp_diff {
 
 /*
  * Renders the diff as text: a header naming both sides, then the tree,
- * lines under options->threshold of the larger side (in both sides and in
- * their difference) left out and counted; options' unicode and color as
+ * lines under options->threshold of the larger side's request on both
+ * sides left out and counted; options' unicode and color as
  * in rp_render_text (red: B takes longer, green: less). Library frames are
  * not folded. Returns 0, or -1 if the buffer failed.
  */

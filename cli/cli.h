@@ -78,6 +78,11 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
                         const struct rp_text_options *options,
                         const char *output);
 
+/* rp_cli_report_write's second half, for a report already rendered
+ * (rendered->failed: out of memory) in format. */
+int rp_cli_rendered_write(const struct rp_buffer *rendered,
+                          enum rp_format format, const char *output);
+
 /*
  * The text view's settings before options: from REQPROF_SHOW_ALL and
  * REQPROF_UNICODE (rp_cli_settings), colour when color_allowed and

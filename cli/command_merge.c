@@ -83,13 +83,14 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
 }
 
 /*
- * Merges the matching requests of dir into merged. Returns an exit
- * status; skipped counts requests without a report to read, by why they
- * have none (enum rp_cli_no_file; RP_CLI_HAS_FILES: none in a format that
- * can be read back).
+ * Merges the matching requests of dir into merged, and adds each to pprof
+ * unless it is NULL. Returns an exit status; skipped counts requests
+ * without a report to read, by why they have none (enum rp_cli_no_file;
+ * RP_CLI_HAS_FILES: none in a format that can be read back).
  */
 static int merge_directory(const char *dir, const char *pattern,
-                           struct rp_report *merged, size_t *skipped)
+                           struct rp_report *merged, struct rp_pprof *pprof,
+                           size_t *skipped)
 {
     struct rp_cli_request *requests;
     char error[RP_CLI_ERROR_MAX], path[4096];
@@ -111,6 +112,9 @@ static int merge_directory(const char *dir, const char *pattern,
         if (rp_cli_report_load(path, &report, error, sizeof error) != 0 ||
             merge_add(merged, &report, error, sizeof error) != 0) {
             fprintf(stderr, "reqprof: %s: %s\n", path, error);
+            status = RP_EXIT_FAILURE;
+        } else if (pprof != NULL && rp_pprof_add(pprof, &report) != 0) {
+            fprintf(stderr, "reqprof: out of memory\n");
             status = RP_EXIT_FAILURE;
         }
         rp_report_release(&report);
@@ -143,6 +147,23 @@ static void merge_say_skipped(const size_t *skipped)
                     skipped[i] == 1 ? "" : "s", why[i]);
 }
 
+/* Writes the profile of the requests added to pprof; merged says what is
+ * said of them all. Returns an exit status. */
+static int merge_write_pprof(struct rp_pprof *pprof,
+                             const struct rp_report *merged,
+                             const char *output)
+{
+    struct rp_buffer rendered;
+    int status;
+
+    rp_buffer_init(&rendered);
+    if (rp_pprof_write(pprof, merged, &rendered) != 0)
+        rendered.failed = true;
+    status = rp_cli_rendered_write(&rendered, RP_FORMAT_PPROF, output);
+    rp_buffer_free(&rendered);
+    return status;
+}
+
 int rp_cli_merge(int argc, char **argv)
 {
     static const struct option options[] = {
@@ -154,6 +175,7 @@ int rp_cli_merge(int argc, char **argv)
         {0}};
     struct rp_text_options text;
     struct rp_report merged;
+    struct rp_pprof *pprof = NULL;
     const char *pattern = NULL, *output = NULL;
     /* By enum rp_cli_no_file. */
     size_t skipped[RP_CLI_NO_FILE_COUNT] = {0};
@@ -181,11 +203,18 @@ int rp_cli_merge(int argc, char **argv)
     }
     memset(&merged, 0, sizeof merged);
     merged.tree = rp_calltree_new();
-    if (merged.tree == NULL) {
+    /* pprof keeps each request's labels on its own samples, so that
+     * -tagfocus splits the profile again: made of the requests, not of
+     * their sum. */
+    if (format == RP_FORMAT_PPROF)
+        pprof = rp_pprof_new();
+    if (merged.tree == NULL || (format == RP_FORMAT_PPROF && pprof == NULL)) {
         fprintf(stderr, "reqprof: out of memory\n");
+        rp_report_release(&merged);
+        rp_pprof_free(pprof);
         return RP_EXIT_FAILURE;
     }
-    status = merge_directory(argv[optind], pattern, &merged, skipped);
+    status = merge_directory(argv[optind], pattern, &merged, pprof, skipped);
     merge_say_skipped(skipped);
     if (status == RP_EXIT_OK && merged.requests == 0) {
         fprintf(stderr, "reqprof: no report in %s to merge%s%s\n",
@@ -198,9 +227,12 @@ int rp_cli_merge(int argc, char **argv)
         if (merged.path[0] == '\0' && pattern != NULL)
             snprintf(merged.path, sizeof merged.path, "%s", pattern);
         rp_calltree_sort(merged.tree);
-        status = rp_cli_report_write(&merged, (enum rp_format)format, &text,
-                                     output);
+        status = pprof != NULL
+                     ? merge_write_pprof(pprof, &merged, output)
+                     : rp_cli_report_write(&merged, (enum rp_format)format,
+                                           &text, output);
     }
     rp_report_release(&merged);
+    rp_pprof_free(pprof);
     return status;
 }

@@ -222,6 +222,26 @@ int rp_render_html(const struct rp_report *report, struct rp_buffer *out);
 int rp_render_pprof(const struct rp_report *report, struct rp_buffer *out);
 
 /*
+ * A pprof profile of many requests (reqprof merge --to pprof), in which
+ * each sample keeps its own request's labels (method, path, route,
+ * status, request id), so that pprof -tagfocus splits it again. Add each
+ * request's report, then write the profile once: whole gives what is said
+ * of them all (start, duration, interval, program). rp_render_pprof is
+ * this for one request.
+ */
+struct rp_pprof;
+/* NULL when out of memory. */
+struct rp_pprof *rp_pprof_new(void);
+/* Adds report's samples; it need not outlive the call. 0, or -1 when out
+ * of memory (the profile then fails to write). */
+int rp_pprof_add(struct rp_pprof *pprof, const struct rp_report *report);
+/* Writes the profile.proto message, not compressed. 0, or -1. */
+int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
+                   struct rp_buffer *out);
+/* NULL is allowed. */
+void rp_pprof_free(struct rp_pprof *pprof);
+
+/*
  * Renders the report as collapsed stacks, "frame;frame;frame count" per
  * line, for flamegraph.pl and speedscope. Returns 0 or -1.
  */

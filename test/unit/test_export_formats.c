@@ -7,6 +7,7 @@
  * whatever the strings hold.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "report.h"
@@ -105,57 +106,140 @@ static bool pb_next(const unsigned char **at, const unsigned char *end,
     return *at <= end;
 }
 
-UNIT_TEST(pprof_decodes_to_the_same_samples_and_labels)
-{
-    struct rp_report report;
-    struct rp_buffer out;
-    const unsigned char *at, *end;
-    struct pb_field field;
-    uint64_t count = 0, wall = 0, labels = 0, samples = 0, period = 0;
-    char strings[32][64];
-    int string_count = 0;
+/* What a decoded profile holds, as far as the tests look. */
+struct pprof_decoded {
+    char strings[64][64];
+    int string_count;
+    uint64_t samples, count, wall, period;
+    /* Each sample's labels, "key=value", joined by ' ' in one line per
+     * sample; and the count of each sample. */
+    char labels[8][256];
+    uint64_t sample_counts[8];
+};
 
-    report_make_mix(&report, "/mix");
-    out = render(&report, RP_FORMAT_PPROF);
-    at = (const unsigned char *)out.data;
-    end = at + out.length;
+/* The string at index, or "?" if there is none (yet). */
+static const char *pprof_string_at(const struct pprof_decoded *decoded,
+                                   uint64_t index)
+{
+    return index < (uint64_t)decoded->string_count ? decoded->strings[index]
+                                                   : "?";
+}
+
+static void pprof_decode(const struct rp_buffer *out,
+                         struct pprof_decoded *decoded)
+{
+    const unsigned char *at = (const unsigned char *)out->data;
+    const unsigned char *end = at + out->length;
+    struct pb_field field;
+    /* Label (key, value) indices, resolved once the strings are read. */
+    uint64_t label_keys[8][8], label_values[8][8];
+    int label_counts[8] = {0};
+
+    memset(decoded, 0, sizeof *decoded);
     while (pb_next(&at, end, &field)) {
-        if (field.number == 6 && string_count < 32) { /* string_table */
-            snprintf(strings[string_count++], sizeof strings[0], "%.*s",
-                     (int)field.length, (const char *)field.data);
+        if (field.number == 6 && decoded->string_count < 64) { /* string_table */
+            snprintf(decoded->strings[decoded->string_count++],
+                     sizeof decoded->strings[0], "%.*s", (int)field.length,
+                     (const char *)field.data);
         } else if (field.number == 12) { /* period */
-            period = field.value;
-        } else if (field.number == 2) { /* sample */
+            decoded->period = field.value;
+        } else if (field.number == 2 && decoded->samples < 8) { /* sample */
             const unsigned char *inner = field.data;
             struct pb_field sample;
+            uint64_t n = decoded->samples++;
 
-            samples++;
             while (pb_next(&inner, field.data + field.length, &sample)) {
                 if (sample.number == 2) { /* value: packed count, wall */
                     const unsigned char *values = sample.data;
+                    uint64_t count = pb_read_varint(&values,
+                                                    values + sample.length);
 
-                    count += pb_read_varint(&values, values + sample.length);
-                    wall += pb_read_varint(&values,
-                                           sample.data + sample.length);
-                } else if (sample.number == 3) {
-                    labels++;
+                    decoded->sample_counts[n] = count;
+                    decoded->count += count;
+                    decoded->wall += pb_read_varint(&values,
+                                                    sample.data + sample.length);
+                } else if (sample.number == 3 && label_counts[n] < 8) {
+                    const unsigned char *label = sample.data;
+                    struct pb_field part;
+                    int i = label_counts[n]++;
+
+                    while (pb_next(&label, sample.data + sample.length, &part))
+                        (part.number == 1 ? label_keys : label_values)[n][i] =
+                            part.value;
                 }
             }
         }
     }
     EXPECT_TRUE(at == end);
-    EXPECT_INT_EQ(3, samples);
-    EXPECT_INT_EQ(201, count);
-    EXPECT_INT_EQ(UINT64_C(201000000), wall);
-    EXPECT_INT_EQ(1000000, period);
-    EXPECT_INT_EQ(9, labels); /* method, path and status on each */
-    EXPECT_TRUE(string_count > 12);
-    EXPECT_STR_EQ("", strings[0]);
-    EXPECT_STR_EQ("GET", strings[8]);
-    EXPECT_STR_EQ("/mix", strings[9]);
-    EXPECT_STR_EQ("200", strings[10]);
+    for (uint64_t n = 0; n < decoded->samples && n < 8; n++) {
+        size_t length = 0;
+
+        for (int i = 0; i < label_counts[n]; i++)
+            length += (size_t)snprintf(
+                decoded->labels[n] + length, sizeof decoded->labels[n] - length,
+                "%s%s=%s", i > 0 ? " " : "",
+                pprof_string_at(decoded, label_keys[n][i]),
+                pprof_string_at(decoded, label_values[n][i]));
+    }
+}
+
+UNIT_TEST(pprof_decodes_to_the_same_samples_and_labels)
+{
+    struct rp_report report;
+    struct rp_buffer out;
+    struct pprof_decoded decoded;
+
+    report_make_mix(&report, "/mix?ms=200");
+    out = render(&report, RP_FORMAT_PPROF);
+    pprof_decode(&out, &decoded);
+    EXPECT_INT_EQ(3, decoded.samples);
+    EXPECT_INT_EQ(201, decoded.count);
+    EXPECT_INT_EQ(UINT64_C(201000000), decoded.wall);
+    EXPECT_INT_EQ(1000000, decoded.period);
+    EXPECT_STR_EQ("", decoded.strings[0]);
+    /* The route is the path without its query; the id, PID@START. */
+    for (int n = 0; n < 3; n++)
+        EXPECT_STR_EQ("method=GET path=/mix?ms=200 route=GET /mix status=200 "
+                      "request=77@1795000000123456",
+                      decoded.labels[n]);
     rp_buffer_free(&out);
     rp_report_release(&report);
+}
+
+UNIT_TEST(pprof_of_two_requests_keeps_each_ones_labels)
+{
+    struct rp_report first, second;
+    struct rp_buffer out;
+    struct pprof_decoded decoded;
+    struct rp_pprof *pprof = rp_pprof_new();
+    uint64_t burn_samples = 0;
+
+    report_make_mix(&first, "/mix?ms=200");
+    report_make_mix(&second, "/burn");
+    second.status = 503;
+    second.pid = 78;
+    EXPECT_TRUE(pprof != NULL);
+    EXPECT_INT_EQ(0, rp_pprof_add(pprof, &first));
+    EXPECT_INT_EQ(0, rp_pprof_add(pprof, &second));
+    rp_buffer_init(&out);
+    EXPECT_INT_EQ(0, rp_pprof_write(pprof, &first, &out));
+    pprof_decode(&out, &decoded);
+    EXPECT_INT_EQ(6, decoded.samples);
+    EXPECT_INT_EQ(402, decoded.count);
+    for (int n = 0; n < 6; n++) {
+        if (strstr(decoded.labels[n], "route=GET /burn status=503 "
+                                      "request=78@1795000000123456"))
+            burn_samples += decoded.sample_counts[n];
+        else
+            EXPECT_STR_EQ("method=GET path=/mix?ms=200 route=GET /mix "
+                          "status=200 request=77@1795000000123456",
+                          decoded.labels[n]);
+    }
+    EXPECT_INT_EQ(201, burn_samples);
+    rp_buffer_free(&out);
+    rp_pprof_free(pprof);
+    rp_report_release(&first);
+    rp_report_release(&second);
 }
 
 UNIT_TEST(html_carries_the_json_back_whatever_the_strings)
@@ -233,6 +317,7 @@ int main(void)
 {
     UNIT_RUN(collapsed_has_one_line_per_stack);
     UNIT_RUN(pprof_decodes_to_the_same_samples_and_labels);
+    UNIT_RUN(pprof_of_two_requests_keeps_each_ones_labels);
     UNIT_RUN(html_carries_the_json_back_whatever_the_strings);
     UNIT_RUN(foreign_and_cut_pages_are_refused);
     UNIT_RUN(formats_have_names);

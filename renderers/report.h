@@ -247,6 +247,15 @@ void rp_pprof_free(struct rp_pprof *pprof);
  */
 int rp_render_collapsed(const struct rp_report *report, struct rp_buffer *out);
 
+/*
+ * Renders the report in speedscope's own JSON file format: an evented
+ * profile from the timeline, so that its Time Order view shows the
+ * request in the order it ran, or a sampled one from the tree when the
+ * report has no timeline. Returns 0 or -1.
+ */
+int rp_render_speedscope(const struct rp_report *report,
+                         struct rp_buffer *out);
+
 /* The formats a report is rendered in; rp_formats describes each. */
 enum rp_format {
     RP_FORMAT_TEXT,
@@ -254,6 +263,7 @@ enum rp_format {
     RP_FORMAT_HTML,
     RP_FORMAT_PPROF,
     RP_FORMAT_COLLAPSED,
+    RP_FORMAT_SPEEDSCOPE,
     RP_FORMAT_COUNT
 };
 

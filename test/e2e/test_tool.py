@@ -283,24 +283,134 @@ def test_pprof_totals_and_labels_match_the_json():
         assert counts == data["samples"], (counts, data["samples"])
         assert walls == data["samples"] * round(data["interval_ms"] * 1e6)
         named = {(strings[k], strings[v]) for k, v in labels}
+        request_id = "%d@%d" % (data["process"]["pid"],
+                                data["request"]["start_unix_us"])
         assert named == {("method", "GET"), ("path", "/mix?ms=200&pct=70"),
-                         ("status", "200")}, named
+                         ("route", "GET /mix"), ("status", "200"),
+                         ("request", request_id)}, named
         assert "burn_alpha" in strings
 
-        # pprof itself, where Debian's golang-go brings it.
-        if shutil.which("go"):
-            env = dict(os.environ, HOME=work, GOCACHE=os.path.join(work, "go"))
-            top = subprocess.run(
-                ["go", "tool", "pprof", "-top", "-sample_index=samples",
-                 profile], capture_output=True, env=env, timeout=120)
-            text = top.stdout.decode()
-            assert top.returncode == 0, top.stderr.decode()
-            assert "burn_alpha" in text and "burn_beta" in text, text
-            assert "of %d total" % data["samples"] in text, text
-            tags = subprocess.run(["go", "tool", "pprof", "-tags", profile],
-                                  capture_output=True, env=env, timeout=120)
-            text = tags.stdout.decode()
-            assert "/mix?ms=200&pct=70" in text and "GET" in text, text
+        # pprof itself (Debian's golang-go).
+        text = go_pprof("-top", "-sample_index=samples", profile)
+        assert "burn_alpha" in text and "burn_beta" in text, text
+        assert "of %d total" % data["samples"] in text, text
+        text = go_pprof("-tags", profile)
+        assert "/mix?ms=200&pct=70" in text and "GET /mix" in text, text
+    finally:
+        shutil.rmtree(work)
+
+
+def go_pprof(*arguments):
+    """Runs go tool pprof (Debian's golang-go: test/install-deps installs
+    it); returns its output."""
+    work = tempfile.mkdtemp(prefix="reqprof-go-")
+    try:
+        env = dict(os.environ, HOME=work, GOCACHE=os.path.join(work, "go"))
+        result = subprocess.run(["go", "tool", "pprof"] + list(arguments),
+                                capture_output=True, env=env, timeout=120)
+    finally:
+        shutil.rmtree(work)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
+
+
+def raw_samples(raw):
+    """The samples of go tool pprof -raw's output: (count, labels text)."""
+    samples = []
+    lines = raw.split("Samples:\n", 1)[1].split("Locations\n", 1)[0]
+    for line in lines.splitlines()[1:]:
+        if ":" in line and line.split(":")[0].strip().split()[0].isdigit():
+            samples.append([int(line.split()[0]), ""])
+        elif samples and line.strip():
+            samples[-1][1] += line.strip()
+    return samples
+
+
+def test_merged_pprof_keeps_each_requests_labels():
+    """merge --to pprof labels each sample with its own request's route,
+    status and id, so go tool pprof -tagfocus splits the merge again."""
+    reports = [load_json(os.path.join(recorded(), line.split("\t")[8].strip()
+                                      + ".json.gz"))
+               for line in open(os.path.join(recorded(), "index.tsv"))]
+    work = tempfile.mkdtemp(prefix="reqprof-merge-")
+    try:
+        profile = os.path.join(work, "all.pb.gz")
+        tool("merge", recorded(), "--to", "pprof", "-o", profile)
+        everything = raw_samples(go_pprof("-raw", profile))
+        assert sum(count for count, _ in everything) == sum(
+            r["samples"] for r in reports)
+        for route in ("GET /burn", "GET /mix", "GET /sleep"):
+            kept = raw_samples(go_pprof("-raw", "-tagfocus",
+                                        "route=^%s$" % route, profile))
+            wanted = [r for r in reports
+                      if "%s %s" % (r["request"]["method"],
+                                    r["request"]["path"].split("?")[0]) == route]
+            assert wanted, route
+            assert sum(count for count, _ in kept) == sum(
+                r["samples"] for r in wanted), (route, kept)
+            ids = {"%d@%d" % (r["process"]["pid"], r["request"]["start_unix_us"])
+                   for r in wanted}
+            for _, labels in kept:
+                assert "route:[%s]" % route in labels, labels
+                assert "status:[200]" in labels, labels
+                assert any("request:[%s]" % i in labels for i in ids), labels
+    finally:
+        shutil.rmtree(work)
+
+
+SPEEDSCOPE = os.path.join(BUILD, "test", "speedscope", "package", "dist",
+                          "release")
+SPEEDSCOPE_IMPORT = os.path.join(HERE, "speedscope_import.js")
+
+
+def speedscope_reads(path):
+    """What speedscope's own import code (the npm package, in node) makes
+    of the file at path."""
+    assert os.path.isdir(SPEEDSCOPE), (
+        "no speedscope in %s: test/install-deps test %s installs it"
+        % (SPEEDSCOPE, BUILD))
+    result = subprocess.run(["node", SPEEDSCOPE_IMPORT, SPEEDSCOPE, path],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def test_speedscope_export_is_read_by_speedscope():
+    """speedscope reads the export with each function's time, and its Time
+    Order is the request's: /mix burns burn_alpha, then burn_beta."""
+    data = load_json(report_of("/mix?ms=200&pct=70"))
+    interval = data["interval_ms"]
+    work = tempfile.mkdtemp(prefix="reqprof-speedscope-")
+    try:
+        exported = os.path.join(work, "mix.speedscope.json")
+        tool("convert", report_of("/mix?ms=200&pct=70"), "--to", "speedscope",
+             "-o", exported)
+        with open(exported) as f:
+            assert json.load(f)["profiles"][0]["type"] == "evented"
+        read = speedscope_reads(exported)
+        profile = read["profiles"][0]
+        assert profile["unit"] == "milliseconds", profile["unit"]
+        assert abs(profile["total"] - data["request"]["duration_ms"]) < interval
+        for name in ("burn_alpha", "burn_beta", "route_mix"):
+            assert abs(profile["frames"][name]["total"] -
+                       function_total(data["root"], name) * interval) < 0.01, (
+                name, profile["frames"][name], function_total(data["root"], name))
+        assert function_total(data["root"], "burn_beta") * interval > 40
+        spans = profile["spans"]
+        assert spans["burn_alpha"][1] <= spans["burn_beta"][0], spans
+        assert profile["order"].index("burn_alpha") < profile["order"].index(
+            "burn_beta"), profile["order"]
+
+        # A merge has no timeline: a sampled profile of the summed tree.
+        merged = os.path.join(work, "burn.speedscope.json")
+        tool("merge", recorded(), "--path", "/burn", "--to", "speedscope",
+             "-o", merged)
+        out, _ = tool("merge", recorded(), "--path", "/burn", "--to", "json")
+        summed = json.loads(out)
+        profile = speedscope_reads(merged)["profiles"][0]
+        assert abs(profile["frames"]["burn_alpha"]["total"] - function_total(
+            summed["root"], "burn_alpha") * interval) < 0.01, profile["frames"]
+        assert abs(profile["total"] - summed["samples"] * interval) < 0.01
     finally:
         shutil.rmtree(work)
 
@@ -308,7 +418,8 @@ def test_pprof_totals_and_labels_match_the_json():
 def test_convert_refuses_unknown_formats_and_a_missing_to():
     report = report_of("/mix?ms=200&pct=70")
     _, stderr = tool("convert", report, "--to", "svg", expect=2)
-    assert "expected one of: text, json, html, pprof, collapsed" in stderr, stderr
+    assert ("expected one of: text, json, html, pprof, collapsed, speedscope"
+            in stderr), stderr
     _, stderr = tool("convert", report, expect=2)
     assert "--to" in stderr, stderr
 

@@ -1,10 +1,10 @@
 /*
  * Unit tests of the formats made for other tools and for the browser
- * (renderers/render_collapsed.c, render_pprof.c, render_html.c with its
- * reader html_read.c, render.c):
+ * (renderers/render_collapsed.c, render_pprof.c, render_speedscope.c,
+ * render_html.c with its reader html_read.c, render.c):
  * collapsed lines add up to the samples, the pprof message decodes to the
- * same totals and labels, and the HTML page carries the JSON back intact
- * whatever the strings hold.
+ * same totals and labels, speedscope's events follow the timeline, and the
+ * HTML page carries the JSON back intact whatever the strings hold.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -242,6 +242,35 @@ UNIT_TEST(pprof_of_two_requests_keeps_each_ones_labels)
     rp_report_release(&second);
 }
 
+UNIT_TEST(speedscope_events_follow_the_timeline)
+{
+    struct rp_report report;
+    struct rp_buffer out;
+
+    report_make_mix(&report, "/mix");
+    out = render(&report, RP_FORMAT_SPEEDSCOPE);
+    /* Frame 0 is the request, 1 start_thread, 2 route_mix, 3 burn_alpha,
+     * 4 burn;beta: 140 samples of burn_alpha end at 140 ms, then 60 of
+     * burn;beta at 200 ms; the request ends at 200.5 ms. */
+    EXPECT_TRUE(strstr(out.data, "{\"name\": \"burn;beta\", \"file\": "
+                                 "\"test_server.c\", \"line\": 20}") != NULL);
+    EXPECT_TRUE(strstr(out.data,
+        "\"events\": [\n"
+        "  {\"type\": \"O\", \"frame\": 0, \"at\": 0.000},\n"
+        "  {\"type\": \"O\", \"frame\": 1, \"at\": 0.000},\n"
+        "  {\"type\": \"O\", \"frame\": 2, \"at\": 0.000},\n"
+        "  {\"type\": \"O\", \"frame\": 3, \"at\": 0.000},\n"
+        "  {\"type\": \"C\", \"frame\": 3, \"at\": 140.000},\n"
+        "  {\"type\": \"O\", \"frame\": 4, \"at\": 140.000},\n"
+        "  {\"type\": \"C\", \"frame\": 4, \"at\": 200.000},\n"
+        "  {\"type\": \"C\", \"frame\": 2, \"at\": 200.000},\n"
+        "  {\"type\": \"C\", \"frame\": 1, \"at\": 200.000},\n"
+        "  {\"type\": \"C\", \"frame\": 0, \"at\": 200.500}],\n"
+        " \"startValue\": 0, \"endValue\": 200.500}]}\n") != NULL);
+    rp_buffer_free(&out);
+    rp_report_release(&report);
+}
+
 UNIT_TEST(html_carries_the_json_back_whatever_the_strings)
 {
     static const char path[] = "/x</script><script>alert(1)</script><!--";
@@ -318,6 +347,7 @@ int main(void)
     UNIT_RUN(collapsed_has_one_line_per_stack);
     UNIT_RUN(pprof_decodes_to_the_same_samples_and_labels);
     UNIT_RUN(pprof_of_two_requests_keeps_each_ones_labels);
+    UNIT_RUN(speedscope_events_follow_the_timeline);
     UNIT_RUN(html_carries_the_json_back_whatever_the_strings);
     UNIT_RUN(foreign_and_cut_pages_are_refused);
     UNIT_RUN(formats_have_names);

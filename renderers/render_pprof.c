@@ -17,6 +17,12 @@
  * of all of them), every object one Mapping, and every node with samples
  * of its own one Sample whose locations are the node's path, leaf first.
  * Values are the sample count and the wall time it stands for.
+ *
+ * Addresses are the objects' own (struct rp_object): a Mapping spans its
+ * object's executable segment as the ELF file places it (so pprof finds
+ * the load bias 0), with the segment's file offset and the object's
+ * build ID, and a Location is at its function's entry. pprof -list and
+ * -disasm, and symbolization by build ID, read the object with them.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -52,12 +58,17 @@ enum {
     LABEL_KEY = 1,
     LABEL_STR = 2,
     MAPPING_ID = 1,
+    MAPPING_MEMORY_START = 2,
+    MAPPING_MEMORY_LIMIT = 3,
+    MAPPING_FILE_OFFSET = 4,
     MAPPING_FILENAME = 5,
+    MAPPING_BUILD_ID = 6,
     MAPPING_HAS_FUNCTIONS = 7,
     MAPPING_HAS_FILENAMES = 8,
     MAPPING_HAS_LINE_NUMBERS = 9,
     LOCATION_ID = 1,
     LOCATION_MAPPING_ID = 2,
+    LOCATION_ADDRESS = 3,
     LOCATION_LINE = 4,
     LINE_FUNCTION_ID = 1,
     LINE_LINE = 2,
@@ -70,7 +81,7 @@ enum {
 
 /* Strings every profile has, by their index in the string table (which
  * must begin with ""); the label values follow them, then each frame's
- * two strings, each object's name and the comment. */
+ * two strings, each object's name and build ID, and the comment. */
 enum {
     STRING_EMPTY,
     STRING_SAMPLES,
@@ -355,9 +366,23 @@ static bool pprof_intern_frames(struct rp_pprof *pprof,
     return true;
 }
 
+/* Keeps what report knows of each object; false when out of memory. */
+static bool pprof_add_objects(struct rp_pprof *pprof,
+                              const struct rp_calltree *tree)
+{
+    size_t count;
+    const struct rp_object *objects = rp_calltree_objects(tree, &count);
+
+    for (size_t i = 0; i < count; i++)
+        if (rp_calltree_add_object(pprof->frames, &objects[i]) != 0)
+            return false;
+    return true;
+}
+
 int rp_pprof_add(struct rp_pprof *pprof, const struct rp_report *report)
 {
-    if (!pprof_intern_frames(pprof, report->tree)) {
+    if (!pprof_intern_frames(pprof, report->tree) ||
+        !pprof_add_objects(pprof, report->tree)) {
         pprof->failed = true;
         return -1;
     }
@@ -371,6 +396,10 @@ struct pprof_writing {
     struct rp_pprof *pprof;
     struct rp_buffer *out;
     uint32_t frame_count;         /* frames of every request added */
+    /* By mapping id - 1: what the requests knew of each object; NULL for
+     * an object they did not (its Mapping and Locations have no
+     * addresses). */
+    const struct rp_object **object_facts;
     uint64_t *frame_mapping;      /* mapping id by frame id; 0: none */
     struct rp_string_set objects; /* mapping id - 1 to object name */
 };
@@ -393,17 +422,19 @@ static uint64_t pprof_frame_strings(const struct pprof_writing *writing,
     return STRING_FIXED_COUNT + writing->pprof->values.count + 2 * (uint64_t)id;
 }
 
-/* Index in the string table of mapping id's object name. */
-static uint64_t pprof_object_string(const struct pprof_writing *writing,
-                                    uint64_t mapping)
+/* Index in the string table of mapping id's object name; its build ID
+ * ("" if none is known) follows it. */
+static uint64_t pprof_object_strings(const struct pprof_writing *writing,
+                                     uint64_t mapping)
 {
-    return pprof_frame_strings(writing, writing->frame_count) + mapping - 1;
+    return pprof_frame_strings(writing, writing->frame_count) +
+           2 * (mapping - 1);
 }
 
 /* Index of the comment, the table's last string. */
 static uint64_t pprof_comment_string(const struct pprof_writing *writing)
 {
-    return pprof_object_string(writing, writing->objects.count + 1);
+    return pprof_object_strings(writing, writing->objects.count + 1);
 }
 
 /* A ValueType: the string indices of a type and its unit. */
@@ -435,11 +466,20 @@ static bool pprof_map_objects(struct pprof_writing *writing,
             writing->frame_mapping[id] =
                 rp_string_set_add(&writing->objects, object) + 1;
     }
-    return !writing->objects.failed;
+    if (writing->objects.failed)
+        return false;
+    writing->object_facts = rp_heap_calloc(writing->objects.count + 1,
+                                           sizeof *writing->object_facts);
+    if (writing->object_facts == NULL)
+        return false;
+    for (size_t i = 0; i < writing->objects.count; i++)
+        writing->object_facts[i] = rp_calltree_object(writing->pprof->frames,
+                                                       writing->objects.items[i]);
+    return true;
 }
 
 /* The string table: the fixed strings, the label values, each frame's
- * two strings, each object, the comment. */
+ * two strings, each object's two, the comment. */
 static void pprof_strings(struct pprof_writing *writing,
                           const struct rp_report *whole)
 {
@@ -462,8 +502,14 @@ static void pprof_strings(struct pprof_writing *writing,
         pprof_string(writing, frame->function);
         pprof_string(writing, frame->file ? frame->file : "");
     }
-    for (size_t i = 0; i < writing->objects.count; i++)
+    for (size_t i = 0; i < writing->objects.count; i++) {
+        const struct rp_object *facts = writing->object_facts[i];
+
         pprof_string(writing, writing->objects.items[i]);
+        pprof_string(writing, facts != NULL && facts->build_id != NULL
+                                  ? facts->build_id
+                                  : "");
+    }
     snprintf(comment, sizeof comment, "reqprof: %.*s %.*s, %.*s (pid %d)",
              (int)strnlen(whole->method, sizeof whole->method), whole->method,
              (int)strnlen(whole->path, sizeof whole->path), whole->path,
@@ -478,8 +524,18 @@ static void pprof_mappings(struct pprof_writing *writing)
     struct rp_buffer *inner = &writing->pprof->inner;
 
     for (uint64_t mapping = 1; mapping <= writing->objects.count; mapping++) {
+        const struct rp_object *facts = writing->object_facts[mapping - 1];
+        uint64_t strings = pprof_object_strings(writing, mapping);
+
         pb_uint(inner, MAPPING_ID, mapping);
-        pb_uint(inner, MAPPING_FILENAME, pprof_object_string(writing, mapping));
+        if (facts != NULL) {
+            pb_uint(inner, MAPPING_MEMORY_START, facts->text_start);
+            pb_uint(inner, MAPPING_MEMORY_LIMIT, facts->text_end);
+            pb_uint(inner, MAPPING_FILE_OFFSET, facts->text_offset);
+            if (facts->build_id != NULL)
+                pb_uint(inner, MAPPING_BUILD_ID, strings + 1);
+        }
+        pb_uint(inner, MAPPING_FILENAME, strings);
         pb_uint(inner, MAPPING_HAS_FUNCTIONS, 1);
         pb_uint(inner, MAPPING_HAS_FILENAMES, 1);
         pb_uint(inner, MAPPING_HAS_LINE_NUMBERS, 1);
@@ -509,6 +565,9 @@ static void pprof_functions_and_locations(struct pprof_writing *writing)
         pb_uint(innermost, LINE_LINE, (uint64_t)frame->line);
         pb_uint(inner, LOCATION_ID, (uint64_t)id + 1);
         pb_uint(inner, LOCATION_MAPPING_ID, writing->frame_mapping[id]);
+        if (writing->frame_mapping[id] != 0 &&
+            writing->object_facts[writing->frame_mapping[id] - 1] != NULL)
+            pb_uint(inner, LOCATION_ADDRESS, frame->address);
         pb_message(inner, LOCATION_LINE, innermost);
         pb_message(writing->out, PROFILE_LOCATION, inner);
     }
@@ -548,6 +607,7 @@ int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
         pprof->innermost.failed)
         out->failed = true;
     rp_heap_free(writing.frame_mapping);
+    rp_heap_free(writing.object_facts);
     rp_string_set_free(&writing.objects);
     return out->failed ? -1 : 0;
 }

@@ -12,7 +12,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import BUILD, TOOL, Server, curl, function_total
+from harness import BUILD, TEST_SERVER, TOOL, Server, curl, function_total
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BROWSER_TEST = os.path.join(HERE, "..", "browser", "report.test.mjs")
@@ -324,6 +324,68 @@ def raw_samples(raw):
         elif samples and line.strip():
             samples[-1][1] += line.strip()
     return samples
+
+
+def elf_facts(path):
+    """An ELF file's GNU build ID and executable segment (start, end, file
+    offset), as readelf tells them."""
+    notes = subprocess.run(["readelf", "-n", path], capture_output=True,
+                           check=True).stdout.decode()
+    build_id = notes.split("Build ID: ", 1)[1].split()[0]
+    segments = subprocess.run(["readelf", "-lW", path], capture_output=True,
+                              check=True).stdout.decode()
+    for line in segments.splitlines():
+        fields = line.split()
+        if fields[:1] == ["LOAD"] and "E" in fields[6:-1]:
+            start = int(fields[2], 16)
+            return build_id, (start, start + int(fields[5], 16),
+                              int(fields[1], 16))
+    raise AssertionError("no executable segment in %s" % path)
+
+
+def test_pprof_has_real_addresses_and_build_ids():
+    """pprof's locations are at the functions' entries in their object, as
+    nm lists them, and its mappings carry the objects' build IDs and code
+    segments, as readelf reads them from the files."""
+    data = load_json(report_of("/mix?ms=200&pct=70"))
+    work = tempfile.mkdtemp(prefix="reqprof-pprof-")
+    try:
+        profile = os.path.join(work, "mix.pb.gz")
+        tool("convert", report_of("/mix?ms=200&pct=70"), "--to", "pprof",
+             "-o", profile)
+        raw = go_pprof("-raw", profile)
+    finally:
+        shutil.rmtree(work)
+    symbols = {}
+    for line in subprocess.run(["nm", TEST_SERVER], capture_output=True,
+                               check=True).stdout.decode().splitlines():
+        fields = line.split()
+        if len(fields) == 3:
+            symbols[fields[2]] = int(fields[0], 16)
+    locations = {}
+    for line in raw.split("Locations\n", 1)[1].split("Mappings\n")[0].splitlines():
+        fields = line.split()
+        locations[fields[3]] = (int(fields[1], 16), fields[2])
+    for function in ("burn_alpha", "burn_beta", "route_mix"):
+        assert locations[function][0] == symbols[function] != 0, (
+            function, locations[function], symbols[function])
+    mappings = {}
+    for line in raw.split("Mappings\n", 1)[1].splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[1].startswith("0x"):
+            mappings[fields[2]] = (fields[0].rstrip(":"), fields[1],
+                                   fields[3] if fields[3][0] != "[" else "")
+    build_id, (start, end, offset) = elf_facts(TEST_SERVER)
+    number, span, found_id = mappings["test_server"]
+    assert number == "1", mappings  # the program's, first
+    assert found_id == build_id, (found_id, build_id)
+    assert span == "%#x/%#x/%#x" % (start, end, offset), (span, start, end)
+    assert locations["burn_alpha"][1] == "M=1", locations["burn_alpha"]
+    # libc, from the path the server loaded it from.
+    libc = [line.split()[-1] for line in open("/proc/self/maps")
+            if "/libc.so.6" in line][0]
+    assert mappings["libc.so.6"][2] == elf_facts(libc)[0], mappings
+    assert data["objects"], data
 
 
 def test_merged_pprof_keeps_each_requests_labels():

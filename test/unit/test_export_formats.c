@@ -26,7 +26,11 @@ static void report_make_mix(struct rp_report *report, const char *path)
     report->samples = 201;
     stack[0] = fixture_frame(tree, "start_thread", "libc.so.6", NULL, 0);
     stack[1] = fixture_frame(tree, "route_mix", "test_server", "test_server.c", 30);
-    stack[2] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 10);
+    /* burn_alpha's entry is known, and so is its object. */
+    stack[2] = rp_calltree_intern(tree, &(struct rp_frame){
+        "burn_alpha", "test_server", "test_server.c", 10, 0x1234});
+    rp_calltree_add_object(tree, &(struct rp_object){
+        "test_server", "abcdef01", 0x1000, 0x5000, 0x800});
     rp_calltree_add_sample(tree, stack, 3, 140, 140000000);
     stack[2] = fixture_frame(tree, "burn;beta", "test_server", "test_server.c", 20);
     rp_calltree_add_sample(tree, stack, 3, 60, 200000000);
@@ -115,6 +119,10 @@ struct pprof_decoded {
      * sample; and the count of each sample. */
     char labels[8][256];
     uint64_t sample_counts[8];
+    /* Mappings' memory start, limit, file offset, file name and build ID
+     * (strings by index), and locations' addresses, by id - 1. */
+    uint64_t mapping_fields[4][5];
+    uint64_t location_addresses[8];
 };
 
 /* The string at index, or "?" if there is none (yet). */
@@ -143,6 +151,19 @@ static void pprof_decode(const struct rp_buffer *out,
                      (const char *)field.data);
         } else if (field.number == 12) { /* period */
             decoded->period = field.value;
+        } else if (field.number == 3 || field.number == 4) { /* mapping, location */
+            const unsigned char *inner = field.data;
+            struct pb_field part;
+            uint64_t values[8] = {0};
+
+            while (pb_next(&inner, field.data + field.length, &part))
+                if (part.data == NULL && part.number < 8)
+                    values[part.number] = part.value;
+            if (field.number == 3 && values[1] >= 1 && values[1] <= 4)
+                memcpy(decoded->mapping_fields[values[1] - 1], &values[2],
+                       sizeof decoded->mapping_fields[0]);
+            if (field.number == 4 && values[1] >= 1 && values[1] <= 8)
+                decoded->location_addresses[values[1] - 1] = values[3];
         } else if (field.number == 2 && decoded->samples < 8) { /* sample */
             const unsigned char *inner = field.data;
             struct pb_field sample;
@@ -202,6 +223,18 @@ UNIT_TEST(pprof_decodes_to_the_same_samples_and_labels)
         EXPECT_STR_EQ("method=GET path=/mix?ms=200 route=GET /mix status=200 "
                       "request=77@1795000000123456",
                       decoded.labels[n]);
+    /* The program's mapping (the first) spans its object's code, with its
+     * build ID; burn_alpha (frame 2) is at its entry, other frames have
+     * no address. */
+    EXPECT_INT_EQ(0x1000, decoded.mapping_fields[0][0]);
+    EXPECT_INT_EQ(0x5000, decoded.mapping_fields[0][1]);
+    EXPECT_INT_EQ(0x800, decoded.mapping_fields[0][2]);
+    EXPECT_STR_EQ("test_server", pprof_string_at(&decoded,
+                                                 decoded.mapping_fields[0][3]));
+    EXPECT_STR_EQ("abcdef01", pprof_string_at(&decoded,
+                                              decoded.mapping_fields[0][4]));
+    EXPECT_INT_EQ(0x1234, decoded.location_addresses[2]);
+    EXPECT_INT_EQ(0, decoded.location_addresses[1]);
     rp_buffer_free(&out);
     rp_report_release(&report);
 }

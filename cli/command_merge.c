@@ -25,7 +25,9 @@ static const char merge_usage[] =
     "\n"
     "  --path PATTERN  shell pattern for the path (\"/api/*\"; \"/burn\" also\n"
     "                  matches \"/burn?ms=5\")\n"
-    "  --to FORMAT     text (default), html, json, pprof or collapsed\n"
+    "  --to FORMAT     text (default), html, json, pprof, collapsed or\n"
+    "                  speedscope; pprof keeps each request's labels on its\n"
+    "                  samples (pprof -tagfocus route=... splits them)\n"
     "  -o FILE         write to FILE instead of stdout; FILE.gz is\n"
     "                  gzip-compressed\n" RP_CLI_TEXT_OPTIONS_HELP;
 

@@ -65,7 +65,7 @@ _reqprof() {
     case $prev in
         --to)
             mapfile -t COMPREPLY < <(compgen -W "text html json pprof \
-                collapsed" -- "$cur")
+                collapsed speedscope" -- "$cur")
             return ;;
         --slowest | --path | --threshold) return ;;
         -o | --output)

@@ -98,8 +98,8 @@ const struct rp_format_info rp_formats[RP_FORMAT_COUNT] = {
                              .render = render_collapsed},
     /* speedscope recognises its format by the file's name too. */
     [RP_FORMAT_SPEEDSCOPE] = {.name = "speedscope",
-                              .doc = "speedscope's JSON, its Time Order "
-                                     "the request's timeline",
+                              .doc = "speedscope's own JSON: Time Order "
+                                     "shows the timeline",
                               .extension = "speedscope.json",
                               .render = render_speedscope},
 };

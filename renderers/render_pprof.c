@@ -152,6 +152,13 @@ static void pb_bytes(struct rp_buffer *out, int field, const char *data,
     rp_buffer_append(out, data, length);
 }
 
+/* Appends what from holds, if anything (an empty buffer has no data). */
+static void pb_append(struct rp_buffer *out, const struct rp_buffer *from)
+{
+    if (from->length > 0)
+        rp_buffer_append(out, from->data, from->length);
+}
+
 /* Appends message (a scratch buffer) as a field, and empties it. */
 static void pb_message(struct rp_buffer *out, int field,
                        struct rp_buffer *message)
@@ -298,7 +305,7 @@ static void pprof_sample(struct rp_pprof *pprof, const struct rp_report *report,
     pb_varint(&pprof->innermost, node->self);
     pb_varint(&pprof->innermost, node->self * interval_ns);
     pb_message(&pprof->inner, SAMPLE_VALUE, &pprof->innermost);
-    rp_buffer_append(&pprof->inner, pprof->labels.data, pprof->labels.length);
+    pb_append(&pprof->inner, &pprof->labels);
     pb_message(&pprof->samples, PROFILE_SAMPLE, &pprof->inner);
 }
 
@@ -588,7 +595,7 @@ int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
                          STRING_COUNT);
         pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_WALL,
                          STRING_NANOSECONDS);
-        rp_buffer_append(out, pprof->samples.data, pprof->samples.length);
+        pb_append(out, &pprof->samples);
         pprof_mappings(&writing);
         pprof_functions_and_locations(&writing);
         pprof_strings(&writing, whole);

@@ -106,7 +106,8 @@ $(BUILD)/obj/%.o: %.c
 TOOL_RENDERER_OBJECTS = $(call objects_of,renderers/json_read.c renderers/html_read.c \
                           renderers/calltree_merge.c renderers/report.c \
                           renderers/render_pprof.c renderers/render_collapsed.c \
-                          renderers/render_diff.c)
+                          renderers/render_diff.c \
+                          renderers/render_speedscope.c)
 LIBRARY_RENDERER_OBJECTS = $(filter-out $(TOOL_RENDERER_OBJECTS),$(call objects_of,$(RENDERER_SOURCES)))
 
 # Not linked with libdw or zlib: they are loaded into a namespace of their
@@ -214,7 +215,7 @@ $(BUILD)/test/clash_server: TEST_SERVER_LDLIBS = -rdynamic
 $(BUILD)/test/timer_probe: TEST_SERVER_CFLAGS += -D_FORTIFY_SOURCE=2
 
 deps:
-	@test/install-deps
+	@test/install-deps test $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_PROGRAMS) \

@@ -78,6 +78,11 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
                         const struct rp_text_options *options,
                         const char *output);
 
+/* rp_cli_report_write's second half, for a report already rendered
+ * (rendered->failed: out of memory) in format. */
+int rp_cli_rendered_write(const struct rp_buffer *rendered,
+                          enum rp_format format, const char *output);
+
 /*
  * The text view's settings before options: from REQPROF_SHOW_ALL and
  * REQPROF_UNICODE (rp_cli_settings), colour when color_allowed and
@@ -195,13 +200,15 @@ int rp_cli_merge_add(struct rp_report *merged, const struct rp_report *report,
 
 /*
  * Merges the requests of dir whose path matches pattern (NULL: all) into
- * merged (rp_cli_merge_add). Returns an exit status, with the reason on
+ * merged (rp_cli_merge_add), and adds each to pprof unless it is NULL (a
+ * profile that keeps each request's labels). Returns an exit status, with the reason on
  * stderr; skipped counts requests without a report to read, by why they
  * have none (enum rp_cli_no_file; RP_CLI_HAS_FILES: none in a format that
  * can be read back).
  */
 int rp_cli_merge_directory(const char *dir, const char *pattern,
-                           struct rp_report *merged, size_t *skipped);
+                           struct rp_report *merged, struct rp_pprof *pprof,
+                           size_t *skipped);
 
 /* Says on stderr how many requests had no report to add, and why
  * (rp_cli_merge_directory's skipped). */

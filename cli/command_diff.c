@@ -57,7 +57,7 @@ static int side_add(struct diff_side *side, const char *path,
     int result;
 
     if (stat(path, &status) == 0 && S_ISDIR(status.st_mode))
-        return rp_cli_merge_directory(path, pattern, &side->sum, skipped);
+        return rp_cli_merge_directory(path, pattern, &side->sum, NULL, skipped);
     if (rp_cli_report_load(path, &report, error, sizeof error) != 0) {
         fprintf(stderr, "reqprof: %s: %s\n", path, error);
         return RP_EXIT_FAILURE;

@@ -24,9 +24,28 @@ static const char merge_usage[] =
     "\n"
     "  --path PATTERN  shell pattern for the path (\"/api/*\"; \"/burn\" also\n"
     "                  matches \"/burn?ms=5\")\n"
-    "  --to FORMAT     text (default), html, json, pprof or collapsed\n"
+    "  --to FORMAT     text (default), html, json, pprof, collapsed or\n"
+    "                  speedscope; pprof keeps each request's labels on its\n"
+    "                  samples (pprof -tagfocus route=... splits them)\n"
     "  -o FILE         write to FILE instead of stdout; FILE.gz is\n"
     "                  gzip-compressed\n" RP_CLI_TEXT_OPTIONS_HELP;
+
+/* Writes the profile of the requests added to pprof; merged says what is
+ * said of them all. Returns an exit status. */
+static int merge_write_pprof(struct rp_pprof *pprof,
+                             const struct rp_report *merged,
+                             const char *output)
+{
+    struct rp_buffer rendered;
+    int status;
+
+    rp_buffer_init(&rendered);
+    if (rp_pprof_write(pprof, merged, &rendered) != 0)
+        rendered.failed = true;
+    status = rp_cli_rendered_write(&rendered, RP_FORMAT_PPROF, output);
+    rp_buffer_free(&rendered);
+    return status;
+}
 
 int rp_cli_merge(int argc, char **argv)
 {
@@ -39,6 +58,7 @@ int rp_cli_merge(int argc, char **argv)
         {0}};
     struct rp_text_options text;
     struct rp_report merged;
+    struct rp_pprof *pprof = NULL;
     const char *pattern = NULL, *output = NULL;
     /* By enum rp_cli_no_file. */
     size_t skipped[RP_CLI_NO_FILE_COUNT] = {0};
@@ -66,11 +86,18 @@ int rp_cli_merge(int argc, char **argv)
     }
     memset(&merged, 0, sizeof merged);
     merged.tree = rp_calltree_new();
-    if (merged.tree == NULL) {
+    /* pprof keeps each request's labels on its own samples, so that
+     * -tagfocus splits the profile again: made of the requests, not of
+     * their sum. */
+    if (format == RP_FORMAT_PPROF)
+        pprof = rp_pprof_new();
+    if (merged.tree == NULL || (format == RP_FORMAT_PPROF && pprof == NULL)) {
         fprintf(stderr, "reqprof: out of memory\n");
+        rp_report_release(&merged);
+        rp_pprof_free(pprof);
         return RP_EXIT_FAILURE;
     }
-    status = rp_cli_merge_directory(argv[optind], pattern, &merged, skipped);
+    status = rp_cli_merge_directory(argv[optind], pattern, &merged, pprof, skipped);
     rp_cli_merge_say_skipped(skipped);
     if (status == RP_EXIT_OK && merged.requests == 0) {
         fprintf(stderr, "reqprof: no report in %s to merge%s%s\n",
@@ -83,9 +110,12 @@ int rp_cli_merge(int argc, char **argv)
         if (merged.path[0] == '\0' && pattern != NULL)
             snprintf(merged.path, sizeof merged.path, "%s", pattern);
         rp_calltree_sort(merged.tree);
-        status = rp_cli_report_write(&merged, (enum rp_format)format, &text,
-                                     output);
+        status = pprof != NULL
+                     ? merge_write_pprof(pprof, &merged, output)
+                     : rp_cli_report_write(&merged, (enum rp_format)format,
+                                           &text, output);
     }
     rp_report_release(&merged);
+    rp_pprof_free(pprof);
     return status;
 }

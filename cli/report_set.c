@@ -64,7 +64,8 @@ int rp_cli_merge_add(struct rp_report *merged, const struct rp_report *report,
 }
 
 int rp_cli_merge_directory(const char *dir, const char *pattern,
-                           struct rp_report *merged, size_t *skipped)
+                           struct rp_report *merged, struct rp_pprof *pprof,
+                           size_t *skipped)
 {
     struct rp_cli_request *requests;
     char error[RP_CLI_ERROR_MAX], path[4096];
@@ -86,6 +87,9 @@ int rp_cli_merge_directory(const char *dir, const char *pattern,
         if (rp_cli_report_load(path, &report, error, sizeof error) != 0 ||
             rp_cli_merge_add(merged, &report, error, sizeof error) != 0) {
             fprintf(stderr, "reqprof: %s: %s\n", path, error);
+            status = RP_EXIT_FAILURE;
+        } else if (pprof != NULL && rp_pprof_add(pprof, &report) != 0) {
+            fprintf(stderr, "reqprof: out of memory\n");
             status = RP_EXIT_FAILURE;
         }
         rp_report_release(&report);

@@ -66,7 +66,7 @@ _reqprof() {
     fi
     case $prev in
         --to)
-            local formats="text html json pprof collapsed"
+            local formats="text html json pprof collapsed speedscope"
             [[ $command == diff ]] && formats="text html"
             mapfile -t COMPREPLY < <(compgen -W "$formats" -- "$cur")
             return ;;

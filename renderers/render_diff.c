@@ -169,11 +169,12 @@ static void diff_children(struct diff_walk *walk,
                              : 0;
         item->order = count;
     }
-    items[count++] = (struct diff_item){
+    items[count] = (struct diff_item){
         .a_ms = a ? (double)a->self * walk->a_ms_per_sample : 0,
         .b_ms = b ? (double)b->self * walk->b_ms_per_sample : 0,
         .order = count,
     };
+    count++;
     for (size_t i = 0; i < count; i++) {
         if (item_shown(walk, &items[i]))
             items[kept++] = items[i];

@@ -44,6 +44,27 @@ void rp_json_put_string(struct rp_buffer *out, const char *text,
                         size_t length);
 
 /*
+ * How long a bracketed list of a function's name may be in the views that
+ * people read (text, HTML), in characters: a template argument list or a
+ * parameter list longer than this is shown as <…> or (…).
+ */
+#define RP_FUNCTION_NAME_LIST_MAX 32
+
+/*
+ * Appends function to out as text and HTML show it: every template
+ * argument list and parameter list longer than RP_FUNCTION_NAME_LIST_MAX
+ * characters, counted once the lists inside it are shortened, becomes
+ * ellipsis between its brackets, so that
+ * "acme::Middleware<std::shared_ptr<acme::Context> >::invoke(acme::Request
+ * const&)" reads "acme::Middleware<…>::invoke(…)". The brackets of
+ * operators (operator<, operator<<, operator()), of "->" and of
+ * "(anonymous namespace)" are not lists. Returns whether anything was
+ * shortened. JSON and the other data formats keep names whole.
+ */
+bool rp_function_name_put_short(struct rp_buffer *out, const char *function,
+                                const char *ellipsis);
+
+/*
  * The HTML report's page, stylesheet and script (renderers/html/), built
  * into C strings by renderers/embed.sh.
  */

@@ -56,14 +56,15 @@ struct text_glyphs {
     const char *blank;       /* margin below a node without */
     const char *arrow;       /* between the request and its status */
     const char *replacement; /* for bytes that must not be printed */
+    const char *ellipsis;    /* for a long list of a function's name */
 };
 
 static const struct text_glyphs unicode_glyphs = {
-    "├─ ", "└─ ", "│  ", "   ", "→", RP_UTF8_REPLACEMENT,
+    "├─ ", "└─ ", "│  ", "   ", "→", RP_UTF8_REPLACEMENT, "…",
 };
 
 static const struct text_glyphs ascii_glyphs = {
-    "|- ", "`- ", "|  ", "   ", "->", "?",
+    "|- ", "`- ", "|  ", "   ", "->", "?", "...",
 };
 
 /* One rendering in progress. */
@@ -79,6 +80,7 @@ struct text_renderer {
     double threshold_samples;         /* lines under this are left out */
     uint64_t frames_left_out;         /* nodes not printed for it */
     struct rp_buffer margin;          /* what precedes the current branch */
+    struct rp_buffer name;            /* the function's name as shown */
 };
 
 /* What one line under a node or a fold stands for. */
@@ -171,12 +173,19 @@ static void text_put_time(struct text_renderer *renderer, uint64_t samples)
 
 /* Appends "function  location": the source file if known, else the object.
  * A shared frame is not one of the request's functions: it is drawn as the
- * other synthetic lines are, not bold. */
+ * other synthetic lines are, not bold. Long names are shortened
+ * (rp_function_name_put_short): the JSON report has them whole. */
 static void text_put_frame(struct text_renderer *renderer,
                            const struct rp_frame *frame)
 {
     text_style(renderer, rp_frame_is_shared(frame) ? STYLE_DIM : STYLE_BOLD);
-    text_puts_printable(renderer, frame->function);
+    rp_buffer_reset(&renderer->name);
+    rp_function_name_put_short(&renderer->name, frame->function,
+                               renderer->glyphs->ellipsis);
+    if (renderer->name.failed)
+        renderer->out->failed = true;
+    else if (renderer->name.length > 0)
+        text_put_printable(renderer, renderer->name.data, renderer->name.length);
     text_style(renderer, STYLE_RESET);
     if (frame->file == NULL && frame->object == NULL)
         return;
@@ -610,6 +619,7 @@ int rp_render_text(const struct rp_report *report,
     };
 
     rp_buffer_init(&renderer.margin);
+    rp_buffer_init(&renderer.name);
     text_header(&renderer, report);
     text_root(&renderer, report);
     text_footer(&renderer, options->threshold);
@@ -617,5 +627,6 @@ int rp_render_text(const struct rp_report *report,
     if (renderer.margin.failed)
         out->failed = true;
     rp_buffer_free(&renderer.margin);
+    rp_buffer_free(&renderer.name);
     return out->failed ? -1 : 0;
 }

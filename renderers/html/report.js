@@ -2,8 +2,8 @@
  * reqprof's HTML report: three views of the report embedded in the page
  * (#reqprof-report, the JSON report itself) with what only the C side
  * knows (#reqprof-view: which objects are system libraries, which frames
- * are shared between requests, and the shares the text view folds and
- * cuts at and reqprof ls marks at).
+ * are shared between requests, the names shown shortened, and the shares
+ * the text view folds and cuts at and reqprof ls marks at).
  *
  * All three views draw one "view tree" built from the report's tree: the
  * same nodes, except that runs of library frames become one fold node
@@ -23,6 +23,10 @@
   const settings = JSON.parse(document.getElementById("reqprof-view").textContent);
   const libraries = new Set(settings.libraries);
   const sharedFrames = new Set(settings.shared_frames);
+  /* Function name -> as the views show it, for names with long template
+   * arguments or parameters (renderers/function_name.c); the whole name
+   * is shown on hover. */
+  const shortNames = new Map(settings.short_names || []);
   const interval = report.interval_ms;
   const rootTotal = report.root.total;
 
@@ -175,7 +179,12 @@
     if (view.kind === "self") return "[self]";
     if (view.kind === "fold") return "[" + view.members.length + " frames hidden] " + view.objects.join(", ");
     if (view.node === report.root) return "[request] " + report.request.method + " " + report.request.path;
-    return view.node.function;
+    return shortNames.get(view.node.function) || view.node.function;
+  }
+
+  /* The whole name of a node whose name is shown shortened, or null. */
+  function fullName(view) {
+    return view.kind === "node" && shortNames.has(view.node.function) ? view.node.function : null;
   }
 
   function matches(view) {
@@ -233,6 +242,7 @@
         row.classList.add("shared");
         row.title = SHARED_MEANING;
       }
+      if (fullName(view)) row.title = fullName(view);
     }
     if (matches(view)) row.classList.add("match");
     const bar = element("span", "share-bar");
@@ -487,7 +497,7 @@
   }
 
   function describe(view) {
-    const lines = [element("b", "", viewName(view))];
+    const lines = [element("b", "", fullName(view) || viewName(view))];
     if (view.kind === "node" && view.node !== report.root && location(view.node)) {
       lines.push(element("div", "dim", location(view.node)));
     }

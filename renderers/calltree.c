@@ -78,7 +78,7 @@ struct rp_calltree {
 };
 
 /* What rp_calltree_frame returns for the root. */
-static const struct rp_frame root_frame = {"[request]", NULL, NULL, 0};
+static const struct rp_frame root_frame = {"[request]", NULL, NULL, 0, false};
 
 /* FNV-1a over a string; NULL hashes apart from every string, "" included. */
 static uint64_t hash_string(uint64_t hash, const char *text)
@@ -99,6 +99,7 @@ static uint64_t hash_frame(const struct rp_frame *frame)
     hash = hash_string(hash, frame->function);
     hash = hash_string(hash, frame->object);
     hash = hash_string(hash, frame->file);
+    hash = rp_hash_mix(hash ^ (uint64_t)frame->inlined);
     return rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
 }
 
@@ -124,7 +125,9 @@ static int compare_frames(const struct rp_frame *a, const struct rp_frame *b)
         (order = compare_optional(a->object, b->object)) != 0 ||
         (order = compare_optional(a->file, b->file)) != 0)
         return order;
-    return (a->line > b->line) - (a->line < b->line);
+    if (a->line != b->line)
+        return (a->line > b->line) - (a->line < b->line);
+    return (a->inlined > b->inlined) - (a->inlined < b->inlined);
 }
 
 /* A copy of text (NULL stays NULL); false when out of memory. */
@@ -308,6 +311,7 @@ static uint32_t frame_intern(struct rp_calltree *tree,
         *stored = *frame;
     } else {
         stored->line = frame->line;
+        stored->inlined = frame->inlined;
         if (!copy_optional(frame->function, &stored->function) ||
             !copy_optional(frame->object, &stored->object) ||
             !copy_optional(frame->file, &stored->file)) {

@@ -64,6 +64,12 @@ void rp_json_put_string(struct rp_buffer *out, const char *text,
 bool rp_function_name_put_short(struct rp_buffer *out, const char *function,
                                 const char *ellipsis);
 
+/* What text and HTML write after the name of a call the compiler inlined
+ * (struct rp_frame's inlined), and collapsed stacks at the end of its
+ * frame: flamegraph.pl's mark for an inlined frame, which it colours. */
+#define RP_INLINED_MARK "[inlined]"
+#define RP_INLINED_COLLAPSED_MARK "_[i]"
+
 /*
  * The HTML report's page, stylesheet and script (renderers/html/), built
  * into C strings by renderers/embed.sh.

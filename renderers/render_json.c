@@ -114,6 +114,9 @@ static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
         rp_buffer_put_int(out, frame->line);
     else
         rp_buffer_puts(out, "null");
+    /* Only inlined frames have it: most frames are not. */
+    if (frame->inlined)
+        rp_buffer_puts(out, ", \"inlined\": true");
     rp_buffer_puts(out, ", \"total\": ");
     rp_buffer_put_uint(out, node->total);
     rp_buffer_puts(out, ", \"self\": ");

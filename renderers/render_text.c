@@ -8,7 +8,7 @@
  *      └─ 203.0 handle_request  test_server.c:88
  *         ├─ 200.0 burn_alpha  test_server.c:40
  *         │  ├─ 150.0 [self]
- *         │  └─ 50.0 burn_beta  test_server.c:52
+ *         │  └─ 50.0 burn_beta [inlined]  test_server.c:52
  *         └─ 3.0 [self]
  *
  * Under each node (or fold) the renderer first gathers the lines to print,
@@ -174,7 +174,8 @@ static void text_put_time(struct text_renderer *renderer, uint64_t samples)
 /* Appends "function  location": the source file if known, else the object.
  * A shared frame is not one of the request's functions: it is drawn as the
  * other synthetic lines are, not bold. Long names are shortened
- * (rp_function_name_put_short): the JSON report has them whole. */
+ * (rp_function_name_put_short): the JSON report has them whole. A call
+ * the compiler inlined says so after its name. */
 static void text_put_frame(struct text_renderer *renderer,
                            const struct rp_frame *frame)
 {
@@ -187,6 +188,11 @@ static void text_put_frame(struct text_renderer *renderer,
     else if (renderer->name.length > 0)
         text_put_printable(renderer, renderer->name.data, renderer->name.length);
     text_style(renderer, STYLE_RESET);
+    if (frame->inlined) {
+        text_style(renderer, STYLE_DIM);
+        rp_buffer_puts(renderer->out, " " RP_INLINED_MARK);
+        text_style(renderer, STYLE_RESET);
+    }
     if (frame->file == NULL && frame->object == NULL)
         return;
     rp_buffer_puts(renderer->out, "  ");

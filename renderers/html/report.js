@@ -121,6 +121,14 @@
     return view.kind === "node" && view.node.object === null && sharedFrames.has(view.node.function);
   }
 
+  /* A call the compiler inlined: its own frame, in its caller's code. */
+  function isInlined(view) {
+    return view.kind === "node" && view.node.inlined === true;
+  }
+
+  const INLINED_MEANING = "The compiler inlined this call: its code is part of its caller's, " +
+    "and the debug information says which instructions were this function's.";
+
   const SHARED_MEANING = "The bytes could not tell which of N requests this work was for, " +
     "so its samples are split evenly between them: it is not this request's alone.";
 
@@ -260,6 +268,11 @@
     const name = element("span", "name");
     name.append(highlighted(viewName(view)));
     row.append(name);
+    if (isInlined(view)) {
+      const mark = element("span", "inlined-mark", "inlined");
+      mark.title = INLINED_MEANING;
+      row.append(mark);
+    }
     if (view.kind === "node" && view.node !== report.root) row.append(element("span", "location", location(view.node)));
     return row;
   }
@@ -337,6 +350,7 @@
       div.style.top = depth * CELL_HEIGHT + "px";
       div.style.backgroundColor = colour(view);
       if (isShared(view)) div.classList.add("shared");
+      if (isInlined(view)) div.classList.add("inlined");
       div.dataset.key = view.key;
       if (view.kind === "node" && view.node !== report.root) div.dataset.function = view.node.function;
       if (state.query) div.classList.add(matches(view) ? "match" : "dimmed");
@@ -505,6 +519,7 @@
       (100 * share(view.total)).toFixed(1) + "% of the request" +
       (view.self > 0 ? "; " + formatMs(view.self * interval) + " in itself" : "")));
     if (isShared(view)) lines.push(element("div", "dim", SHARED_MEANING));
+    if (isInlined(view)) lines.push(element("div", "dim", INLINED_MEANING));
     return lines;
   }
 

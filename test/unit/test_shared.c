@@ -65,7 +65,7 @@ UNIT_TEST(shared_frames_are_named_and_told_apart)
         "[shared: 3 requests", "[request]", "shared",
     };
     char name[RP_SHARED_FRAME_NAME_MAX];
-    struct rp_frame frame = {name, NULL, NULL, 0};
+    struct rp_frame frame = {name, NULL, NULL, 0, false};
 
     EXPECT_STR_EQ("[shared: 3 requests]", rp_shared_frame_name(name, 3));
     EXPECT_TRUE(rp_frame_is_shared(&frame));
@@ -135,7 +135,7 @@ UNIT_TEST(text_says_the_shared_share_in_its_header)
 UNIT_TEST(json_has_its_attribution_and_reads_it_back)
 {
     static const char start[] = "{\"format\": \"reqprof-report\", "
-                                "\"version\": 4, \"reqprof\": \"9.8.7\",\n";
+                                "\"version\": 5, \"reqprof\": \"9.8.7\",\n";
     struct rp_report report, read;
     struct rp_buffer json, again;
     char error[256];
@@ -275,12 +275,12 @@ UNIT_TEST(attribution_that_does_not_add_up_is_refused)
                         "\"shared_fraction\": 0.2500}",
                         "", "hold 50 samples but attribution says 0");
     /* Version 3 has no "reqprof", and version 2 no "attribution". */
-    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 3",
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 3",
                         "expected \"request\", found \"reqprof\"");
-    EXPECT_EDIT_REFUSED("\"version\": 4, \"reqprof\": \"\"", "\"version\": 2",
+    EXPECT_EDIT_REFUSED("\"version\": 5, \"reqprof\": \"\"", "\"version\": 2",
                         "expected \"root\", found \"attribution\"");
-    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 5",
-                        "reads versions 1 to 4");
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 6",
+                        "reads versions 1 to 5");
 }
 
 UNIT_TEST(the_page_tells_its_script_which_frames_are_shared)

@@ -12,7 +12,7 @@ import os
 import re
 
 import servers
-from harness import Server, curl, function_total, functions
+from harness import Server, curl, function_total, functions, run_browser_test
 
 MIDDLEWARE = "acme::http::Middleware<std::shared_ptr<acme::http::Context> >"
 BURN = MIDDLEWARE + "::burn(unsigned int)"
@@ -81,7 +81,7 @@ def test_cpp_functions_are_demangled_in_every_format():
                          text), text
         assert BURN in raw_json and SHOWN_BURN not in raw_json
         # The page shows each name as its view block says, the whole one
-        # (in its JSON) on hover: test_tool's browser test drives that.
+        # (in its JSON) on hover.
         view = json.loads(re.search(
             r'<script type="application/json" id="reqprof-view">(.*?)</script>',
             html, re.S).group(1))
@@ -89,3 +89,6 @@ def test_cpp_functions_are_demangled_in_every_format():
         assert shown.get(BURN) == SHOWN_BURN, shown
         assert shown.get(INVOKE) == SHOWN_INVOKE, shown
         assert MIX not in shown, shown
+        # As a reader sees it, in chromium.
+        run_browser_test("names.test.mjs", os.path.abspath(stem + ".html"),
+                         BURN, SHOWN_BURN, MIX)

@@ -234,7 +234,8 @@ UNIT_TEST(inlined_frames_are_marked_in_every_format)
     EXPECT_TRUE(strstr(json.data, "{\"function\": \"burn_beta\", \"object\": "
                                   "\"test_server\", \"file\": \"test_server.c\", "
                                   "\"line\": 52, \"inlined\": true, \"total\": 150") != NULL);
-    EXPECT_TRUE(strstr(strstr(json.data, "\"inlined\"") + 1, "\"inlined\"") == NULL);
+    const char *mark = strstr(json.data, "\"inlined\"");
+    EXPECT_TRUE(mark != NULL && strstr(mark + 1, "\"inlined\"") == NULL);
     EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
                                          sizeof error));
     EXPECT_STR_EQ("", error);

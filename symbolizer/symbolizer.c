@@ -493,10 +493,10 @@ static uint32_t inlined_add_call(struct inlined_reading *reading, Dwarf_Die *die
     uint32_t count = inlined->call_count;
     if (count == SYMBOL_INLINED_CALLS_MAX)
         return SYMBOL_NOT_INLINED;
-    /* Grown at each power of two. */
+    /* Full at 0 and at each power of two: doubled. */
     if ((count & (count - 1)) == 0) {
         struct symbol_inlined_call *calls = rp_heap_realloc(
-            inlined->calls, (count ? count * 2 : 8) * sizeof *calls);
+            inlined->calls, (count ? count * 2 : 1) * sizeof *calls);
         if (calls == NULL) {
             reading->failed = true;
             return SYMBOL_NOT_INLINED;

@@ -12,7 +12,8 @@
  * second, before the address is given up on.
  *
  * Calls the compiler inlined are read from the DWARF once per function of
- * the server's own code (DW_TAG_inlined_subroutine, nested): the
+ * the server's own code (DW_TAG_inlined_subroutine, nested; the function's
+ * DIE is found in an index of its compilation unit's functions): the
  * function's code is cut into spans, each the code of one inlined call or
  * of the function itself, so an address's chain of inlined calls costs a
  * binary search. An inlined call is named the first time it is sampled.
@@ -121,8 +122,31 @@ static void inlined_free(struct symbol_inlined *inlined)
     rp_heap_free(inlined);
 }
 
+/* One range of a function's code in a compilation unit, and its DIE. */
+struct symbol_unit_function {
+    uint64_t low;   /* DWARF addresses, [low, high) */
+    uint64_t high;
+    Dwarf_Die die;  /* its DW_TAG_subprogram */
+};
+
+/*
+ * The functions of a compilation unit whose code was sampled, by address,
+ * read in one walk of the unit the first time one of its functions is
+ * named: finding each function's DIE by a walk of its own cost a walk of
+ * the unit per function (264 µs more per function of a unit of 3000).
+ */
+struct symbol_unit {
+    const void *key;                        /* the unit DIE's place in the
+                                             * DWARF data */
+    struct symbol_unit_function *functions; /* by low */
+    size_t count;
+    size_t capacity;
+    struct symbol_unit *next;               /* the unit read before */
+};
+
 struct rp_symbolizer {
     Dwfl *dwfl;                    /* NULL without libdw */
+    struct symbol_unit *units;     /* units read, latest used first */
     struct symbol_ranges functions; /* code address → frame, by range */
     struct symbol_map by_address;  /* looked-up address → frame, outside
                                     * every range */
@@ -388,6 +412,11 @@ void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
     rp_heap_free(symbolizer->functions.items);
     symbol_map_free(&symbolizer->by_address);
     symbol_map_free(&symbolizer->by_function);
+    for (struct symbol_unit *unit = symbolizer->units, *next; unit; unit = next) {
+        next = unit->next;
+        rp_heap_free(unit->functions);
+        rp_heap_free(unit);
+    }
     for (struct symbol_frame *frame = symbolizer->frames, *next; frame; frame = next) {
         next = frame->next;
         inlined_free(frame->inlined);
@@ -455,33 +484,110 @@ struct inlined_reading {
     bool failed;      /* out of memory: the function gets none */
 };
 
-/* The DIE of the function whose code holds pc (a DWARF address), among the
- * children of parent: in namespaces and classes, not inside functions. */
-static bool inlined_find_function(Dwarf_Die *parent, Dwarf_Addr pc,
-                                  Dwarf_Die *found, int level)
+/* Adds the ranges of the functions among parent's children (in
+ * namespaces and classes too, not inside functions) to unit. */
+static void unit_add_functions(struct symbol_unit *unit, Dwarf_Die *parent,
+                               int level, bool *failed)
 {
     Dwarf_Die child;
     if (level > SYMBOL_DIE_LEVEL_MAX || RP_ISOLATED(dwarf_child)(parent, &child) != 0)
-        return false;
+        return;
     do {
         switch (RP_ISOLATED(dwarf_tag)(&child)) {
-        case DW_TAG_subprogram:
-            if (RP_ISOLATED(dwarf_haspc)(&child, pc) == 1) {
-                *found = child;
-                return true;
+        case DW_TAG_subprogram: {
+            Dwarf_Addr base, low, high;
+            ptrdiff_t offset = 0;
+            while (!*failed && (offset = RP_ISOLATED(dwarf_ranges)(
+                                    &child, offset, &base, &low, &high)) > 0) {
+                if (low >= high)
+                    continue;
+                if (unit->count == unit->capacity) {
+                    size_t capacity = unit->capacity ? unit->capacity * 2 : 64;
+                    struct symbol_unit_function *functions = rp_heap_realloc(
+                        unit->functions, capacity * sizeof *functions);
+                    if (functions == NULL) {
+                        *failed = true;
+                        return;
+                    }
+                    unit->functions = functions;
+                    unit->capacity = capacity;
+                }
+                unit->functions[unit->count++] =
+                    (struct symbol_unit_function){low, high, child};
             }
             break;
+        }
         case DW_TAG_namespace:
         case DW_TAG_class_type:
         case DW_TAG_structure_type:
         case DW_TAG_union_type:
-            if (inlined_find_function(&child, pc, found, level + 1))
-                return true;
+            unit_add_functions(unit, &child, level + 1, failed);
             break;
         default:
             break;
         }
-    } while (RP_ISOLATED(dwarf_siblingof)(&child, &child) == 0);
+    } while (!*failed && RP_ISOLATED(dwarf_siblingof)(&child, &child) == 0);
+}
+
+static int unit_function_compare(const void *a, const void *b)
+{
+    const struct symbol_unit_function *x = a, *y = b;
+    return (x->low > y->low) - (x->low < y->low);
+}
+
+/* The functions of the unit whose DIE is unit_die, read the first time;
+ * NULL when out of memory. The unit found is moved to the front. */
+static struct symbol_unit *symbolizer_unit(struct rp_symbolizer *symbolizer,
+                                           Dwarf_Die *unit_die)
+{
+    for (struct symbol_unit **link = &symbolizer->units; *link; link = &(*link)->next) {
+        struct symbol_unit *unit = *link;
+        if (unit->key == unit_die->addr) {
+            *link = unit->next;
+            unit->next = symbolizer->units;
+            symbolizer->units = unit;
+            return unit;
+        }
+    }
+    struct symbol_unit *unit = rp_heap_calloc(1, sizeof *unit);
+    bool failed = false;
+    if (unit == NULL)
+        return NULL;
+    unit->key = unit_die->addr;
+    unit_add_functions(unit, unit_die, 0, &failed);
+    if (failed) {
+        rp_heap_free(unit->functions);
+        rp_heap_free(unit);
+        return NULL;
+    }
+    qsort(unit->functions, unit->count, sizeof *unit->functions,
+          unit_function_compare);
+    unit->next = symbolizer->units;
+    symbolizer->units = unit;
+    return unit;
+}
+
+/* The DIE of the function of unit whose code holds pc (a DWARF address). */
+static bool unit_find_function(const struct symbol_unit *unit, Dwarf_Addr pc,
+                               Dwarf_Die *found)
+{
+    size_t low = 0, high = unit->count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (unit->functions[middle].low <= pc)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    /* Functions do not overlap, but a nested one (GNU C) lies within its
+     * parent's range: the latest start holding pc is the innermost. */
+    for (size_t i = low; i > 0; i--)
+        if (pc < unit->functions[i - 1].high) {
+            *found = unit->functions[i - 1].die;
+            return true;
+        } else if (low - i >= 8) {
+            break;
+        }
     return false;
 }
 
@@ -632,14 +738,16 @@ static void inlined_make_spans(struct inlined_reading *reading)
  * NULL: none, no DWARF for it, or no memory. Reads the function's DIE
  * tree once; the calls are named when first sampled.
  */
-static struct symbol_inlined *symbolizer_read_inlined(Dwfl_Module *module,
+static struct symbol_inlined *symbolizer_read_inlined(struct rp_symbolizer *symbolizer,
+                                                      Dwfl_Module *module,
                                                       Dwarf_Addr entry)
 {
     struct inlined_reading reading = {0};
-    Dwarf_Die *unit = RP_ISOLATED(dwfl_module_addrdie)(module, entry, &reading.bias);
+    Dwarf_Die *unit_die = RP_ISOLATED(dwfl_module_addrdie)(module, entry, &reading.bias);
+    struct symbol_unit *unit =
+        unit_die != NULL ? symbolizer_unit(symbolizer, unit_die) : NULL;
     Dwarf_Die function;
-    if (unit == NULL ||
-        !inlined_find_function(unit, entry - reading.bias, &function, 0) ||
+    if (unit == NULL || !unit_find_function(unit, entry - reading.bias, &function) ||
         (reading.inlined = rp_heap_calloc(1, sizeof *reading.inlined)) == NULL)
         return NULL;
     inlined_gather(&reading, &function, SYMBOL_NOT_INLINED, 0, 0);
@@ -796,7 +904,8 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     /* Inlined calls too only in the server's own code, for the same
      * reasons; a line says the module has DWARF for the function. */
     if (frame != NULL && line_info != NULL)
-        symbol_frame_of(frame)->inlined = symbolizer_read_inlined(module, entry);
+        symbol_frame_of(frame)->inlined =
+            symbolizer_read_inlined(symbolizer, module, entry);
     if (frame != NULL) {
         (void)symbol_map_put(&symbolizer->by_function, entry, frame);
         if (size > 0)

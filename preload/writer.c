@@ -136,8 +136,9 @@ struct writer {
     struct rp_report_files *files;
     uint64_t records_seen;                /* records drained this round */
     unsigned fullest_ring;                /* most bytes drained from one ring */
-    uint32_t frame_ids[RP_STACK_MAX + 2]; /* one stack, outermost first,
-                                           * under up to two marks */
+    /* One stack, outermost first, under up to two marks; with room for
+     * as many frames of inlined calls as the stack has frames. */
+    uint32_t frame_ids[2 * RP_STACK_MAX + 2];
     unsigned share_cursor; /* who gets the next remainder (writer_share) */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
@@ -314,23 +315,34 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     }
     if (record->truncated)
         writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, &truncated);
-    /* Innermost first in the record, outermost first in the tree. Only the
-     * interrupted frame's address is exact; the others are return addresses.
-     * A stack deeper than the tree takes loses its outermost frames, never
-     * the leaf where the time is. reqprof's own frames (a wrapper between
-     * the server's call and libc's) are not the server's: the libc call,
-     * or the server's caller, is their place. */
-    int outermost = record->frame_count - 1;
-    int room = (int)(sizeof writer->frame_ids / sizeof writer->frame_ids[0] - depth);
-    if (outermost + 1 > room)
-        outermost = room - 1;
-    for (int i = outermost; i >= 0; i--) {
+    /* Innermost first in the record, outermost first in the tree: the
+     * tree's stack is filled from its leaf end, [first, capacity), then
+     * moved under the marks. An address may give several frames (calls
+     * the compiler inlined there). Only the interrupted frame's address
+     * is exact; the others are return addresses. A stack deeper than the
+     * tree takes loses its outermost frames, never the leaf where the
+     * time is. reqprof's own frames (a wrapper between the server's call
+     * and libc's) are not the server's: the libc call, or the server's
+     * caller, is their place. */
+    size_t capacity = sizeof writer->frame_ids / sizeof writer->frame_ids[0];
+    size_t first = capacity;
+    for (int i = 0; i < record->frame_count && first > depth; i++) {
         if (rp_unwind_is_own_code(record->frames[i]))
             continue;
-        const struct rp_frame *frame = rp_symbolizer_lookup(
-            writer->symbolizer, (uintptr_t)record->frames[i], i != 0);
-        writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, frame);
+        const struct rp_frame *frames[RP_SYMBOLIZER_FRAMES_MAX];
+        size_t room = first - depth < RP_SYMBOLIZER_FRAMES_MAX ? first - depth
+                                                                : RP_SYMBOLIZER_FRAMES_MAX;
+        size_t count = rp_symbolizer_lookup(writer->symbolizer,
+                                            (uintptr_t)record->frames[i], i != 0,
+                                            frames, room);
+        first -= count;
+        for (size_t j = 0; j < count; j++)
+            writer->frame_ids[first + j] =
+                rp_calltree_intern_lasting(request->tree, frames[j]);
     }
+    memmove(&writer->frame_ids[depth], &writer->frame_ids[first],
+            (capacity - first) * sizeof writer->frame_ids[0]);
+    depth += capacity - first;
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
                                weight, time_ns) != 0)
         request->samples_dropped += weight;

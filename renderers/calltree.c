@@ -104,6 +104,7 @@ static uint64_t hash_frame(const struct rp_frame *frame)
     hash = hash_string(hash, frame->function);
     hash = hash_string(hash, frame->object);
     hash = hash_string(hash, frame->file);
+    hash = rp_hash_mix(hash ^ (uint64_t)frame->inlined);
     hash = rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
     return rp_hash_mix(hash ^ frame->address);
 }
@@ -132,6 +133,8 @@ static int compare_frames(const struct rp_frame *a, const struct rp_frame *b)
         return order;
     if (a->line != b->line)
         return (a->line > b->line) - (a->line < b->line);
+    if (a->inlined != b->inlined)
+        return (a->inlined > b->inlined) - (a->inlined < b->inlined);
     return (a->address > b->address) - (a->address < b->address);
 }
 
@@ -332,6 +335,7 @@ static uint32_t frame_intern(struct rp_calltree *tree,
         *stored = *frame;
     } else {
         stored->line = frame->line;
+        stored->inlined = frame->inlined;
         stored->address = frame->address;
         if (!copy_optional(frame->function, &stored->function) ||
             !copy_optional(frame->object, &stored->object) ||

@@ -21,6 +21,8 @@ struct rp_frame {
     const char *object;   /* file name of the ELF object, e.g. "libc.so.6" */
     const char *file;     /* source file of the function's entry, or NULL */
     int line;             /* its line, or 0 when unknown */
+    bool inlined;         /* the compiler inlined this call into the frame
+                           * above: the function's code, in its caller's */
     uint64_t address;     /* its entry, as an address of its object (see
                            * struct rp_object); 0 when unknown */
 };
@@ -75,8 +77,9 @@ void rp_calltree_clear(struct rp_calltree *tree);
 
 /*
  * Returns the id of a frame equal to *frame (same function, object, file,
- * line and address; NULL equals only NULL), adding a copy if the tree has none yet;
- * RP_FRAME_ROOT when out of memory or frame->function is NULL.
+ * line, inlined mark and address; NULL equals only NULL), adding a copy if
+ * the tree has none yet; RP_FRAME_ROOT when out of memory or
+ * frame->function is NULL.
  */
 uint32_t rp_calltree_intern(struct rp_calltree *tree,
                             const struct rp_frame *frame);
@@ -150,7 +153,8 @@ rp_calltree_child(const struct rp_calltree *tree,
 
 /*
  * Orders every node's children by total, heaviest first; ties by function,
- * object, file and line, so the order depends only on the tree's contents.
+ * object, file, line and inlined mark, so the order depends only on the
+ * tree's contents.
  */
 void rp_calltree_sort(struct rp_calltree *tree);
 

@@ -304,6 +304,20 @@ static bool reader_accept_null(struct json_reader *reader)
     return true;
 }
 
+/* Reads the literal true, which must come next. */
+static bool reader_true(struct json_reader *reader)
+{
+    char found[16];
+
+    reader_skip_space(reader);
+    if (reader->length - reader->position < 4 ||
+        memcmp(reader->text + reader->position, "true", 4) != 0)
+        return reader_fail(reader, "expected true, found %s",
+                           reader_found(reader, found, sizeof found));
+    reader->position += 4;
+    return true;
+}
+
 /* Reads a string, or null (then *present is false). */
 static bool reader_optional_string(struct json_reader *reader,
                                    struct rp_buffer *into, bool *present)
@@ -659,6 +673,7 @@ static bool reader_node_frame(struct json_reader *reader,
     frame->object = reader->has_object ? reader->object.data : NULL;
     frame->file = reader->has_file ? reader->file.data : NULL;
     frame->line = 0;
+    frame->inlined = false;
     if (!reader_accept_null(reader)) {
         if (!reader_count_int(reader, &frame->line))
             return false;
@@ -666,6 +681,12 @@ static bool reader_node_frame(struct json_reader *reader,
         if (frame->line == 0)
             return reader_fail(reader, "\"line\": 0, but an unknown line "
                                        "is written as null");
+    }
+    /* Version 5 on: only an inlined frame has it, always true. */
+    if (reader->version >= 5 && reader_next_key_is(reader, "inlined")) {
+        if (!reader_next_key(reader, "inlined") || !reader_true(reader))
+            return false;
+        frame->inlined = true;
     }
     return reader_node_address(reader, frame) &&
            reader_next_key(reader, "total") && reader_uint64(reader, total) &&

@@ -362,6 +362,7 @@ int rp_render_diff_text(const struct rp_diff *diff,
 {
     const struct rp_text_glyphs *glyphs = rp_text_glyphs(options->unicode);
     struct diff_lines lines;
+    struct rp_buffer name; /* a function's name as shown */
     /* Whether the line at each depth was its parent's last: the margin. */
     bool *last_at = NULL;
 
@@ -383,6 +384,7 @@ int rp_render_diff_text(const struct rp_diff *diff,
     rp_buffer_puts(out, "\n");
     put_comparison(out, diff);
     rp_buffer_puts(out, ".\n\n     A ms     B ms      B-A\n");
+    rp_buffer_init(&name);
     for (size_t i = 0; i < lines.count; i++) {
         const struct diff_line *line = &lines.lines[i];
         double difference = line->b_ms - line->a_ms;
@@ -400,8 +402,7 @@ int rp_render_diff_text(const struct rp_diff *diff,
                                            : glyphs->branch);
         last_at[line->depth] = line->last;
         if (line->frame != NULL)
-            rp_text_put_frame(out, line->frame, options->color,
-                              glyphs->replacement);
+            rp_text_put_frame(out, &name, line->frame, options->color, glyphs);
         else
             rp_buffer_puts(out, "[self]");
         rp_buffer_puts(out, "\n");
@@ -411,6 +412,7 @@ int rp_render_diff_text(const struct rp_diff *diff,
         put_left_out(out, &lines, options->threshold);
         rp_buffer_puts(out, " (--all shows every frame)\n");
     }
+    rp_buffer_free(&name);
     rp_heap_free(last_at);
     diff_lines_free(&lines);
     return out->failed ? -1 : 0;

@@ -150,6 +150,9 @@ static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
         rp_buffer_put_int(out, frame->line);
     else
         rp_buffer_puts(out, "null");
+    /* Only inlined frames have it: most frames are not. */
+    if (frame->inlined)
+        rp_buffer_puts(out, ", \"inlined\": true");
     rp_buffer_puts(out, ", \"address\": ");
     json_put_address(out, frame->address, frame->address != 0);
     rp_buffer_puts(out, ", \"total\": ");

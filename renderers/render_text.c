@@ -8,7 +8,7 @@
  *      └─ 203.0 handle_request  test_server.c:88
  *         ├─ 200.0 burn_alpha  test_server.c:40
  *         │  ├─ 150.0 [self]
- *         │  └─ 50.0 burn_beta  test_server.c:52
+ *         │  └─ 50.0 burn_beta [inlined]  test_server.c:52
  *         └─ 3.0 [self]
  *
  * Under each node (or fold) the renderer first gathers the lines to print,
@@ -41,11 +41,11 @@
 #define TEXT_HEADER_COLUMN 38
 
 static const struct rp_text_glyphs unicode_glyphs = {
-    "├─ ", "└─ ", "│  ", "   ", "→", RP_UTF8_REPLACEMENT,
+    "├─ ", "└─ ", "│  ", "   ", "→", RP_UTF8_REPLACEMENT, "…",
 };
 
 static const struct rp_text_glyphs ascii_glyphs = {
-    "|- ", "`- ", "|  ", "   ", "->", "?",
+    "|- ", "`- ", "|  ", "   ", "->", "?", "...",
 };
 
 const struct rp_text_glyphs *rp_text_glyphs(bool unicode)
@@ -66,6 +66,7 @@ struct text_renderer {
     double threshold_samples;         /* lines under this are left out */
     uint64_t frames_left_out;         /* nodes not printed for it */
     struct rp_buffer margin;          /* what precedes the current branch */
+    struct rp_buffer name;            /* the function's name as shown */
 };
 
 /* What one line under a node or a fold stands for. */
@@ -156,16 +157,30 @@ static void text_put_time(struct text_renderer *renderer, uint64_t samples)
     rp_buffer_puts(renderer->out, " ");
 }
 
-void rp_text_put_frame(struct rp_buffer *out, const struct rp_frame *frame,
-                       bool color, const char *replacement)
+void rp_text_put_frame(struct rp_buffer *out, struct rp_buffer *scratch,
+                       const struct rp_frame *frame, bool color,
+                       const struct rp_text_glyphs *glyphs)
 {
+    const char *replacement = glyphs->replacement;
+
     if (color)
         rp_buffer_puts(out, rp_frame_is_shared(frame) ? RP_STYLE_DIM
                                                       : RP_STYLE_BOLD);
-    rp_buffer_put_printable(out, frame->function, strlen(frame->function),
-                            replacement);
+    rp_buffer_reset(scratch);
+    rp_function_name_put_short(scratch, frame->function, glyphs->ellipsis);
+    if (scratch->failed)
+        out->failed = true;
+    else if (scratch->length > 0)
+        rp_buffer_put_printable(out, scratch->data, scratch->length, replacement);
     if (color)
         rp_buffer_puts(out, RP_STYLE_RESET);
+    if (frame->inlined) {
+        if (color)
+            rp_buffer_puts(out, RP_STYLE_DIM);
+        rp_buffer_puts(out, " " RP_INLINED_MARK);
+        if (color)
+            rp_buffer_puts(out, RP_STYLE_RESET);
+    }
     if (frame->file == NULL && frame->object == NULL)
         return;
     rp_buffer_puts(out, "  ");
@@ -192,8 +207,8 @@ void rp_text_put_frame(struct rp_buffer *out, const struct rp_frame *frame,
 static void text_put_frame(struct text_renderer *renderer,
                            const struct rp_frame *frame)
 {
-    rp_text_put_frame(renderer->out, frame, renderer->color,
-                      renderer->glyphs->replacement);
+    rp_text_put_frame(renderer->out, &renderer->name, frame, renderer->color,
+                      renderer->glyphs);
 }
 
 /* Starts a tree line: the margin, then the branch to this node. */
@@ -599,6 +614,7 @@ int rp_render_text(const struct rp_report *report,
     };
 
     rp_buffer_init(&renderer.margin);
+    rp_buffer_init(&renderer.name);
     text_header(&renderer, report);
     text_root(&renderer, report);
     text_footer(&renderer, options->threshold);
@@ -606,5 +622,6 @@ int rp_render_text(const struct rp_report *report,
     if (renderer.margin.failed)
         out->failed = true;
     rp_buffer_free(&renderer.margin);
+    rp_buffer_free(&renderer.name);
     return out->failed ? -1 : 0;
 }

@@ -197,7 +197,8 @@ int rp_render_text(const struct rp_report *report,
  * What the JSON rendering's "format" and "version" members say. Version 5
  * is version 4 with "objects" (each object's build ID and executable
  * segment) and each node's "address", for the exports that read the code
- * again (pprof). Version 4 is version 3 with "reqprof", the version of reqprof that recorded the
+ * again (pprof), and with "inlined": true on the nodes of inlined calls.
+ * Version 4 is version 3 with "reqprof", the version of reqprof that recorded the
  * report, and "attribution" only in a report with shared samples (version
  * 3 had it in every report, and version 2 in none, since a reader of
  * version 2 must refuse by its version, rather than misread, a report

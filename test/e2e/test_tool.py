@@ -12,10 +12,10 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import BUILD, TEST_SERVER, TOOL, Server, curl, function_total
+from harness import (BUILD, TEST_SERVER, TOOL, Server, curl, function_total,
+                     run_browser_test)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BROWSER_TEST = os.path.join(HERE, "..", "browser", "report.test.mjs")
 
 # The requests every test reads, recorded once (see recorded()).
 REQUESTS = ["/burn?ms=60", "/burn?ms=60", "/burn?ms=60",
@@ -652,19 +652,13 @@ def with_shared(report, destination):
         json.dump(ordered, f)
 
 
-def run_browser_test(page, screenshot, timeline, shared=False):
-    arguments = ["node", BROWSER_TEST, page, screenshot]
+def run_report_browser_test(page, screenshot, timeline, shared=False):
+    arguments = [page, screenshot]
     if timeline:
         arguments.append("--timeline")
     if shared:
         arguments.append("--shared")
-    result = subprocess.run(arguments, capture_output=True, timeout=110,
-                            cwd=os.path.dirname(BROWSER_TEST))
-    output = result.stdout.decode(errors="replace")
-    summary = [l for l in output.splitlines() if l.endswith(" failed")]
-    assert summary and summary[-1].endswith(" 0 failed") and \
-        result.returncode == 0, "browser test:\n%s%s" % (
-            output, result.stderr.decode(errors="replace"))
+    run_browser_test("report.test.mjs", *arguments)
     assert os.path.getsize(screenshot) > 10000, "screenshot is too small"
 
 
@@ -672,16 +666,11 @@ def test_html_report_in_a_real_browser():
     """Headless chromium expands, searches and draws a report: the page the
     library wrote, one with a timeline (the tool's rendering), and one half
     of whose samples are shared with another request."""
-    assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
-        "node and chromium are needed: run test/install-deps"
-    assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
-                                      "node_modules", "playwright-core")), \
-        "playwright-core is missing: run test/install-deps"
     out_dir = os.path.abspath(os.path.join(BUILD, "test"))
     os.makedirs(out_dir, exist_ok=True)
     page = report_of("/mix?ms=200&pct=70", "html")
     has_timeline = bool(load_json(report_of("/mix?ms=200&pct=70"))["timeline"])
-    run_browser_test(page, os.path.join(out_dir, "browser-library.png"),
+    run_report_browser_test(page, os.path.join(out_dir, "browser-library.png"),
                      has_timeline)
     work = tempfile.mkdtemp(prefix="reqprof-browser-")
     try:
@@ -689,12 +678,12 @@ def test_html_report_in_a_real_browser():
         with_timeline(report_of("/mix?ms=200&pct=70"), source)
         converted = os.path.join(work, "mix.html")
         tool("convert", source, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
+        run_report_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
         shared = os.path.join(work, "shared.json")
         with_shared(source, shared)
         converted = os.path.join(work, "shared.html")
         tool("convert", shared, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
+        run_report_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
                          True, shared=True)
     finally:
         shutil.rmtree(work)

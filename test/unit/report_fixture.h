@@ -20,7 +20,7 @@
 static inline uint32_t fixture_frame(struct rp_calltree *tree, const char *function,
                                      const char *object, const char *file, int line)
 {
-    struct rp_frame frame = {function, object, file, line, 0};
+    struct rp_frame frame = {function, object, file, line, false, 0};
 
     return rp_calltree_intern(tree, &frame);
 }

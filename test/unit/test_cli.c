@@ -183,8 +183,8 @@ static void write_report(const char *dir, const char *stem, uint64_t own,
 {
     char name[RP_SHARED_FRAME_NAME_MAX], path[512], error[RP_CLI_ERROR_MAX];
     struct rp_report report = {.status = 200, .interval_ms = 1, .pid = 7};
-    struct rp_frame work = {"work", "server", NULL, 0, 0};
-    struct rp_frame shared_frame = {name, NULL, NULL, 0, 0};
+    struct rp_frame work = {"work", "server", NULL, 0, false, 0};
+    struct rp_frame shared_frame = {name, NULL, NULL, 0, false, 0};
     struct rp_buffer json;
     uint32_t stack[2];
 

@@ -28,7 +28,7 @@ static void report_make_mix(struct rp_report *report, const char *path)
     stack[1] = fixture_frame(tree, "route_mix", "test_server", "test_server.c", 30);
     /* burn_alpha's entry is known, and so is its object. */
     stack[2] = rp_calltree_intern(tree, &(struct rp_frame){
-        "burn_alpha", "test_server", "test_server.c", 10, 0x1234});
+        "burn_alpha", "test_server", "test_server.c", 10, false, 0x1234});
     rp_calltree_add_object(tree, &(struct rp_object){
         "test_server", "abcdef01", 0x1000, 0x5000, 0x800});
     rp_calltree_add_sample(tree, stack, 3, 140, 140000000);

@@ -40,7 +40,7 @@ static void report_make_burn(struct rp_report *report)
     stack[1] = fixture_frame(tree, "handle_request", "test_server", "test_server.c", 88);
     /* burn_alpha's entry is known, and its object's build ID and code. */
     stack[2] = rp_calltree_intern(tree, &(struct rp_frame){
-        "burn_alpha", "test_server", "test_server.c", 40, 0x1139});
+        "burn_alpha", "test_server", "test_server.c", 40, false, 0x1139});
     rp_calltree_add_object(tree, &(struct rp_object){
         "test_server", "0123abcd", 0x1000, 0x2000, 0x1000});
     stack[3] = fixture_frame(tree, "burn_beta", "test_server",
@@ -109,7 +109,7 @@ static bool trees_equal(const struct rp_calltree *tree_a,
         strcmp(frame_a->function, frame_b->function) != 0 ||
         !optional_equal(frame_a->object, frame_b->object) ||
         !optional_equal(frame_a->file, frame_b->file) ||
-        frame_a->line != frame_b->line) {
+        frame_a->line != frame_b->line || frame_a->inlined != frame_b->inlined) {
         UNIT_FAIL_AT("nodes differ: %s (%" PRIu64 "/%" PRIu64 ") and %s "
                      "(%" PRIu64 "/%" PRIu64 ")",
                      frame_a->function, a->total, a->self, frame_b->function,
@@ -206,6 +206,73 @@ UNIT_TEST(json_reads_back_the_same_report)
     rp_buffer_free(&second);
     rp_report_release(&written);
     rp_report_release(&read);
+}
+
+/*
+ * The burn with burn_beta inlined into burn_alpha, and handle_request
+ * calling a burn_beta of its own that was not: two frames, two nodes. JSON
+ * marks the inlined one (only it) and reads it back, text says it after
+ * the name, collapsed stacks end its frame in flamegraph.pl's "_[i]".
+ */
+UNIT_TEST(inlined_frames_are_marked_in_every_format)
+{
+    struct rp_report written, read;
+    struct rp_calltree *tree =
+        fixture_report(&written, "/burn?ms=200", 1234, "/usr/local/bin/test_server");
+    struct rp_frame beta = {"burn_beta", "test_server", "test_server.c", 52, true, 0};
+    struct rp_buffer json, again, text, collapsed;
+    char error[256];
+    uint32_t stack[3];
+
+    written.samples = 200;
+    stack[0] = fixture_frame(tree, "handle_request", "test_server", "test_server.c", 88);
+    stack[1] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 40);
+    stack[2] = rp_calltree_intern(tree, &beta);
+    rp_calltree_add_stack(tree, stack, 3, 150);
+    stack[1] = fixture_frame(tree, "burn_beta", "test_server", "test_server.c", 52);
+    EXPECT_TRUE(stack[1] != stack[2]);
+    rp_calltree_add_stack(tree, stack, 2, 50);
+    rp_calltree_sort(tree);
+
+    json = render_json(&written);
+    EXPECT_TRUE(strstr(json.data, "{\"function\": \"burn_beta\", \"object\": "
+                                  "\"test_server\", \"file\": \"test_server.c\", "
+                                  "\"line\": 52, \"inlined\": true, \"address\": null, "
+                                  "\"total\": 150") != NULL);
+    const char *mark = strstr(json.data, "\"inlined\"");
+    EXPECT_TRUE(mark != NULL && strstr(mark + 1, "\"inlined\"") == NULL);
+    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
+                                         sizeof error));
+    EXPECT_STR_EQ("", error);
+    if (read.tree != NULL) {
+        trees_equal(written.tree, rp_calltree_root(written.tree), read.tree,
+                    rp_calltree_root(read.tree));
+        again = render_json(&read);
+        EXPECT_STR_EQ(json.data, again.data);
+        rp_buffer_free(&again);
+    }
+    rp_report_release(&read);
+
+    text = render_text(&written, true, false);
+    EXPECT_TRUE(strstr(text.data, " 150.0 burn_beta [inlined]  test_server.c:52\n") != NULL);
+    EXPECT_TRUE(strstr(text.data, " 50.0 burn_beta  test_server.c:52\n") != NULL);
+    rp_buffer_init(&collapsed);
+    EXPECT_INT_EQ(0, rp_render_collapsed(&written, &collapsed));
+    EXPECT_STR_EQ("handle_request;burn_alpha;burn_beta_[i] 150\n"
+                  "handle_request;burn_beta 50\n", collapsed.data);
+
+    /* Versions before 5 have no such member; true is its only value. */
+    struct rp_buffer version_4;
+    rp_buffer_init(&version_4);
+    fixture_json_as_version_4(json.data, &version_4);
+    EXPECT_REFUSED(version_4.data, "expected \"total\", found \"inlined\"");
+    rp_buffer_free(&version_4);
+    EXPECT_TRUE(text_replace(&json, "\"inlined\": true", "\"inlined\": false"));
+    EXPECT_REFUSED(json.data, "expected true");
+    rp_buffer_free(&json);
+    rp_buffer_free(&text);
+    rp_buffer_free(&collapsed);
+    rp_report_release(&written);
 }
 
 /* A request no sample landed in has no CPU time measured: null in JSON,
@@ -890,6 +957,7 @@ UNIT_TEST(index_lines_have_the_documented_fields)
 int main(void)
 {
     UNIT_RUN(json_reads_back_the_same_report);
+    UNIT_RUN(inlined_frames_are_marked_in_every_format);
     UNIT_RUN(unmeasured_cpu_time_is_null_not_zero);
     UNIT_RUN(integers_are_formatted_as_printf_would);
     UNIT_RUN(fixed_point_keeps_its_leading_zeros);

@@ -65,7 +65,7 @@ UNIT_TEST(shared_frames_are_named_and_told_apart)
         "[shared: 3 requests", "[request]", "shared",
     };
     char name[RP_SHARED_FRAME_NAME_MAX];
-    struct rp_frame frame = {name, NULL, NULL, 0, 0};
+    struct rp_frame frame = {name, NULL, NULL, 0, false, 0};
 
     EXPECT_STR_EQ("[shared: 3 requests]", rp_shared_frame_name(name, 3));
     EXPECT_TRUE(rp_frame_is_shared(&frame));

@@ -194,15 +194,18 @@ int rp_render_text(const struct rp_report *report,
                    struct rp_buffer *out);
 
 /*
- * What the JSON rendering's "format" and "version" members say. Version 4
- * is version 3 with "reqprof", the version of reqprof that recorded the
+ * What the JSON rendering's "format" and "version" members say. Version 5
+ * is version 4 with the samples on the CPU: "cpu_samples", each node's
+ * "cpu_total" and "cpu_self", and a fourth number per timeline point
+ * (all left out, and "cpu_samples" null, for a tree read from an older
+ * report, which does not know them). Version 4 is version 3 with "reqprof", the version of reqprof that recorded the
  * report, and "attribution" only in a report with shared samples (version
  * 3 had it in every report, and version 2 in none, since a reader of
  * version 2 must refuse by its version, rather than misread, a report
  * whose samples are not all its own).
  */
 #define RP_REPORT_JSON_FORMAT "reqprof-report"
-#define RP_REPORT_JSON_VERSION 4
+#define RP_REPORT_JSON_VERSION 5
 
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);

@@ -26,9 +26,9 @@ static void report_make_mix(struct rp_report *report, const char *path)
     stack[0] = fixture_frame(tree, "start_thread", "libc.so.6", NULL, 0);
     stack[1] = fixture_frame(tree, "route_mix", "test_server", "test_server.c", 30);
     stack[2] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 10);
-    rp_calltree_add_sample(tree, stack, 3, 140, 140000000);
+    rp_calltree_add_sample(tree, stack, 3, 140, 140, 140000000);
     stack[2] = fixture_frame(tree, "burn;beta", "test_server", "test_server.c", 20);
-    rp_calltree_add_sample(tree, stack, 3, 60, 200000000);
+    rp_calltree_add_sample(tree, stack, 3, 60, 60, 200000000);
     rp_calltree_add_stack(tree, stack, 0, 1);
     rp_calltree_sort(tree);
 }

@@ -135,7 +135,7 @@ UNIT_TEST(text_says_the_shared_share_in_its_header)
 UNIT_TEST(json_has_its_attribution_and_reads_it_back)
 {
     static const char start[] = "{\"format\": \"reqprof-report\", "
-                                "\"version\": 4, \"reqprof\": \"9.8.7\",\n";
+                                "\"version\": 5, \"reqprof\": \"9.8.7\",\n";
     struct rp_report report, read;
     struct rp_buffer json, again;
     char error[256];
@@ -144,7 +144,7 @@ UNIT_TEST(json_has_its_attribution_and_reads_it_back)
     strcpy(report.reqprof_version, "9.8.7");
     json = render(&report, RP_FORMAT_JSON, false);
     EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
-    EXPECT_HAS(json.data, "\"samples\": 200, \"samples_dropped\": 0, "
+    EXPECT_HAS(json.data, "\"samples\": 200, \"cpu_samples\": null, \"samples_dropped\": 0, "
                           "\"requests\": 1,\n \"attribution\": "
                           "{\"shared_samples\": 50, \"shared_fraction\": "
                           "0.2500},\n \"root\": ");
@@ -188,7 +188,8 @@ UNIT_TEST(a_report_that_shares_nothing_has_no_attribution)
 }
 
 /* Reports of version 3 (attribution in every one) and 2 (in none) read
- * as they were written, with no version of reqprof known. */
+ * as they were written, with no version of reqprof known, and no
+ * "cpu_samples" (version 5 on; null for a tree without them). */
 UNIT_TEST(versions_2_and_3_are_still_read)
 {
     struct rp_report report, read;
@@ -204,7 +205,14 @@ UNIT_TEST(versions_2_and_3_are_still_read)
         rp_buffer_init(&older);
         rp_buffer_puts(&older, "{\"format\": \"reqprof-report\", "
                                "\"version\": 3");
-        rp_buffer_puts(&older, after + strlen("\"reqprof\": \"\""));
+        const char *cpu = strstr(after, "\"cpu_samples\": null, ");
+        const char *rest = after + strlen("\"reqprof\": \"\"");
+        EXPECT_TRUE(cpu != NULL);
+        if (cpu != NULL) {
+            rp_buffer_append(&older, rest, (size_t)(cpu - rest));
+            rest = cpu + strlen("\"cpu_samples\": null, ");
+        }
+        rp_buffer_puts(&older, rest);
         EXPECT_INT_EQ(0, rp_report_from_json(older.data, older.length, &read,
                                              error, sizeof error));
         EXPECT_STR_EQ("", error);
@@ -275,12 +283,14 @@ UNIT_TEST(attribution_that_does_not_add_up_is_refused)
                         "\"shared_fraction\": 0.2500}",
                         "", "hold 50 samples but attribution says 0");
     /* Version 3 has no "reqprof", and version 2 no "attribution". */
-    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 3",
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 3",
                         "expected \"request\", found \"reqprof\"");
-    EXPECT_EDIT_REFUSED("\"version\": 4, \"reqprof\": \"\"", "\"version\": 2",
-                        "expected \"root\", found \"attribution\"");
-    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 5",
-                        "reads versions 1 to 4");
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 4",
+                        "expected \"samples_dropped\", found \"cpu_samples\"");
+    EXPECT_EDIT_REFUSED("\"version\": 5, \"reqprof\": \"\"", "\"version\": 2",
+                        "expected \"samples_dropped\", found \"cpu_samples\"");
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 6",
+                        "reads versions 1 to 5");
 }
 
 UNIT_TEST(the_page_tells_its_script_which_frames_are_shared)

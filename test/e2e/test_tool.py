@@ -418,8 +418,10 @@ def test_help_and_usage_errors():
 def with_timeline(report, destination):
     """Writes a copy of a JSON report with a timeline made from its own
     tree: each node's samples one after another, 1 interval apart, in the
-    tree's order, as a request that ran its calls in turn would have."""
+    tree's order, as a request that ran its calls in turn would have; a
+    node's samples that ran come first."""
     data = load_json(report)
+    knows_cpu = data.get("cpu_samples") is not None
     nodes = []
 
     def walk(node):
@@ -430,9 +432,10 @@ def with_timeline(report, destination):
     step = round(data["interval_ms"] * 1000)
     points, time = [], 0
     for number, node in enumerate(nodes):
-        for _ in range(node["self"]):
+        for sample in range(node["self"]):
             time += step
-            points.append([time, number, 1])
+            ran = [int(sample < node["cpu_self"])] if knows_cpu else []
+            points.append([time, number, 1] + ran)
     data["timeline"] = points
     with open(destination, "w") as f:
         json.dump(data, f)
@@ -448,12 +451,19 @@ def with_shared(report, destination):
         data = json.load(f)
     root = data["root"]
     samples = data["samples"]
-    work = {"function": "other_work", "object": "test_server", "file": None,
-            "line": None, "total": samples, "self": samples, "children": []}
-    root["children"].append(
+    knows_cpu = data.get("cpu_samples") is not None
+    ran = {"cpu_total": samples, "cpu_self": samples} if knows_cpu else {}
+    work = dict({"function": "other_work", "object": "test_server", "file": None,
+                 "line": None, "total": samples, "self": samples},
+                **ran, children=[])
+    root["children"].append(dict(
         {"function": "[shared: 2 requests]", "object": None, "file": None,
-         "line": None, "total": samples, "self": 0, "children": [work]})
+         "line": None, "total": samples, "self": 0},
+        **dict(ran, cpu_self=0) if knows_cpu else {}, children=[work]))
     root["total"] += samples
+    if knows_cpu:
+        root["cpu_total"] += samples
+        data["cpu_samples"] += samples
     ordered = {}
     for key, value in data.items():
         ordered[key] = value
@@ -465,12 +475,39 @@ def with_shared(report, destination):
         json.dump(ordered, f)
 
 
-def run_browser_test(page, screenshot, timeline, shared=False):
+def with_waited(report, destination):
+    """Writes a copy of a JSON report (with_timeline's) in which every
+    sample of burn_beta waited and every other one ran, as though
+    burn_beta had been a blocking call."""
+    with open(report) as f:
+        data = json.load(f)
+    numbers = []
+
+    def mark(node, waits):
+        waits = waits or node["function"] == "burn_beta"
+        numbers.append(waits)
+        node["cpu_self"] = 0 if waits else node["self"]
+        node["cpu_total"] = node["cpu_self"]
+        for child in node["children"]:
+            node["cpu_total"] += mark(child, waits)
+        # The reader wants the counts in the order the writer puts them.
+        node["children"] = node.pop("children")
+        return node["cpu_total"]
+    data["cpu_samples"] = mark(data["root"], False)
+    data["timeline"] = [[time, node, weight, 0 if numbers[node] else weight]
+                        for time, node, weight, *_ in data["timeline"]]
+    with open(destination, "w") as f:
+        json.dump(data, f)
+
+
+def run_browser_test(page, screenshot, timeline, shared=False, waited=False):
     arguments = ["node", BROWSER_TEST, page, screenshot]
     if timeline:
         arguments.append("--timeline")
     if shared:
         arguments.append("--shared")
+    if waited:
+        arguments.append("--waited")
     result = subprocess.run(arguments, capture_output=True, timeout=110,
                             cwd=os.path.dirname(BROWSER_TEST))
     output = result.stdout.decode(errors="replace")
@@ -483,8 +520,9 @@ def run_browser_test(page, screenshot, timeline, shared=False):
 
 def test_html_report_in_a_real_browser():
     """Headless chromium expands, searches and draws a report: the page the
-    library wrote, one with a timeline (the tool's rendering), and one half
-    of whose samples are shared with another request."""
+    library wrote, one with a timeline (the tool's rendering), one half
+    of whose samples are shared with another request, and one in which
+    burn_beta waited."""
     assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
         "node and chromium are needed: run test/install-deps"
     assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
@@ -509,5 +547,11 @@ def test_html_report_in_a_real_browser():
         tool("convert", shared, "--to", "html", "-o", converted)
         run_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
                          True, shared=True)
+        waited = os.path.join(work, "waited.json")
+        with_waited(source, waited)
+        converted = os.path.join(work, "waited.html")
+        tool("convert", waited, "--to", "html", "-o", converted)
+        run_browser_test(converted, os.path.join(out_dir, "browser-waited.png"),
+                         True, waited=True)
     finally:
         shutil.rmtree(work)

@@ -535,23 +535,20 @@ def test_html_report_in_a_real_browser():
     run_browser_test(page, os.path.join(out_dir, "browser-library.png"),
                      has_timeline)
     work = tempfile.mkdtemp(prefix="reqprof-browser-")
+
+    def browse(name, made_from, make, **expected):
+        """Makes work/NAME.json from made_from, converts it to HTML with
+        the tool and runs the browser test on it."""
+        made = os.path.join(work, name + ".json")
+        make(made_from, made)
+        converted = os.path.join(work, name + ".html")
+        tool("convert", made, "--to", "html", "-o", converted)
+        run_browser_test(converted, os.path.join(out_dir, "browser-%s.png" % name),
+                         True, **expected)
+        return made
     try:
-        source = os.path.join(work, "mix.json")
-        with_timeline(report_of("/mix?ms=200&pct=70"), source)
-        converted = os.path.join(work, "mix.html")
-        tool("convert", source, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
-        shared = os.path.join(work, "shared.json")
-        with_shared(source, shared)
-        converted = os.path.join(work, "shared.html")
-        tool("convert", shared, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
-                         True, shared=True)
-        waited = os.path.join(work, "waited.json")
-        with_waited(source, waited)
-        converted = os.path.join(work, "waited.html")
-        tool("convert", waited, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser-waited.png"),
-                         True, waited=True)
+        source = browse("timeline", report_of("/mix?ms=200&pct=70"), with_timeline)
+        browse("shared", source, with_shared, shared=True)
+        browse("waited", source, with_waited, waited=True)
     finally:
         shutil.rmtree(work)

@@ -166,6 +166,26 @@ static bool text_replace(struct rp_buffer *text, const char *from,
     return true;
 }
 
+/* A change to a report's JSON, and what the reader must say of it. */
+struct json_edit {
+    const char *from, *to, *reason;
+};
+
+/* Expects report's JSON, with each edit made in turn, to be refused with
+ * its reason. */
+static void expect_edits_refused(const struct rp_report *report,
+                                 const struct json_edit *edits, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct rp_buffer json = render_json(report);
+        if (!text_replace(&json, edits[i].from, edits[i].to))
+            UNIT_FAIL_AT("edit %zu: \"%s\" not in the JSON", i, edits[i].from);
+        else
+            expect_refused(json.data, json.length, edits[i].reason, __LINE__);
+        rp_buffer_free(&json);
+    }
+}
+
 UNIT_TEST(json_reads_back_the_same_report)
 {
     struct rp_report written, read;
@@ -413,9 +433,7 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
 {
     struct rp_report report;
     struct rp_buffer json;
-    static const struct {
-        const char *from, *to, *reason;
-    } edits[] = {
+    static const struct json_edit edits[] = {
         {"\"version\": 5", "\"version\": 6", "version 6 is not supported"},
         {"\"version\": 5", "\"version\": 0", "version 0 is not supported"},
         {"\"cpu_samples\": null, ", "", "expected \"cpu_samples\""},
@@ -469,14 +487,7 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     EXPECT_REFUSED("{\"format\"", "not a reqprof report");
 
     report_make_burn(&report);
-    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
-        json = render_json(&report);
-        if (!text_replace(&json, edits[i].from, edits[i].to))
-            UNIT_FAIL_AT("edit %zu: \"%s\" not in the JSON", i, edits[i].from);
-        else
-            expect_refused(json.data, json.length, edits[i].reason, __LINE__);
-        rp_buffer_free(&json);
-    }
+    expect_edits_refused(&report, edits, sizeof edits / sizeof edits[0]);
     json = render_json(&report);
     rp_buffer_puts(&json, "{}");
     expect_refused(json.data, json.length, "unexpected data after", __LINE__);
@@ -606,9 +617,7 @@ UNIT_TEST(timeline_and_request_count_read_back_the_same)
  * the samples on the CPU go to JSON and back, and text marks the wait. */
 UNIT_TEST(cpu_counts_read_back_the_same_and_are_checked)
 {
-    static const struct {
-        const char *from, *to, *reason;
-    } edits[] = {
+    static const struct json_edit edits[] = {
         {"\"cpu_samples\": 50", "\"cpu_samples\": 51", "cpu_samples is 51 but the tree holds 50"},
         {"\"self\": 100, \"cpu_total\": 0", "\"self\": 100, \"cpu_total\": 101",
          "more samples on the CPU than in all"},
@@ -652,14 +661,7 @@ UNIT_TEST(cpu_counts_read_back_the_same_and_are_checked)
         EXPECT_TRUE(strstr(text.data, "(50 of the samples ran, 100 waited)") != NULL);
         rp_buffer_free(&text);
     }
-    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
-        struct rp_buffer json = render_json(&written);
-        if (!text_replace(&json, edits[i].from, edits[i].to))
-            UNIT_FAIL_AT("edit %zu: \"%s\" not in the JSON", i, edits[i].from);
-        else
-            expect_refused(json.data, json.length, edits[i].reason, __LINE__);
-        rp_buffer_free(&json);
-    }
+    expect_edits_refused(&written, edits, sizeof edits / sizeof edits[0]);
     rp_buffer_free(&first);
     rp_report_release(&written);
     rp_report_release(&read);

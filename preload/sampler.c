@@ -143,10 +143,10 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
     rp_signal_fence();
     if (deferred)
         thread->stretch_ticks++;
-    /* Room for the deepest stack; the commit keeps what the walk filled. */
     /* clock_gettime is async-signal-safe; a system call (no vDSO path for
      * thread CPU clocks). */
     uint64_t cpu_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    /* Room for the deepest stack; the commit keeps what the walk filled. */
     struct rp_record *record = rp_ring_reserve(&thread->ring, RP_STACK_MAX);
     if (record == NULL) {
         thread->tick_cpu_known = 0; /* this tick's CPU time is in no sample */

@@ -923,7 +923,7 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
                            cpu_samples, root.cpu_total);
     /* The tree must hold what "attribution" says, or share nothing
      * without it: version 4 leaves it out when nothing is shared, and a
-     * report of any version is written back as version 4. */
+     * report of any version is written back as version 5. */
     if (reader_tree_shared_samples(reader->tree) != report->shared_samples)
         return reader_fail(reader,
                            "the tree's [shared] nodes hold %" PRIu64

@@ -518,11 +518,9 @@ def run_browser_test(page, screenshot, timeline, shared=False, waited=False):
     assert os.path.getsize(screenshot) > 10000, "screenshot is too small"
 
 
-def test_html_report_in_a_real_browser():
-    """Headless chromium expands, searches and draws a report: the page the
-    library wrote, one with a timeline (the tool's rendering), one half
-    of whose samples are shared with another request, and one in which
-    burn_beta waited."""
+def browser_screenshots():
+    """The folder for the browser test's screenshots, once node, chromium
+    and playwright are known to be there."""
     assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
         "node and chromium are needed: run test/install-deps"
     assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
@@ -530,25 +528,47 @@ def test_html_report_in_a_real_browser():
         "playwright-core is missing: run test/install-deps"
     out_dir = os.path.abspath(os.path.join(BUILD, "test"))
     os.makedirs(out_dir, exist_ok=True)
+    return out_dir
+
+
+def browse_made(work, name, made_from, make, **expected):
+    """Makes work/NAME.json from made_from, converts it to HTML with the
+    tool and runs the browser test on it (with a timeline); returns the
+    JSON made."""
+    made = os.path.join(work, name + ".json")
+    make(made_from, made)
+    converted = os.path.join(work, name + ".html")
+    tool("convert", made, "--to", "html", "-o", converted)
+    run_browser_test(converted, os.path.join(browser_screenshots(), "browser-%s.png" % name),
+                     True, **expected)
+    return made
+
+
+def test_html_report_in_a_real_browser():
+    """Headless chromium expands, searches and draws a report: the page the
+    library wrote, one with a timeline (the tool's rendering), and one half
+    of whose samples are shared with another request."""
     page = report_of("/mix?ms=200&pct=70", "html")
     has_timeline = bool(load_json(report_of("/mix?ms=200&pct=70"))["timeline"])
-    run_browser_test(page, os.path.join(out_dir, "browser-library.png"),
+    run_browser_test(page, os.path.join(browser_screenshots(), "browser-library.png"),
                      has_timeline)
     work = tempfile.mkdtemp(prefix="reqprof-browser-")
-
-    def browse(name, made_from, make, **expected):
-        """Makes work/NAME.json from made_from, converts it to HTML with
-        the tool and runs the browser test on it."""
-        made = os.path.join(work, name + ".json")
-        make(made_from, made)
-        converted = os.path.join(work, name + ".html")
-        tool("convert", made, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser-%s.png" % name),
-                         True, **expected)
-        return made
     try:
-        source = browse("timeline", report_of("/mix?ms=200&pct=70"), with_timeline)
-        browse("shared", source, with_shared, shared=True)
-        browse("waited", source, with_waited, waited=True)
+        source = browse_made(work, "timeline", report_of("/mix?ms=200&pct=70"),
+                             with_timeline)
+        browse_made(work, "shared", source, with_shared, shared=True)
+    finally:
+        shutil.rmtree(work)
+
+
+def test_html_report_of_waiting_in_a_real_browser():
+    """Headless chromium draws a report in which burn_beta waited: hatched
+    in the views, and counted out when only the CPU counts (a test of its
+    own: four pages take the browser longer than one test may run)."""
+    work = tempfile.mkdtemp(prefix="reqprof-browser-")
+    try:
+        source = os.path.join(work, "timeline.json")
+        with_timeline(report_of("/mix?ms=200&pct=70"), source)
+        browse_made(work, "waited", source, with_waited, waited=True)
     finally:
         shutil.rmtree(work)

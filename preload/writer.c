@@ -581,6 +581,26 @@ static void writer_index_only(struct writer *writer,
     writer_request_done(writer, samples);
 }
 
+/* Gives the tree what the symbolizer knows of each object its frames
+ * name (build ID, executable segment), for the exports that read the
+ * objects again. */
+static void writer_add_objects(struct writer *writer, struct rp_calltree *tree)
+{
+    const char *last = NULL;
+    const struct rp_frame *frame;
+    for (uint32_t id = 0; (frame = rp_calltree_frame(tree, id)) != NULL; id++) {
+        /* Frames of one object mostly come together. */
+        if (frame->object == NULL ||
+            (last != NULL && strcmp(frame->object, last) == 0))
+            continue;
+        last = frame->object;
+        const struct rp_object *object =
+            rp_symbolizer_object(writer->symbolizer, frame->object);
+        if (object != NULL)
+            (void)rp_calltree_add_object_lasting(tree, object);
+    }
+}
+
 /* Writes the request's report files and its index line. */
 static void writer_report(struct writer *writer, const struct rp_finished *finished,
                           struct writer_request *samples)
@@ -613,6 +633,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
         report.samples_dropped = samples->samples_dropped;
         rp_calltree_timeline_rebase(report.tree, finished->start_ns);
         rp_calltree_sort(report.tree);
+        writer_add_objects(writer, report.tree);
     }
     rp_report_files_write(writer->files, &report, &line, finished->id);
     writer_request_done(writer, samples);

@@ -33,6 +33,37 @@ static inline bool rp_unicode_is_control(uint32_t codepoint)
 
 struct rp_buffer;
 
+/* ANSI styles of the text views, used only when asked for colour. */
+#define RP_STYLE_RED "\033[31m"
+#define RP_STYLE_YELLOW "\033[33m"
+#define RP_STYLE_GREEN "\033[32m"
+#define RP_STYLE_BOLD "\033[1m"
+#define RP_STYLE_DIM "\033[2m"
+#define RP_STYLE_RESET "\033[0m"
+
+/* The characters that draw a text view's tree and header, in one
+ * character set (render_text.c). */
+struct rp_text_glyphs {
+    const char *branch;      /* before a node that has later siblings */
+    const char *last_branch; /* before a node that has none */
+    const char *vertical;    /* margin below a node with later siblings */
+    const char *blank;       /* margin below a node without */
+    const char *arrow;       /* between the request and its status */
+    const char *replacement; /* for bytes that must not be printed */
+};
+
+/* The Unicode glyphs, or the ASCII ones. */
+const struct rp_text_glyphs *rp_text_glyphs(bool unicode);
+
+/*
+ * Appends a frame as the text views show it, "function  location": the
+ * source file (its base name when long) and line if known, else the
+ * object; bold function (dim for a shared frame) when color. Bytes that
+ * must not reach a terminal are written as replacement.
+ */
+void rp_text_put_frame(struct rp_buffer *out, const struct rp_frame *frame,
+                       bool color, const char *replacement);
+
 /* Decimals of a share (0 to 1) in JSON: "shared_fraction": 0.0625. */
 #define RP_JSON_FRACTION_DECIMALS 4
 

@@ -55,6 +55,18 @@ struct symbol_ranges {
     size_t capacity;
 };
 
+/* The longest build ID kept, in bytes (GNU ld's are 20: SHA-1). */
+#define BUILD_ID_MAX 64
+
+/* An object's facts plus the storage of its strings, and the load bias
+ * that turns the process's addresses into the object's own. */
+struct symbol_object {
+    struct rp_object object;
+    uint64_t bias;
+    struct symbol_object *next; /* every object, for finding and freeing */
+    char text[];                /* name and build ID: NUL-separated */
+};
+
 /* A frame plus the storage of its strings. */
 struct symbol_frame {
     struct rp_frame frame;
@@ -70,6 +82,7 @@ struct rp_symbolizer {
     struct symbol_map by_function; /* function entry address → frame */
     struct rp_frame *vdso_frame;   /* every address in the vDSO */
     struct symbol_frame *frames;
+    struct symbol_object *objects;
     time_t mappings_read_at;       /* when the mappings were last read */
     char program[PATH_MAX];        /* this process's executable */
 };
@@ -333,14 +346,21 @@ void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
         next = frame->next;
         rp_heap_free(frame);
     }
+    for (struct symbol_object *object = symbolizer->objects, *next; object;
+         object = next) {
+        next = object->next;
+        rp_heap_free(object);
+    }
     rp_heap_free(symbolizer);
 }
 
-/* Makes a frame owning copies of its strings (object and file may be NULL). */
+/* Makes a frame owning copies of its strings (object and file may be
+ * NULL); address is its entry in its object, 0 when unknown. */
 static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
                                              const char *function,
                                              const char *object,
-                                             const char *file, int line)
+                                             const char *file, int line,
+                                             uint64_t address)
 {
     size_t function_size = strlen(function) + 1;
     size_t object_size = object ? strlen(object) + 1 : 0;
@@ -356,6 +376,7 @@ static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
     text += object_size;
     frame->frame.file = file ? memcpy(text, file, file_size) : NULL;
     frame->frame.line = line;
+    frame->frame.address = address;
     frame->next = symbolizer->frames;
     symbolizer->frames = frame;
     return &frame->frame;
@@ -372,6 +393,86 @@ static const char *symbolizer_object_name(Dwfl_Module *module)
     return slash ? slash + 1 : name;
 }
 
+const struct rp_object *rp_symbolizer_object(const struct rp_symbolizer *symbolizer,
+                                             const char *name)
+{
+    for (const struct symbol_object *object = symbolizer->objects; object;
+         object = object->next)
+        if (strcmp(object->object.name, name) == 0)
+            return &object->object;
+    return NULL;
+}
+
+/* Writes the module's build ID into out (room for 2 * BUILD_ID_MAX + 1
+ * bytes) as lowercase hex; "" when it has none. */
+static void symbolizer_build_id(Dwfl_Module *module, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *bytes;
+    GElf_Addr note_address;
+    int length = RP_ISOLATED(dwfl_module_build_id)(module, &bytes, &note_address);
+
+    if (length > BUILD_ID_MAX)
+        length = 0;
+    for (int i = 0; i < length; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 0xf];
+    }
+    out[length > 0 ? 2 * length : 0] = '\0';
+}
+
+/* Reads the module's executable segment (the first loadable one that is
+ * executable) into object, and its load bias into *bias. */
+static void symbolizer_text_segment(Dwfl_Module *module,
+                                    struct rp_object *object, uint64_t *bias)
+{
+    GElf_Addr load_bias = 0;
+    Elf *elf = RP_ISOLATED(dwfl_module_getelf)(module, &load_bias);
+    size_t count = 0;
+
+    *bias = load_bias;
+    if (elf == NULL || RP_ISOLATED(elf_getphdrnum)(elf, &count) != 0)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        GElf_Phdr header;
+
+        if (RP_ISOLATED(gelf_getphdr)(elf, (int)i, &header) != NULL &&
+            header.p_type == PT_LOAD && (header.p_flags & PF_X)) {
+            object->text_start = header.p_vaddr;
+            object->text_end = header.p_vaddr + header.p_memsz;
+            object->text_offset = header.p_offset;
+            return;
+        }
+    }
+}
+
+/* The facts of the module named name, read the first time it is asked
+ * for; NULL when out of memory. */
+static struct symbol_object *symbolizer_object(struct rp_symbolizer *symbolizer,
+                                               Dwfl_Module *module,
+                                               const char *name)
+{
+    char build_id[2 * BUILD_ID_MAX + 1];
+    struct symbol_object *object =
+        (struct symbol_object *)rp_symbolizer_object(symbolizer, name);
+
+    if (object != NULL)
+        return object;
+    symbolizer_build_id(module, build_id);
+    size_t name_size = strlen(name) + 1, build_id_size = strlen(build_id) + 1;
+    object = rp_heap_calloc(1, sizeof *object + name_size + build_id_size);
+    if (object == NULL)
+        return NULL;
+    object->object.name = memcpy(object->text, name, name_size);
+    if (build_id[0] != '\0')
+        object->object.build_id =
+            memcpy(object->text + name_size, build_id, build_id_size);
+    symbolizer_text_segment(module, &object->object, &object->bias);
+    object->next = symbolizer->objects;
+    symbolizer->objects = object;
+    return object;
+}
+
 /* The frame for an address inside a known object. */
 static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
                                            Dwfl_Module *module,
@@ -384,6 +485,10 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     /* The symbol's size bounds the function, for the range cache. */
     uint64_t size = name != NULL ? symbol.st_size : 0;
     const char *object = symbolizer_object_name(module);
+    /* The object's facts: a frame's address is an address of its object. */
+    struct symbol_object *facts =
+        object != NULL ? symbolizer_object(symbolizer, module, object) : NULL;
+    uint64_t bias = facts != NULL ? facts->bias : 0;
     char unknown[64];
     Dwarf_Addr entry = address;
     if (name == NULL) {
@@ -427,7 +532,7 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
         line = 0;
     char *readable = rp_demangle(name);
     frame = symbolizer_new_frame(symbolizer, readable != NULL ? readable : name, object,
-                                 file, line);
+                                 file, line, facts != NULL ? entry - bias : 0);
     rp_heap_free(readable);
     if (frame != NULL) {
         (void)symbol_map_put(&symbolizer->by_function, entry, frame);
@@ -471,7 +576,7 @@ static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
         uintptr_t vdso_start, vdso_size = symbolizer_vdso(&vdso_start);
         if (symbolizer->vdso_frame == NULL) {
             symbolizer->vdso_frame =
-                symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0);
+                symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0, 0);
             if (symbolizer->vdso_frame != NULL)
                 symbol_ranges_add(&symbolizer->functions, vdso_start,
                                   vdso_start + vdso_size, symbolizer->vdso_frame);
@@ -480,7 +585,7 @@ static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
     }
     char name[32];
     snprintf(name, sizeof name, "0x%" PRIxPTR, address);
-    return symbolizer_new_frame(symbolizer, name, NULL, NULL, 0);
+    return symbolizer_new_frame(symbolizer, name, NULL, NULL, 0, 0);
 }
 
 const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,

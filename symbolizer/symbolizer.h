@@ -38,4 +38,14 @@ const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
                                             uintptr_t address,
                                             bool is_return_address);
 
+/*
+ * What the symbolizer knows of the object named name (as its frames'
+ * object): its build ID and executable segment, read once per object;
+ * NULL for an object none of its frames named yet, or the vDSO. Frames'
+ * addresses are that object's own (struct rp_object). Valid until the
+ * symbolizer is freed.
+ */
+const struct rp_object *rp_symbolizer_object(const struct rp_symbolizer *symbolizer,
+                                             const char *name);
+
 #endif

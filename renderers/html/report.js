@@ -14,7 +14,7 @@
  * fold_keep of the request itself is never folded. A fold clicked open
  * shows its frames.
  *
- * A report of version 5 on says of each node how many of its samples ran
+ * A report of version 6 on says of each node how many of its samples ran
  * on the CPU (cpu_total, cpu_self; report.cpu_samples is null or absent
  * when it does not know): the views hatch in grey the time that waited,
  * and "CPU" counts only the samples that ran, in all three views.

@@ -38,7 +38,11 @@ static void report_make_burn(struct rp_report *report)
 
     stack[0] = fixture_frame(tree, "main", "test_server", "test_server.c", 120);
     stack[1] = fixture_frame(tree, "handle_request", "test_server", "test_server.c", 88);
-    stack[2] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 40);
+    /* burn_alpha's entry is known, and its object's build ID and code. */
+    stack[2] = rp_calltree_intern(tree, &(struct rp_frame){
+        "burn_alpha", "test_server", "test_server.c", 40, 0x1139});
+    rp_calltree_add_object(tree, &(struct rp_object){
+        "test_server", "0123abcd", 0x1000, 0x2000, 0x1000});
     stack[3] = fixture_frame(tree, "burn_beta", "test_server",
                              "/home/build/work/server/src/lib/burn_beta_impl.c", 52);
     rp_calltree_add_stack(tree, stack, 3, 150);
@@ -250,10 +254,42 @@ UNIT_TEST(unmeasured_cpu_time_is_null_not_zero)
     rp_report_release(&read);
 }
 
+/* A report of version 4 (no objects, no addresses) reads, and is written
+ * back as the current version with none known. */
+UNIT_TEST(version_4_is_read_without_objects_or_addresses)
+{
+    struct rp_report report, read;
+    struct rp_buffer json, older, again;
+    char error[256];
+
+    report_make_burn(&report);
+    json = render_json(&report);
+    rp_buffer_init(&older);
+    fixture_json_as_version_4(json.data, &older);
+    EXPECT_TRUE(strstr(older.data, "address") == NULL);
+    EXPECT_INT_EQ(0, rp_report_from_json(older.data, older.length, &read,
+                                         error, sizeof error));
+    EXPECT_STR_EQ("", error);
+    if (read.tree != NULL) {
+        size_t objects;
+
+        rp_calltree_objects(read.tree, &objects);
+        EXPECT_INT_EQ(0, objects);
+        again = render_json(&read);
+        EXPECT_TRUE(strstr(again.data, "\"objects\": [],\n \"root\"") != NULL);
+        EXPECT_TRUE(strstr(again.data, "\"address\": \"") == NULL);
+        rp_buffer_free(&again);
+    }
+    rp_buffer_free(&json);
+    rp_buffer_free(&older);
+    rp_report_release(&report);
+    rp_report_release(&read);
+}
+
 UNIT_TEST(json_has_the_documented_shape)
 {
     static const char start[] =
-        "{\"format\": \"reqprof-report\", \"version\": 5, "
+        "{\"format\": \"reqprof-report\", \"version\": 6, "
         "\"reqprof\": \"0.1.0\",\n \"request\": ";
     struct rp_report report;
     struct rp_buffer json;
@@ -264,14 +300,24 @@ UNIT_TEST(json_has_the_documented_shape)
     EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
     EXPECT_TRUE(strstr(json.data, "\"duration_ms\": 203.400, "
                                   "\"cpu_ms\": 201.200") != NULL);
+    EXPECT_TRUE(strstr(json.data, "\"requests\": 1,\n \"objects\": [\n"
+                                  "  {\"name\": \"test_server\", \"build_id\": "
+                                  "\"0123abcd\", \"text_start\": \"0x1000\", "
+                                  "\"text_end\": \"0x2000\", \"text_offset\": "
+                                  "\"0x1000\"}],\n \"root\": ") != NULL);
     EXPECT_TRUE(strstr(json.data, "\"root\": {\"function\": \"[request]\", "
                                   "\"object\": null, \"file\": null, "
-                                  "\"line\": null, \"total\": 203, "
-                                  "\"self\": 0, \"children\": [") != NULL);
+                                  "\"line\": null, \"address\": null, "
+                                  "\"total\": 203, \"self\": 0, "
+                                  "\"children\": [") != NULL);
+    EXPECT_TRUE(strstr(json.data, "{\"function\": \"burn_alpha\", \"object\": "
+                                  "\"test_server\", \"file\": \"test_server.c\", "
+                                  "\"line\": 40, \"address\": \"0x1139\", "
+                                  "\"total\": 200, ") != NULL);
     EXPECT_TRUE(strstr(json.data, "{\"function\": \"read\", \"object\": "
                                   "\"libc.so.6\", \"file\": null, \"line\": "
-                                  "null, \"total\": 1, \"self\": 1, "
-                                  "\"children\": []}") != NULL);
+                                  "null, \"address\": null, \"total\": 1, "
+                                  "\"self\": 1, \"children\": []}") != NULL);
     EXPECT_TRUE(json.data[json.length - 1] == '\n');
     rp_buffer_free(&json);
     rp_report_release(&report);
@@ -434,10 +480,30 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     struct rp_report report;
     struct rp_buffer json;
     static const struct json_edit edits[] = {
-        {"\"version\": 5", "\"version\": 6", "version 6 is not supported"},
-        {"\"version\": 5", "\"version\": 0", "version 0 is not supported"},
+        {"\"version\": 6", "\"version\": 7", "version 7 is not supported"},
+        {"\"version\": 6", "\"version\": 0", "version 0 is not supported"},
         {"\"cpu_samples\": null, ", "", "expected \"cpu_samples\""},
         {"\"cpu_samples\": null", "\"cpu_samples\": 3", "expected \"cpu_total\""},
+        {"\"address\": \"0x1139\"", "\"address\": \"0x0\"",
+         "unknown address is written as null"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0X1139\"",
+         "expected an address"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0x01139\"",
+         "expected an address"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0x11390000000000000\"",
+         "expected an address"},
+        {"\"build_id\": \"0123abcd\"", "\"build_id\": \"0123ABCD\"",
+         "not lowercase hex"},
+        {"\"build_id\": \"0123abcd\"", "\"build_id\": \"0123abc\"",
+         "not lowercase hex"},
+        {"\"text_end\": \"0x2000\"", "\"text_end\": \"0xfff\"",
+         "ends before it starts"},
+        {"\"text_offset\": \"0x1000\"}]",
+         "\"text_offset\": \"0x1000\"},\n  {\"name\": \"test_server\", "
+         "\"build_id\": null, \"text_start\": \"0x0\", \"text_end\": "
+         "\"0x0\", \"text_offset\": \"0x0\"}]",
+         "listed twice"},
+        {"{\"name\": \"test_server\"", "{\"name\": \"\"", "without a name"},
         {"\"reqprof\": \"\"", "\"reqprof\": 4", "expected a string"},
         {", \"reqprof\": \"\"", "", "expected \"reqprof\""},
         {"\"requests\": 1", "\"requests\": 0", "covers at least one"},
@@ -542,7 +608,7 @@ UNIT_TEST(version_1_is_read_as_one_request_without_timeline)
         rp_calltree_timeline(report.tree, &points);
         EXPECT_INT_EQ(0, points);
         again = render_json(&report);
-        EXPECT_TRUE(strstr(again.data, "\"version\": 5, \"reqprof\": \"\",") !=
+        EXPECT_TRUE(strstr(again.data, "\"version\": 6, \"reqprof\": \"\",") !=
                     NULL);
         /* Version 1 did not say what ran: not "nothing ran". */
         EXPECT_TRUE(strstr(again.data, "\"cpu_samples\": null,") != NULL);
@@ -642,8 +708,9 @@ UNIT_TEST(cpu_counts_read_back_the_same_and_are_checked)
     first = render_json(&written);
     EXPECT_TRUE(strstr(first.data, "\"samples\": 150, \"cpu_samples\": 50,") != NULL);
     EXPECT_TRUE(strstr(first.data, "\"function\": \"__poll\", \"object\": \"libc.so.6\", "
-                                   "\"file\": null, \"line\": null, \"total\": 100, "
-                                   "\"self\": 100, \"cpu_total\": 0, \"cpu_self\": 0,") != NULL);
+                                   "\"file\": null, \"line\": null, \"address\": null, "
+                                   "\"total\": 100, \"self\": 100, \"cpu_total\": 0, "
+                                   "\"cpu_self\": 0,") != NULL);
     EXPECT_TRUE(strstr(first.data, "\"total\": 150, \"self\": 0, \"cpu_total\": 50, "
                                    "\"cpu_self\": 0,") != NULL);
     EXPECT_TRUE(strstr(first.data, "[100000, 2, 100, 0], [150000, 3, 50, 50]") != NULL);
@@ -899,6 +966,7 @@ int main(void)
     UNIT_RUN(fixed_point_keeps_its_leading_zeros);
     UNIT_RUN(index_lines_have_the_documented_fields);
     UNIT_RUN(json_has_the_documented_shape);
+    UNIT_RUN(version_4_is_read_without_objects_or_addresses);
     UNIT_RUN(text_has_pyinstrument_lines);
     UNIT_RUN(text_in_ascii_and_colour);
     UNIT_RUN(hostile_strings_give_valid_json_and_clean_text);

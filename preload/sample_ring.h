@@ -50,6 +50,11 @@ struct rp_record {
     uint16_t frame_count; /* frames held, innermost first */
     uint32_t dropped;     /* records lost on this thread just before this */
     bool truncated;       /* the stack was deeper than RP_STACK_MAX */
+    uint16_t cpu_value;   /* STACK, DEFERRED: of value's intervals,
+                           * those the thread ran; it waited the others
+                           * (blocked in a call, or ready to run but not
+                           * running). In the header's padding: it takes
+                           * no room of the ring's */
     uint64_t request_id;  /* the request this belongs to */
     uint64_t value;       /* STACK: weight in intervals; CPU: nanoseconds */
     uint64_t time_ns;     /* STACK: CLOCK_MONOTONIC when it was taken */

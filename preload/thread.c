@@ -171,6 +171,7 @@ static void thread_record_plain(struct rp_thread *thread, enum rp_record_kind ki
         record->value = value;
         record->frame_count = 0;
         record->truncated = false;
+        record->cpu_value = 0;
     }
     rp_thread_record_finish(thread, record);
 }
@@ -244,14 +245,12 @@ void rp_thread_idle_tick_from_handler(struct rp_thread *thread)
     thread_set_timer(thread, 0);
 }
 
-void rp_thread_mark_cpu_from_handler(struct rp_thread *thread)
+void rp_thread_mark_cpu_from_handler(struct rp_thread *thread, uint64_t cpu_ns)
 {
     uint64_t request_id = thread->current_request;
     if (thread->switching || thread->cpu_request == request_id)
         return;
-    /* clock_gettime is async-signal-safe; this is a system call (no vDSO
-     * path for thread CPU clocks), paid once per sampled stretch. */
-    thread->cpu_mark_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    thread->cpu_mark_ns = cpu_ns;
     rp_signal_fence();
     thread->cpu_request = request_id;
 }

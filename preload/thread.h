@@ -54,6 +54,14 @@ struct rp_thread {
     volatile uint64_t cpu_request; /* request the mark is for; 0: none */
     volatile uint64_t cpu_mark_ns; /* thread CPU clock at that sample */
 
+    /* Running or waiting (sampler.c): the handler's own. */
+    uint64_t tick_cpu_ns;        /* thread CPU clock at its last sample */
+    int64_t tick_cpu_carry_ns;   /* CPU time counted in no sample's
+                                  * intervals yet (below 0: counted ahead) */
+    unsigned tick_generation;    /* armed_generation then */
+    volatile sig_atomic_t tick_cpu_known; /* tick_cpu_ns is of the tick
+                                           * just before this one */
+
     /* Stretches (see rp_thread_defer): read by the signal handler. */
     volatile sig_atomic_t deferring; /* an event loop's thread: on no
                                       * request, samples are deferred */
@@ -174,9 +182,10 @@ void rp_thread_disarm(struct rp_thread *thread);
  * thread is changing it itself. Async-signal-safe. */
 void rp_thread_idle_tick_from_handler(struct rp_thread *thread);
 
-/* The signal handler marks the thread CPU clock at the first sample of a
- * stretch of the current request (see cpu_request). Async-signal-safe. */
-void rp_thread_mark_cpu_from_handler(struct rp_thread *thread);
+/* The signal handler marks the thread CPU clock, which read cpu_ns, at
+ * the first sample of a stretch of the current request (see
+ * cpu_request). Async-signal-safe. */
+void rp_thread_mark_cpu_from_handler(struct rp_thread *thread, uint64_t cpu_ns);
 
 /*
  * Outside the signal handler, the thread's own writes to its ring: start

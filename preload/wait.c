@@ -21,6 +21,10 @@ struct rp_thread *rp_wait_begin(void *function)
     }
     int saved_errno = errno;
     rp_thread_disarm(thread);
+    /* From here no tick samples the thread: the stack's walk (long on a
+     * thread's first, whose rules are not cached yet) is the wait's, so
+     * the request's samples still add up to its duration. */
+    thread->wait_start_ns = rp_monotonic_ns();
     /* Our own frames (the wrapper and this function) are not the server's:
      * the stack starts at the libc function it called. */
     void *frames[RP_STACK_MAX];
@@ -33,7 +37,6 @@ struct rp_thread *rp_wait_begin(void *function)
     for (int i = first; i < count && kept < RP_STACK_MAX; i++)
         thread->wait_frames[kept++] = frames[i];
     thread->wait_frame_count = (uint16_t)kept;
-    thread->wait_start_ns = rp_monotonic_ns();
     errno = saved_errno;
     return thread;
 }
@@ -61,6 +64,7 @@ void rp_wait_end(struct rp_thread *thread)
             record->value = samples;
             record->frame_count = thread->wait_frame_count;
             record->truncated = thread->wait_frame_count == RP_STACK_MAX;
+            record->cpu_value = 0; /* blocked in the call, by construction */
             for (unsigned i = 0; i < thread->wait_frame_count; i++)
                 record->frames[i] = thread->wait_frames[i];
         }

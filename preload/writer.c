@@ -343,8 +343,10 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     memmove(&writer->frame_ids[depth], &writer->frame_ids[first],
             (capacity - first) * sizeof writer->frame_ids[0]);
     depth += capacity - first;
-    if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
-                               weight, time_ns) != 0)
+    /* A share, or the part before an end, runs as the whole sample did. */
+    uint64_t cpu_weight = record->value != 0 ? record->cpu_value * weight / record->value : 0;
+    if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth, weight, cpu_weight,
+                               time_ns) != 0)
         request->samples_dropped += weight;
 }
 
@@ -635,8 +637,11 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     snprintf(report.reqprof_version, sizeof report.reqprof_version, "%s",
              rp_version);
     report.tree = writer->empty_tree;
-    if (samples != NULL) {
+    if (samples != NULL)
         report.tree = samples->tree;
+    /* Every sample says whether it ran, even in a tree that has none. */
+    rp_calltree_set_cpu_known(report.tree);
+    if (samples != NULL) {
         report.samples_dropped = samples->samples_dropped;
         rp_calltree_timeline_rebase(report.tree, finished->start_ns);
         rp_calltree_sort(report.tree);

@@ -80,6 +80,7 @@ struct rp_calltree {
     size_t point_count;
     size_t point_capacity;  /* grows up to RP_TIMELINE_MAX */
     uint32_t point_stride;  /* samples a point gathers before the next */
+    bool cpu_known;         /* see rp_calltree_cpu_known */
 };
 
 /* What rp_calltree_frame returns for the root. */
@@ -241,6 +242,7 @@ void rp_calltree_clear(struct rp_calltree *tree)
     tree->child_slots = slots_clear(tree->child_slots, &tree->child_slot_count,
                                     sizeof *tree->child_slots, 0);
     tree->node_count = 0;
+    tree->cpu_known = false;
     /* The oldest chunk is the first and smallest: a usual tree fits. */
     while (tree->chunks != NULL && tree->chunks->next != NULL) {
         struct node_chunk *next = tree->chunks->next;
@@ -604,8 +606,8 @@ static struct calltree_node *child_get(struct rp_calltree *tree,
 
 /* add_stack, returning the leaf node (NULL when it failed). */
 static struct calltree_node *tree_add_stack(struct rp_calltree *tree,
-                                            const uint32_t *frames,
-                                            size_t depth, uint64_t weight)
+                                            const uint32_t *frames, size_t depth,
+                                            uint64_t weight, uint64_t cpu_weight)
 {
     struct calltree_node *node = &tree->root;
 
@@ -615,30 +617,54 @@ static struct calltree_node *tree_add_stack(struct rp_calltree *tree,
     }
     if (!child_slots_reserve(tree, depth) || !nodes_reserve(tree, depth))
         return NULL;
+    if (cpu_weight > weight)
+        cpu_weight = weight;
     node->public.total += weight;
+    node->public.cpu_total += cpu_weight;
     for (size_t i = 0; i < depth; i++) {
         node = child_get(tree, node, frames[i]);
         node->public.total += weight;
+        node->public.cpu_total += cpu_weight;
     }
     node->public.self += weight;
+    node->public.cpu_self += cpu_weight;
     return node;
 }
 
 int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
                           size_t depth, uint64_t weight)
 {
-    return tree_add_stack(tree, frames, depth, weight) != NULL ? 0 : -1;
+    return tree_add_stack(tree, frames, depth, weight, 0) != NULL ? 0 : -1;
+}
+
+int rp_calltree_add_stack_cpu(struct rp_calltree *tree, const uint32_t *frames,
+                              size_t depth, uint64_t weight, uint64_t cpu_weight)
+{
+    tree->cpu_known = true;
+    return tree_add_stack(tree, frames, depth, weight, cpu_weight) != NULL ? 0 : -1;
+}
+
+bool rp_calltree_cpu_known(const struct rp_calltree *tree)
+{
+    return tree->cpu_known;
+}
+
+void rp_calltree_set_cpu_known(struct rp_calltree *tree)
+{
+    tree->cpu_known = true;
 }
 
 int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,
-                           size_t depth, uint64_t weight, uint64_t time_ns)
+                           size_t depth, uint64_t weight, uint64_t cpu_weight,
+                           uint64_t time_ns)
 {
-    struct calltree_node *leaf = tree_add_stack(tree, frames, depth, weight);
+    tree->cpu_known = true;
+    struct calltree_node *leaf = tree_add_stack(tree, frames, depth, weight, cpu_weight);
 
     if (leaf == NULL)
         return -1;
     if (weight > 0)
-        (void)rp_calltree_timeline_add(tree, &leaf->public, time_ns, weight);
+        (void)rp_calltree_timeline_add(tree, &leaf->public, time_ns, weight, cpu_weight);
     return 0;
 }
 
@@ -727,6 +753,8 @@ static void point_absorb(struct rp_timeline_point *a,
         a->time_ns = b->time_ns;
     a->weight = a->weight > UINT32_MAX - b->weight ? UINT32_MAX
                                                    : a->weight + b->weight;
+    uint64_t cpu_weight = (uint64_t)a->cpu_weight + b->cpu_weight;
+    a->cpu_weight = cpu_weight < a->weight ? (uint32_t)cpu_weight : a->weight;
     a->merged += b->merged;
 }
 
@@ -749,10 +777,11 @@ static void timeline_halve(struct rp_calltree *tree)
 
 int rp_calltree_timeline_add(struct rp_calltree *tree,
                              const struct rp_calltree_node *leaf,
-                             uint64_t time_ns, uint64_t weight)
+                             uint64_t time_ns, uint64_t weight, uint64_t cpu_weight)
 {
+    uint32_t clamped = weight > UINT32_MAX ? UINT32_MAX : (uint32_t)weight;
     struct rp_timeline_point point = {
-        time_ns, leaf, weight > UINT32_MAX ? UINT32_MAX : (uint32_t)weight, 1};
+        time_ns, leaf, clamped, cpu_weight < clamped ? (uint32_t)cpu_weight : clamped, 1};
     size_t at = tree->point_count;
 
     if (weight == 0)
@@ -767,7 +796,7 @@ int rp_calltree_timeline_add(struct rp_calltree *tree,
     }
     if (tree->point_count == RP_TIMELINE_MAX) {
         timeline_halve(tree);
-        return rp_calltree_timeline_add(tree, leaf, time_ns, weight);
+        return rp_calltree_timeline_add(tree, leaf, time_ns, weight, cpu_weight);
     }
     if (tree->point_count == tree->point_capacity) {
         size_t capacity = tree->point_capacity ? tree->point_capacity * 2 : 64;

@@ -54,6 +54,11 @@ struct rp_calltree_node {
     uint32_t frame;                       /* id from rp_calltree_intern */
     uint64_t total;                       /* samples through this node */
     uint64_t self;                        /* samples that ended here */
+    uint64_t cpu_total;                   /* of total, those taken while the
+                                           * thread ran (the rest waited:
+                                           * blocked in a call, or ready
+                                           * but not given the CPU) */
+    uint64_t cpu_self;                    /* of self, those on the CPU */
     struct rp_calltree_node *parent;      /* NULL for the root */
     struct rp_calltree_node *first_child; /* NULL for a leaf */
     struct rp_calltree_node *next_sibling;
@@ -110,6 +115,32 @@ uint32_t rp_calltree_intern_lasting(struct rp_calltree *tree,
  */
 int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
                           size_t depth, uint64_t weight);
+
+/*
+ * rp_calltree_add_stack for a sample of which cpu_weight (at most weight)
+ * intervals were on the CPU. Adding through it makes the tree's CPU
+ * counts known (rp_calltree_cpu_known).
+ */
+int rp_calltree_add_stack_cpu(struct rp_calltree *tree, const uint32_t *frames,
+                              size_t depth, uint64_t weight, uint64_t cpu_weight);
+
+/*
+ * Whether the nodes' cpu_total and cpu_self say anything: a tree built
+ * with rp_calltree_add_stack alone (a report of version 5 or older, which
+ * did not record it) has them at 0, which means unknown, not waiting.
+ */
+bool rp_calltree_cpu_known(const struct rp_calltree *tree);
+
+/* Marks the tree's CPU counts known, for a tree with no sample yet that
+ * is read from a report that records them. */
+void rp_calltree_set_cpu_known(struct rp_calltree *tree);
+
+/* Whether most of node's samples waited rather than ran: the views mark
+ * such a node. Only meaningful when rp_calltree_cpu_known. */
+static inline bool rp_node_mostly_waited(const struct rp_calltree_node *node)
+{
+    return node->cpu_total * 2 < node->total;
+}
 
 /*
  * Adds what is known of an object, unless the tree knows one of that name
@@ -185,6 +216,7 @@ struct rp_timeline_point {
     uint64_t time_ns; /* when: see rp_calltree_timeline_rebase */
     const struct rp_calltree_node *leaf; /* the node the stack ended in */
     uint32_t weight;  /* samples (intervals) it stands for, at least 1 */
+    uint32_t cpu_weight; /* of weight, those on the CPU */
     uint32_t merged;  /* samples added into it, for the bound above */
 };
 
@@ -197,16 +229,17 @@ struct rp_timeline_point {
  * the tree, which every view needs, still has the sample.
  */
 int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,
-                           size_t depth, uint64_t weight, uint64_t time_ns);
+                           size_t depth, uint64_t weight, uint64_t cpu_weight,
+                           uint64_t time_ns);
 
 /*
- * Adds a timeline point for weight samples (1 to UINT32_MAX) that ended in
- * leaf, a node of this tree, at time_ns. Returns 0, or -1 when out of
- * memory or weight is 0.
+ * Adds a timeline point for weight samples (1 to UINT32_MAX), cpu_weight
+ * of them on the CPU, that ended in leaf, a node of this tree, at time_ns.
+ * Returns 0, or -1 when out of memory or weight is 0.
  */
 int rp_calltree_timeline_add(struct rp_calltree *tree,
                              const struct rp_calltree_node *leaf,
-                             uint64_t time_ns, uint64_t weight);
+                             uint64_t time_ns, uint64_t weight, uint64_t cpu_weight);
 
 /*
  * Makes every point's time relative to start_ns, the request's first

@@ -32,8 +32,13 @@ static int merge_subtree(struct rp_calltree *tree, uint32_t **path,
         }
         (*path)[depth - 1] = id;
     }
-    /* Weight 0 still makes the node, as the source tree has it. */
-    if (rp_calltree_add_stack(tree, *path, depth, node->self) != 0)
+    /* Weight 0 still makes the node, as the source tree has it. A tree
+     * that knows no CPU counts adds none (its samples count as waiting in
+     * a merge with trees that do). */
+    int added = rp_calltree_cpu_known(from)
+                    ? rp_calltree_add_stack_cpu(tree, *path, depth, node->self, node->cpu_self)
+                    : rp_calltree_add_stack(tree, *path, depth, node->self);
+    if (added != 0)
         return -1;
     for (node = node->first_child; node != NULL; node = node->next_sibling) {
         if (merge_subtree(tree, path, path_capacity, depth + 1, from,

@@ -54,6 +54,8 @@ struct json_reader {
     struct rp_buffer build_id;
 
     uint64_t version; /* of the document: 1 to RP_REPORT_JSON_VERSION */
+    bool cpu_known;   /* the nodes and points say what ran on the CPU
+                       * (version 6 on, with "cpu_samples" not null) */
 
     struct rp_calltree *tree;            /* being built */
     uint32_t path[JSON_NESTING_MAX / 2]; /* frame ids, root's child first */
@@ -656,10 +658,30 @@ static bool frame_is_root(const struct json_reader *reader,
            frame->address == 0;
 }
 
-/* Reads the frame members of a node, up to and including "self". */
+/* The samples of a node, and of them those on the CPU (0 when the
+ * report does not say). */
+struct reader_counts {
+    uint64_t total, self, cpu_total, cpu_self;
+};
+
+/* Reads "cpu_total" and "cpu_self" when the report has them, each at
+ * most its wall count. */
+static bool reader_node_cpu(struct json_reader *reader, struct reader_counts *counts)
+{
+    if (!reader->cpu_known)
+        return true;
+    if (!reader_next_key(reader, "cpu_total") ||
+        !reader_uint64(reader, &counts->cpu_total) ||
+        !reader_next_key(reader, "cpu_self") || !reader_uint64(reader, &counts->cpu_self))
+        return false;
+    if (counts->cpu_total > counts->total || counts->cpu_self > counts->self)
+        return reader_fail(reader, "more samples on the CPU than in all");
+    return true;
+}
+
+/* Reads the frame members of a node, up to and including its counts. */
 static bool reader_node_frame(struct json_reader *reader,
-                              struct rp_frame *frame, uint64_t *total,
-                              uint64_t *self)
+                              struct rp_frame *frame, struct reader_counts *counts)
 {
     if (!reader_key(reader, "function") ||
         !reader_string(reader, &reader->function) ||
@@ -689,8 +711,9 @@ static bool reader_node_frame(struct json_reader *reader,
         frame->inlined = true;
     }
     return reader_node_address(reader, frame) &&
-           reader_next_key(reader, "total") && reader_uint64(reader, total) &&
-           reader_next_key(reader, "self") && reader_uint64(reader, self);
+           reader_next_key(reader, "total") && reader_uint64(reader, &counts->total) &&
+           reader_next_key(reader, "self") && reader_uint64(reader, &counts->self) &&
+           reader_node_cpu(reader, counts);
 }
 
 /* Gives node the next number, in the order rp_render_json lists nodes. */
@@ -718,19 +741,19 @@ static bool reader_number_node(struct json_reader *reader,
  * parent. The recursion is bounded by JSON_NESTING_MAX, as each level
  * opens an object and an array. Children enter the tree in the order read,
  * each with its self weight, and each total is checked to be self plus the
- * children's totals, so the tree gets exactly the totals the file gives.
- * Sets *total to the node's total.
+ * children's totals (and so for the samples on the CPU), so the tree gets
+ * exactly the totals the file gives. Sets *counts to the node's.
  */
 static bool reader_node(struct json_reader *reader,
                         const struct rp_calltree_node *parent, size_t depth,
-                        uint64_t *total)
+                        struct reader_counts *counts)
 {
     const struct rp_calltree_node *node;
     struct rp_frame frame;
-    uint64_t self, sum;
+    uint64_t sum, cpu_sum;
 
-    if (!reader_open(reader, '{') ||
-        !reader_node_frame(reader, &frame, total, &self))
+    *counts = (struct reader_counts){0, 0, 0, 0};
+    if (!reader_open(reader, '{') || !reader_node_frame(reader, &frame, counts))
         return false;
     if (depth == 0) {
         if (!frame_is_root(reader, &frame))
@@ -746,7 +769,11 @@ static bool reader_node(struct json_reader *reader,
             return reader_fail(reader, "the same frame twice among siblings");
         reader->path[depth - 1] = id;
     }
-    if (rp_calltree_add_stack(reader->tree, reader->path, depth, self) != 0)
+    int added = reader->cpu_known
+                    ? rp_calltree_add_stack_cpu(reader->tree, reader->path, depth,
+                                                counts->self, counts->cpu_self)
+                    : rp_calltree_add_stack(reader->tree, reader->path, depth, counts->self);
+    if (added != 0)
         return reader_fail(reader, "out of memory");
     node = depth == 0 ? rp_calltree_root(reader->tree)
                       : rp_calltree_child(reader->tree, parent,
@@ -756,26 +783,33 @@ static bool reader_node(struct json_reader *reader,
 
     if (!reader_next_key(reader, "children") || !reader_open(reader, '['))
         return false;
-    sum = self;
+    sum = counts->self;
+    cpu_sum = counts->cpu_self;
     reader_skip_space(reader);
     if (reader_peek(reader) != ']') {
         do {
-            uint64_t child_total;
+            struct reader_counts child;
 
-            if (!reader_node(reader, node, depth + 1, &child_total))
+            if (!reader_node(reader, node, depth + 1, &child))
                 return false;
-            if (child_total > UINT64_MAX - sum)
+            if (child.total > UINT64_MAX - sum)
                 return reader_fail(reader, "counts out of range");
-            sum += child_total;
+            sum += child.total;
+            cpu_sum += child.cpu_total; /* at most child.total: no overflow */
         } while (reader_accept(reader, ','));
     }
     if (!reader_close(reader, ']') || !reader_close(reader, '}'))
         return false;
-    if (sum != *total)
+    if (sum != counts->total)
         return reader_fail(reader,
                            "total %" PRIu64 " is not self plus the children's "
                            "totals, %" PRIu64,
-                           *total, sum);
+                           counts->total, sum);
+    if (cpu_sum != counts->cpu_total)
+        return reader_fail(reader,
+                           "cpu_total %" PRIu64 " is not cpu_self plus the "
+                           "children's, %" PRIu64,
+                           counts->cpu_total, cpu_sum);
     return true;
 }
 
@@ -837,13 +871,17 @@ static bool reader_request(struct json_reader *reader,
            reader_close(reader, '}');
 }
 
-/* Reads one point of the timeline, [µs, node number, weight]. */
+/* Reads one point of the timeline, [µs, node number, weight], and the
+ * weight's samples on the CPU after it when the report has them. */
 static bool reader_point(struct json_reader *reader, uint64_t *time_us,
-                         uint64_t *node, uint64_t *weight)
+                         uint64_t *node, uint64_t *weight, uint64_t *cpu_weight)
 {
+    *cpu_weight = 0;
     if (!reader_open(reader, '[') || !reader_uint64(reader, time_us) ||
         !reader_expect(reader, ',') || !reader_uint64(reader, node) ||
         !reader_expect(reader, ',') || !reader_uint64(reader, weight) ||
+        (reader->cpu_known &&
+         (!reader_expect(reader, ',') || !reader_uint64(reader, cpu_weight))) ||
         !reader_close(reader, ']'))
         return false;
     if (*time_us > UINT64_MAX / 1000)
@@ -854,6 +892,8 @@ static bool reader_point(struct json_reader *reader, uint64_t *time_us,
                            reader->node_count);
     if (*weight == 0 || *weight > UINT32_MAX)
         return reader_fail(reader, "timeline weight out of range");
+    if (*cpu_weight > *weight)
+        return reader_fail(reader, "timeline point with more samples on the CPU than in all");
     return true;
 }
 
@@ -872,9 +912,9 @@ static bool reader_timeline(struct json_reader *reader, uint64_t samples)
     reader_skip_space(reader);
     if (reader_peek(reader) != ']') {
         do {
-            uint64_t time_us, node, weight;
+            uint64_t time_us, node, weight, cpu_weight;
 
-            if (!reader_point(reader, &time_us, &node, &weight))
+            if (!reader_point(reader, &time_us, &node, &weight, &cpu_weight))
                 return false;
             if (time_us < previous)
                 return reader_fail(reader, "timeline goes back in time");
@@ -886,7 +926,7 @@ static bool reader_timeline(struct json_reader *reader, uint64_t samples)
                 return reader_fail(reader, "timeline holds more samples "
                                            "than the tree");
             if (rp_calltree_timeline_add(reader->tree, reader->nodes[node],
-                                         time_us * 1000, weight) != 0)
+                                         time_us * 1000, weight, cpu_weight) != 0)
                 return reader_fail(reader, "out of memory");
             previous = time_us;
         } while (reader_accept(reader, ','));
@@ -944,10 +984,26 @@ static uint64_t reader_tree_shared_samples(const struct rp_calltree *tree)
     return shared;
 }
 
+/* Reads "cpu_samples" (version 6 on): null says the nodes and points do
+ * not have theirs, as a tree read from an older report does not. */
+static bool reader_cpu_samples(struct json_reader *reader, uint64_t *cpu_samples)
+{
+    if (reader->version < 6)
+        return true;
+    if (!reader_next_key(reader, "cpu_samples"))
+        return false;
+    if (reader_accept_null(reader))
+        return true;
+    reader->cpu_known = true;
+    rp_calltree_set_cpu_known(reader->tree);
+    return reader_uint64(reader, cpu_samples);
+}
+
 /* Reads everything after the request: process, sampling and tree. */
 static bool reader_rest(struct json_reader *reader, struct rp_report *report)
 {
-    uint64_t root_total;
+    struct reader_counts root;
+    uint64_t cpu_samples = 0;
 
     if (!reader_next_key(reader, "process") || !reader_open(reader, '{') ||
         !reader_key(reader, "pid") || !reader_count_int(reader, &report->pid) ||
@@ -959,6 +1015,7 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
         !reader_milliseconds(reader, &report->interval_ms) ||
         !reader_next_key(reader, "samples") ||
         !reader_uint64(reader, &report->samples) ||
+        !reader_cpu_samples(reader, &cpu_samples) ||
         !reader_next_key(reader, "samples_dropped") ||
         !reader_uint64(reader, &report->samples_dropped))
         return false;
@@ -977,12 +1034,16 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
         !reader_attribution(reader, report))
         return false;
     if (!reader_objects(reader) || !reader_next_key(reader, "root") ||
-        !reader_node(reader, NULL, 0, &root_total))
+        !reader_node(reader, NULL, 0, &root))
         return false;
-    if (report->samples != root_total)
+    if (report->samples != root.total)
         return reader_fail(reader,
                            "samples is %" PRIu64 " but the tree holds %" PRIu64,
-                           report->samples, root_total);
+                           report->samples, root.total);
+    if (cpu_samples != root.cpu_total)
+        return reader_fail(reader,
+                           "cpu_samples is %" PRIu64 " but the tree holds %" PRIu64,
+                           cpu_samples, root.cpu_total);
     /* The tree must hold what "attribution" says, or share nothing
      * without it: version 4 on leaves it out when nothing is shared, and a
      * report of any version is written back as the current version. */
@@ -994,7 +1055,7 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
                            report->shared_samples);
     if (reader->version >= 2 &&
         (!reader_next_key(reader, "timeline") ||
-         !reader_timeline(reader, root_total)))
+         !reader_timeline(reader, root.total)))
         return false;
     if (!reader_close(reader, '}'))
         return false;

@@ -159,6 +159,12 @@ static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
     rp_buffer_put_uint(out, node->total);
     rp_buffer_puts(out, ", \"self\": ");
     rp_buffer_put_uint(out, node->self);
+    if (rp_calltree_cpu_known(tree)) {
+        rp_buffer_puts(out, ", \"cpu_total\": ");
+        rp_buffer_put_uint(out, node->cpu_total);
+        rp_buffer_puts(out, ", \"cpu_self\": ");
+        rp_buffer_put_uint(out, node->cpu_self);
+    }
     rp_buffer_puts(out, ", \"children\": [");
     for (const struct rp_calltree_node *child = node->first_child; child;
          child = child->next_sibling) {
@@ -206,7 +212,8 @@ static int json_compare_nodes(const void *a, const void *b)
 
 /*
  * Appends the timeline: null, or [[µs since the request began, number of
- * the leaf node, weight], ...]. A point names its leaf by the node's place
+ * the leaf node, weight, of it on the CPU], ...] (the last only when the
+ * tree knows it). A point names its leaf by the node's place
  * in the tree as written, so the reader can find it again.
  */
 static void json_put_timeline(struct rp_buffer *out,
@@ -245,6 +252,10 @@ static void json_put_timeline(struct rp_buffer *out,
         rp_buffer_put_uint(out, found ? found->number : 0);
         rp_buffer_puts(out, ", ");
         rp_buffer_put_uint(out, points[i].weight);
+        if (rp_calltree_cpu_known(tree)) {
+            rp_buffer_puts(out, ", ");
+            rp_buffer_put_uint(out, points[i].cpu_weight);
+        }
         rp_buffer_puts(out, "]");
     }
     rp_buffer_puts(out, "]");
@@ -301,6 +312,11 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
     json_put_ms(out, report->interval_ms);
     rp_buffer_puts(out, ", \"samples\": ");
     rp_buffer_put_uint(out, report->samples);
+    rp_buffer_puts(out, ", \"cpu_samples\": ");
+    if (rp_calltree_cpu_known(report->tree))
+        rp_buffer_put_uint(out, rp_calltree_root(report->tree)->cpu_total);
+    else
+        rp_buffer_puts(out, "null");
     rp_buffer_puts(out, ", \"samples_dropped\": ");
     rp_buffer_put_uint(out, report->samples_dropped);
     rp_buffer_puts(out, ", \"requests\": ");

@@ -211,6 +211,28 @@ static void text_put_frame(struct text_renderer *renderer,
                       renderer->glyphs);
 }
 
+/*
+ * Ends the line of a node (or of the fold that starts at it) that spent
+ * most of its time off the CPU with "  [waited 97%]": the share of its
+ * samples that waited (blocked in a call, or ready but not running).
+ * Nothing when the report does not know (older than version 6).
+ */
+static void text_put_waited(struct text_renderer *renderer,
+                            const struct rp_calltree_node *node)
+{
+    if (!rp_calltree_cpu_known(renderer->tree) || node->total == 0 ||
+        !rp_node_mostly_waited(node))
+        return;
+    rp_buffer_puts(renderer->out, "  ");
+    text_style(renderer, RP_STYLE_DIM);
+    rp_buffer_puts(renderer->out, "[waited ");
+    rp_buffer_put_decimal(renderer->out,
+                          100.0 * (double)(node->total - node->cpu_total) / (double)node->total,
+                          0);
+    rp_buffer_puts(renderer->out, "%]");
+    text_style(renderer, RP_STYLE_RESET);
+}
+
 /* Starts a tree line: the margin, then the branch to this node. */
 static void text_line_start(struct text_renderer *renderer, bool last)
 {
@@ -405,6 +427,7 @@ static void text_node(struct text_renderer *renderer,
     text_line_start(renderer, last);
     text_put_time(renderer, node->total);
     text_put_frame(renderer, rp_calltree_frame(renderer->tree, node->frame));
+    text_put_waited(renderer, node);
     rp_buffer_puts(renderer->out, "\n");
     text_gather_children(renderer, &list, node);
     text_below(renderer, &list, last);
@@ -430,6 +453,7 @@ static void text_fold(struct text_renderer *renderer,
         text_puts_printable(renderer, fold.objects.items[i]);
     }
     text_style(renderer, RP_STYLE_RESET);
+    text_put_waited(renderer, node);
     rp_buffer_puts(renderer->out, "\n");
     if (fold.objects.failed)
         renderer->out->failed = true;
@@ -552,6 +576,14 @@ static void text_header(struct text_renderer *renderer,
         rp_buffer_puts(out, " ms");
     } else {
         rp_buffer_puts(out, "not measured (no sample)");
+    }
+    if (rp_calltree_cpu_known(report->tree) && report->samples > 0) {
+        const struct rp_calltree_node *root = rp_calltree_root(report->tree);
+        rp_buffer_puts(out, " (");
+        rp_buffer_put_uint(out, root->cpu_total);
+        rp_buffer_puts(out, " of the samples ran, ");
+        rp_buffer_put_uint(out, root->total - root->cpu_total);
+        rp_buffer_puts(out, " waited)");
     }
     rp_buffer_puts(out, "\n\nProgram: ");
     /* A merge of requests blanks what they do not share. */

@@ -194,10 +194,14 @@ int rp_render_text(const struct rp_report *report,
                    struct rp_buffer *out);
 
 /*
- * What the JSON rendering's "format" and "version" members say. Version 5
- * is version 4 with "objects" (each object's build ID and executable
- * segment) and each node's "address", for the exports that read the code
- * again (pprof), and with "inlined": true on the nodes of inlined calls.
+ * What the JSON rendering's "format" and "version" members say. Version 6
+ * is version 5 with the samples on the CPU: "cpu_samples", each node's
+ * "cpu_total" and "cpu_self", and a fourth number per timeline point
+ * (all left out, and "cpu_samples" null, for a tree read from an older
+ * report, which does not know them). Version 5 is version 4 with
+ * "objects" (each object's build ID and executable segment) and each
+ * node's "address", for the exports that read the code again (pprof),
+ * and with "inlined": true on the nodes of inlined calls.
  * Version 4 is version 3 with "reqprof", the version of reqprof that recorded the
  * report, and "attribution" only in a report with shared samples (version
  * 3 had it in every report, and version 2 in none, since a reader of
@@ -205,7 +209,7 @@ int rp_render_text(const struct rp_report *report,
  * whose samples are not all its own).
  */
 #define RP_REPORT_JSON_FORMAT "reqprof-report"
-#define RP_REPORT_JSON_VERSION 5
+#define RP_REPORT_JSON_VERSION 6
 
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);

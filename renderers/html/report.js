@@ -14,6 +14,11 @@
  * fold_keep of the request itself is never folded. A fold clicked open
  * shows its frames.
  *
+ * A report of version 6 on says of each node how many of its samples ran
+ * on the CPU (cpu_total, cpu_self; report.cpu_samples is null or absent
+ * when it does not know): the views hatch in grey the time that waited,
+ * and "CPU" counts only the samples that ran, in all three views.
+ *
  * Plain JavaScript, no library, no network: the page works from a file.
  */
 (function () {
@@ -29,11 +34,13 @@
   const shortNames = new Map(settings.short_names || []);
   const interval = report.interval_ms;
   const rootTotal = report.root.total;
+  const cpuKnown = report.cpu_samples !== undefined && report.cpu_samples !== null;
 
   /* What the reader chose. */
   const state = {
     view: "tree",
     unit: "ms",
+    measure: "wall", /* or "cpu": only the samples that ran */
     fold: true,
     query: "",
     expanded: new Map(), /* view key -> true/false, where the reader chose */
@@ -58,8 +65,20 @@
     return ms.toFixed(2) + " ms";
   }
 
+  /* A view node's samples as the reader counts them: all, or those that
+   * ran on the CPU. */
+  function amount(view) {
+    return state.measure === "cpu" ? view.cpu : view.total;
+  }
+
+  /* Whether most of a view node's samples waited: drawn hatched. */
+  function waited(view) {
+    return cpuKnown && view.total > 0 && 2 * view.cpu < view.total;
+  }
+
   function share(samples) {
-    return rootTotal > 0 ? samples / rootTotal : 0;
+    const whole = state.measure === "cpu" ? report.root.cpu_total : rootTotal;
+    return whole > 0 ? samples / whole : 0;
   }
 
   /* A node's time as the reader asked: ms, or % of the request. */
@@ -143,20 +162,22 @@
 
   /* Heaviest first; among equals [self] last, the rest as they were. */
   function byTotal(a, b) {
-    return b.total - a.total || (a.kind === "self") - (b.kind === "self");
+    return amount(b) - amount(a) || (a.kind === "self") - (b.kind === "self");
   }
 
   /* The view node of each report node (a fold for the frames it hides). */
   let viewOf = [];
 
   function buildView(node, parent) {
-    const view = { node, parent, total: node.total, children: [] };
+    /* A fold starts at node: its subtree's counts are the fold's. */
+    const view = { node, parent, total: node.total, cpu: cpuKnown ? node.cpu_total : 0, children: [] };
     if (startsFold(node)) {
-      Object.assign(view, { kind: "fold", key: "f" + node.id, self: 0, members: [], objects: [] });
+      Object.assign(view, { kind: "fold", key: "f" + node.id, self: 0, cpuSelf: 0, members: [], objects: [] });
       const gather = (member) => {
         view.members.push(member);
         viewOf[member.id] = view;
         view.self += member.self;
+        view.cpuSelf += cpuKnown ? member.cpu_self : 0;
         if (!view.objects.includes(member.object)) view.objects.push(member.object);
         for (const child of member.children) {
           if (isHidden(child)) gather(child);
@@ -165,12 +186,14 @@
       };
       gather(node);
     } else {
-      Object.assign(view, { kind: "node", key: "n" + node.id, self: node.self });
+      Object.assign(view, { kind: "node", key: "n" + node.id, self: node.self,
+                            cpuSelf: cpuKnown ? node.cpu_self : 0 });
       viewOf[node.id] = view;
       for (const child of node.children) view.children.push(buildView(child, view));
     }
     if (view.self > 0 && view.children.length > 0) {
-      view.children.push({ kind: "self", key: "s" + view.key, parent: view, total: view.self, children: [] });
+      view.children.push({ kind: "self", key: "s" + view.key, parent: view, total: view.self,
+                           cpu: view.cpuSelf, children: [] });
     }
     view.children.sort(byTotal);
     return view;
@@ -215,7 +238,7 @@
       const isMatch = matches(view);
       if (isMatch) {
         matchCount++;
-        if (!insideMatch) samples += view.total;
+        if (!insideMatch) samples += amount(view);
       }
       for (const child of view.children) {
         if (walk(child, insideMatch || isMatch)) found = true;
@@ -236,7 +259,7 @@
     if (state.expanded.has(view.key)) return state.expanded.get(view.key);
     if (searchPath.has(view.key)) return true;
     /* Open what holds a tenth of the request: the heavy paths show. */
-    return view.total >= 0.1 * rootTotal;
+    return share(amount(view)) >= 0.1;
   }
 
   function treeRow(view, depth) {
@@ -253,9 +276,17 @@
       if (fullName(view)) row.title = fullName(view);
     }
     if (matches(view)) row.classList.add("match");
+    if (waited(view)) row.classList.add("waited");
     const bar = element("span", "share-bar");
-    bar.style.width = (100 * share(view.total)).toFixed(2) + "%";
+    bar.style.width = (100 * share(amount(view))).toFixed(2) + "%";
     row.append(bar);
+    if (cpuKnown && state.measure === "wall" && view.cpu < view.total) {
+      /* The part of the bar that waited, after the part that ran. */
+      const rest = element("span", "share-bar waited");
+      rest.style.left = (100 * share(view.cpu)).toFixed(2) + "%";
+      rest.style.width = (100 * share(view.total - view.cpu)).toFixed(2) + "%";
+      row.append(rest);
+    }
     const indent = element("span", "indent");
     indent.style.width = depth * 18 + "px";
     row.append(indent);
@@ -264,7 +295,7 @@
       toggle.textContent = isExpanded(view) ? "▾" : "▸";
       row.setAttribute("aria-expanded", isExpanded(view));
     }
-    row.append(toggle, element("span", "time " + heat(view.total), formatTime(view.total)));
+    row.append(toggle, element("span", "time " + heat(amount(view)), formatTime(amount(view))));
     const name = element("span", "name");
     name.append(highlighted(viewName(view)));
     row.append(name);
@@ -351,6 +382,7 @@
       div.style.backgroundColor = colour(view);
       if (isShared(view)) div.classList.add("shared");
       if (isInlined(view)) div.classList.add("inlined");
+      if (state.measure === "wall" && waited(view)) div.classList.add("waited");
       div.dataset.key = view.key;
       if (view.kind === "node" && view.node !== report.root) div.dataset.function = view.node.function;
       if (state.query) div.classList.add(matches(view) ? "match" : "dimmed");
@@ -363,10 +395,10 @@
     ancestors.forEach((view, depth) => cell(view, depth, 0, width));
     const layout = (view, depth, x, w) => {
       cell(view, depth, x, w);
-      const scale = view.total > 0 ? w / view.total : 0;
+      const scale = amount(view) > 0 ? w / amount(view) : 0;
       let at = x;
       for (const child of view.children) {
-        const childWidth = child.total * scale;
+        const childWidth = amount(child) * scale;
         if (child.kind !== "self" && childWidth >= 0.5) layout(child, depth + 1, at, childWidth);
         at += childWidth;
       }
@@ -394,7 +426,8 @@
   /* ---- Timeline ---- */
 
   const LANE_HEIGHT = 18;
-  let lanes = [];       /* by depth: runs {view, start, end} in ms, in order */
+  let lanes = [];       /* by depth: runs {view, start, end, weight, cpu} in
+                         * ms and samples, in order */
   let timelineEnd = 0;  /* ms the timeline spans */
 
   /* Runs of samples in the same frame at each depth: a flame chart. */
@@ -402,7 +435,7 @@
     lanes = [];
     timelineEnd = report.request.duration_ms;
     const points = report.timeline || [];
-    for (const [us, id, weight] of points) {
+    for (const [us, id, weight, cpu] of points) {
       const end = us / 1000;
       const start = Math.max(0, end - weight * interval);
       timelineEnd = Math.max(timelineEnd, end);
@@ -413,10 +446,31 @@
         const last = lane[lane.length - 1];
         /* Neighbouring samples in the same frame make one run; a signal
          * comes a little after its tick, so allow an interval between. */
-        if (last && last.view === view && start <= last.end + interval) last.end = end;
-        else lane.push({ view, start, end });
+        if (last && last.view === view && start <= last.end + interval) {
+          last.end = end;
+          last.weight += weight;
+          last.cpu += cpu || 0;
+        } else {
+          lane.push({ view, start, end, weight, cpu: cpu || 0 });
+        }
       });
     }
+  }
+
+  /* The canvas's hatching for time that waited, as the stylesheet's. */
+  function waitedPattern(context) {
+    const tile = document.createElement("canvas");
+    tile.width = tile.height = 6;
+    const pen = tile.getContext("2d");
+    pen.fillStyle = "#e6e8ec";
+    pen.fillRect(0, 0, 6, 6);
+    pen.strokeStyle = "#a9afba";
+    pen.lineWidth = 2;
+    pen.beginPath();
+    pen.moveTo(0, 6);
+    pen.lineTo(6, 0);
+    pen.stroke();
+    return context.createPattern(tile, "repeat");
   }
 
   function niceStep(span) {
@@ -451,13 +505,19 @@
     context.font = "11px ui-monospace, Menlo, Consolas, monospace";
     context.textBaseline = "middle";
     const scale = width / Math.max(timelineEnd, interval);
+    const hatch = waitedPattern(context);
     lanes.forEach((lane, depth) => {
       for (const run of lane) {
         const x = run.start * scale;
         const w = Math.max(1, (run.end - run.start) * scale);
         const y = depth * LANE_HEIGHT;
-        context.globalAlpha = state.query && !matches(run.view) ? 0.25 : 1;
-        context.fillStyle = state.query && matches(run.view) ? "#e879f9" : colour(run.view);
+        /* A run that mostly waited: hatched grey, or faded out when only
+         * the CPU counts. */
+        const runWaited = cpuKnown && 2 * run.cpu < run.weight;
+        const faded = (state.query && !matches(run.view)) || (runWaited && state.measure === "cpu");
+        context.globalAlpha = faded ? 0.25 : 1;
+        context.fillStyle = state.query && matches(run.view) ? "#e879f9"
+          : runWaited ? hatch : colour(run.view);
         context.fillRect(x, y + 1, w - (w > 2 ? 1 : 0), LANE_HEIGHT - 2);
         if (w > 30) {
           context.fillStyle = "#1d1f23";
@@ -515,9 +575,14 @@
     if (view.kind === "node" && view.node !== report.root && location(view.node)) {
       lines.push(element("div", "dim", location(view.node)));
     }
-    lines.push(element("div", "", formatMs(view.total * interval) + ", " +
-      (100 * share(view.total)).toFixed(1) + "% of the request" +
+    const whole = state.measure === "cpu" ? "% of the request's CPU" : "% of the request";
+    lines.push(element("div", "", formatMs(amount(view) * interval) + ", " +
+      (100 * share(amount(view))).toFixed(1) + whole +
       (view.self > 0 ? "; " + formatMs(view.self * interval) + " in itself" : "")));
+    if (cpuKnown) {
+      lines.push(element("div", "dim", formatMs(view.cpu * interval) + " on the CPU, " +
+        formatMs((view.total - view.cpu) * interval) + " waiting"));
+    }
     if (isShared(view)) lines.push(element("div", "dim", SHARED_MEANING));
     if (isInlined(view)) lines.push(element("div", "dim", INLINED_MEANING));
     return lines;
@@ -573,8 +638,10 @@
     const facts = [
       ["Recorded", new Date(request.start_unix_us / 1000).toLocaleString()],
       ["Duration", formatMs(request.duration_ms) + (merged ? " in all" : "")],
-      ["CPU time", request.cpu_ms === null ? "not measured (no sample)"
-                                           : formatMs(request.cpu_ms)],
+      ["CPU time", (request.cpu_ms === null ? "not measured (no sample)"
+                                            : formatMs(request.cpu_ms)) +
+        (cpuKnown ? " (" + report.cpu_samples + " of the samples ran, " +
+          (report.samples - report.cpu_samples) + " waited)" : "")],
       ["Samples", report.samples + " (every " + interval + " ms" +
         (report.samples_dropped > 0 ? ", " + report.samples_dropped + " dropped" : "") + ")"],
       ["Program", (report.process.program || "several") +
@@ -609,6 +676,20 @@
       for (const view of ["tree", "flame", "timeline"]) {
         document.getElementById("view-" + view).hidden = view !== state.view;
       }
+      draw();
+    });
+  }
+
+  document.getElementById("measure").hidden = !cpuKnown;
+  for (const button of document.querySelectorAll(".measure")) {
+    button.addEventListener("click", () => {
+      state.measure = button.dataset.measure;
+      for (const other of document.querySelectorAll(".measure")) {
+        other.setAttribute("aria-pressed", other === button);
+      }
+      state.flameFocus = null;
+      rebuild();
+      search();
       draw();
     });
   }

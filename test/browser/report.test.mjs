@@ -9,13 +9,15 @@
 // route_mix, burn_alpha, burn_beta; libc starting the thread). With
 // --timeline the report must have a timeline, without it must not. With
 // --shared half its samples must be shared, under "[shared: 2 requests]"
-// (test_tool.py's with_shared), without it none.
+// (test_tool.py's with_shared), without it none. With --waited every
+// sample of burn_beta waited and every other one ran (with_waited).
 
 import { check, expect, finish, openReport } from "./browser.mjs";
 
 const [reportPath, screenshotPath] = process.argv.slice(2);
 const expectTimeline = process.argv.includes("--timeline");
 const expectShared = process.argv.includes("--shared");
+const expectWaited = process.argv.includes("--waited");
 if (!reportPath || !screenshotPath) {
   console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline] [--shared]");
   process.exit(2);
@@ -64,6 +66,48 @@ try {
     expect(await cell.evaluate((e) => e.classList.contains("shared")), "the flame cell is not striped");
     await page.click('.tab[data-view="tree"]');
   });
+
+  if (expectWaited) {
+    await check("what waited is hatched in the tree and the flame graph", async () => {
+      expect(await row("burn_beta").evaluate((e) => e.classList.contains("waited")), "burn_beta row");
+      expect((await row("burn_beta").locator(".share-bar.waited").count()) === 1, "no hatched bar");
+      expect(!(await row("burn_alpha").evaluate((e) => e.classList.contains("waited"))), "burn_alpha row");
+      expect((await row("burn_alpha").locator(".share-bar.waited").count()) === 0, "alpha's bar");
+      await page.click('.tab[data-view="flame"]');
+      const waited = (fn) => page.locator(`#flame .cell[data-function="${fn}"]`).first()
+        .evaluate((e) => e.classList.contains("waited"));
+      expect(await waited("burn_beta"), "burn_beta cell is not hatched");
+      expect(!(await waited("burn_alpha")), "burn_alpha cell is hatched");
+      await page.click('.tab[data-view="tree"]');
+    });
+
+    await check("the CPU switch counts only what ran, in every view", async () => {
+      expect(await page.locator("#measure").isVisible(), "no wall/CPU switch");
+      const time = async (fn) => Number(await row(fn).locator(".time").textContent());
+      const alpha = await time("burn_alpha");
+      const beta = await time("burn_beta");
+      const route = await time("route_mix");
+      expect(beta > 0, "burn_beta has no wall time");
+      const betaCells = () => page.locator('#flame .cell[data-function="burn_beta"]').count();
+      try {
+        await page.click('.measure[data-measure="cpu"]');
+        expect(await time("burn_beta") === 0, "burn_beta ran " + (await time("burn_beta")));
+        expect(await time("burn_alpha") === alpha, "burn_alpha's CPU time is not its wall time");
+        expect(Math.abs(await time("route_mix") - (route - beta)) < 0.15,
+          "route_mix ran " + (await time("route_mix")) + " of " + route);
+        await page.click('.tab[data-view="flame"]');
+        expect(await betaCells() === 0, "burn_beta, which never ran, has a frame in the CPU flame graph");
+        await page.click('.tab[data-view="timeline"]');
+        await page.click('.measure[data-measure="wall"]');
+        await page.click('.tab[data-view="flame"]');
+        expect(await betaCells() === 1, "burn_beta has no frame in the wall flame graph");
+      } finally {
+        await page.click('.measure[data-measure="wall"]');
+        await page.click('.tab[data-view="tree"]');
+      }
+      expect(errors.length === 0, "errors: " + errors.join("; "));
+    });
+  }
 
   await check("the call tree shows the server's frames and folds libc's", async () => {
     expect(await rowVisible("burn_alpha"), "no burn_alpha row");

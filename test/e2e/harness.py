@@ -299,12 +299,12 @@ def own_frames(node):
     return own
 
 
-def function_total(node, name):
+def function_total(node, name, count="total"):
     """Samples under frames of function name, each sample counted once even
-    when the function recurses."""
+    when the function recurses; count="cpu_total": those that ran."""
     if node["function"] == name:
-        return node["total"]
-    return sum(function_total(child, name) for child in node["children"])
+        return node[count]
+    return sum(function_total(child, name, count) for child in node["children"])
 
 
 def shared_nodes(node):

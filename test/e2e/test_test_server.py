@@ -95,6 +95,60 @@ def check_pipe_wait_then_burn(with_epoll):
         assert cpu_ms is not None and 40 <= cpu_ms <= 75, report["request"]
 
 
+def test_a_wait_then_a_burn_shows_its_cpu_and_its_wait():
+    """Waiting 100 ms in poll on a pipe, then burning 50 ms of CPU: the
+    report says which samples ran (issue 13, item 1). The wait's samples
+    waited, the burn's ran, and what ran adds up to the CPU time burned,
+    however long a loaded machine made the burn take."""
+    path = "/pollburn?wait=100&burn=50"
+    with Server() as server:
+        curl(server.url(path))
+        [report] = server.wait_reports(1)
+        interval = report["interval_ms"]
+        root = report["root"]
+        waited = (function_total(root, "pipe_wait") -
+                  function_total(root, "pipe_wait", "cpu_total")) * interval
+        burned = function_total(root, "burn_alpha", "cpu_total") * interval
+        ran = report["cpu_samples"] * interval
+        described = "pipe_wait waited %.1f ms, burn_alpha ran %.1f, the request %.1f: %s" % (
+            waited, burned, ran, report["request"])
+        assert abs(waited - 100) <= 15, described
+        assert abs(burned - 50) <= 7.5, described
+        assert abs(ran - 50) <= 7.5, described
+        assert function_total(root, "pipe_wait", "cpu_total") <= 1, described
+        assert report["cpu_samples"] == root["cpu_total"]
+
+
+def test_every_moment_of_a_request_is_in_its_tree():
+    """Each blocking call of /waits (sleeps, poll, select and epoll waits on
+    a pipe, a socket read with a timeout, semaphores, futex), a wait then a
+    burn, a sleep then a burn: the samples of each request add up to its
+    duration, within one interval and 2% (issue 13, item 2), and every
+    call of /waits holds its time, waiting."""
+    paths = ["/waits?ms=30", "/pollburn?wait=100&burn=50",
+             "/pollburn?wait=100&burn=50&epoll=1", "/sleepburn?sleep=50&burn=50"]
+    calls = ("__nanosleep", "usleep", "clock_nanosleep", "__recv", "sem_timedwait",
+             "__sigtimedwait", "semtimedop", "syscall", "__poll", "ppoll", "__select",
+             "pselect", "epoll_wait", "epoll_pwait")
+    with Server() as server:
+        for path in paths:
+            curl(server.url(path))
+        reports = server.wait_reports(len(paths))
+        for report in reports:
+            interval = report["interval_ms"]
+            duration = report["request"]["duration_ms"]
+            assert abs(report["samples"] * interval - duration) <= \
+                interval + 0.02 * duration, "%s: %d samples at %.2f ms for %.1f ms" % (
+                    report["request"]["path"], report["samples"], interval, duration)
+        root = reports[0]["root"]
+        for call in calls:
+            total = function_total(root, call) * interval
+            assert total >= 25 and function_total(root, call, "cpu_total") <= 1, \
+                "%s: %.1f ms, %d ran (%s)" % (call, total,
+                                              function_total(root, call, "cpu_total"),
+                                              sorted(functions(root)))
+
+
 def test_a_handlers_poll_on_a_pipe_is_the_requests_wait():
     check_pipe_wait_then_burn(with_epoll=False)
 

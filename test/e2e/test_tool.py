@@ -603,8 +603,10 @@ def test_help_and_usage_errors():
 def with_timeline(report, destination):
     """Writes a copy of a JSON report with a timeline made from its own
     tree: each node's samples one after another, 1 interval apart, in the
-    tree's order, as a request that ran its calls in turn would have."""
+    tree's order, as a request that ran its calls in turn would have; a
+    node's samples that ran come first."""
     data = load_json(report)
+    knows_cpu = data.get("cpu_samples") is not None
     nodes = []
 
     def walk(node):
@@ -615,9 +617,10 @@ def with_timeline(report, destination):
     step = round(data["interval_ms"] * 1000)
     points, time = [], 0
     for number, node in enumerate(nodes):
-        for _ in range(node["self"]):
+        for sample in range(node["self"]):
             time += step
-            points.append([time, number, 1])
+            ran = [int(sample < node["cpu_self"])] if knows_cpu else []
+            points.append([time, number, 1] + ran)
     data["timeline"] = points
     with open(destination, "w") as f:
         json.dump(data, f)
@@ -633,14 +636,19 @@ def with_shared(report, destination):
         data = json.load(f)
     root = data["root"]
     samples = data["samples"]
-    work = {"function": "other_work", "object": "test_server", "file": None,
-            "line": None, "address": None, "total": samples, "self": samples,
-            "children": []}
-    root["children"].append(
+    knows_cpu = data.get("cpu_samples") is not None
+    ran = {"cpu_total": samples, "cpu_self": samples} if knows_cpu else {}
+    work = dict({"function": "other_work", "object": "test_server", "file": None,
+                 "line": None, "address": None, "total": samples, "self": samples},
+                **ran, children=[])
+    root["children"].append(dict(
         {"function": "[shared: 2 requests]", "object": None, "file": None,
-         "line": None, "address": None, "total": samples, "self": 0,
-         "children": [work]})
+         "line": None, "address": None, "total": samples, "self": 0},
+        **dict(ran, cpu_self=0) if knows_cpu else {}, children=[work]))
     root["total"] += samples
+    if knows_cpu:
+        root["cpu_total"] += samples
+        data["cpu_samples"] += samples
     ordered = {}
     for key, value in data.items():
         ordered[key] = value
@@ -652,38 +660,91 @@ def with_shared(report, destination):
         json.dump(ordered, f)
 
 
-def run_report_browser_test(page, screenshot, timeline, shared=False):
+def with_waited(report, destination):
+    """Writes a copy of a JSON report (with_timeline's) in which every
+    sample of burn_beta waited and every other one ran, as though
+    burn_beta had been a blocking call."""
+    with open(report) as f:
+        data = json.load(f)
+    numbers = []
+
+    def mark(node, waits):
+        waits = waits or node["function"] == "burn_beta"
+        numbers.append(waits)
+        node["cpu_self"] = 0 if waits else node["self"]
+        node["cpu_total"] = node["cpu_self"]
+        for child in node["children"]:
+            node["cpu_total"] += mark(child, waits)
+        # The reader wants the counts in the order the writer puts them.
+        node["children"] = node.pop("children")
+        return node["cpu_total"]
+    data["cpu_samples"] = mark(data["root"], False)
+    data["timeline"] = [[time, node, weight, 0 if numbers[node] else weight]
+                        for time, node, weight, *_ in data["timeline"]]
+    with open(destination, "w") as f:
+        json.dump(data, f)
+
+
+def run_report_browser_test(page, screenshot, timeline, shared=False,
+                            waited=False):
     arguments = [page, screenshot]
     if timeline:
         arguments.append("--timeline")
     if shared:
         arguments.append("--shared")
+    if waited:
+        arguments.append("--waited")
     run_browser_test("report.test.mjs", *arguments)
     assert os.path.getsize(screenshot) > 10000, "screenshot is too small"
+
+
+def browser_screenshots():
+    """The folder for the browser test's screenshots."""
+    out_dir = os.path.abspath(os.path.join(BUILD, "test"))
+    os.makedirs(out_dir, exist_ok=True)
+    return out_dir
+
+
+def browse_made(work, name, made_from, make, **expected):
+    """Makes work/NAME.json from made_from, converts it to HTML with the
+    tool and runs the browser test on it (with a timeline); returns the
+    JSON made."""
+    made = os.path.join(work, name + ".json")
+    make(made_from, made)
+    converted = os.path.join(work, name + ".html")
+    tool("convert", made, "--to", "html", "-o", converted)
+    run_report_browser_test(
+        converted, os.path.join(browser_screenshots(), "browser-%s.png" % name),
+        True, **expected)
+    return made
 
 
 def test_html_report_in_a_real_browser():
     """Headless chromium expands, searches and draws a report: the page the
     library wrote, one with a timeline (the tool's rendering), and one half
     of whose samples are shared with another request."""
-    out_dir = os.path.abspath(os.path.join(BUILD, "test"))
-    os.makedirs(out_dir, exist_ok=True)
     page = report_of("/mix?ms=200&pct=70", "html")
     has_timeline = bool(load_json(report_of("/mix?ms=200&pct=70"))["timeline"])
-    run_report_browser_test(page, os.path.join(out_dir, "browser-library.png"),
-                     has_timeline)
+    run_report_browser_test(
+        page, os.path.join(browser_screenshots(), "browser-library.png"),
+        has_timeline)
     work = tempfile.mkdtemp(prefix="reqprof-browser-")
     try:
-        source = os.path.join(work, "mix.json")
+        source = browse_made(work, "timeline", report_of("/mix?ms=200&pct=70"),
+                             with_timeline)
+        browse_made(work, "shared", source, with_shared, shared=True)
+    finally:
+        shutil.rmtree(work)
+
+
+def test_html_report_of_waiting_in_a_real_browser():
+    """Headless chromium draws a report in which burn_beta waited: hatched
+    in the views, and counted out when only the CPU counts (a test of its
+    own: four pages take the browser longer than one test may run)."""
+    work = tempfile.mkdtemp(prefix="reqprof-browser-")
+    try:
+        source = os.path.join(work, "timeline.json")
         with_timeline(report_of("/mix?ms=200&pct=70"), source)
-        converted = os.path.join(work, "mix.html")
-        tool("convert", source, "--to", "html", "-o", converted)
-        run_report_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
-        shared = os.path.join(work, "shared.json")
-        with_shared(source, shared)
-        converted = os.path.join(work, "shared.html")
-        tool("convert", shared, "--to", "html", "-o", converted)
-        run_report_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
-                         True, shared=True)
+        browse_made(work, "waited", source, with_waited, waited=True)
     finally:
         shutil.rmtree(work)

@@ -43,18 +43,23 @@ static inline struct rp_calltree *fixture_report(struct rp_report *report, const
 }
 
 /*
- * Appends json (a report of the current version) to out as version 4 had
- * it, from its "format" on: without "objects" and the nodes' "address",
- * which version 5 added, and with version 4.
+ * Appends json (a report of the current version that does not know what
+ * ran on the CPU: "cpu_samples": null) to out as version 4 had it, from
+ * its "format" on: without "objects" and the nodes' "address", which
+ * version 5 added, without "cpu_samples", which version 6 added, and
+ * with version 4.
  */
 static inline void fixture_json_as_version_4(const char *json,
                                              struct rp_buffer *out)
 {
     static const char objects[] = ",\n \"objects\": [", address[] = ", \"address\": ";
-    static const char version[] = "\"version\": 5";
+    static const char cpu[] = ", \"cpu_samples\": null";
+    static const char version[] = "\"version\": 6";
 
     while (*json != '\0') {
-        if (strncmp(json, objects, strlen(objects)) == 0) {
+        if (strncmp(json, cpu, strlen(cpu)) == 0) {
+            json += strlen(cpu);
+        } else if (strncmp(json, objects, strlen(objects)) == 0) {
             json = strchr(json, ']') + 1;
         } else if (strncmp(json, address, strlen(address)) == 0) {
             json = strstr(json, ", \"total\": ");

@@ -250,7 +250,7 @@ static void build_and_check(struct rp_calltree *tree, int width)
         snprintf(name, sizeof name, "leaf_%d", i);
         stack[1] = intern_function(tree, name);
         EXPECT_INT_EQ(i + 1, stack[1]);
-        EXPECT_INT_EQ(0, rp_calltree_add_sample(tree, stack, 2, 1,
+        EXPECT_INT_EQ(0, rp_calltree_add_sample(tree, stack, 2, 1, 1,
                                                 (uint64_t)i * 1000));
     }
     EXPECT_INT_EQ(width, rp_calltree_root(tree)->total);
@@ -457,19 +457,21 @@ UNIT_TEST(timeline_keeps_time_order_and_its_bound)
     uint32_t burn = intern_function(tree, "burn");
     uint32_t wait = intern_function(tree, "wait");
     const struct rp_timeline_point *points;
-    uint64_t weights = 0;
+    uint64_t weights = 0, cpu_weights = 0;
     size_t count;
 
     /* Two threads' samples, drained one ring after the other. */
-    rp_calltree_add_sample(tree, &burn, 1, 1, 3000);
-    rp_calltree_add_sample(tree, &burn, 1, 1, 5000);
-    rp_calltree_add_sample(tree, &wait, 1, 4, 4000);
-    rp_calltree_add_sample(tree, &wait, 1, 1, 1000);
+    rp_calltree_add_sample(tree, &burn, 1, 1, 1, 3000);
+    rp_calltree_add_sample(tree, &burn, 1, 1, 1, 5000);
+    rp_calltree_add_sample(tree, &wait, 1, 4, 1, 4000);
+    rp_calltree_add_sample(tree, &wait, 1, 1, 0, 1000);
     points = rp_calltree_timeline(tree, &count);
     EXPECT_INT_EQ(4, count);
     EXPECT_INT_EQ(1000, points[0].time_ns);
     EXPECT_INT_EQ(4000, points[2].time_ns);
     EXPECT_INT_EQ(4, points[2].weight);
+    EXPECT_INT_EQ(1, points[2].cpu_weight);
+    EXPECT_INT_EQ(0, points[0].cpu_weight);
     EXPECT_TRUE(points[2].leaf == node_at(tree, &wait, 1));
     rp_calltree_timeline_rebase(tree, 2000);
     points = rp_calltree_timeline(tree, &count);
@@ -483,18 +485,20 @@ UNIT_TEST(timeline_keeps_time_order_and_its_bound)
     burn = intern_function(tree, "burn");
     wait = intern_function(tree, "wait");
     for (uint64_t i = 0; i < 25000; i++)
-        rp_calltree_add_sample(tree, i < 16667 ? &burn : &wait, 1, 1,
+        rp_calltree_add_sample(tree, i < 16667 ? &burn : &wait, 1, 1, i < 16667,
                                i * 1000000);
     points = rp_calltree_timeline(tree, &count);
     EXPECT_TRUE(count <= RP_TIMELINE_MAX && count >= RP_TIMELINE_MAX / 2);
     for (size_t i = 0; i < count; i++) {
         weights += points[i].weight;
+        cpu_weights += points[i].cpu_weight;
         if (i > 0 && points[i].time_ns < points[i - 1].time_ns)
             UNIT_FAIL_AT("point %zu goes back in time", i);
         if (points[i].weight > 4)
             UNIT_FAIL_AT("point %zu has weight %u", i, points[i].weight);
     }
     EXPECT_INT_EQ(25000, weights);
+    EXPECT_INT_EQ(16667, cpu_weights); /* merged points keep their CPU part */
     EXPECT_TRUE(points[count - 1].leaf == node_at(tree, &wait, 1));
     EXPECT_TRUE(points[0].leaf == node_at(tree, &burn, 1));
     rp_calltree_free(tree);

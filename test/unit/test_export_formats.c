@@ -31,9 +31,9 @@ static void report_make_mix(struct rp_report *report, const char *path)
         "burn_alpha", "test_server", "test_server.c", 10, false, 0x1234});
     rp_calltree_add_object(tree, &(struct rp_object){
         "test_server", "abcdef01", 0x1000, 0x5000, 0x800});
-    rp_calltree_add_sample(tree, stack, 3, 140, 140000000);
+    rp_calltree_add_sample(tree, stack, 3, 140, 140, 140000000);
     stack[2] = fixture_frame(tree, "burn;beta", "test_server", "test_server.c", 20);
-    rp_calltree_add_sample(tree, stack, 3, 60, 200000000);
+    rp_calltree_add_sample(tree, stack, 3, 60, 60, 200000000);
     rp_calltree_add_stack(tree, stack, 0, 1);
     rp_calltree_sort(tree);
 }

@@ -170,6 +170,26 @@ static bool text_replace(struct rp_buffer *text, const char *from,
     return true;
 }
 
+/* A change to a report's JSON, and what the reader must say of it. */
+struct json_edit {
+    const char *from, *to, *reason;
+};
+
+/* Expects report's JSON, with each edit made in turn, to be refused with
+ * its reason. */
+static void expect_edits_refused(const struct rp_report *report,
+                                 const struct json_edit *edits, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        struct rp_buffer json = render_json(report);
+        if (!text_replace(&json, edits[i].from, edits[i].to))
+            UNIT_FAIL_AT("edit %zu: \"%s\" not in the JSON", i, edits[i].from);
+        else
+            expect_refused(json.data, json.length, edits[i].reason, __LINE__);
+        rp_buffer_free(&json);
+    }
+}
+
 UNIT_TEST(json_reads_back_the_same_report)
 {
     struct rp_report written, read;
@@ -336,7 +356,7 @@ UNIT_TEST(version_4_is_read_without_objects_or_addresses)
 UNIT_TEST(json_has_the_documented_shape)
 {
     static const char start[] =
-        "{\"format\": \"reqprof-report\", \"version\": 5, "
+        "{\"format\": \"reqprof-report\", \"version\": 6, "
         "\"reqprof\": \"0.1.0\",\n \"request\": ";
     struct rp_report report;
     struct rp_buffer json;
@@ -526,11 +546,11 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
 {
     struct rp_report report;
     struct rp_buffer json;
-    static const struct {
-        const char *from, *to, *reason;
-    } edits[] = {
-        {"\"version\": 5", "\"version\": 6", "version 6 is not supported"},
-        {"\"version\": 5", "\"version\": 0", "version 0 is not supported"},
+    static const struct json_edit edits[] = {
+        {"\"version\": 6", "\"version\": 7", "version 7 is not supported"},
+        {"\"version\": 6", "\"version\": 0", "version 0 is not supported"},
+        {"\"cpu_samples\": null, ", "", "expected \"cpu_samples\""},
+        {"\"cpu_samples\": null", "\"cpu_samples\": 3", "expected \"cpu_total\""},
         {"\"address\": \"0x1139\"", "\"address\": \"0x0\"",
          "unknown address is written as null"},
         {"\"address\": \"0x1139\"", "\"address\": \"0X1139\"",
@@ -600,14 +620,7 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     EXPECT_REFUSED("{\"format\"", "not a reqprof report");
 
     report_make_burn(&report);
-    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
-        json = render_json(&report);
-        if (!text_replace(&json, edits[i].from, edits[i].to))
-            UNIT_FAIL_AT("edit %zu: \"%s\" not in the JSON", i, edits[i].from);
-        else
-            expect_refused(json.data, json.length, edits[i].reason, __LINE__);
-        rp_buffer_free(&json);
-    }
+    expect_edits_refused(&report, edits, sizeof edits / sizeof edits[0]);
     json = render_json(&report);
     rp_buffer_puts(&json, "{}");
     expect_refused(json.data, json.length, "unexpected data after", __LINE__);
@@ -662,8 +675,11 @@ UNIT_TEST(version_1_is_read_as_one_request_without_timeline)
         rp_calltree_timeline(report.tree, &points);
         EXPECT_INT_EQ(0, points);
         again = render_json(&report);
-        EXPECT_TRUE(strstr(again.data, "\"version\": 5, \"reqprof\": \"\",") !=
+        EXPECT_TRUE(strstr(again.data, "\"version\": 6, \"reqprof\": \"\",") !=
                     NULL);
+        /* Version 1 did not say what ran: not "nothing ran". */
+        EXPECT_TRUE(strstr(again.data, "\"cpu_samples\": null,") != NULL);
+        EXPECT_TRUE(strstr(again.data, "cpu_total") == NULL);
         EXPECT_TRUE(strstr(again.data, "\"requests\": 1,") != NULL);
         EXPECT_TRUE(strstr(again.data, ",\n \"timeline\": null}\n") != NULL);
         rp_buffer_free(&again);
@@ -692,7 +708,7 @@ UNIT_TEST(timeline_and_request_count_read_back_the_same)
                              9);
     for (int i = 1; i <= 5; i++)
         EXPECT_INT_EQ(0, rp_calltree_add_sample(written.tree, stack, 2,
-                                                i == 3 ? 2 : 1,
+                                                i == 3 ? 2 : 1, 1,
                                                 UINT64_C(5000000000) +
                                                     (uint64_t)i * 1000000));
     written.samples += 6;
@@ -702,8 +718,8 @@ UNIT_TEST(timeline_and_request_count_read_back_the_same)
     EXPECT_TRUE(strstr(first.data, "\"requests\": 3,") != NULL);
     /* main is node 1, handle_request 2, burn_alpha 3, burn_beta 4, read 5,
      * tick 6 (the tree lists heaviest first). */
-    if (strstr(first.data, "\"timeline\": [\n  [1000, 6, 1], [2000, 6, 1], "
-                           "[3000, 6, 2], [4000, 6, 1], [5000, 6, 1]]}\n") ==
+    if (strstr(first.data, "\"timeline\": [\n  [1000, 6, 1, 1], [2000, 6, 1, 1], "
+                           "[3000, 6, 2, 1], [4000, 6, 1, 1], [5000, 6, 1, 1]]}\n") ==
         NULL)
         UNIT_FAIL_AT("timeline not as expected in:\n%s", first.data);
     EXPECT_INT_EQ(0, rp_report_from_json(first.data, first.length, &read, error,
@@ -725,6 +741,61 @@ UNIT_TEST(timeline_and_request_count_read_back_the_same)
     /* Cut anywhere, the timeline too is refused, never half read. */
     for (size_t length = 0; length + 1 < first.length; length++)
         expect_refused(first.data, length, NULL, __LINE__);
+    rp_buffer_free(&first);
+    rp_report_release(&written);
+    rp_report_release(&read);
+}
+
+/* A request that waited 100 ms in poll, then burned 50 ms: per node,
+ * the samples on the CPU go to JSON and back, and text marks the wait. */
+UNIT_TEST(cpu_counts_read_back_the_same_and_are_checked)
+{
+    static const struct json_edit edits[] = {
+        {"\"cpu_samples\": 50", "\"cpu_samples\": 51", "cpu_samples is 51 but the tree holds 50"},
+        {"\"self\": 100, \"cpu_total\": 0", "\"self\": 100, \"cpu_total\": 101",
+         "more samples on the CPU than in all"},
+        {"\"cpu_total\": 50, \"cpu_self\": 0", "\"cpu_total\": 49, \"cpu_self\": 0",
+         "cpu_total 49 is not cpu_self plus the children's, 50"},
+        {"[150000, 3, 50, 50]", "[150000, 3, 50, 51]", "more samples on the CPU than in all"},
+        {"[150000, 3, 50, 50]", "[150000, 3, 50]", "expected ','"},
+    };
+    struct rp_report written, read;
+    struct rp_buffer first, second, text;
+    uint32_t stack[2];
+    char error[256];
+
+    struct rp_calltree *tree = fixture_report(&written, "/pollburn", 77, "/srv/test_server");
+    written.samples = 150;
+    stack[0] = fixture_frame(tree, "route_pollburn", "test_server", "test_server.c", 418);
+    stack[1] = fixture_frame(tree, "__poll", "libc.so.6", NULL, 0);
+    EXPECT_INT_EQ(0, rp_calltree_add_sample(tree, stack, 2, 100, 0, 100000000));
+    stack[1] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 145);
+    EXPECT_INT_EQ(0, rp_calltree_add_sample(tree, stack, 2, 50, 50, 150000000));
+    rp_calltree_sort(tree);
+    first = render_json(&written);
+    EXPECT_TRUE(strstr(first.data, "\"samples\": 150, \"cpu_samples\": 50,") != NULL);
+    EXPECT_TRUE(strstr(first.data, "\"function\": \"__poll\", \"object\": \"libc.so.6\", "
+                                   "\"file\": null, \"line\": null, \"address\": null, "
+                                   "\"total\": 100, \"self\": 100, \"cpu_total\": 0, "
+                                   "\"cpu_self\": 0,") != NULL);
+    EXPECT_TRUE(strstr(first.data, "\"total\": 150, \"self\": 0, \"cpu_total\": 50, "
+                                   "\"cpu_self\": 0,") != NULL);
+    EXPECT_TRUE(strstr(first.data, "[100000, 2, 100, 0], [150000, 3, 50, 50]") != NULL);
+    EXPECT_INT_EQ(0, rp_report_from_json(first.data, first.length, &read, error, sizeof error));
+    EXPECT_STR_EQ("", error);
+    if (read.tree != NULL) {
+        EXPECT_TRUE(rp_calltree_cpu_known(read.tree));
+        EXPECT_INT_EQ(50, rp_calltree_root(read.tree)->cpu_total);
+        second = render_json(&read);
+        EXPECT_TRUE(second.data && strcmp(first.data, second.data) == 0);
+        rp_buffer_free(&second);
+        text = render_text(&read, false, false);
+        EXPECT_TRUE(strstr(text.data, "100.0 __poll  libc.so.6  [waited 100%]\n") != NULL);
+        EXPECT_TRUE(strstr(text.data, "50.0 burn_alpha  test_server.c:145\n") != NULL);
+        EXPECT_TRUE(strstr(text.data, "(50 of the samples ran, 100 waited)") != NULL);
+        rp_buffer_free(&text);
+    }
+    expect_edits_refused(&written, edits, sizeof edits / sizeof edits[0]);
     rp_buffer_free(&first);
     rp_report_release(&written);
     rp_report_release(&read);
@@ -975,6 +1046,7 @@ int main(void)
     UNIT_RUN(text_with_defaults_is_the_documented_example);
     UNIT_RUN(the_same_frame_twice_among_siblings_is_refused);
     UNIT_RUN(nesting_is_limited);
+    UNIT_RUN(cpu_counts_read_back_the_same_and_are_checked);
     UNIT_RUN(changed_bytes_never_crash_the_reader);
     UNIT_RUN(small_error_buffers_are_not_overrun);
     UNIT_RUN(decimals_ignore_sign_of_zero_and_non_finite_values);

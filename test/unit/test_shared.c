@@ -135,7 +135,7 @@ UNIT_TEST(text_says_the_shared_share_in_its_header)
 UNIT_TEST(json_has_its_attribution_and_reads_it_back)
 {
     static const char start[] = "{\"format\": \"reqprof-report\", "
-                                "\"version\": 5, \"reqprof\": \"9.8.7\",\n";
+                                "\"version\": 6, \"reqprof\": \"9.8.7\",\n";
     struct rp_report report, read;
     struct rp_buffer json, again;
     char error[256];
@@ -144,7 +144,7 @@ UNIT_TEST(json_has_its_attribution_and_reads_it_back)
     strcpy(report.reqprof_version, "9.8.7");
     json = render(&report, RP_FORMAT_JSON, false);
     EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
-    EXPECT_HAS(json.data, "\"samples\": 200, \"samples_dropped\": 0, "
+    EXPECT_HAS(json.data, "\"samples\": 200, \"cpu_samples\": null, \"samples_dropped\": 0, "
                           "\"requests\": 1,\n \"attribution\": "
                           "{\"shared_samples\": 50, \"shared_fraction\": "
                           "0.2500},\n \"objects\": [],\n \"root\": ");
@@ -278,12 +278,14 @@ UNIT_TEST(attribution_that_does_not_add_up_is_refused)
                         "\"shared_fraction\": 0.2500}",
                         "", "hold 50 samples but attribution says 0");
     /* Version 3 has no "reqprof", and version 2 no "attribution". */
-    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 3",
+    EXPECT_EDIT_REFUSED("\"version\": 6", "\"version\": 3",
                         "expected \"request\", found \"reqprof\"");
-    EXPECT_EDIT_REFUSED("\"version\": 5, \"reqprof\": \"\"", "\"version\": 2",
-                        "expected \"root\", found \"attribution\"");
-    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 6",
-                        "reads versions 1 to 5");
+    EXPECT_EDIT_REFUSED("\"version\": 6", "\"version\": 5",
+                        "expected \"samples_dropped\", found \"cpu_samples\"");
+    EXPECT_EDIT_REFUSED("\"version\": 6, \"reqprof\": \"\"", "\"version\": 2",
+                        "expected \"samples_dropped\", found \"cpu_samples\"");
+    EXPECT_EDIT_REFUSED("\"version\": 6", "\"version\": 7",
+                        "reads versions 1 to 6");
 }
 
 UNIT_TEST(the_page_tells_its_script_which_frames_are_shared)

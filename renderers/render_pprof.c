@@ -87,6 +87,7 @@ enum {
     STRING_SAMPLES,
     STRING_COUNT,
     STRING_WALL,
+    STRING_CPU,
     STRING_NANOSECONDS,
     STRING_METHOD,
     STRING_PATH,
@@ -304,6 +305,10 @@ static void pprof_sample(struct rp_pprof *pprof, const struct rp_report *report,
         pb_message(&pprof->inner, SAMPLE_LOCATION_ID, &pprof->innermost);
     pb_varint(&pprof->innermost, node->self);
     pb_varint(&pprof->innermost, node->self * interval_ns);
+    /* A report older than version 6 did not record what ran: 0. */
+    pb_varint(&pprof->innermost, rp_calltree_cpu_known(report->tree)
+                                     ? node->cpu_self * interval_ns
+                                     : 0);
     pb_message(&pprof->inner, SAMPLE_VALUE, &pprof->innermost);
     pb_append(&pprof->inner, &pprof->labels);
     pb_message(&pprof->samples, PROFILE_SAMPLE, &pprof->inner);
@@ -491,7 +496,7 @@ static void pprof_strings(struct pprof_writing *writing,
                           const struct rp_report *whole)
 {
     static const char *const names[STRING_FIXED_COUNT] = {
-        "", "samples", "count", "wall", "nanoseconds", "method", "path",
+        "", "samples", "count", "wall", "cpu", "nanoseconds", "method", "path",
         "route", "status", "request",
     };
     const struct pprof_values *values = &writing->pprof->values;
@@ -594,6 +599,8 @@ int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
         pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_SAMPLES,
                          STRING_COUNT);
         pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_WALL,
+                         STRING_NANOSECONDS);
+        pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_CPU,
                          STRING_NANOSECONDS);
         pb_append(out, &pprof->samples);
         pprof_mappings(&writing);

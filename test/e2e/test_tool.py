@@ -269,19 +269,22 @@ def test_pprof_totals_and_labels_match_the_json():
                 strings.append(value.decode())
             elif number == 2:
                 samples.append(list(read_fields(value)))
-        counts = walls = 0
+        counts = walls = cpus = 0
         labels = set()
         for sample in samples:
             for number, value in sample:
                 if number == 2:
-                    count, wall = read_packed(value)
+                    count, wall, cpu = read_packed(value)
                     counts += count
                     walls += wall
+                    cpus += cpu
                 elif number == 3:
                     label = dict(read_fields(value))
                     labels.add((label[1], label[2]))
         assert counts == data["samples"], (counts, data["samples"])
         assert walls == data["samples"] * round(data["interval_ms"] * 1e6)
+        assert cpus == data["cpu_samples"] * round(data["interval_ms"] * 1e6)
+        assert 0 < data["cpu_samples"] <= data["samples"], data["cpu_samples"]
         named = {(strings[k], strings[v]) for k, v in labels}
         request_id = "%d@%d" % (data["process"]["pid"],
                                 data["request"]["start_unix_us"])

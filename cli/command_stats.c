@@ -26,6 +26,9 @@ static const char stats_usage[] =
     "  - the CPU share: the requests' CPU time over their duration; a\n"
     "    request no sample landed in has no CPU time measured, and counts\n"
     "    as none (it ran less than a sampling interval);\n"
+    "  - the wait share: of the sampled time of the route's reports that\n"
+    "    know what ran (JSON version 6 on), the samples that waited\n"
+    "    (blocked, or ready but off the CPU);\n"
     "  - the 5 functions with the most time of their own (self) across the\n"
     "    route's reports, with their share of the reports' sampled time;\n"
     "    this needs JSON or HTML reports (REQPROF_OUTPUT=json or html).\n"
@@ -52,6 +55,9 @@ struct stats_route {
     size_t measured;     /* requests whose CPU time was measured */
     size_t reports;      /* reports read for the functions */
     double sampled_ms;   /* samples of those reports, in ms */
+    size_t cpu_reports;  /* of them, those that know what ran (version 6) */
+    double cpu_sampled_ms; /* their samples, in ms */
+    double waited_ms;    /* of those, the samples that waited, in ms */
     struct stats_function *functions;
     size_t function_count;
 };
@@ -161,6 +167,13 @@ static int route_add_report(struct stats_route *route,
     free(self);
     route->reports++;
     route->sampled_ms += (double)report->samples * report->interval_ms;
+    if (rp_calltree_cpu_known(report->tree)) {
+        const struct rp_calltree_node *root = rp_calltree_root(report->tree);
+
+        route->cpu_reports++;
+        route->cpu_sampled_ms += (double)root->total * report->interval_ms;
+        route->waited_ms += (double)(root->total - root->cpu_total) * report->interval_ms;
+    }
     return result;
 }
 
@@ -226,6 +239,12 @@ static void route_print(const struct stats_route *route)
                route->measured, route->count);
     else
         printf("  CPU       - (no request's CPU time was measured)\n");
+    if (route->cpu_reports > 0 && route->cpu_sampled_ms > 0)
+        printf("  waiting   %.1f%% of the sampled time (%zu of %zu reports "
+               "know what ran)\n", 100 * route->waited_ms / route->cpu_sampled_ms,
+               route->cpu_reports, route->count);
+    else
+        printf("  waiting   - (no report knows what ran)\n");
     if (route->reports == 0) {
         printf("  self time - (no JSON or HTML report to read)\n\n");
         return;

@@ -168,6 +168,9 @@ def test_stats_counts_percentiles_and_top_functions_per_route():
     # Sleeping is not CPU time.
     cpu = re.search(r"CPU +([0-9.]+)% of the duration", sleeps)
     assert cpu is None or float(cpu.group(1)) < 10, sleeps
+    # ...and the sampled time of sleeps waited, where burns ran.
+    waiting = re.search(r"waiting +([0-9.]+)% of the sampled time", sleeps)
+    assert waiting and float(waiting.group(1)) >= 90, sleeps
     assert re.search(r"self time, top 5 of 10 reports", sleeps), sleeps
     # Time of its own: the sleep's, in libc's clock_nanosleep under
     # sleep_wait; 550 ms in all, of the ten requests with reports.
@@ -187,6 +190,8 @@ def test_stats_counts_percentiles_and_top_functions_per_route():
         sum(float(line[5]) for line in lines)
     cpu = re.search(r"CPU +([0-9.]+)% of the duration", burns)
     assert abs(float(cpu.group(1)) - share) <= 0.1, (burns, share)
+    waiting = re.search(r"waiting +([0-9.]+)% of the sampled time", burns)
+    assert waiting and float(waiting.group(1)) <= 100 - share / 2, (burns, share)
 
 
 def test_show_latest_and_slowest_open_the_right_report():

@@ -357,6 +357,7 @@ UNIT_TEST(stats_groups_routes_and_names_their_top_functions)
                                "p99 50.0 ms\n"
                                "  CPU       33.3% of the duration (2 of 3 "
                                "requests measured)\n"
+                               "  waiting   - (no report knows what ran)\n"
                                "  self time, top 5 of 2 reports (48.0 ms "
                                "sampled):\n"
                                "        48.0 ms 100.0%  work  server\n") !=

@@ -39,6 +39,7 @@
 #include "isolated.h"
 #include "log.h"
 #include "path_redact.h"
+#include "peer_wait.h"
 #include "process.h"
 #include "real.h"
 #include "report_budget.h"
@@ -103,6 +104,7 @@ struct writer_request {
                               * requests (writer_share) */
     uint64_t cpu_ns;
     bool cpu_measured;   /* a CPU record came: cpu_ns is measured time */
+    struct rp_peer_waits waits; /* what it waited on */
     uint64_t last_round; /* round of the last sample, for discarding */
     struct writer_request *next; /* bucket chain, or the spare list */
 };
@@ -284,6 +286,8 @@ static struct writer_request *writer_find(struct writer *writer, uint64_t id,
     request->shared_samples = 0;
     request->cpu_ns = 0;
     request->cpu_measured = false;
+    request->waits.count = 0;
+    request->waits.other.calls = 0;
     request->next = *bucket;
     *bucket = request;
     writer->open_count++;
@@ -375,8 +379,8 @@ static void writer_forget_ended(struct rp_thread *thread, uint64_t request_id)
 
 /*
  * Folds a stack record, standing for weight intervals, into request_id's
- * tree (under the frame shared, unless NULL), or a CPU record into its
- * time; a LOST record frees its samples. Once its end is taken, a
+ * tree (under the frame shared, unless NULL), a CPU record into its time
+ * or a WAIT record into its waits; a LOST record frees its samples. Once its end is taken, a
  * request's samples stamped after the end keep only the intervals before
  * it, and once it is finished its records open nothing (its report is
  * written or held).
@@ -409,6 +413,8 @@ static void writer_fold(struct writer *writer, struct rp_thread *thread,
         request->samples_dropped += record->dropped;
         if (stack) {
             writer_add_stack(writer, request, record, weight, time_ns, shared);
+        } else if (rp_peer_wait_is_record(record)) {
+            rp_peer_waits_add(&request->waits, record);
         } else {
             request->cpu_ns += record->value;
             request->cpu_measured = true;
@@ -565,6 +571,7 @@ static struct rp_index_line writer_index_line(struct writer *writer,
                         (samples != NULL && samples->cpu_measured),
         .samples = samples != NULL ? rp_calltree_root(samples->tree)->total : 0,
         .shared_samples = samples != NULL ? samples->shared_samples : 0,
+        .wait_ns = samples != NULL ? rp_peer_waits_total_ns(&samples->waits) : 0,
     };
 }
 
@@ -604,6 +611,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
              rp_version);
     report.tree = writer->empty_tree;
     if (samples != NULL) {
+        rp_peer_waits_to_report(&samples->waits, &report);
         report.tree = samples->tree;
         report.samples_dropped = samples->samples_dropped;
         rp_calltree_timeline_rebase(report.tree, finished->start_ns);

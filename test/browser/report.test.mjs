@@ -4,12 +4,14 @@
 // timeline, and checks what each shows. Ends with "N passed, N failed".
 //
 // Usage: node test/browser/report.test.mjs REPORT.html SCREENSHOT.png
-//            [--timeline] [--shared]
+//            [--timeline] [--shared] [--waits]
 // REPORT.html must come from the test server's /mix?ms=...&pct=70 (frames
 // route_mix, burn_alpha, burn_beta; libc starting the thread). With
 // --timeline the report must have a timeline, without it must not. With
 // --shared half its samples must be shared, under "[shared: 2 requests]"
-// (test_tool.py's with_shared), without it none.
+// (test_tool.py's with_shared), without it none. With --waits the report
+// must have waited 81 ms on 127.0.0.1:5432 in 3 reads of 1200 bytes
+// (test_tool.py's with_waits), without it on nothing.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,8 +21,9 @@ import { chromium } from "playwright-core";
 const [reportPath, screenshotPath] = process.argv.slice(2);
 const expectTimeline = process.argv.includes("--timeline");
 const expectShared = process.argv.includes("--shared");
+const expectWaits = process.argv.includes("--waits");
 if (!reportPath || !screenshotPath) {
-  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline] [--shared]");
+  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline] [--shared] [--waits]");
   process.exit(2);
 }
 
@@ -102,6 +105,18 @@ try {
     const cell = page.locator('#flame .cell[data-function="[shared: 2 requests]"]');
     expect(await cell.evaluate((e) => e.classList.contains("shared")), "the flame cell is not striped");
     await page.click('.tab[data-view="tree"]');
+  });
+
+  await check(expectWaits ? "the header says what the request waited on"
+                          : "a report that waited on nothing says nothing of waits", async () => {
+    const waits = page.locator("#waits");
+    if (!expectWaits) {
+      expect(await waits.isHidden(), "the waits show");
+      return;
+    }
+    expect(await waits.isVisible(), "no waits");
+    const text = await waits.textContent();
+    expect(text === "waited 81.0 ms on 127.0.0.1:5432 (3 reads, 1.2 kB)", "waits read: " + text);
   });
 
   await check("the call tree shows the server's frames and folds libc's", async () => {

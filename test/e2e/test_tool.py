@@ -465,12 +465,31 @@ def with_shared(report, destination):
         json.dump(ordered, f)
 
 
-def run_browser_test(page, screenshot, timeline, shared=False):
+def with_waits(source, destination):
+    """Writes the report at source (JSON) to destination with what the
+    browser test's --waits expects: 81 ms of 3 reads of 1200 bytes from
+    127.0.0.1:5432, after "attribution" or "requests", as the library
+    writes them."""
+    with open(source) as f:
+        data = json.load(f)
+    ordered = {}
+    for key, value in data.items():
+        if key == "root":
+            ordered["waits"] = [{"peer": "127.0.0.1:5432", "kind": "read",
+                                 "calls": 3, "ms": 81.0, "bytes": 1200}]
+        ordered[key] = value
+    with open(destination, "w") as f:
+        json.dump(ordered, f)
+
+
+def run_browser_test(page, screenshot, timeline, shared=False, waits=False):
     arguments = ["node", BROWSER_TEST, page, screenshot]
     if timeline:
         arguments.append("--timeline")
     if shared:
         arguments.append("--shared")
+    if waits:
+        arguments.append("--waits")
     result = subprocess.run(arguments, capture_output=True, timeout=110,
                             cwd=os.path.dirname(BROWSER_TEST))
     output = result.stdout.decode(errors="replace")
@@ -484,7 +503,8 @@ def run_browser_test(page, screenshot, timeline, shared=False):
 def test_html_report_in_a_real_browser():
     """Headless chromium expands, searches and draws a report: the page the
     library wrote, one with a timeline (the tool's rendering), and one half
-    of whose samples are shared with another request."""
+    of whose samples are shared with another request and that waited on
+    an upstream."""
     assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
         "node and chromium are needed: run test/install-deps"
     assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
@@ -505,9 +525,11 @@ def test_html_report_in_a_real_browser():
         run_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
         shared = os.path.join(work, "shared.json")
         with_shared(source, shared)
+        waited = os.path.join(work, "waited.json")
+        with_waits(shared, waited)
         converted = os.path.join(work, "shared.html")
-        tool("convert", shared, "--to", "html", "-o", converted)
+        tool("convert", waited, "--to", "html", "-o", converted)
         run_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
-                         True, shared=True)
+                         True, shared=True, waits=True)
     finally:
         shutil.rmtree(work)

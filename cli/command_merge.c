@@ -73,6 +73,7 @@ static int merge_add(struct rp_report *merged, const struct rp_report *report,
         merged->samples_dropped += report->samples_dropped;
         /* Each request's shared nodes add up as any frame does. */
         merged->shared_samples += report->shared_samples;
+        rp_report_waits_add(merged, report);
     }
     merged->requests++;
     if (rp_calltree_merge(merged->tree, report->tree) != 0) {

@@ -9,6 +9,7 @@
 #include <sys/un.h>
 
 #include "atomic.h"
+#include "report.h"
 
 /* Bytes of an address kept: a unix socket's, the longest of the three. */
 #define PEER_ADDRESS_MAX ((socklen_t)sizeof(struct sockaddr_un))
@@ -92,7 +93,7 @@ void rp_peer_name_format(uint16_t peer, char *out, size_t size)
 {
     unsigned count = rp_atomic_load_acquire(&peer_count);
     if (peer == RP_PEER_UNKNOWN || peer > count) {
-        snprintf(out, size, "other");
+        snprintf(out, size, RP_REPORT_WAIT_OTHER_PEER);
         return;
     }
     const struct peer_entry *entry = &peer_entries[peer - 1];

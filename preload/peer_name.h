@@ -39,7 +39,8 @@ uint16_t rp_peer_name_intern(const struct sockaddr *address, socklen_t length);
 /*
  * Writes peer's name into out (size bytes, NUL-terminated):
  * "127.0.0.1:5432", "[::1]:8080", a unix socket's path (or "@name" for
- * an abstract one, "unix" for an unnamed one), or "other" for
+ * an abstract one, "unix" for an unnamed one), or
+ * RP_REPORT_WAIT_OTHER_PEER for
  * RP_PEER_UNNAMED and numbers not in the table. Writer thread.
  */
 void rp_peer_name_format(uint16_t peer, char *out, size_t size);

@@ -20,7 +20,7 @@ const char *rp_peer_wait_kind_name(enum rp_peer_wait_kind kind)
     case RP_PEER_WAIT_WRITE:
         return "write";
     default:
-        return "call";
+        return RP_REPORT_WAIT_MIXED_KIND;
     }
 }
 

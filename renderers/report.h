@@ -27,11 +27,16 @@
 #define RP_REPORT_PEER_MAX 112 /* "[v6 address]:port", a unix socket's path */
 #define RP_REPORT_WAIT_KIND_MAX 16
 
+/* The row of the peers beyond a report's rows (or that could not be
+ * named), and a row's kind when it holds calls of several kinds. */
+#define RP_REPORT_WAIT_OTHER_PEER "other"
+#define RP_REPORT_WAIT_MIXED_KIND "call"
+
 struct rp_report_wait {
     char peer[RP_REPORT_PEER_MAX];      /* "127.0.0.1:5432", a unix path,
-                                         * "other": the rest */
-    char kind[RP_REPORT_WAIT_KIND_MAX]; /* "connect", "read", "write";
-                                         * "call": several */
+                                         * or RP_REPORT_WAIT_OTHER_PEER */
+    char kind[RP_REPORT_WAIT_KIND_MAX]; /* "connect", "read", "write",
+                                         * or RP_REPORT_WAIT_MIXED_KIND */
     uint64_t calls;
     double ms;      /* wall time the calls blocked */
     uint64_t bytes; /* read or written by them */
@@ -75,8 +80,9 @@ struct rp_report {
      * differ, blank. 0 counts as 1. */
     uint64_t requests;
 
-    /* What it waited on, in order of first call; none in a report of
-     * before waits were recorded, or of several requests. */
+    /* What it waited on, in order of first call (none in a report of
+     * before waits were recorded); a merge's are its requests' added up
+     * (rp_report_waits_add). */
     unsigned wait_count;
     struct rp_report_wait waits[RP_REPORT_WAITS_MAX];
 
@@ -182,6 +188,10 @@ void rp_buffer_put_printable(struct rp_buffer *buffer, const char *text,
 /* Appends what wait says, as the text view's header has it: "81.2 ms on
  * 127.0.0.1:5432 (3 reads, 1.2 kB)" (a connect's line has no bytes). */
 void rp_report_wait_describe(struct rp_buffer *out, const struct rp_report_wait *wait);
+
+/* Adds the waits of from to into's (a merge of requests): by peer and
+ * kind, those beyond into's rows in the row of others. */
+void rp_report_waits_add(struct rp_report *into, const struct rp_report *from);
 
 /*
  * What every text rendering begins with, so that a reader can tell a text

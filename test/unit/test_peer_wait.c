@@ -2,10 +2,11 @@
  * Unit tests of waits named and summed (preload/peer_name.c,
  * preload/peer_waits.c, renderers/waits.c): peers interned once and named
  * as people write addresses, a request's waits summed by peer and kind
- * with the rest in one row, and "waits" in JSON (read back, and optional)
- * and in the text header.
+ * with the rest in one row, "waits" in JSON (read back, and optional)
+ * and in the text header, and a merge's waits added up.
  */
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/un.h>
@@ -233,6 +234,42 @@ UNIT_TEST(the_text_header_says_each_wait)
     rp_report_release(&report);
 }
 
+UNIT_TEST(a_merge_adds_up_waits_by_peer_and_kind)
+{
+    struct rp_report merged = {0}, other = {0};
+    char peer[32];
+
+    merged.wait_count = 2;
+    merged.waits[0] = (struct rp_report_wait){"127.0.0.1:5432", "connect", 1, 0.5, 0};
+    merged.waits[1] = (struct rp_report_wait){"127.0.0.1:5432", "read", 3, 81.0, 1200};
+    /* The same peer and kind adds up; a new kind is a row of its own,
+     * and so are new peers until one row is left: the others'. */
+    other.waits[other.wait_count++] = (struct rp_report_wait){"127.0.0.1:5432", "read", 1, 9.0, 300};
+    other.waits[other.wait_count++] = (struct rp_report_wait){"127.0.0.1:5432", "write", 1, 0, 20};
+    for (int port = 1; port <= 7; port++) {
+        snprintf(peer, sizeof peer, "10.0.0.1:%d", port);
+        other.waits[other.wait_count] = (struct rp_report_wait){"", "read", 1, 1.0, 10};
+        memcpy(other.waits[other.wait_count++].peer, peer, sizeof peer);
+    }
+    rp_report_waits_add(&merged, &other);
+    EXPECT_INT_EQ(RP_REPORT_WAITS_MAX, merged.wait_count);
+    EXPECT_INT_EQ(4, merged.waits[1].calls);
+    EXPECT_TRUE(merged.waits[1].ms == 90.0);
+    EXPECT_INT_EQ(1500, merged.waits[1].bytes);
+    EXPECT_STR_EQ("write", merged.waits[2].kind);
+    EXPECT_STR_EQ("10.0.0.1:5", merged.waits[7].peer);
+    EXPECT_STR_EQ(RP_REPORT_WAIT_OTHER_PEER, merged.waits[8].peer);
+    EXPECT_INT_EQ(2, merged.waits[8].calls);
+    /* More of other kinds go to the others' row, which then holds calls. */
+    other.wait_count = 1;
+    other.waits[0] = (struct rp_report_wait){"10.0.0.2:1", "connect", 1, 2.0, 0};
+    rp_report_waits_add(&merged, &other);
+    EXPECT_INT_EQ(RP_REPORT_WAITS_MAX, merged.wait_count);
+    EXPECT_INT_EQ(3, merged.waits[8].calls);
+    EXPECT_TRUE(merged.waits[8].ms == 4.0);
+    EXPECT_STR_EQ(RP_REPORT_WAIT_MIXED_KIND, merged.waits[8].kind);
+}
+
 int main(void)
 {
     UNIT_RUN(peers_are_kept_once_and_named_as_written);
@@ -241,5 +278,6 @@ int main(void)
     UNIT_RUN(waits_are_in_json_and_read_back);
     UNIT_RUN(a_wait_of_no_call_is_refused);
     UNIT_RUN(the_text_header_says_each_wait);
+    UNIT_RUN(a_merge_adds_up_waits_by_peer_and_kind);
     return unit_finish();
 }

@@ -343,10 +343,11 @@ static void interpose_received(int fd, const struct iovec *iov, int iov_count,
     if (length > 0 && rp_interpose_active()) {
         if (rp_conn_table_get(fd) != NULL) {
             rp_connection_received(fd, iov, iov_count, (size_t)length);
-        } else {
-            rp_follow_received(fd);
-            rp_handoff_fd_read(fd);
+            rp_peer_wait_forget(); /* a client is no peer */
+            return;
         }
+        rp_follow_received(fd);
+        rp_handoff_fd_read(fd);
     }
     rp_peer_wait_account(fd, RP_PEER_WAIT_READ, length);
 }
@@ -365,13 +366,16 @@ static void interpose_sent(int fd, const struct iovec *iov, int iov_count,
                            ssize_t length)
 {
     if (length > 0 && rp_interpose_active()) {
-        if (rp_conn_table_get(fd) == NULL) {
-            rp_follow_sent(fd);
-            rp_handoff_fd_written(fd);
-        } else if (iov == NULL)
-            rp_connection_sent_unseen(fd, (size_t)length);
-        else
-            rp_connection_sent(fd, iov, iov_count, (size_t)length);
+        if (rp_conn_table_get(fd) != NULL) {
+            if (iov == NULL)
+                rp_connection_sent_unseen(fd, (size_t)length);
+            else
+                rp_connection_sent(fd, iov, iov_count, (size_t)length);
+            rp_peer_wait_forget(); /* a client is no peer */
+            return;
+        }
+        rp_follow_sent(fd);
+        rp_handoff_fd_written(fd);
     }
     rp_peer_wait_account(fd, RP_PEER_WAIT_WRITE, length);
 }

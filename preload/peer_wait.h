@@ -33,7 +33,7 @@
 enum rp_peer_wait_kind {
     RP_PEER_WAIT_CONNECT,
     RP_PEER_WAIT_READ,  /* read, recv, recvfrom, recvmsg, readv */
-    RP_PEER_WAIT_WRITE, /* write, send, sendto, sendmsg, writev */
+    RP_PEER_WAIT_WRITE, /* write, send, sendto, sendmsg, writev, sendfile */
     RP_PEER_WAIT_KINDS
 };
 
@@ -73,6 +73,15 @@ static inline void rp_peer_wait_account(int fd, enum rp_peer_wait_kind kind, ssi
         thread->peer_blocked_ns = 0;
     if (thread->current_request != 0 && (result > 0 || blocked_ns != 0))
         rp_peer_wait_record(thread, fd, kind, result, blocked_ns);
+}
+
+/* After a call on a client's connection, which is no peer: the time its
+ * quiet waits blocked is no upstream's. */
+static inline void rp_peer_wait_forget(void)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL && thread->peer_blocked_ns != 0)
+        thread->peer_blocked_ns = 0;
 }
 
 /*

@@ -160,8 +160,9 @@ static size_t interpose_message_length(const struct msghdr *message)
  * Before a read of fd into message's buffers (see interpose_probes; on a
  * socket with a timeout it is a quiet wait, interpose_begin). Returns the
  * probe's result, or INTERPOSE_CALL with the quiet wait (or NULL) in
- * *quiet for the caller to make the real call and interpose_wait_end it. A read
- * of nothing is not probed: on a datagram socket it would take one.
+ * *quiet for the caller to make the real call and interpose_wait_end
+ * it. A read of nothing is not probed: on a datagram socket it would
+ * take one.
  */
 static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags,
                                        void *function, struct rp_thread **quiet)

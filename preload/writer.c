@@ -380,10 +380,10 @@ static void writer_forget_ended(struct rp_thread *thread, uint64_t request_id)
 /*
  * Folds a stack record, standing for weight intervals, into request_id's
  * tree (under the frame shared, unless NULL), a CPU record into its time
- * or a WAIT record into its waits; a LOST record frees its samples. Once its end is taken, a
- * request's samples stamped after the end keep only the intervals before
- * it, and once it is finished its records open nothing (its report is
- * written or held).
+ * or a WAIT record into its waits; a LOST record frees its samples. Once
+ * its end is taken, a request's samples stamped after the end keep only
+ * the intervals before it, and once it is finished its records open
+ * nothing (its report is written or held).
  */
 static void writer_fold(struct writer *writer, struct rp_thread *thread,
                         const struct rp_record *record, uint64_t request_id,

@@ -58,14 +58,21 @@ def test_a_wait_on_an_upstream_is_named_with_its_time_and_bytes():
     blocks reading the answer, which comes 200 ms later. The report's waits
     name 127.0.0.1:PORT: one connect, one write of 4 bytes, and reads of
     the 1200 bytes that waited as long as the upstream took (within 10%);
-    the text and HTML headers say it, and reqprof ls has the total."""
+    the text and HTML headers say it, and reqprof ls has the total. The
+    next request, which waits on no peer, has none."""
     upstream = Upstream()
     peer = "127.0.0.1:%d" % upstream.port
     path = "/upstream?port=%d" % upstream.port
     try:
         with Server(env={"REQPROF_OUTPUT": "json,text,html"}) as server:
-            assert "upstream answered %d bytes" % ANSWER_BYTES in curl(server.url(path))
-            [report] = server.wait_reports(1)
+            # Then, on the same connection (the same thread), a request
+            # that waits on no peer: its sleep and its client are no
+            # upstream, and nothing of the first request's waits carries
+            # over.
+            answers = curl(server.url(path), server.url("/sleep?ms=30"))
+            assert "upstream answered %d bytes" % ANSWER_BYTES in answers, answers
+            report, quiet = server.wait_reports(2)
+            assert "waits" not in quiet, quiet["waits"]
             upstream.close()
             [delay_ms] = upstream.delays
             waits = {(wait["peer"], wait["kind"]): wait for wait in report.get("waits", [])}
@@ -97,11 +104,11 @@ def test_a_wait_on_an_upstream_is_named_with_its_time_and_bytes():
 
             listing = subprocess.run([TOOL, "ls", server.report_dir], capture_output=True,
                                      timeout=60).stdout.decode()
-            header, row = (re.split(r"\s{2,}", line.strip())
-                           for line in listing.splitlines()[:2])
-            wait_cell = row[header.index("WAIT")]
-            assert wait_cell == "%.1f ms" % total_ms, \
-                "ls shows WAIT %r, the report's waits add up to %.1f ms:\n%s" % (
-                    wait_cell, total_ms, listing)
+            header, row, quiet_row = (re.split(r"\s{2,}", line.strip())
+                                      for line in listing.splitlines()[:3])
+            wait_cells = row[header.index("WAIT")], quiet_row[header.index("WAIT")]
+            assert wait_cells == ("%.1f ms" % total_ms, "0.0 ms"), \
+                "ls shows WAIT %r, the reports' waits add up to %.1f ms and 0:\n%s" % (
+                    wait_cells, total_ms, listing)
     finally:
         upstream.close()

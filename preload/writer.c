@@ -104,7 +104,8 @@ struct writer_request {
                               * requests (writer_share) */
     uint64_t cpu_ns;
     bool cpu_measured;   /* a CPU record came: cpu_ns is measured time */
-    struct rp_peer_waits waits; /* what it waited on */
+    struct rp_peer_waits *waits; /* what it waited on; NULL until its
+                                  * first wait (most requests have none) */
     uint64_t last_round; /* round of the last sample, for discarding */
     struct writer_request *next; /* bucket chain, or the spare list */
 };
@@ -258,6 +259,8 @@ static void writer_request_done(struct writer *writer,
 {
     if (request == NULL)
         return;
+    rp_heap_free(request->waits);
+    request->waits = NULL;
     if (writer->spare_count >= WRITER_SPARE_MAX) {
         rp_calltree_free(request->tree);
         rp_heap_free(request);
@@ -286,8 +289,6 @@ static struct writer_request *writer_find(struct writer *writer, uint64_t id,
     request->shared_samples = 0;
     request->cpu_ns = 0;
     request->cpu_measured = false;
-    request->waits.count = 0;
-    request->waits.other.calls = 0;
     request->next = *bucket;
     *bucket = request;
     writer->open_count++;
@@ -338,6 +339,20 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
                                weight, time_ns) != 0)
         request->samples_dropped += weight;
+}
+
+/* Adds a WAIT record to the request's waits, made at its first (a wait
+ * that finds no memory for them is dropped, and counted as a sample
+ * would be). */
+static void writer_add_wait(struct writer_request *request,
+                            const struct rp_record *record)
+{
+    if (request->waits == NULL &&
+        (request->waits = rp_heap_calloc(1, sizeof *request->waits)) == NULL) {
+        request->samples_dropped++;
+        return;
+    }
+    rp_peer_waits_add(request->waits, record);
 }
 
 /* The end of request id if the writer took it lately, or NULL. */
@@ -414,7 +429,7 @@ static void writer_fold(struct writer *writer, struct rp_thread *thread,
         if (stack) {
             writer_add_stack(writer, request, record, weight, time_ns, shared);
         } else if (rp_peer_wait_is_record(record)) {
-            rp_peer_waits_add(&request->waits, record);
+            writer_add_wait(request, record);
         } else {
             request->cpu_ns += record->value;
             request->cpu_measured = true;
@@ -571,7 +586,9 @@ static struct rp_index_line writer_index_line(struct writer *writer,
                         (samples != NULL && samples->cpu_measured),
         .samples = samples != NULL ? rp_calltree_root(samples->tree)->total : 0,
         .shared_samples = samples != NULL ? samples->shared_samples : 0,
-        .wait_ns = samples != NULL ? rp_peer_waits_total_ns(&samples->waits) : 0,
+        .wait_ns = samples != NULL && samples->waits != NULL
+                       ? rp_peer_waits_total_ns(samples->waits)
+                       : 0,
     };
 }
 
@@ -611,7 +628,8 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
              rp_version);
     report.tree = writer->empty_tree;
     if (samples != NULL) {
-        rp_peer_waits_to_report(&samples->waits, &report);
+        if (samples->waits != NULL)
+            rp_peer_waits_to_report(samples->waits, &report);
         report.tree = samples->tree;
         report.samples_dropped = samples->samples_dropped;
         rp_calltree_timeline_rebase(report.tree, finished->start_ns);

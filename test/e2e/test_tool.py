@@ -73,8 +73,8 @@ def test_ls_lists_every_request_in_order():
     out, _ = tool("ls", recorded())
     lines = out.decode().splitlines()
     assert lines[0].split() == ["TIME", "METHOD", "PATH", "STATUS",
-                                "DURATION", "CPU", "SAMPLES", "SHARED",
-                                "REPORT"], lines[0]
+                                "DURATION", "CPU", "WAIT", "SAMPLES",
+                                "SHARED", "REPORT"], lines[0]
     assert [line.split()[3] for line in lines[1:]] == REQUESTS, lines
     for line in lines[1:]:
         assert line.split()[-1].endswith(".json.gz"), line

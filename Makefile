@@ -96,16 +96,18 @@ $(BUILD)/obj/%.o: %.c
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
 # The tool's own code among the renderers: reading reports back (JSON and
-# HTML, which are untrusted input), merging trees, and the formats only the
+# HTML, which are untrusted input), merging trees, the formats only the
 # tool writes (renderers/render.c: the library writes only those
-# REQPROF_OUTPUT takes). The preloaded library is linked without it: a
-# parser has no business in every profiled server, and test_library_symbols
-# checks that none of it is there. The tool and the unit tests name these
-# objects: render.c's weak references to the tool's renderers would not
-# take them out of an archive.
+# REQPROF_OUTPUT takes) and reqprof diff's views. The preloaded library is
+# linked without it: a parser has no business in every profiled server, and
+# test_library_symbols checks that none of it is there. The tool and the
+# unit tests name these objects: render.c's weak references to the tool's
+# renderers would not take them out of an archive.
 TOOL_RENDERER_OBJECTS = $(call objects_of,renderers/json_read.c renderers/html_read.c \
                           renderers/calltree_merge.c renderers/report.c \
-                          renderers/render_pprof.c renderers/render_collapsed.c)
+                          renderers/render_pprof.c renderers/render_collapsed.c \
+                          renderers/render_diff.c \
+                          renderers/render_speedscope.c)
 LIBRARY_RENDERER_OBJECTS = $(filter-out $(TOOL_RENDERER_OBJECTS),$(call objects_of,$(RENDERER_SOURCES)))
 
 # Not linked with libdw or zlib: they are loaded into a namespace of their
@@ -213,7 +215,7 @@ $(BUILD)/test/clash_server: TEST_SERVER_LDLIBS = -rdynamic
 $(BUILD)/test/timer_probe: TEST_SERVER_CFLAGS += -D_FORTIFY_SOURCE=2
 
 deps:
-	@test/install-deps
+	@test/install-deps test $(BUILD)
 
 test: deps
 	@$(MAKE) --no-print-directory all $(UNIT_TESTS) $(TEST_PROGRAMS) \

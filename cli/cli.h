@@ -78,6 +78,11 @@ int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
                         const struct rp_text_options *options,
                         const char *output);
 
+/* rp_cli_report_write's second half, for a report already rendered
+ * (rendered->failed: out of memory) in format. */
+int rp_cli_rendered_write(const struct rp_buffer *rendered,
+                          enum rp_format format, const char *output);
+
 /*
  * The text view's settings before options: from REQPROF_SHOW_ALL and
  * REQPROF_UNICODE (rp_cli_settings), colour when color_allowed and
@@ -169,6 +174,49 @@ bool rp_cli_path_matches(const char *pattern, const char *target);
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
                      bool text_too, char *path, size_t size);
 
+/* Which request of a directory a command takes without being named one. */
+enum rp_cli_pick {
+    RP_CLI_PICK_LATEST,  /* the one that began last */
+    RP_CLI_PICK_SLOWEST, /* the one with the longest duration */
+};
+
+/*
+ * Writes into path (size bytes) the report file (rp_cli_report_of, text
+ * too) of dir's request that pick names among those that have one.
+ * Returns 0, or -1 with the reason in error: no index, no request with a
+ * report file. When the request pick names has no file, the one after it
+ * is taken, and *passed_over (if not NULL) counts those passed over.
+ */
+int rp_cli_index_pick(const char *dir, enum rp_cli_pick pick, char *path,
+                      size_t size, size_t *passed_over, char *error,
+                      size_t error_size);
+
+/*
+ * Adds a report into merged (report_set.c), whose tree is a new one and
+ * whose other fields are zero before the first: merged's fields become
+ * totals or, where the reports differ, blanks, and its requests go up by
+ * the report's (1 for one request's). Returns 0, or -1 with the reason in
+ * error (reports of another sampling interval, out of memory).
+ */
+int rp_cli_merge_add(struct rp_report *merged, const struct rp_report *report,
+                     char *error, size_t error_size);
+
+/*
+ * Merges the requests of dir whose path matches pattern (NULL: all) into
+ * merged (rp_cli_merge_add), and adds each to pprof unless it is NULL (a
+ * profile that keeps each request's labels). Returns an exit status, with the reason on
+ * stderr; skipped counts requests without a report to read, by why they
+ * have none (enum rp_cli_no_file; RP_CLI_HAS_FILES: none in a format that
+ * can be read back).
+ */
+int rp_cli_merge_directory(const char *dir, const char *pattern,
+                           struct rp_report *merged, struct rp_pprof *pprof,
+                           size_t *skipped);
+
+/* Says on stderr how many requests had no report to add, and why
+ * (rp_cli_merge_directory's skipped). */
+void rp_cli_merge_say_skipped(const size_t *skipped);
+
 /* The commands: argv[0] is the command's name. Each returns an exit
  * status. */
 int rp_cli_ls(int argc, char **argv);
@@ -177,6 +225,8 @@ int rp_cli_open(int argc, char **argv);
 int rp_cli_convert(int argc, char **argv);
 int rp_cli_merge(int argc, char **argv);
 int rp_cli_run(int argc, char **argv);
+int rp_cli_diff(int argc, char **argv);
+int rp_cli_stats(int argc, char **argv);
 
 /*
  * Prints a command's usage: on stdout when asked for (returns 0), on
@@ -205,6 +255,31 @@ int rp_cli_format_option(char **argv, const char *name);
 int rp_cli_write_option(char **argv, int option, const char *value,
                         struct rp_text_options *text, int *format,
                         const char **output);
+
+/*
+ * The DIR a command that reads a report directory takes after its options
+ * (ls, stats, show --latest): argv[optind], or, with none, REQPROF_DIR
+ * from the settings (read into config, which *dir then points into).
+ * Returns RP_EXIT_OK, or the exit status to leave with after saying on
+ * stderr what is wrong (more than one DIR: with usage).
+ */
+int rp_cli_directory_argument(int argc, char **argv, const char *usage,
+                              struct rp_config *config, const char **dir);
+
+/*
+ * A request's route, as reqprof stats groups requests: its method and its
+ * target without the query, "GET /burn" for GET /burn?ms=5, into key
+ * (size bytes).
+ */
+void rp_cli_route_key(const char *method, const char *target, char *key,
+                      size_t size);
+
+/*
+ * The percent-th percentile (0 to 100) of count values sorted in
+ * ascending order, by nearest rank: the smallest value that at least
+ * percent% of the values are at or below. 0 for no values.
+ */
+double rp_cli_percentile(const double *sorted, size_t count, double percent);
 
 /* Whether text ends with suffix: file names say what to do with them. */
 bool rp_cli_ends_with(const char *text, const char *suffix);

@@ -60,3 +60,20 @@ int rp_cli_settings(struct rp_config *config)
     fprintf(stderr, "reqprof: %s\n", message);
     return -1;
 }
+
+int rp_cli_directory_argument(int argc, char **argv, const char *usage,
+                              struct rp_config *config, const char **dir)
+{
+    if (argc - optind > 1) {
+        fprintf(stderr, "reqprof %s: expected at most one DIR\n\n", argv[0]);
+        return rp_cli_usage(usage, false);
+    }
+    if (optind < argc) {
+        *dir = argv[optind];
+        return RP_EXIT_OK;
+    }
+    if (rp_cli_settings(config) != 0)
+        return RP_EXIT_USAGE;
+    *dir = config->dir;
+    return RP_EXIT_OK;
+}

@@ -259,16 +259,9 @@ int rp_cli_ls(int argc, char **argv)
             return rp_cli_bad_option(argv, ls_usage);
         }
     }
-    if (argc - optind > 1) {
-        fprintf(stderr, "reqprof ls: expected at most one DIR\n\n");
-        return rp_cli_usage(ls_usage, false);
-    }
-    if (optind < argc)
-        dir = argv[optind];
-    else if (rp_cli_settings(&config) == 0)
-        dir = config.dir;
-    else
-        return RP_EXIT_USAGE;
+    if ((status = rp_cli_directory_argument(argc, argv, ls_usage, &config,
+                                            &dir)) != RP_EXIT_OK)
+        return status;
     count = rp_cli_index_read(dir, pattern, &requests, error, sizeof error);
     if (count < 0) {
         fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);

@@ -14,13 +14,20 @@
 
 static const char show_usage[] =
     "usage: reqprof show [OPTIONS] REPORT\n"
+    "       reqprof show [OPTIONS] --latest|--slowest [DIR]\n"
     "\n"
     "Prints REPORT as a call tree, like pyinstrument's: each frame's time in\n"
     "ms, runs of system library frames folded into one line (\"[3 frames\n"
     "hidden] libc.so.6\"), frames under 1% of the request left out and\n"
     "counted. Colour when stdout is a terminal and NO_COLOR is unset. A text\n"
     "report is printed as it was written.\n"
-    "\n" RP_CLI_TEXT_OPTIONS_HELP;
+    "\n"
+    "  --latest         the report of the request of DIR (default:\n"
+    "                   REQPROF_DIR, else ./reqprof) that began last\n"
+    "  --slowest        the report of DIR's slowest request\n"
+    "                   (both: of those that have a report file; stderr\n"
+    "                   says how many were passed over for having none)\n"
+    RP_CLI_TEXT_OPTIONS_HELP;
 
 /* convert's usage, its formats from rp_formats. */
 static const char *convert_usage(void)
@@ -133,14 +140,49 @@ static int show_file(const char *path, const struct rp_text_options *options,
     return status;
 }
 
+/*
+ * The report that --latest or --slowest names in the directory that argv
+ * gives (or the settings' REQPROF_DIR), into path. Returns an exit status.
+ */
+static int show_pick(int argc, char **argv, enum rp_cli_pick pick, char *path,
+                     size_t size)
+{
+    static const char *const pick_names[] = {
+        [RP_CLI_PICK_LATEST] = "later", [RP_CLI_PICK_SLOWEST] = "slower"};
+    struct rp_config config;
+    char error[RP_CLI_ERROR_MAX];
+    const char *dir;
+    size_t passed_over;
+    int status = rp_cli_directory_argument(argc, argv, show_usage, &config,
+                                           &dir);
+
+    if (status != RP_EXIT_OK)
+        return status;
+    if (rp_cli_index_pick(dir, pick, path, size, &passed_over, error,
+                          sizeof error) != 0) {
+        fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);
+        return RP_EXIT_FAILURE;
+    }
+    if (passed_over > 0)
+        fprintf(stderr, "reqprof: %zu %s request%s without a report file "
+                        "passed over (reqprof ls says why)\n",
+                passed_over, pick_names[pick], passed_over == 1 ? "" : "s");
+    return RP_EXIT_OK;
+}
+
 int rp_cli_show(int argc, char **argv)
 {
     static const struct option options[] = {
-        RP_CLI_TEXT_OPTIONS, {"help", no_argument, NULL, 'h'}, {0}};
+        RP_CLI_TEXT_OPTIONS,
+        {"latest", no_argument, NULL, 'l'},
+        {"slowest", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {0}};
     struct rp_text_options text;
     bool given = false;
+    char picked[4096];
     const char *path;
-    int option;
+    int option, pick = -1, status;
 
     if (rp_cli_text_options_from_settings(&text, isatty(STDOUT_FILENO)) != 0)
         return RP_EXIT_USAGE;
@@ -150,14 +192,33 @@ int rp_cli_show(int argc, char **argv)
 
         if (option == 'h')
             return rp_cli_usage(show_usage, true);
+        if (option == 'l' || option == 's') {
+            enum rp_cli_pick asked = option == 'l' ? RP_CLI_PICK_LATEST
+                                                   : RP_CLI_PICK_SLOWEST;
+
+            if (pick >= 0 && pick != (int)asked) {
+                fprintf(stderr, "reqprof show: --latest or --slowest, not "
+                                "both\n\n");
+                return rp_cli_usage(show_usage, false);
+            }
+            pick = (int)asked;
+            continue;
+        }
         if (applied < 0)
             return RP_EXIT_USAGE;
         if (applied == 0)
             return rp_cli_bad_option(argv, show_usage);
         given = true;
     }
-    if ((path = one_argument(argc, argv, show_usage)) == NULL)
+    if (pick >= 0) {
+        status = show_pick(argc, argv, (enum rp_cli_pick)pick, picked,
+                           sizeof picked);
+        if (status != RP_EXIT_OK)
+            return status;
+        path = picked;
+    } else if ((path = one_argument(argc, argv, show_usage)) == NULL) {
         return RP_EXIT_USAGE;
+    }
     return show_file(path, &text, given);
 }
 

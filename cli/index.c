@@ -253,3 +253,52 @@ int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
     }
     return -1;
 }
+
+/* Whether a is later in pick's order than b: began later, or was slower
+ * (ties: began later). */
+static bool request_before_in_pick(enum rp_cli_pick pick,
+                                   const struct rp_cli_request *a,
+                                   const struct rp_cli_request *b)
+{
+    if (pick == RP_CLI_PICK_SLOWEST && a->duration_ms != b->duration_ms)
+        return a->duration_ms > b->duration_ms;
+    return request_compare_start(a, b) > 0;
+}
+
+int rp_cli_index_pick(const char *dir, enum rp_cli_pick pick, char *path,
+                      size_t size, size_t *passed_over, char *error,
+                      size_t error_size)
+{
+    struct rp_cli_request *requests;
+    const struct rp_cli_request *best = NULL;
+    long count = rp_cli_index_read(dir, NULL, &requests, error, error_size);
+    size_t skipped = 0;
+
+    if (count < 0)
+        return -1;
+    /* The best with a file; those without that would have come first are
+     * counted, so the user knows a later or slower one was passed over. */
+    for (long i = 0; i < count; i++) {
+        char candidate[4096];
+
+        if (rp_cli_report_of(dir, &requests[i], true, candidate,
+                             sizeof candidate) == 0) {
+            if (best == NULL || request_before_in_pick(pick, &requests[i], best)) {
+                best = &requests[i];
+                snprintf(path, size, "%s", candidate);
+            }
+        }
+    }
+    for (long i = 0; best != NULL && i < count; i++)
+        if (request_before_in_pick(pick, &requests[i], best))
+            skipped++;
+    free(requests);
+    if (passed_over != NULL)
+        *passed_over = skipped;
+    if (best == NULL) {
+        snprintf(error, error_size, "no request has a report file (%ld in "
+                 "the index)", count);
+        return -1;
+    }
+    return 0;
+}

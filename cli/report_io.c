@@ -229,32 +229,44 @@ bool rp_cli_ends_with(const char *text, const char *suffix)
            strcmp(text + length - suffix_length, suffix) == 0;
 }
 
-int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
-                        const struct rp_text_options *options,
-                        const char *output)
+int rp_cli_rendered_write(const struct rp_buffer *rendered,
+                          enum rp_format format, const char *output)
 {
-    struct rp_buffer rendered;
     char error[RP_CLI_ERROR_MAX];
     bool to_stdout = output == NULL || strcmp(output, "-") == 0;
     bool binary = rp_formats[format].binary;
     /* pprof files are gzip-compressed by convention, whatever the name. */
     bool compress = binary || (!to_stdout && rp_cli_ends_with(output, ".gz"));
-    int status = RP_EXIT_FAILURE;
 
     if (to_stdout && binary && isatty(STDOUT_FILENO)) {
         fprintf(stderr, "reqprof: %s is binary: give -o FILE or "
                         "redirect stdout\n", rp_formats[format].name);
         return RP_EXIT_USAGE;
     }
-    rp_buffer_init(&rendered);
-    if (rp_render(report, format, options, &rendered) != 0)
+    if (rendered->failed) {
         fprintf(stderr, "reqprof: out of memory\n");
-    else if (rp_cli_output_write(output, &rendered, compress, error,
-                                 sizeof error) != 0)
+        return RP_EXIT_FAILURE;
+    }
+    if (rp_cli_output_write(output, rendered, compress, error,
+                            sizeof error) != 0) {
         fprintf(stderr, "reqprof: %s: %s\n", to_stdout ? "stdout" : output,
                 error);
-    else
-        status = RP_EXIT_OK;
+        return RP_EXIT_FAILURE;
+    }
+    return RP_EXIT_OK;
+}
+
+int rp_cli_report_write(const struct rp_report *report, enum rp_format format,
+                        const struct rp_text_options *options,
+                        const char *output)
+{
+    struct rp_buffer rendered;
+    int status;
+
+    rp_buffer_init(&rendered);
+    if (rp_render(report, format, options, &rendered) != 0)
+        rendered.failed = true;
+    status = rp_cli_rendered_write(&rendered, format, output);
     rp_buffer_free(&rendered);
     return status;
 }

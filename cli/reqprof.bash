@@ -8,10 +8,12 @@ _reqprof_options() {
     case $1 in
         run) echo "-o --dir --output --help" ;;
         ls) echo "--slowest --path --help" ;;
-        show) echo "$text --help" ;;
+        show) echo "--latest --slowest $text --help" ;;
         open) echo "--print --help" ;;
         convert) echo "--to -o --output $text --help" ;;
         merge) echo "--path --to -o --output $text --help" ;;
+        diff) echo "--vs --path --to -o --output $text --help" ;;
+        stats) echo "--path --help" ;;
     esac
 }
 
@@ -20,7 +22,7 @@ _reqprof() {
     COMPREPLY=()
     if ((COMP_CWORD == 1)); then
         mapfile -t COMPREPLY < <(compgen -W "run ls show open convert merge \
-            --version --help" -- "$cur")
+            diff stats --version --help" -- "$cur")
         return
     fi
     local command=${COMP_WORDS[1]}
@@ -64,10 +66,17 @@ _reqprof() {
     fi
     case $prev in
         --to)
-            mapfile -t COMPREPLY < <(compgen -W "text html json pprof \
-                collapsed" -- "$cur")
+            local formats="text html json pprof collapsed speedscope"
+            [[ $command == diff ]] && formats="text html"
+            mapfile -t COMPREPLY < <(compgen -W "$formats" -- "$cur")
             return ;;
-        --slowest | --path | --threshold) return ;;
+        --latest | --slowest)
+            # show's take a DIR; ls's --slowest a number.
+            if [[ $command == show ]]; then
+                mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+            fi
+            return ;;
+        --path | --threshold) return ;;
         -o | --output)
             mapfile -t COMPREPLY < <(compgen -f -- "$cur")
             return ;;
@@ -75,7 +84,7 @@ _reqprof() {
     if [[ $cur == -* ]]; then
         mapfile -t COMPREPLY < <(compgen -W "$(_reqprof_options "$command")" \
             -- "$cur")
-    elif [[ $command == ls || $command == merge ]]; then
+    elif [[ $command == ls || $command == merge || $command == stats ]]; then
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
     else
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")

@@ -21,11 +21,16 @@ static const char usage_text[] =
     "  run [-o DIR] COMMAND...  run COMMAND (a server) under libreqprof.so\n"
     "  ls [DIR]                 the requests recorded in DIR (default\n"
     "                           REQPROF_DIR, else ./reqprof), as a table\n"
-    "  show REPORT              print a report as a call tree\n"
+    "  show REPORT              print a report as a call tree (--latest,\n"
+    "                           --slowest: DIR's latest or slowest)\n"
     "  open REPORT              open a report as a page in the browser\n"
-    "  convert REPORT --to FMT  write a report as text, html, json, pprof\n"
-    "                           or collapsed\n"
+    "  convert REPORT --to FMT  write a report as text, html, json, pprof,\n"
+    "                           collapsed or speedscope\n"
     "  merge DIR                one profile of many requests (--path)\n"
+    "  diff A B                 where B's time differs from A's, as one\n"
+    "                           tree: reports, or directories merged\n"
+    "  stats [DIR]              per route: count, p50/p90/p99 duration,\n"
+    "                           CPU share, top functions by self time\n"
     "\n"
     "REPORT is any report libreqprof.so wrote, gzip-compressed or not:\n"
     "JSON, HTML or (for show) text. \"reqprof COMMAND --help\" tells more.\n"
@@ -61,6 +66,7 @@ static const struct {
     {"ls", rp_cli_ls},           {"show", rp_cli_show},
     {"open", rp_cli_open},       {"convert", rp_cli_convert},
     {"merge", rp_cli_merge},     {"run", rp_cli_run},
+    {"diff", rp_cli_diff},       {"stats", rp_cli_stats},
 };
 
 int main(int argc, char **argv)

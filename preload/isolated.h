@@ -72,10 +72,23 @@ char *__cxa_demangle(const char *mangled, char *buffer, size_t *length, int *sta
     X(RP_ISOLATED_LIBDW, dwfl_module_addrinfo)                               \
     X(RP_ISOLATED_LIBDW, dwfl_module_build_id)                               \
     X(RP_ISOLATED_LIBDW, dwfl_module_getsrc)                                 \
+    X(RP_ISOLATED_LIBDW, dwfl_module_getelf)                                 \
     X(RP_ISOLATED_LIBDW, dwfl_lineinfo)                                      \
+    X(RP_ISOLATED_LIBDW, dwfl_module_addrdie)                                \
+    X(RP_ISOLATED_LIBDW, dwarf_haspc)                                        \
+    X(RP_ISOLATED_LIBDW, dwarf_tag)                                          \
+    X(RP_ISOLATED_LIBDW, dwarf_child)                                        \
+    X(RP_ISOLATED_LIBDW, dwarf_siblingof)                                    \
+    X(RP_ISOLATED_LIBDW, dwarf_ranges)                                       \
+    X(RP_ISOLATED_LIBDW, dwarf_attr_integrate)                               \
+    X(RP_ISOLATED_LIBDW, dwarf_formstring)                                   \
+    X(RP_ISOLATED_LIBDW, dwarf_decl_file)                                    \
+    X(RP_ISOLATED_LIBDW, dwarf_decl_line)                                    \
     X(RP_ISOLATED_LIBDW, dwelf_elf_gnu_build_id)                             \
     X(RP_ISOLATED_LIBDW, elf_begin)                                          \
     X(RP_ISOLATED_LIBDW, elf_end)                                            \
+    X(RP_ISOLATED_LIBDW, elf_getphdrnum)                                     \
+    X(RP_ISOLATED_LIBDW, gelf_getphdr)                                       \
     X(RP_ISOLATED_LIBDW, fopen)                                              \
     X(RP_ISOLATED_LIBDW, fclose)                                             \
     X(RP_ISOLATED_LIBDW, strdup)                                             \

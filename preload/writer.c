@@ -139,8 +139,9 @@ struct writer {
     struct rp_report_files *files;
     uint64_t records_seen;                /* records drained this round */
     unsigned fullest_ring;                /* most bytes drained from one ring */
-    uint32_t frame_ids[RP_STACK_MAX + 2]; /* one stack, outermost first,
-                                           * under up to two marks */
+    /* One stack, outermost first, under up to two marks; with room for
+     * as many frames of inlined calls as the stack has frames. */
+    uint32_t frame_ids[2 * RP_STACK_MAX + 2];
     unsigned share_cursor; /* who gets the next remainder (writer_share) */
     char program[RP_REPORT_PROGRAM_MAX];
     int pid;
@@ -319,23 +320,34 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     }
     if (record->truncated)
         writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, &truncated);
-    /* Innermost first in the record, outermost first in the tree. Only the
-     * interrupted frame's address is exact; the others are return addresses.
-     * A stack deeper than the tree takes loses its outermost frames, never
-     * the leaf where the time is. reqprof's own frames (a wrapper between
-     * the server's call and libc's) are not the server's: the libc call,
-     * or the server's caller, is their place. */
-    int outermost = record->frame_count - 1;
-    int room = (int)(sizeof writer->frame_ids / sizeof writer->frame_ids[0] - depth);
-    if (outermost + 1 > room)
-        outermost = room - 1;
-    for (int i = outermost; i >= 0; i--) {
+    /* Innermost first in the record, outermost first in the tree: the
+     * tree's stack is filled from its leaf end, [first, capacity), then
+     * moved under the marks. An address may give several frames (calls
+     * the compiler inlined there). Only the interrupted frame's address
+     * is exact; the others are return addresses. A stack deeper than the
+     * tree takes loses its outermost frames, never the leaf where the
+     * time is. reqprof's own frames (a wrapper between the server's call
+     * and libc's) are not the server's: the libc call, or the server's
+     * caller, is their place. */
+    size_t capacity = sizeof writer->frame_ids / sizeof writer->frame_ids[0];
+    size_t first = capacity;
+    for (int i = 0; i < record->frame_count && first > depth; i++) {
         if (rp_unwind_is_own_code(record->frames[i]))
             continue;
-        const struct rp_frame *frame = rp_symbolizer_lookup(
-            writer->symbolizer, (uintptr_t)record->frames[i], i != 0);
-        writer->frame_ids[depth++] = rp_calltree_intern_lasting(request->tree, frame);
+        const struct rp_frame *frames[RP_SYMBOLIZER_FRAMES_MAX];
+        size_t room = first - depth < RP_SYMBOLIZER_FRAMES_MAX ? first - depth
+                                                                : RP_SYMBOLIZER_FRAMES_MAX;
+        size_t count = rp_symbolizer_lookup(writer->symbolizer,
+                                            (uintptr_t)record->frames[i], i != 0,
+                                            frames, room);
+        first -= count;
+        for (size_t j = 0; j < count; j++)
+            writer->frame_ids[first + j] =
+                rp_calltree_intern_lasting(request->tree, frames[j]);
     }
+    memmove(&writer->frame_ids[depth], &writer->frame_ids[first],
+            (capacity - first) * sizeof writer->frame_ids[0]);
+    depth += capacity - first;
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth,
                                weight, time_ns) != 0)
         request->samples_dropped += weight;
@@ -603,6 +615,26 @@ static void writer_index_only(struct writer *writer,
     writer_request_done(writer, samples);
 }
 
+/* Gives the tree what the symbolizer knows of each object its frames
+ * name (build ID, executable segment), for the exports that read the
+ * objects again. */
+static void writer_add_objects(struct writer *writer, struct rp_calltree *tree)
+{
+    const char *last = NULL;
+    const struct rp_frame *frame;
+    for (uint32_t id = 0; (frame = rp_calltree_frame(tree, id)) != NULL; id++) {
+        /* Frames of one object mostly come together. */
+        if (frame->object == NULL ||
+            (last != NULL && strcmp(frame->object, last) == 0))
+            continue;
+        last = frame->object;
+        const struct rp_object *object =
+            rp_symbolizer_object(writer->symbolizer, frame->object);
+        if (object != NULL)
+            (void)rp_calltree_add_object_lasting(tree, object);
+    }
+}
+
 /* Writes the request's report files and its index line. */
 static void writer_report(struct writer *writer, const struct rp_finished *finished,
                           struct writer_request *samples)
@@ -634,6 +666,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
         report.samples_dropped = samples->samples_dropped;
         rp_calltree_timeline_rebase(report.tree, finished->start_ns);
         rp_calltree_sort(report.tree);
+        writer_add_objects(writer, report.tree);
     }
     rp_report_files_write(writer->files, &report, &line, finished->id);
     writer_request_done(writer, samples);

@@ -71,6 +71,11 @@ struct rp_calltree {
     size_t node_count;                  /* nodes in child_slots: all but root */
     struct node_chunk *chunks;          /* newest first; nodes come from it */
 
+    struct rp_object *objects; /* in the order added */
+    bool *object_copied;       /* by index: the tree owns its strings */
+    size_t object_count;
+    size_t object_capacity;
+
     struct rp_timeline_point *points; /* the timeline, oldest first */
     size_t point_count;
     size_t point_capacity;  /* grows up to RP_TIMELINE_MAX */
@@ -78,7 +83,7 @@ struct rp_calltree {
 };
 
 /* What rp_calltree_frame returns for the root. */
-static const struct rp_frame root_frame = {"[request]", NULL, NULL, 0};
+static const struct rp_frame root_frame = {.function = "[request]"};
 
 /* FNV-1a over a string; NULL hashes apart from every string, "" included. */
 static uint64_t hash_string(uint64_t hash, const char *text)
@@ -99,7 +104,9 @@ static uint64_t hash_frame(const struct rp_frame *frame)
     hash = hash_string(hash, frame->function);
     hash = hash_string(hash, frame->object);
     hash = hash_string(hash, frame->file);
-    return rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
+    hash = rp_hash_mix(hash ^ (uint64_t)frame->inlined);
+    hash = rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
+    return rp_hash_mix(hash ^ frame->address);
 }
 
 static uint64_t hash_child(const struct rp_calltree_node *parent,
@@ -124,7 +131,11 @@ static int compare_frames(const struct rp_frame *a, const struct rp_frame *b)
         (order = compare_optional(a->object, b->object)) != 0 ||
         (order = compare_optional(a->file, b->file)) != 0)
         return order;
-    return (a->line > b->line) - (a->line < b->line);
+    if (a->line != b->line)
+        return (a->line > b->line) - (a->line < b->line);
+    if (a->inlined != b->inlined)
+        return (a->inlined > b->inlined) - (a->inlined < b->inlined);
+    return (a->address > b->address) - (a->address < b->address);
 }
 
 /* A copy of text (NULL stays NULL); false when out of memory. */
@@ -155,10 +166,25 @@ struct rp_calltree *rp_calltree_new(void)
     return tree;
 }
 
+/* Frees the strings of the objects the tree copied, and forgets them all. */
+static void objects_clear(struct rp_calltree *tree)
+{
+    for (size_t i = 0; i < tree->object_count; i++) {
+        if (tree->object_copied[i]) {
+            rp_heap_free((char *)tree->objects[i].name);
+            rp_heap_free((char *)tree->objects[i].build_id);
+        }
+    }
+    tree->object_count = 0;
+}
+
 void rp_calltree_free(struct rp_calltree *tree)
 {
     if (tree == NULL)
         return;
+    objects_clear(tree);
+    rp_heap_free(tree->objects);
+    rp_heap_free(tree->object_copied);
     for (uint32_t id = 0; id < tree->frame_count; id++)
         if (tree->frame_copied[id])
             frame_free_strings(&tree->frames[id]);
@@ -193,6 +219,7 @@ static void *slots_clear(void *slots, size_t *count, size_t slot_size,
 
 void rp_calltree_clear(struct rp_calltree *tree)
 {
+    objects_clear(tree);
     for (uint32_t id = 0; id < tree->frame_count; id++)
         if (tree->frame_copied[id])
             frame_free_strings(&tree->frames[id]);
@@ -308,6 +335,8 @@ static uint32_t frame_intern(struct rp_calltree *tree,
         *stored = *frame;
     } else {
         stored->line = frame->line;
+        stored->inlined = frame->inlined;
+        stored->address = frame->address;
         if (!copy_optional(frame->function, &stored->function) ||
             !copy_optional(frame->object, &stored->object) ||
             !copy_optional(frame->file, &stored->file)) {
@@ -324,6 +353,15 @@ uint32_t rp_calltree_intern(struct rp_calltree *tree,
                             const struct rp_frame *frame)
 {
     return frame_intern(tree, frame, true);
+}
+
+uint32_t rp_calltree_find(const struct rp_calltree *tree,
+                          const struct rp_frame *frame)
+{
+    if (tree->frame_count == 0 || frame->function == NULL)
+        return RP_FRAME_ROOT;
+    /* An empty slot holds FRAME_SLOT_EMPTY, which is RP_FRAME_ROOT. */
+    return tree->frame_slots[frame_slot_find(tree, frame)];
 }
 
 /* The slot of the lasting frame at frame's address, or the empty one it
@@ -381,6 +419,70 @@ uint32_t rp_calltree_intern_lasting(struct rp_calltree *tree,
         tree->lasting_count++;
     }
     return id;
+}
+
+const struct rp_object *rp_calltree_object(const struct rp_calltree *tree,
+                                           const char *name)
+{
+    for (size_t i = 0; i < tree->object_count; i++)
+        if (strcmp(tree->objects[i].name, name) == 0)
+            return &tree->objects[i];
+    return NULL;
+}
+
+/* rp_calltree_add_object, copying the strings or not. A report names a
+ * few dozen objects at most: a linear search does. */
+static int object_add(struct rp_calltree *tree, const struct rp_object *object,
+                      bool copy)
+{
+    struct rp_object *stored;
+
+    if (rp_calltree_object(tree, object->name) != NULL)
+        return 0;
+    if (tree->object_count == tree->object_capacity) {
+        size_t capacity = tree->object_capacity ? tree->object_capacity * 2 : 16;
+        struct rp_object *objects =
+            rp_heap_realloc(tree->objects, capacity * sizeof *objects);
+        bool *copied = objects != NULL
+                           ? rp_heap_realloc(tree->object_copied,
+                                             capacity * sizeof *copied)
+                           : NULL;
+
+        if (objects != NULL)
+            tree->objects = objects;
+        if (copied == NULL)
+            return -1;
+        tree->object_copied = copied;
+        tree->object_capacity = capacity;
+    }
+    stored = &tree->objects[tree->object_count];
+    *stored = *object;
+    if (copy && (!copy_optional(object->name, &stored->name) ||
+                 !copy_optional(object->build_id, &stored->build_id))) {
+        rp_heap_free((char *)stored->name);
+        return -1;
+    }
+    tree->object_copied[tree->object_count++] = copy;
+    return 0;
+}
+
+int rp_calltree_add_object(struct rp_calltree *tree,
+                           const struct rp_object *object)
+{
+    return object_add(tree, object, true);
+}
+
+int rp_calltree_add_object_lasting(struct rp_calltree *tree,
+                                   const struct rp_object *object)
+{
+    return object_add(tree, object, false);
+}
+
+const struct rp_object *rp_calltree_objects(const struct rp_calltree *tree,
+                                            size_t *count)
+{
+    *count = tree->object_count;
+    return tree->objects;
 }
 
 const struct rp_frame *rp_calltree_frame(const struct rp_calltree *tree,
@@ -538,6 +640,15 @@ int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,
     if (weight > 0)
         (void)rp_calltree_timeline_add(tree, &leaf->public, time_ns, weight);
     return 0;
+}
+
+uint64_t rp_calltree_subtree_size(const struct rp_calltree_node *node)
+{
+    uint64_t size = 1;
+
+    for (node = node->first_child; node; node = node->next_sibling)
+        size += rp_calltree_subtree_size(node);
+    return size;
 }
 
 const struct rp_calltree_node *rp_calltree_root(const struct rp_calltree *tree)

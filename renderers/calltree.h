@@ -21,6 +21,26 @@ struct rp_frame {
     const char *object;   /* file name of the ELF object, e.g. "libc.so.6" */
     const char *file;     /* source file of the function's entry, or NULL */
     int line;             /* its line, or 0 when unknown */
+    bool inlined;         /* the compiler inlined this call into the frame
+                           * above: the function's code, in its caller's */
+    uint64_t address;     /* its entry, as an address of its object (see
+                           * struct rp_object); 0 when unknown */
+};
+
+/*
+ * What a tree knows of an object (the executable or a shared library) its
+ * frames name, for the tools that read the object again: pprof's -list
+ * and -disasm, symbolization elsewhere by build ID. Addresses are the
+ * object's own (ELF virtual addresses, as objdump and addr2line take
+ * them): the same in every process that loads it, wherever it is loaded.
+ */
+struct rp_object {
+    const char *name;     /* as the frames' object: "libc.so.6" */
+    const char *build_id; /* its NT_GNU_BUILD_ID note, lowercase hex, or
+                           * NULL when it has none */
+    uint64_t text_start;  /* its executable segment: first address, */
+    uint64_t text_end;    /* the address after its end, */
+    uint64_t text_offset; /* and where in the file it begins */
 };
 
 /* Frame id of the synthetic root node, which stands for the request. */
@@ -48,7 +68,7 @@ struct rp_calltree *rp_calltree_new(void);
 void rp_calltree_free(struct rp_calltree *tree);
 
 /*
- * Empties the tree (the root alone, no frames, no timeline) for the next
+ * Empties the tree (the root alone, no frames, objects or timeline) for the next
  * request, keeping the memory a tree of the usual size takes (its first
  * node chunk, tables of up to a few hundred slots), so that the writer
  * builds the next one without allocating; a big tree's extra is freed.
@@ -56,12 +76,21 @@ void rp_calltree_free(struct rp_calltree *tree);
 void rp_calltree_clear(struct rp_calltree *tree);
 
 /*
- * Returns the id of a frame equal to *frame (same function, object, file
- * and line; NULL equals only NULL), adding a copy if the tree has none yet;
- * RP_FRAME_ROOT when out of memory or frame->function is NULL.
+ * Returns the id of a frame equal to *frame (same function, object, file,
+ * line, inlined mark and address; NULL equals only NULL), adding a copy if
+ * the tree has none yet; RP_FRAME_ROOT when out of memory or
+ * frame->function is NULL.
  */
 uint32_t rp_calltree_intern(struct rp_calltree *tree,
                             const struct rp_frame *frame);
+
+/*
+ * The id of the tree's frame equal to *frame, or RP_FRAME_ROOT if the tree
+ * has none: rp_calltree_intern without adding, to match the nodes of two
+ * trees (reqprof diff).
+ */
+uint32_t rp_calltree_find(const struct rp_calltree *tree,
+                          const struct rp_frame *frame);
 
 /*
  * rp_calltree_intern for a frame that, strings included, stays unchanged
@@ -82,8 +111,32 @@ uint32_t rp_calltree_intern_lasting(struct rp_calltree *tree,
 int rp_calltree_add_stack(struct rp_calltree *tree, const uint32_t *frames,
                           size_t depth, uint64_t weight);
 
+/*
+ * Adds what is known of an object, unless the tree knows one of that name
+ * already, copying its strings. Returns 0, or -1 when out of memory.
+ */
+int rp_calltree_add_object(struct rp_calltree *tree,
+                           const struct rp_object *object);
+
+/* rp_calltree_add_object for an object that, strings included, outlives
+ * the tree (the symbolizer's do): the tree keeps it uncopied. */
+int rp_calltree_add_object_lasting(struct rp_calltree *tree,
+                                   const struct rp_object *object);
+
+/* The object named name, or NULL if the tree knows none. */
+const struct rp_object *rp_calltree_object(const struct rp_calltree *tree,
+                                           const char *name);
+
+/* The objects, in the order added, and their number in *count. */
+const struct rp_object *rp_calltree_objects(const struct rp_calltree *tree,
+                                            size_t *count);
+
 /* The root node; its total is the weight of every sample added. */
 const struct rp_calltree_node *rp_calltree_root(const struct rp_calltree *tree);
+
+/* The nodes of node's subtree, itself included: what a view that leaves
+ * it out counts. */
+uint64_t rp_calltree_subtree_size(const struct rp_calltree_node *node);
 
 /*
  * The frame behind an id returned by rp_calltree_intern. RP_FRAME_ROOT
@@ -100,14 +153,16 @@ rp_calltree_child(const struct rp_calltree *tree,
 
 /*
  * Orders every node's children by total, heaviest first; ties by function,
- * object, file and line, so the order depends only on the tree's contents.
+ * object, file, line and inlined mark, so the order depends only on the
+ * tree's contents.
  */
 void rp_calltree_sort(struct rp_calltree *tree);
 
 /*
  * Adds every sample of from to tree, as if each stack had been added to
- * tree too (the timeline is not carried over). Returns 0, or -1 when out
- * of memory, with tree holding part of from.
+ * tree too, and the objects tree does not know yet (the timeline is not
+ * carried over). Returns 0, or -1 when out of memory, with tree holding
+ * part of from.
  */
 int rp_calltree_merge(struct rp_calltree *tree,
                       const struct rp_calltree *from);

@@ -47,8 +47,13 @@ int rp_calltree_merge(struct rp_calltree *tree, const struct rp_calltree *from)
 {
     uint32_t *path = NULL;
     size_t path_capacity = 0;
+    size_t object_count;
+    const struct rp_object *objects = rp_calltree_objects(from, &object_count);
     int result = merge_subtree(tree, &path, &path_capacity, 0, from,
                                rp_calltree_root(from));
+
+    for (size_t i = 0; i < object_count && result == 0; i++)
+        result = rp_calltree_add_object(tree, &objects[i]);
 
     rp_heap_free(path);
     return result;

@@ -33,6 +33,42 @@ static inline bool rp_unicode_is_control(uint32_t codepoint)
 
 struct rp_buffer;
 
+/* ANSI styles of the text views, used only when asked for colour. */
+#define RP_STYLE_RED "\033[31m"
+#define RP_STYLE_YELLOW "\033[33m"
+#define RP_STYLE_GREEN "\033[32m"
+#define RP_STYLE_BOLD "\033[1m"
+#define RP_STYLE_DIM "\033[2m"
+#define RP_STYLE_RESET "\033[0m"
+
+/* The characters that draw a text view's tree and header, in one
+ * character set (render_text.c). */
+struct rp_text_glyphs {
+    const char *branch;      /* before a node that has later siblings */
+    const char *last_branch; /* before a node that has none */
+    const char *vertical;    /* margin below a node with later siblings */
+    const char *blank;       /* margin below a node without */
+    const char *arrow;       /* between the request and its status */
+    const char *replacement; /* for bytes that must not be printed */
+    const char *ellipsis;    /* for a long list of a function's name */
+};
+
+/* The Unicode glyphs, or the ASCII ones. */
+const struct rp_text_glyphs *rp_text_glyphs(bool unicode);
+
+/*
+ * Appends a frame as the text views show it, "function  location": the
+ * function's name with long lists shortened (rp_function_name_put_short,
+ * made in scratch; the JSON report has names whole), marked when the
+ * compiler inlined it, then the source file (its base name when long)
+ * and line if known, else the object; bold function (dim for a shared
+ * frame) when color. Bytes that must not reach a terminal are written as
+ * glyphs' replacement.
+ */
+void rp_text_put_frame(struct rp_buffer *out, struct rp_buffer *scratch,
+                       const struct rp_frame *frame, bool color,
+                       const struct rp_text_glyphs *glyphs);
+
 /* Decimals of a share (0 to 1) in JSON: "shared_fraction": 0.0625. */
 #define RP_JSON_FRACTION_DECIMALS 4
 
@@ -42,6 +78,33 @@ struct rp_buffer;
  */
 void rp_json_put_string(struct rp_buffer *out, const char *text,
                         size_t length);
+
+/*
+ * How long a bracketed list of a function's name may be in the views that
+ * people read (text, HTML), in characters: a template argument list or a
+ * parameter list longer than this is shown as <…> or (…).
+ */
+#define RP_FUNCTION_NAME_LIST_MAX 32
+
+/*
+ * Appends function to out as text and HTML show it: every template
+ * argument list and parameter list longer than RP_FUNCTION_NAME_LIST_MAX
+ * characters, counted once the lists inside it are shortened, becomes
+ * ellipsis between its brackets, so that
+ * "acme::Middleware<std::shared_ptr<acme::Context> >::invoke(acme::Request
+ * const&)" reads "acme::Middleware<…>::invoke(…)". The brackets of
+ * operators (operator<, operator<<, operator()), of "->" and of
+ * "(anonymous namespace)" are not lists. Returns whether anything was
+ * shortened. JSON and the other data formats keep names whole.
+ */
+bool rp_function_name_put_short(struct rp_buffer *out, const char *function,
+                                const char *ellipsis);
+
+/* What text and HTML write after the name of a call the compiler inlined
+ * (struct rp_frame's inlined), and collapsed stacks at the end of its
+ * frame: flamegraph.pl's mark for an inlined frame, which it colours. */
+#define RP_INLINED_MARK "[inlined]"
+#define RP_INLINED_COLLAPSED_MARK "_[i]"
 
 /*
  * The HTML report's page, stylesheet and script (renderers/html/), built

@@ -50,6 +50,8 @@ struct json_reader {
     /* The frame of the node being read, kept until it is interned. */
     struct rp_buffer function, object, file;
     bool has_object, has_file; /* false: the member was null */
+    /* The object being read: its name goes in object, its build ID here. */
+    struct rp_buffer build_id;
 
     uint64_t version; /* of the document: 1 to RP_REPORT_JSON_VERSION */
 
@@ -302,6 +304,20 @@ static bool reader_accept_null(struct json_reader *reader)
     return true;
 }
 
+/* Reads the literal true, which must come next. */
+static bool reader_true(struct json_reader *reader)
+{
+    char found[16];
+
+    reader_skip_space(reader);
+    if (reader->length - reader->position < 4 ||
+        memcmp(reader->text + reader->position, "true", 4) != 0)
+        return reader_fail(reader, "expected true, found %s",
+                           reader_found(reader, found, sizeof found));
+    reader->position += 4;
+    return true;
+}
+
 /* Reads a string, or null (then *present is false). */
 static bool reader_optional_string(struct json_reader *reader,
                                    struct rp_buffer *into, bool *present)
@@ -531,6 +547,103 @@ static bool reader_string_array(struct json_reader *reader, char *array,
     return true;
 }
 
+/*
+ * Reads an address as the writer writes it: a string "0x" and 1 to 16
+ * lowercase hex digits, the first not 0 unless it is the only one, so
+ * that the same address is always the same text.
+ */
+static bool reader_address(struct json_reader *reader, uint64_t *value)
+{
+    const char *text;
+    size_t digits;
+
+    if (!reader_string(reader, &reader->value))
+        return false;
+    text = reader->value.data;
+    digits = strspn(text + (text[0] == '0' && text[1] == 'x' ? 2 : 0),
+                    "0123456789abcdef");
+    if (text[0] != '0' || text[1] != 'x' || digits == 0 || digits > 16 ||
+        text[2 + digits] != '\0' || (text[2] == '0' && digits > 1))
+        return reader_fail(reader, "expected an address (\"0x1139\"), found "
+                                   "\"%.40s\"", text);
+    *value = strtoull(text + 2, NULL, 16);
+    return true;
+}
+
+/* Reads a node's "address" (version 5 on): null, or one other than 0. */
+static bool reader_node_address(struct json_reader *reader,
+                                struct rp_frame *frame)
+{
+    frame->address = 0;
+    if (reader->version < 5)
+        return true;
+    if (!reader_next_key(reader, "address"))
+        return false;
+    if (reader_accept_null(reader))
+        return true;
+    if (!reader_address(reader, &frame->address))
+        return false;
+    /* The writer writes an unknown address as null, never as 0x0. */
+    return frame->address != 0 ||
+           reader_fail(reader, "\"address\": \"0x0\", but an unknown address "
+                               "is written as null");
+}
+
+/* Reads one of "objects" into the tree. */
+static bool reader_object(struct json_reader *reader)
+{
+    struct rp_object object = {0};
+    bool has_build_id;
+
+    if (!reader_open(reader, '{') || !reader_key(reader, "name") ||
+        !reader_string(reader, &reader->object) ||
+        !reader_next_key(reader, "build_id") ||
+        !reader_optional_string(reader, &reader->build_id, &has_build_id))
+        return false;
+    object.name = reader->object.data;
+    object.build_id = has_build_id ? reader->build_id.data : NULL;
+    if (object.name[0] == '\0')
+        return reader_fail(reader, "an object without a name");
+    if (has_build_id &&
+        (object.build_id[0] == '\0' || strlen(object.build_id) % 2 != 0 ||
+         object.build_id[strspn(object.build_id, "0123456789abcdef")] != '\0'))
+        return reader_fail(reader, "build ID \"%.40s\" is not lowercase hex "
+                                   "bytes", object.build_id);
+    if (!reader_next_key(reader, "text_start") ||
+        !reader_address(reader, &object.text_start) ||
+        !reader_next_key(reader, "text_end") ||
+        !reader_address(reader, &object.text_end) ||
+        !reader_next_key(reader, "text_offset") ||
+        !reader_address(reader, &object.text_offset) ||
+        !reader_close(reader, '}'))
+        return false;
+    if (object.text_end < object.text_start)
+        return reader_fail(reader, "object %.40s ends before it starts",
+                           object.name);
+    if (rp_calltree_object(reader->tree, object.name) != NULL)
+        return reader_fail(reader, "object %.40s is listed twice", object.name);
+    if (rp_calltree_add_object(reader->tree, &object) != 0)
+        return reader_fail(reader, "out of memory");
+    return true;
+}
+
+/* Reads "objects" (version 5 on). */
+static bool reader_objects(struct json_reader *reader)
+{
+    if (reader->version < 5)
+        return true;
+    if (!reader_next_key(reader, "objects") || !reader_open(reader, '['))
+        return false;
+    reader_skip_space(reader);
+    if (reader_peek(reader) != ']') {
+        do {
+            if (!reader_object(reader))
+                return false;
+        } while (reader_accept(reader, ','));
+    }
+    return reader_close(reader, ']');
+}
+
 /* Whether frame is the root's: the writer writes no other at the root. */
 static bool frame_is_root(const struct json_reader *reader,
                           const struct rp_frame *frame)
@@ -539,7 +652,8 @@ static bool frame_is_root(const struct json_reader *reader,
         rp_calltree_frame(reader->tree, RP_FRAME_ROOT);
 
     return strcmp(frame->function, root->function) == 0 &&
-           frame->object == NULL && frame->file == NULL && frame->line == 0;
+           frame->object == NULL && frame->file == NULL && frame->line == 0 &&
+           frame->address == 0;
 }
 
 /* Reads the frame members of a node, up to and including "self". */
@@ -559,6 +673,7 @@ static bool reader_node_frame(struct json_reader *reader,
     frame->object = reader->has_object ? reader->object.data : NULL;
     frame->file = reader->has_file ? reader->file.data : NULL;
     frame->line = 0;
+    frame->inlined = false;
     if (!reader_accept_null(reader)) {
         if (!reader_count_int(reader, &frame->line))
             return false;
@@ -567,7 +682,14 @@ static bool reader_node_frame(struct json_reader *reader,
             return reader_fail(reader, "\"line\": 0, but an unknown line "
                                        "is written as null");
     }
-    return reader_next_key(reader, "total") && reader_uint64(reader, total) &&
+    /* Version 5 on: only an inlined frame has it, always true. */
+    if (reader->version >= 5 && reader_next_key_is(reader, "inlined")) {
+        if (!reader_next_key(reader, "inlined") || !reader_true(reader))
+            return false;
+        frame->inlined = true;
+    }
+    return reader_node_address(reader, frame) &&
+           reader_next_key(reader, "total") && reader_uint64(reader, total) &&
            reader_next_key(reader, "self") && reader_uint64(reader, self);
 }
 
@@ -883,15 +1005,15 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
             return reader_fail(reader, "\"requests\": 0, but a report "
                                        "covers at least one");
     }
-    /* Version 3 has it always, version 4 only with shared samples. */
+    /* Version 3 has it always, version 4 on only with shared samples. */
     if ((reader->version == 3 ||
          (reader->version >= 4 && reader_next_key_is(reader, "attribution"))) &&
         !reader_attribution(reader, report))
         return false;
-    if (reader->version >= 4 && reader_next_key_is(reader, "waits") &&
+    if (reader->version >= 5 && reader_next_key_is(reader, "waits") &&
         !reader_waits(reader, report))
         return false;
-    if (!reader_next_key(reader, "root") ||
+    if (!reader_objects(reader) || !reader_next_key(reader, "root") ||
         !reader_node(reader, NULL, 0, &root_total))
         return false;
     if (report->samples != root_total)
@@ -899,8 +1021,8 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
                            "samples is %" PRIu64 " but the tree holds %" PRIu64,
                            report->samples, root_total);
     /* The tree must hold what "attribution" says, or share nothing
-     * without it: version 4 leaves it out when nothing is shared, and a
-     * report of any version is written back as version 4. */
+     * without it: version 4 on leaves it out when nothing is shared, and a
+     * report of any version is written back as the current version. */
     if (reader_tree_shared_samples(reader->tree) != report->shared_samples)
         return reader_fail(reader,
                            "the tree's [shared] nodes hold %" PRIu64
@@ -940,6 +1062,7 @@ int rp_report_from_json(const char *text, size_t length,
     rp_buffer_init(&reader.function);
     rp_buffer_init(&reader.object);
     rp_buffer_init(&reader.file);
+    rp_buffer_init(&reader.build_id);
     reader.c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
     reader.tree = report->tree = rp_calltree_new();
     if (reader.c_locale == (locale_t)0 || report->tree == NULL)
@@ -957,6 +1080,7 @@ int rp_report_from_json(const char *text, size_t length,
     rp_buffer_free(&reader.function);
     rp_buffer_free(&reader.object);
     rp_buffer_free(&reader.file);
+    rp_buffer_free(&reader.build_id);
     rp_heap_free(reader.nodes);
     return ok ? 0 : -1;
 }

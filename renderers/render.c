@@ -9,14 +9,16 @@
 #include "report.h"
 
 /*
- * pprof and collapsed are the tool's: the preloaded library writes only
- * the formats REQPROF_OUTPUT takes and is linked without their renderers
- * (Makefile). Weak, they are NULL there; hidden, a server's symbol of the
+ * pprof, collapsed and speedscope are the tool's: the preloaded library
+ * writes only the formats REQPROF_OUTPUT takes and is linked without
+ * their renderers (Makefile). Weak, they are NULL there; hidden, a server's symbol of the
  * same name is never taken for them.
  */
 extern __typeof__(rp_render_pprof) rp_render_pprof
     __attribute__((weak, visibility("hidden")));
 extern __typeof__(rp_render_collapsed) rp_render_collapsed
+    __attribute__((weak, visibility("hidden")));
+extern __typeof__(rp_render_speedscope) rp_render_speedscope
     __attribute__((weak, visibility("hidden")));
 
 /* The renderers, with the table's one signature. */
@@ -60,6 +62,13 @@ static int render_collapsed(const struct rp_report *report,
     return render_linked(rp_render_collapsed, report, out);
 }
 
+static int render_speedscope(const struct rp_report *report,
+                             const struct rp_text_options *options,
+                             struct rp_buffer *out)
+{
+    return render_linked(rp_render_speedscope, report, out);
+}
+
 /* The HTML page is not compressed: it is made to be opened in a browser,
  * and browsers do not open a .html.gz file from disk. */
 const struct rp_format_info rp_formats[RP_FORMAT_COUNT] = {
@@ -87,6 +96,12 @@ const struct rp_format_info rp_formats[RP_FORMAT_COUNT] = {
                                     "flamegraph.pl, speedscope",
                              .extension = "folded",
                              .render = render_collapsed},
+    /* speedscope recognises its format by the file's name too. */
+    [RP_FORMAT_SPEEDSCOPE] = {.name = "speedscope",
+                              .doc = "speedscope's own JSON: Time Order "
+                                     "shows the timeline",
+                              .extension = "speedscope.json",
+                              .render = render_speedscope},
 };
 
 int rp_format_from_name(const char *name)

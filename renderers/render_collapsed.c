@@ -6,19 +6,25 @@
  *
  *   __clone3;start_thread;connection_thread;route_mix;burn_alpha 208
  *
- * Frames are function names only, as those tools expect. A name cannot
- * hold the separator or a line break, so ';' becomes ':' and control
- * characters and bytes that are not UTF-8 become '?'. Samples that ended
- * at the root (no stack at all) are written as the frame "[request]".
+ * Frames are function names only, as those tools expect, whole (the
+ * views' shortened names would make different functions one frame). A
+ * name cannot hold the separator or a line break, so ';' becomes ':' and
+ * control characters and bytes that are not UTF-8 become '?'. A call the
+ * compiler inlined ends in "_[i]", flamegraph.pl's mark of an inlined
+ * frame. Samples that ended at the root (no stack at all) are written as
+ * the frame "[request]".
  */
 #include <inttypes.h>
 #include <string.h>
 
+#include "internal.h"
 #include "report.h"
 
-/* Appends a function name as one collapsed frame. */
-static void collapsed_put_frame(struct rp_buffer *out, const char *function)
+/* Appends a frame's function name as one collapsed frame. */
+static void collapsed_put_frame(struct rp_buffer *out, const struct rp_frame *frame)
 {
+    const char *function = frame->function;
+
     for (const char *semicolon; (semicolon = strchr(function, ';'));
          function = semicolon + 1) {
         rp_buffer_put_printable(out, function, (size_t)(semicolon - function),
@@ -26,6 +32,8 @@ static void collapsed_put_frame(struct rp_buffer *out, const char *function)
         rp_buffer_puts(out, ":");
     }
     rp_buffer_put_printable(out, function, strlen(function), "?");
+    if (frame->inlined)
+        rp_buffer_puts(out, RP_INLINED_COLLAPSED_MARK);
 }
 
 /*
@@ -41,7 +49,7 @@ static void collapsed_put_node(struct rp_buffer *out, struct rp_buffer *stack,
 
     if (stack_length > 0)
         rp_buffer_puts(stack, ";");
-    collapsed_put_frame(stack, rp_calltree_frame(tree, node->frame)->function);
+    collapsed_put_frame(stack, rp_calltree_frame(tree, node->frame));
     if (node->self > 0 && stack->data != NULL)
         rp_buffer_printf(out, "%s %" PRIu64 "\n", stack->data, node->self);
     for (node = node->first_child; node != NULL; node = node->next_sibling)

@@ -8,9 +8,9 @@
  *   <script type="application/json" id="reqprof-report">  the JSON report
  *   <script type="application/json" id="reqprof-view">    what the views
  *       need from C: which objects are system libraries (library.c),
- *       which frames are shared between requests (shared.c), and the
- *       folding, threshold and shared-mark shares the text view and
- *       reqprof ls use
+ *       which frames are shared between requests (shared.c), the names
+ *       shown shortened (function_name.c), and the folding, threshold
+ *       and shared-mark shares the text view and reqprof ls use
  *
  * The template marks where each goes with <!--reqprof:NAME-->.
  *
@@ -69,9 +69,50 @@ static void html_put_string_list(struct rp_buffer *out,
         out->failed = true;
 }
 
+/*
+ * Appends [["full name", "as shown"], ...], a pair for each function of the
+ * tree whose name the views shorten, once: the page shows the second and
+ * the whole name on hover. The rule is the text view's, in C alone.
+ */
+static void html_put_short_names(struct rp_buffer *out,
+                                 const struct rp_report *report)
+{
+    struct rp_string_set functions = {0};
+    struct rp_buffer shown;
+    const struct rp_frame *frame;
+    bool first = true;
+
+    rp_buffer_init(&shown);
+    rp_buffer_puts(out, "[");
+    for (uint32_t id = 0; (frame = rp_calltree_frame(report->tree, id)); id++) {
+        size_t known = functions.count;
+
+        if (rp_string_set_add(&functions, frame->function) < known)
+            continue;
+        rp_buffer_reset(&shown);
+        bool shortened = rp_function_name_put_short(&shown, frame->function, "…");
+        if (shown.failed)
+            out->failed = true;
+        if (!shortened)
+            continue;
+        rp_buffer_puts(out, first ? "[" : ", [");
+        first = false;
+        rp_json_put_string(out, frame->function, strlen(frame->function));
+        rp_buffer_puts(out, ", ");
+        rp_json_put_string(out, shown.data, shown.length);
+        rp_buffer_puts(out, "]");
+    }
+    rp_buffer_puts(out, "]");
+    if (functions.failed)
+        out->failed = true;
+    rp_string_set_free(&functions);
+    rp_buffer_free(&shown);
+}
+
 /* What the views need that only C knows, in its script element: which
  * objects are libraries and which frames are shared (folding and the
- * shared nodes' look go by them), and the shares the text view uses. */
+ * shared nodes' look go by them), the names they shorten, and the shares
+ * the text view uses. */
 static void html_put_view(struct rp_buffer *out,
                           const struct rp_report *report,
                           struct rp_buffer *scratch)
@@ -96,6 +137,8 @@ static void html_put_view(struct rp_buffer *out,
     html_put_string_list(scratch, &libraries);
     rp_buffer_puts(scratch, ", \"shared_frames\": ");
     html_put_string_list(scratch, &shared);
+    rp_buffer_puts(scratch, ", \"short_names\": ");
+    html_put_short_names(scratch, report);
     rp_string_set_free(&libraries);
     rp_string_set_free(&shared);
     rp_buffer_puts(scratch, "}");

@@ -7,6 +7,7 @@
  * node starts a line indented by its depth, which keeps the file readable
  * without making it much larger.
  */
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,6 +94,41 @@ static void json_put_ms(struct rp_buffer *out, double milliseconds)
     rp_buffer_put_decimal(out, milliseconds, JSON_MS_DECIMALS);
 }
 
+/* Appends an address of an object, "0x1139", or null if not known. */
+static void json_put_address(struct rp_buffer *out, uint64_t address,
+                             bool known)
+{
+    if (known)
+        rp_buffer_printf(out, "\"0x%" PRIx64 "\"", address);
+    else
+        rp_buffer_puts(out, "null");
+}
+
+/* Appends "objects": what the report knows of the objects its frames
+ * name, one a line. */
+static void json_put_objects(struct rp_buffer *out,
+                             const struct rp_calltree *tree)
+{
+    size_t count;
+    const struct rp_object *objects = rp_calltree_objects(tree, &count);
+
+    rp_buffer_puts(out, ",\n \"objects\": [");
+    for (size_t i = 0; i < count; i++) {
+        rp_buffer_puts(out, i > 0 ? ",\n  {\"name\": " : "\n  {\"name\": ");
+        json_put_optional(out, objects[i].name);
+        rp_buffer_puts(out, ", \"build_id\": ");
+        json_put_optional(out, objects[i].build_id);
+        rp_buffer_puts(out, ", \"text_start\": ");
+        json_put_address(out, objects[i].text_start, true);
+        rp_buffer_puts(out, ", \"text_end\": ");
+        json_put_address(out, objects[i].text_end, true);
+        rp_buffer_puts(out, ", \"text_offset\": ");
+        json_put_address(out, objects[i].text_offset, true);
+        rp_buffer_puts(out, "}");
+    }
+    rp_buffer_puts(out, "]");
+}
+
 /*
  * Appends a node and, recursively, its children. The recursion is as deep
  * as the tree, which the unwinder's frame limit (or, for a tree read from
@@ -114,6 +150,11 @@ static void json_put_node(struct rp_buffer *out, const struct rp_calltree *tree,
         rp_buffer_put_int(out, frame->line);
     else
         rp_buffer_puts(out, "null");
+    /* Only inlined frames have it: most frames are not. */
+    if (frame->inlined)
+        rp_buffer_puts(out, ", \"inlined\": true");
+    rp_buffer_puts(out, ", \"address\": ");
+    json_put_address(out, frame->address, frame->address != 0);
     rp_buffer_puts(out, ", \"total\": ");
     rp_buffer_put_uint(out, node->total);
     rp_buffer_puts(out, ", \"self\": ");
@@ -292,6 +333,7 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
         json_put_attribution(out, report);
     if (report->wait_count > 0)
         json_put_waits(out, report);
+    json_put_objects(out, report->tree);
     rp_buffer_puts(out, ",\n \"root\": ");
     json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);
     rp_buffer_puts(out, ",\n \"timeline\": ");

@@ -8,7 +8,7 @@
  *      └─ 203.0 handle_request  test_server.c:88
  *         ├─ 200.0 burn_alpha  test_server.c:40
  *         │  ├─ 150.0 [self]
- *         │  └─ 50.0 burn_beta  test_server.c:52
+ *         │  └─ 50.0 burn_beta [inlined]  test_server.c:52
  *         └─ 3.0 [self]
  *
  * Under each node (or fold) the renderer first gathers the lines to print,
@@ -40,37 +40,24 @@
 /* Where the header's right column starts: after "...2026-11-21 13:16:00". */
 #define TEXT_HEADER_COLUMN 38
 
-/* ANSI styles, used only when the options ask for colour. */
-#define STYLE_RED "\033[31m"
-#define STYLE_YELLOW "\033[33m"
-#define STYLE_GREEN "\033[32m"
-#define STYLE_BOLD "\033[1m"
-#define STYLE_DIM "\033[2m"
-#define STYLE_RESET "\033[0m"
-
-/* The characters that draw the tree and the header, in one character set. */
-struct text_glyphs {
-    const char *branch;      /* before a node that has later siblings */
-    const char *last_branch; /* before a node that has none */
-    const char *vertical;    /* margin below a node with later siblings */
-    const char *blank;       /* margin below a node without */
-    const char *arrow;       /* between the request and its status */
-    const char *replacement; /* for bytes that must not be printed */
+static const struct rp_text_glyphs unicode_glyphs = {
+    "├─ ", "└─ ", "│  ", "   ", "→", RP_UTF8_REPLACEMENT, "…",
 };
 
-static const struct text_glyphs unicode_glyphs = {
-    "├─ ", "└─ ", "│  ", "   ", "→", RP_UTF8_REPLACEMENT,
+static const struct rp_text_glyphs ascii_glyphs = {
+    "|- ", "`- ", "|  ", "   ", "->", "?", "...",
 };
 
-static const struct text_glyphs ascii_glyphs = {
-    "|- ", "`- ", "|  ", "   ", "->", "?",
-};
+const struct rp_text_glyphs *rp_text_glyphs(bool unicode)
+{
+    return unicode ? &unicode_glyphs : &ascii_glyphs;
+}
 
 /* One rendering in progress. */
 struct text_renderer {
     struct rp_buffer *out;            /* where the text goes */
     const struct rp_calltree *tree;   /* the report's tree */
-    const struct text_glyphs *glyphs; /* Unicode or ASCII */
+    const struct rp_text_glyphs *glyphs; /* Unicode or ASCII */
     bool color;                       /* add ANSI styles */
     bool fold_libraries;              /* fold runs of library frames */
     const char *program;              /* the report's program, for folding */
@@ -79,6 +66,7 @@ struct text_renderer {
     double threshold_samples;         /* lines under this are left out */
     uint64_t frames_left_out;         /* nodes not printed for it */
     struct rp_buffer margin;          /* what precedes the current branch */
+    struct rp_buffer name;            /* the function's name as shown */
 };
 
 /* What one line under a node or a fold stands for. */
@@ -155,47 +143,72 @@ static void text_put_time(struct text_renderer *renderer, uint64_t samples)
 
     /* pyinstrument's thresholds: the eye goes to the red lines first. */
     if (share >= 0.6)
-        text_style(renderer, STYLE_RED);
+        text_style(renderer, RP_STYLE_RED);
     else if (share >= 0.2)
-        text_style(renderer, STYLE_YELLOW);
+        text_style(renderer, RP_STYLE_YELLOW);
     else if (share >= 0.05)
-        text_style(renderer, STYLE_GREEN);
+        text_style(renderer, RP_STYLE_GREEN);
     else
-        text_style(renderer, STYLE_DIM);
+        text_style(renderer, RP_STYLE_DIM);
     rp_buffer_put_decimal(renderer->out,
                           (double)samples * renderer->interval_ms,
                           TEXT_MS_DECIMALS);
-    text_style(renderer, STYLE_RESET);
+    text_style(renderer, RP_STYLE_RESET);
     rp_buffer_puts(renderer->out, " ");
 }
 
-/* Appends "function  location": the source file if known, else the object.
- * A shared frame is not one of the request's functions: it is drawn as the
- * other synthetic lines are, not bold. */
-static void text_put_frame(struct text_renderer *renderer,
-                           const struct rp_frame *frame)
+void rp_text_put_frame(struct rp_buffer *out, struct rp_buffer *scratch,
+                       const struct rp_frame *frame, bool color,
+                       const struct rp_text_glyphs *glyphs)
 {
-    text_style(renderer, rp_frame_is_shared(frame) ? STYLE_DIM : STYLE_BOLD);
-    text_puts_printable(renderer, frame->function);
-    text_style(renderer, STYLE_RESET);
+    const char *replacement = glyphs->replacement;
+
+    if (color)
+        rp_buffer_puts(out, rp_frame_is_shared(frame) ? RP_STYLE_DIM
+                                                      : RP_STYLE_BOLD);
+    rp_buffer_reset(scratch);
+    rp_function_name_put_short(scratch, frame->function, glyphs->ellipsis);
+    if (scratch->failed)
+        out->failed = true;
+    else if (scratch->length > 0)
+        rp_buffer_put_printable(out, scratch->data, scratch->length, replacement);
+    if (color)
+        rp_buffer_puts(out, RP_STYLE_RESET);
+    if (frame->inlined) {
+        if (color)
+            rp_buffer_puts(out, RP_STYLE_DIM);
+        rp_buffer_puts(out, " " RP_INLINED_MARK);
+        if (color)
+            rp_buffer_puts(out, RP_STYLE_RESET);
+    }
     if (frame->file == NULL && frame->object == NULL)
         return;
-    rp_buffer_puts(renderer->out, "  ");
-    text_style(renderer, STYLE_DIM);
+    rp_buffer_puts(out, "  ");
+    if (color)
+        rp_buffer_puts(out, RP_STYLE_DIM);
     if (frame->file != NULL) {
         const char *slash = strrchr(frame->file, '/');
         bool is_long = strlen(frame->file) > TEXT_PATH_SHORT;
+        const char *shown = is_long && slash ? slash + 1 : frame->file;
 
-        text_puts_printable(renderer,
-                            is_long && slash ? slash + 1 : frame->file);
+        rp_buffer_put_printable(out, shown, strlen(shown), replacement);
         if (frame->line > 0) {
-            rp_buffer_puts(renderer->out, ":");
-            rp_buffer_put_int(renderer->out, frame->line);
+            rp_buffer_puts(out, ":");
+            rp_buffer_put_int(out, frame->line);
         }
     } else {
-        text_puts_printable(renderer, frame->object);
+        rp_buffer_put_printable(out, frame->object, strlen(frame->object),
+                                replacement);
     }
-    text_style(renderer, STYLE_RESET);
+    if (color)
+        rp_buffer_puts(out, RP_STYLE_RESET);
+}
+
+static void text_put_frame(struct text_renderer *renderer,
+                           const struct rp_frame *frame)
+{
+    rp_text_put_frame(renderer->out, &renderer->name, frame, renderer->color,
+                      renderer->glyphs);
 }
 
 /* Starts a tree line: the margin, then the branch to this node. */
@@ -284,15 +297,6 @@ static void fold_gather(const struct text_renderer *renderer,
     }
 }
 
-static uint64_t subtree_size(const struct rp_calltree_node *node)
-{
-    uint64_t size = 1;
-
-    for (node = node->first_child; node; node = node->next_sibling)
-        size += subtree_size(node);
-    return size;
-}
-
 /* Heaviest first; among equals, [self] last and the rest as found. */
 static int item_compare(const void *a, const void *b)
 {
@@ -325,7 +329,7 @@ static void items_select(struct text_renderer *renderer,
             continue;
         }
         if (item->kind != ITEM_SELF)
-            renderer->frames_left_out += subtree_size(item->node);
+            renderer->frames_left_out += rp_calltree_subtree_size(item->node);
     }
     if (kept == 1 && list->items[0].kind == ITEM_SELF)
         kept = 0;
@@ -417,7 +421,7 @@ static void text_fold(struct text_renderer *renderer,
     items_push(&list, ITEM_SELF, NULL, fold.self);
     text_line_start(renderer, last);
     text_put_time(renderer, node->total);
-    text_style(renderer, STYLE_DIM);
+    text_style(renderer, RP_STYLE_DIM);
     rp_buffer_puts(renderer->out, "[");
     rp_buffer_put_uint(renderer->out, fold.frames);
     rp_buffer_puts(renderer->out, " frames hidden]");
@@ -425,7 +429,7 @@ static void text_fold(struct text_renderer *renderer,
         rp_buffer_puts(renderer->out, i == 0 ? " " : ", ");
         text_puts_printable(renderer, fold.objects.items[i]);
     }
-    text_style(renderer, STYLE_RESET);
+    text_style(renderer, RP_STYLE_RESET);
     rp_buffer_puts(renderer->out, "\n");
     if (fold.objects.failed)
         renderer->out->failed = true;
@@ -494,14 +498,14 @@ static void text_shared(struct text_renderer *renderer,
     if (report->shared_samples == 0)
         return;
     rp_buffer_puts(out, "Shared:  ");
-    text_style(renderer, marked ? STYLE_YELLOW : STYLE_DIM);
+    text_style(renderer, marked ? RP_STYLE_YELLOW : RP_STYLE_DIM);
     rp_buffer_put_decimal(out, (double)report->shared_samples *
                                    report->interval_ms, TEXT_MS_DECIMALS);
     rp_buffer_puts(out, " ms (");
     rp_buffer_put_decimal(out, 100 * rp_shared_share(report->shared_samples,
                                                      report->samples), 1);
     rp_buffer_puts(out, "%)");
-    text_style(renderer, STYLE_RESET);
+    text_style(renderer, RP_STYLE_RESET);
     rp_buffer_puts(out, " under [shared: N requests]: the bytes could not tell "
                         "which of N requests\n"
                         TEXT_HEADER_INDENT "this work was for, so its samples "
@@ -611,7 +615,7 @@ int rp_render_text(const struct rp_report *report,
     struct text_renderer renderer = {
         .out = out,
         .tree = report->tree,
-        .glyphs = options->unicode ? &unicode_glyphs : &ascii_glyphs,
+        .glyphs = rp_text_glyphs(options->unicode),
         .color = options->color,
         .fold_libraries = options->fold_libraries,
         .program = report->program,
@@ -621,6 +625,7 @@ int rp_render_text(const struct rp_report *report,
     };
 
     rp_buffer_init(&renderer.margin);
+    rp_buffer_init(&renderer.name);
     text_header(&renderer, report);
     text_root(&renderer, report);
     text_footer(&renderer, options->threshold);
@@ -628,5 +633,6 @@ int rp_render_text(const struct rp_report *report,
     if (renderer.margin.failed)
         out->failed = true;
     rp_buffer_free(&renderer.margin);
+    rp_buffer_free(&renderer.name);
     return out->failed ? -1 : 0;
 }

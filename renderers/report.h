@@ -229,15 +229,19 @@ int rp_render_text(const struct rp_report *report,
                    struct rp_buffer *out);
 
 /*
- * What the JSON rendering's "format" and "version" members say. Version 4
- * is version 3 with "reqprof", the version of reqprof that recorded the
+ * What the JSON rendering's "format" and "version" members say. Version 5
+ * is version 4 with "objects" (each object's build ID and executable
+ * segment) and each node's "address", for the exports that read the code
+ * again (pprof), with "inlined": true on the nodes of inlined calls, and
+ * "waits" (what the request waited on) in a report that has any.
+ * Version 4 is version 3 with "reqprof", the version of reqprof that recorded the
  * report, and "attribution" only in a report with shared samples (version
  * 3 had it in every report, and version 2 in none, since a reader of
  * version 2 must refuse by its version, rather than misread, a report
  * whose samples are not all its own).
  */
 #define RP_REPORT_JSON_FORMAT "reqprof-report"
-#define RP_REPORT_JSON_VERSION 4
+#define RP_REPORT_JSON_VERSION 5
 
 /* Renders the report as JSON (docs/report-format.md). Returns 0 or -1. */
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out);
@@ -257,10 +261,74 @@ int rp_render_html(const struct rp_report *report, struct rp_buffer *out);
 int rp_render_pprof(const struct rp_report *report, struct rp_buffer *out);
 
 /*
+ * A pprof profile of many requests (reqprof merge --to pprof), in which
+ * each sample keeps its own request's labels (method, path, route,
+ * status, request id), so that pprof -tagfocus splits it again. Add each
+ * request's report, then write the profile once: whole gives what is said
+ * of them all (start, duration, interval, program). rp_render_pprof is
+ * this for one request.
+ */
+struct rp_pprof;
+/* NULL when out of memory. */
+struct rp_pprof *rp_pprof_new(void);
+/* Adds report's samples; it need not outlive the call. 0, or -1 when out
+ * of memory (the profile then fails to write). */
+int rp_pprof_add(struct rp_pprof *pprof, const struct rp_report *report);
+/* Writes the profile.proto message, not compressed. 0, or -1. */
+int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
+                   struct rp_buffer *out);
+/* NULL is allowed. */
+void rp_pprof_free(struct rp_pprof *pprof);
+
+/*
  * Renders the report as collapsed stacks, "frame;frame;frame count" per
  * line, for flamegraph.pl and speedscope. Returns 0 or -1.
  */
 int rp_render_collapsed(const struct rp_report *report, struct rp_buffer *out);
+
+/*
+ * Renders the report in speedscope's own JSON file format: an evented
+ * profile from the timeline, so that its Time Order view shows the
+ * request in the order it ran, or a sampled one from the tree when the
+ * report has no timeline. Returns 0 or -1.
+ */
+int rp_render_speedscope(const struct rp_report *report,
+                         struct rp_buffer *out);
+
+/*
+ * Two reports side by side, for reqprof diff (render_diff.c): a and b are
+ * one request's reports or sums of several (their requests say how many).
+ * Each view is one tree, the union of both, whose lines give A's time,
+ * B's and B - A in ms.
+ */
+struct rp_diff {
+    const struct rp_report *a, *b;
+    const char *a_label, *b_label; /* what each side was made of, for the
+                                    * header: file or directory names */
+    /* Times are each side's totals over its requests (averages), as
+     * sides of different numbers of requests are compared; otherwise
+     * totals. The views say which. */
+    bool per_request;
+};
+
+/*
+ * Renders the diff as text: a header naming both sides, then the tree,
+ * lines under options->threshold of the larger side's request on both
+ * sides left out and counted; options' unicode and color as
+ * in rp_render_text (red: B takes longer, green: less). Library frames are
+ * not folded. Returns 0, or -1 if the buffer failed.
+ */
+int rp_render_diff_text(const struct rp_diff *diff,
+                        const struct rp_text_options *options,
+                        struct rp_buffer *out);
+
+/*
+ * Renders the diff as a self-contained HTML page (no script): the same
+ * lines as the text, each subtree folding, with a bar for each difference.
+ * Returns 0, or -1 if the buffer failed.
+ */
+int rp_render_diff_html(const struct rp_diff *diff, double threshold,
+                        struct rp_buffer *out);
 
 /* The formats a report is rendered in; rp_formats describes each. */
 enum rp_format {
@@ -269,6 +337,7 @@ enum rp_format {
     RP_FORMAT_HTML,
     RP_FORMAT_PPROF,
     RP_FORMAT_COLLAPSED,
+    RP_FORMAT_SPEEDSCOPE,
     RP_FORMAT_COUNT
 };
 

@@ -10,13 +10,22 @@
  * An address outside every known object usually means a library was loaded
  * after the last look at the mappings: they are re-read, at most once a
  * second, before the address is given up on.
+ *
+ * Calls the compiler inlined are read from the DWARF once per function of
+ * the server's own code (DW_TAG_inlined_subroutine, nested; the function's
+ * DIE is found in an index of its compilation unit's functions): the
+ * function's code is cut into spans, each the code of one inlined call or
+ * of the function itself, so an address's chain of inlined calls costs a
+ * binary search. An inlined call is named the first time it is sampled.
  */
 #include "symbolizer.h"
 
+#include <dwarf.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <link.h>
+#include <stddef.h>
 #include <sys/auxv.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,21 +64,108 @@ struct symbol_ranges {
     size_t capacity;
 };
 
+/* The longest build ID kept, in bytes (GNU ld's are 20: SHA-1). */
+#define BUILD_ID_MAX 64
+
+/* An object's facts plus the storage of its strings, and the load bias
+ * that turns the process's addresses into the object's own. */
+struct symbol_object {
+    struct rp_object object;
+    uint64_t bias;
+    struct symbol_object *next; /* every object, for finding and freeing */
+    char text[];                /* name and build ID: NUL-separated */
+};
+
+/* Marks no inlined call: the function's own code. */
+#define SYMBOL_NOT_INLINED UINT32_MAX
+/* Inlined calls read per function, and inlined calls nested in one
+ * another that an address is shown with: beyond, the outer ones stand
+ * for the code (bounded work and memory for code generated en masse). */
+#define SYMBOL_INLINED_CALLS_MAX 4096
+#define SYMBOL_INLINED_DEPTH_MAX (RP_SYMBOLIZER_FRAMES_MAX - 1)
+
+/* One call the compiler inlined into a function. */
+struct symbol_inlined_call {
+    Dwarf_Die die;          /* its DW_TAG_inlined_subroutine */
+    uint32_t caller;        /* the inlined call it is in (always an earlier
+                             * one), or SYMBOL_NOT_INLINED */
+    struct rp_frame *frame; /* named when first sampled; NULL till then */
+    bool unnamed;           /* it has no name: its code is its caller's */
+};
+
+/* From start up to the next span's start, the code is call's. */
+struct symbol_inlined_span {
+    uint64_t start;
+    uint32_t call; /* index in calls, or SYMBOL_NOT_INLINED */
+};
+
+/* What a function holds of inlined calls. */
+struct symbol_inlined {
+    struct symbol_inlined_call *calls;
+    uint32_t call_count;
+    struct symbol_inlined_span *spans; /* by start */
+    size_t span_count;
+    size_t span_capacity;
+};
+
 /* A frame plus the storage of its strings. */
 struct symbol_frame {
     struct rp_frame frame;
     struct symbol_frame *next; /* every frame, for freeing */
+    struct symbol_inlined *inlined; /* a function's inlined calls, or NULL */
     char text[];               /* function, object, file: NUL-separated */
+};
+
+/* What a lookup gives when there is no memory for a frame. */
+static const struct rp_frame symbolizer_out_of_memory = {.function = "[out of memory]"};
+
+/* The symbol_frame that holds frame, one of the symbolizer's own. */
+static struct symbol_frame *symbol_frame_of(const struct rp_frame *frame)
+{
+    return (struct symbol_frame *)((char *)frame - offsetof(struct symbol_frame, frame));
+}
+
+static void inlined_free(struct symbol_inlined *inlined)
+{
+    if (inlined == NULL)
+        return;
+    rp_heap_free(inlined->calls);
+    rp_heap_free(inlined->spans);
+    rp_heap_free(inlined);
+}
+
+/* One range of a function's code in a compilation unit, and its DIE. */
+struct symbol_unit_function {
+    uint64_t low;   /* DWARF addresses, [low, high) */
+    uint64_t high;
+    Dwarf_Die die;  /* its DW_TAG_subprogram */
+};
+
+/*
+ * The functions of a compilation unit whose code was sampled, by address,
+ * read in one walk of the unit the first time one of its functions is
+ * named: finding each function's DIE by a walk of its own cost a walk of
+ * the unit per function (264 µs more per function of a unit of 3000).
+ */
+struct symbol_unit {
+    const void *key;                        /* the unit DIE's place in the
+                                             * DWARF data */
+    struct symbol_unit_function *functions; /* by low */
+    size_t count;
+    size_t capacity;
+    struct symbol_unit *next;               /* the unit read before */
 };
 
 struct rp_symbolizer {
     Dwfl *dwfl;                    /* NULL without libdw */
+    struct symbol_unit *units;     /* units read, latest used first */
     struct symbol_ranges functions; /* code address → frame, by range */
     struct symbol_map by_address;  /* looked-up address → frame, outside
                                     * every range */
     struct symbol_map by_function; /* function entry address → frame */
     struct rp_frame *vdso_frame;   /* every address in the vDSO */
     struct symbol_frame *frames;
+    struct symbol_object *objects;
     time_t mappings_read_at;       /* when the mappings were last read */
     char program[PATH_MAX];        /* this process's executable */
 };
@@ -329,18 +425,31 @@ void rp_symbolizer_free(struct rp_symbolizer *symbolizer)
     rp_heap_free(symbolizer->functions.items);
     symbol_map_free(&symbolizer->by_address);
     symbol_map_free(&symbolizer->by_function);
+    for (struct symbol_unit *unit = symbolizer->units, *next; unit; unit = next) {
+        next = unit->next;
+        rp_heap_free(unit->functions);
+        rp_heap_free(unit);
+    }
     for (struct symbol_frame *frame = symbolizer->frames, *next; frame; frame = next) {
         next = frame->next;
+        inlined_free(frame->inlined);
         rp_heap_free(frame);
+    }
+    for (struct symbol_object *object = symbolizer->objects, *next; object;
+         object = next) {
+        next = object->next;
+        rp_heap_free(object);
     }
     rp_heap_free(symbolizer);
 }
 
-/* Makes a frame owning copies of its strings (object and file may be NULL). */
+/* Makes a frame owning copies of its strings (object and file may be
+ * NULL); address is its entry in its object, 0 when unknown. */
 static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
                                              const char *function,
                                              const char *object,
-                                             const char *file, int line)
+                                             const char *file, int line,
+                                             uint64_t address)
 {
     size_t function_size = strlen(function) + 1;
     size_t object_size = object ? strlen(object) + 1 : 0;
@@ -356,6 +465,9 @@ static struct rp_frame *symbolizer_new_frame(struct rp_symbolizer *symbolizer,
     text += object_size;
     frame->frame.file = file ? memcpy(text, file, file_size) : NULL;
     frame->frame.line = line;
+    frame->frame.address = address;
+    frame->frame.inlined = false;
+    frame->inlined = NULL;
     frame->next = symbolizer->frames;
     symbolizer->frames = frame;
     return &frame->frame;
@@ -372,6 +484,467 @@ static const char *symbolizer_object_name(Dwfl_Module *module)
     return slash ? slash + 1 : name;
 }
 
+const struct rp_object *rp_symbolizer_object(const struct rp_symbolizer *symbolizer,
+                                             const char *name)
+{
+    for (const struct symbol_object *object = symbolizer->objects; object;
+         object = object->next)
+        if (strcmp(object->object.name, name) == 0)
+            return &object->object;
+    return NULL;
+}
+
+/* Writes the module's build ID into out (room for 2 * BUILD_ID_MAX + 1
+ * bytes) as lowercase hex; "" when it has none. */
+static void symbolizer_build_id(Dwfl_Module *module, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *bytes;
+    GElf_Addr note_address;
+    int length = RP_ISOLATED(dwfl_module_build_id)(module, &bytes, &note_address);
+
+    if (length > BUILD_ID_MAX)
+        length = 0;
+    for (int i = 0; i < length; i++) {
+        out[2 * i] = hex[bytes[i] >> 4];
+        out[2 * i + 1] = hex[bytes[i] & 0xf];
+    }
+    out[length > 0 ? 2 * length : 0] = '\0';
+}
+
+/* Reads the module's executable segment (the first loadable one that is
+ * executable) into object, and its load bias into *bias. */
+static void symbolizer_text_segment(Dwfl_Module *module,
+                                    struct rp_object *object, uint64_t *bias)
+{
+    GElf_Addr load_bias = 0;
+    Elf *elf = RP_ISOLATED(dwfl_module_getelf)(module, &load_bias);
+    size_t count = 0;
+
+    *bias = load_bias;
+    if (elf == NULL || RP_ISOLATED(elf_getphdrnum)(elf, &count) != 0)
+        return;
+    for (size_t i = 0; i < count; i++) {
+        GElf_Phdr header;
+
+        if (RP_ISOLATED(gelf_getphdr)(elf, (int)i, &header) != NULL &&
+            header.p_type == PT_LOAD && (header.p_flags & PF_X)) {
+            object->text_start = header.p_vaddr;
+            object->text_end = header.p_vaddr + header.p_memsz;
+            object->text_offset = header.p_offset;
+            return;
+        }
+    }
+}
+
+/* The facts of the module named name, read the first time it is asked
+ * for; NULL when out of memory. */
+static struct symbol_object *symbolizer_object(struct rp_symbolizer *symbolizer,
+                                               Dwfl_Module *module,
+                                               const char *name)
+{
+    char build_id[2 * BUILD_ID_MAX + 1];
+    struct symbol_object *object =
+        (struct symbol_object *)rp_symbolizer_object(symbolizer, name);
+
+    if (object != NULL)
+        return object;
+    symbolizer_build_id(module, build_id);
+    size_t name_size = strlen(name) + 1, build_id_size = strlen(build_id) + 1;
+    object = rp_heap_calloc(1, sizeof *object + name_size + build_id_size);
+    if (object == NULL)
+        return NULL;
+    object->object.name = memcpy(object->text, name, name_size);
+    if (build_id[0] != '\0')
+        object->object.build_id =
+            memcpy(object->text + name_size, build_id, build_id_size);
+    symbolizer_text_segment(module, &object->object, &object->bias);
+    object->next = symbolizer->objects;
+    symbolizer->objects = object;
+    return object;
+}
+
+/* DIE levels (namespaces, classes, blocks) read down to at most. */
+#define SYMBOL_DIE_LEVEL_MAX 64
+
+/* One address range of an inlined call, while a function's spans are made. */
+struct inlined_range {
+    uint64_t low;   /* process addresses, [low, high) */
+    uint64_t high;
+    uint32_t call;  /* index in the function's calls */
+    uint32_t depth; /* inlined calls it is nested in */
+};
+
+/* A function's inlined calls being read. */
+struct inlined_reading {
+    struct symbol_inlined *inlined;
+    struct inlined_range *ranges;
+    size_t range_count;
+    size_t range_capacity;
+    Dwarf_Addr bias;  /* process address - DWARF address */
+    bool failed;      /* out of memory: the function gets none */
+};
+
+/* Adds the ranges of the functions among parent's children (in
+ * namespaces and classes too, not inside functions) to unit. */
+static void unit_add_functions(struct symbol_unit *unit, Dwarf_Die *parent,
+                               int level, bool *failed)
+{
+    Dwarf_Die child;
+    if (level > SYMBOL_DIE_LEVEL_MAX || RP_ISOLATED(dwarf_child)(parent, &child) != 0)
+        return;
+    do {
+        switch (RP_ISOLATED(dwarf_tag)(&child)) {
+        case DW_TAG_subprogram: {
+            Dwarf_Addr base, low, high;
+            ptrdiff_t offset = 0;
+            while (!*failed && (offset = RP_ISOLATED(dwarf_ranges)(
+                                    &child, offset, &base, &low, &high)) > 0) {
+                if (low >= high)
+                    continue;
+                if (unit->count == unit->capacity) {
+                    size_t capacity = unit->capacity ? unit->capacity * 2 : 64;
+                    struct symbol_unit_function *functions = rp_heap_realloc(
+                        unit->functions, capacity * sizeof *functions);
+                    if (functions == NULL) {
+                        *failed = true;
+                        return;
+                    }
+                    unit->functions = functions;
+                    unit->capacity = capacity;
+                }
+                unit->functions[unit->count++] =
+                    (struct symbol_unit_function){low, high, child};
+            }
+            break;
+        }
+        case DW_TAG_namespace:
+        case DW_TAG_class_type:
+        case DW_TAG_structure_type:
+        case DW_TAG_union_type:
+            unit_add_functions(unit, &child, level + 1, failed);
+            break;
+        default:
+            break;
+        }
+    } while (!*failed && RP_ISOLATED(dwarf_siblingof)(&child, &child) == 0);
+}
+
+static int unit_function_compare(const void *a, const void *b)
+{
+    const struct symbol_unit_function *x = a, *y = b;
+    return (x->low > y->low) - (x->low < y->low);
+}
+
+/* The functions of the unit whose DIE is unit_die, read the first time;
+ * NULL when out of memory. The unit found is moved to the front. */
+static struct symbol_unit *symbolizer_unit(struct rp_symbolizer *symbolizer,
+                                           Dwarf_Die *unit_die)
+{
+    for (struct symbol_unit **link = &symbolizer->units; *link; link = &(*link)->next) {
+        struct symbol_unit *unit = *link;
+        if (unit->key == unit_die->addr) {
+            *link = unit->next;
+            unit->next = symbolizer->units;
+            symbolizer->units = unit;
+            return unit;
+        }
+    }
+    struct symbol_unit *unit = rp_heap_calloc(1, sizeof *unit);
+    bool failed = false;
+    if (unit == NULL)
+        return NULL;
+    unit->key = unit_die->addr;
+    unit_add_functions(unit, unit_die, 0, &failed);
+    if (failed) {
+        rp_heap_free(unit->functions);
+        rp_heap_free(unit);
+        return NULL;
+    }
+    qsort(unit->functions, unit->count, sizeof *unit->functions,
+          unit_function_compare);
+    unit->next = symbolizer->units;
+    symbolizer->units = unit;
+    return unit;
+}
+
+/* The DIE of the function of unit whose code holds pc (a DWARF address). */
+static bool unit_find_function(const struct symbol_unit *unit, Dwarf_Addr pc,
+                               Dwarf_Die *found)
+{
+    size_t low = 0, high = unit->count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (unit->functions[middle].low <= pc)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    /* Functions do not overlap, but a nested one (GNU C) lies within its
+     * parent's range: the latest start holding pc is the innermost. */
+    for (size_t i = low; i > 0; i--)
+        if (pc < unit->functions[i - 1].high) {
+            *found = unit->functions[i - 1].die;
+            return true;
+        } else if (low - i >= 8) {
+            break;
+        }
+    return false;
+}
+
+/* Adds an inlined call, inside caller; its index, or SYMBOL_NOT_INLINED. */
+static uint32_t inlined_add_call(struct inlined_reading *reading, Dwarf_Die *die,
+                                 uint32_t caller)
+{
+    struct symbol_inlined *inlined = reading->inlined;
+    uint32_t count = inlined->call_count;
+    if (count == SYMBOL_INLINED_CALLS_MAX)
+        return SYMBOL_NOT_INLINED;
+    /* Full at 0 and at each power of two: doubled. */
+    if ((count & (count - 1)) == 0) {
+        struct symbol_inlined_call *calls = rp_heap_realloc(
+            inlined->calls, (count ? count * 2 : 1) * sizeof *calls);
+        if (calls == NULL) {
+            reading->failed = true;
+            return SYMBOL_NOT_INLINED;
+        }
+        inlined->calls = calls;
+    }
+    inlined->calls[count] = (struct symbol_inlined_call){.die = *die, .caller = caller};
+    inlined->call_count++;
+    return count;
+}
+
+static void inlined_add_range(struct inlined_reading *reading, uint64_t low,
+                              uint64_t high, uint32_t call, uint32_t depth)
+{
+    if (low >= high)
+        return;
+    if (reading->range_count == reading->range_capacity) {
+        size_t capacity = reading->range_capacity ? reading->range_capacity * 2 : 16;
+        struct inlined_range *ranges =
+            rp_heap_realloc(reading->ranges, capacity * sizeof *ranges);
+        if (ranges == NULL) {
+            reading->failed = true;
+            return;
+        }
+        reading->ranges = ranges;
+        reading->range_capacity = capacity;
+    }
+    reading->ranges[reading->range_count++] =
+        (struct inlined_range){low, high, call, depth};
+}
+
+/* Reads the inlined calls among parent's children (and theirs, through
+ * lexical blocks), depth inlined calls deep, inside caller. */
+static void inlined_gather(struct inlined_reading *reading, Dwarf_Die *parent,
+                           uint32_t caller, uint32_t depth, int level)
+{
+    Dwarf_Die child;
+    if (level > SYMBOL_DIE_LEVEL_MAX || depth >= SYMBOL_INLINED_DEPTH_MAX ||
+        RP_ISOLATED(dwarf_child)(parent, &child) != 0)
+        return;
+    do {
+        int tag = RP_ISOLATED(dwarf_tag)(&child);
+        if (tag == DW_TAG_lexical_block) {
+            inlined_gather(reading, &child, caller, depth, level + 1);
+        } else if (tag == DW_TAG_inlined_subroutine) {
+            uint32_t call = inlined_add_call(reading, &child, caller);
+            if (call == SYMBOL_NOT_INLINED)
+                return;
+            Dwarf_Addr base, start, end;
+            ptrdiff_t offset = 0;
+            while ((offset = RP_ISOLATED(dwarf_ranges)(&child, offset, &base,
+                                                       &start, &end)) > 0)
+                inlined_add_range(reading, start + reading->bias,
+                                  end + reading->bias, call, depth);
+            inlined_gather(reading, &child, call, depth + 1, level + 1);
+        }
+    } while (!reading->failed && RP_ISOLATED(dwarf_siblingof)(&child, &child) == 0);
+}
+
+/* By start; at one start the outer call first, and the longer range. */
+static int inlined_range_compare(const void *a, const void *b)
+{
+    const struct inlined_range *x = a, *y = b;
+    if (x->low != y->low)
+        return x->low < y->low ? -1 : 1;
+    if (x->depth != y->depth)
+        return x->depth < y->depth ? -1 : 1;
+    return (x->high < y->high) - (x->high > y->high);
+}
+
+/* Says that from start on the code is call's (SYMBOL_NOT_INLINED: the
+ * function's own). Starts come in order. */
+static void inlined_span_from(struct inlined_reading *reading, uint64_t start,
+                              uint32_t call)
+{
+    struct symbol_inlined *inlined = reading->inlined;
+    struct symbol_inlined_span *last =
+        inlined->span_count > 0 ? &inlined->spans[inlined->span_count - 1] : NULL;
+    if (last != NULL && last->start == start) {
+        last->call = call;
+        return;
+    }
+    if (last != NULL ? last->call == call : call == SYMBOL_NOT_INLINED)
+        return;
+    if (inlined->span_count == inlined->span_capacity) {
+        size_t capacity = inlined->span_capacity ? inlined->span_capacity * 2 : 16;
+        struct symbol_inlined_span *spans =
+            rp_heap_realloc(inlined->spans, capacity * sizeof *spans);
+        if (spans == NULL) {
+            reading->failed = true;
+            return;
+        }
+        inlined->spans = spans;
+        inlined->span_capacity = capacity;
+    }
+    inlined->spans[inlined->span_count++] = (struct symbol_inlined_span){start, call};
+}
+
+/*
+ * Cuts the function's code into spans from the ranges read: each address
+ * goes to the innermost call whose ranges hold it. Ranges nest (a call's
+ * code lies within its caller's), so one sweep in order of address, with
+ * the calls open at that address on a stack, does it. A range reaching out
+ * of the one it starts in (DWARF that does not nest) is cut at its end.
+ */
+static void inlined_make_spans(struct inlined_reading *reading)
+{
+    struct inlined_range *open[SYMBOL_INLINED_DEPTH_MAX];
+    size_t top = 0;
+    qsort(reading->ranges, reading->range_count, sizeof *reading->ranges,
+          inlined_range_compare);
+    for (size_t i = 0; i <= reading->range_count; i++) {
+        struct inlined_range *range = i < reading->range_count ? &reading->ranges[i] : NULL;
+        /* The calls that end before this range starts (all, at the end). */
+        while (top > 0 && (range == NULL || open[top - 1]->high <= range->low)) {
+            top--;
+            inlined_span_from(reading, open[top]->high,
+                              top > 0 ? open[top - 1]->call : SYMBOL_NOT_INLINED);
+        }
+        if (range == NULL || top == SYMBOL_INLINED_DEPTH_MAX)
+            continue;
+        if (top > 0 && range->high > open[top - 1]->high)
+            range->high = open[top - 1]->high;
+        if (range->low >= range->high)
+            continue;
+        inlined_span_from(reading, range->low, range->call);
+        open[top++] = range;
+    }
+}
+
+/*
+ * The calls inlined into the function that starts at entry in module, or
+ * NULL: none, no DWARF for it, or no memory. Reads the function's DIE
+ * tree once; the calls are named when first sampled.
+ */
+static struct symbol_inlined *symbolizer_read_inlined(struct rp_symbolizer *symbolizer,
+                                                      Dwfl_Module *module,
+                                                      Dwarf_Addr entry)
+{
+    struct inlined_reading reading = {0};
+    Dwarf_Die *unit_die = RP_ISOLATED(dwfl_module_addrdie)(module, entry, &reading.bias);
+    struct symbol_unit *unit =
+        unit_die != NULL ? symbolizer_unit(symbolizer, unit_die) : NULL;
+    Dwarf_Die function;
+    if (unit == NULL || !unit_find_function(unit, entry - reading.bias, &function) ||
+        (reading.inlined = rp_heap_calloc(1, sizeof *reading.inlined)) == NULL)
+        return NULL;
+    inlined_gather(&reading, &function, SYMBOL_NOT_INLINED, 0, 0);
+    if (!reading.failed)
+        inlined_make_spans(&reading);
+    rp_heap_free(reading.ranges);
+    if (reading.failed || reading.inlined->span_count == 0) {
+        inlined_free(reading.inlined);
+        return NULL;
+    }
+    return reading.inlined;
+}
+
+/* The call whose code holds address, or SYMBOL_NOT_INLINED. */
+static uint32_t inlined_call_at(const struct symbol_inlined *inlined,
+                                uint64_t address)
+{
+    size_t low = 0, high = inlined->span_count;
+    while (low < high) {
+        size_t middle = low + (high - low) / 2;
+        if (inlined->spans[middle].start <= address)
+            low = middle + 1;
+        else
+            high = middle;
+    }
+    return low > 0 ? inlined->spans[low - 1].call : SYMBOL_NOT_INLINED;
+}
+
+/*
+ * The frame of an inlined call, named the first time it is asked for: by
+ * its function's linkage name, demangled, else its plain name, where it is
+ * declared. NULL when it has no name (or no memory): its code then shows
+ * as its caller's.
+ */
+static struct rp_frame *symbolizer_inlined_frame(struct rp_symbolizer *symbolizer,
+                                                 struct symbol_inlined_call *call,
+                                                 const char *object)
+{
+    static const unsigned name_attributes[] = {
+        DW_AT_linkage_name, DW_AT_MIPS_linkage_name, DW_AT_name};
+    if (call->frame != NULL || call->unnamed)
+        return call->frame;
+    const char *name = NULL;
+    Dwarf_Attribute attribute;
+    for (size_t i = 0; name == NULL && i < sizeof name_attributes / sizeof name_attributes[0]; i++)
+        name = RP_ISOLATED(dwarf_formstring)(RP_ISOLATED(dwarf_attr_integrate)(
+            &call->die, name_attributes[i], &attribute));
+    call->unnamed = name == NULL;
+    if (name == NULL)
+        return NULL;
+    int line = 0;
+    const char *file = RP_ISOLATED(dwarf_decl_file)(&call->die);
+    if (file == NULL || RP_ISOLATED(dwarf_decl_line)(&call->die, &line) != 0)
+        line = 0;
+    char *readable = rp_demangle(name);
+    call->frame = symbolizer_new_frame(symbolizer, readable != NULL ? readable : name,
+                                       object, file, line, 0);
+    rp_heap_free(readable);
+    if (call->frame != NULL)
+        call->frame->inlined = true;
+    return call->frame;
+}
+
+/*
+ * Writes the frames of the code at address in function (a frame of this
+ * symbolizer's, or out of memory's) to frames, outermost first: the
+ * function, then each call inlined there, innermost last. Past room, the
+ * outermost are left out. Returns how many (at least 1).
+ */
+static size_t symbolizer_expand(struct rp_symbolizer *symbolizer,
+                                const struct rp_frame *function, uintptr_t address,
+                                const struct rp_frame **frames, size_t room)
+{
+    const struct symbol_frame *owner =
+        function != &symbolizer_out_of_memory ? symbol_frame_of(function) : NULL;
+    const struct rp_frame *innermost_first[SYMBOL_INLINED_DEPTH_MAX + 1];
+    size_t count = 0;
+    if (owner != NULL && owner->inlined != NULL) {
+        struct symbol_inlined *inlined = owner->inlined;
+        for (uint32_t call = inlined_call_at(inlined, address);
+             call != SYMBOL_NOT_INLINED && count < SYMBOL_INLINED_DEPTH_MAX;
+             call = inlined->calls[call].caller) {
+            const struct rp_frame *frame = symbolizer_inlined_frame(
+                symbolizer, &inlined->calls[call], function->object);
+            if (frame != NULL)
+                innermost_first[count++] = frame;
+        }
+    }
+    innermost_first[count++] = function;
+    if (count > room)
+        count = room;
+    for (size_t i = 0; i < count; i++)
+        frames[i] = innermost_first[count - 1 - i];
+    return count;
+}
+
 /* The frame for an address inside a known object. */
 static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
                                            Dwfl_Module *module,
@@ -384,6 +957,10 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
     /* The symbol's size bounds the function, for the range cache. */
     uint64_t size = name != NULL ? symbol.st_size : 0;
     const char *object = symbolizer_object_name(module);
+    /* The object's facts: a frame's address is an address of its object. */
+    struct symbol_object *facts =
+        object != NULL ? symbolizer_object(symbolizer, module, object) : NULL;
+    uint64_t bias = facts != NULL ? facts->bias : 0;
     char unknown[64];
     Dwarf_Addr entry = address;
     if (name == NULL) {
@@ -427,8 +1004,13 @@ static struct rp_frame *symbolizer_resolve(struct rp_symbolizer *symbolizer,
         line = 0;
     char *readable = rp_demangle(name);
     frame = symbolizer_new_frame(symbolizer, readable != NULL ? readable : name, object,
-                                 file, line);
+                                 file, line, facts != NULL ? entry - bias : 0);
     rp_heap_free(readable);
+    /* Inlined calls too only in the server's own code, for the same
+     * reasons; a line says the module has DWARF for the function. */
+    if (frame != NULL && line_info != NULL)
+        symbol_frame_of(frame)->inlined =
+            symbolizer_read_inlined(symbolizer, module, entry);
     if (frame != NULL) {
         (void)symbol_map_put(&symbolizer->by_function, entry, frame);
         if (size > 0)
@@ -471,7 +1053,7 @@ static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
         uintptr_t vdso_start, vdso_size = symbolizer_vdso(&vdso_start);
         if (symbolizer->vdso_frame == NULL) {
             symbolizer->vdso_frame =
-                symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0);
+                symbolizer_new_frame(symbolizer, "[vdso]", "[vdso]", NULL, 0, 0);
             if (symbolizer->vdso_frame != NULL)
                 symbol_ranges_add(&symbolizer->functions, vdso_start,
                                   vdso_start + vdso_size, symbolizer->vdso_frame);
@@ -480,15 +1062,13 @@ static struct rp_frame *symbolizer_unknown(struct rp_symbolizer *symbolizer,
     }
     char name[32];
     snprintf(name, sizeof name, "0x%" PRIxPTR, address);
-    return symbolizer_new_frame(symbolizer, name, NULL, NULL, 0);
+    return symbolizer_new_frame(symbolizer, name, NULL, NULL, 0, 0);
 }
 
-const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
-                                            uintptr_t address,
-                                            bool is_return_address)
+/* The function holding the code at lookup, an exact address. */
+static const struct rp_frame *symbolizer_function_at(struct rp_symbolizer *symbolizer,
+                                                     uintptr_t lookup)
 {
-    static const struct rp_frame out_of_memory = {.function = "[out of memory]"};
-    uintptr_t lookup = is_return_address && address > 0 ? address - 1 : address;
     struct rp_frame *frame = symbol_ranges_find(&symbolizer->functions, lookup);
     if (frame == NULL)
         frame = symbol_map_get(&symbolizer->by_address, lookup);
@@ -507,8 +1087,19 @@ const struct rp_frame *rp_symbolizer_lookup(struct rp_symbolizer *symbolizer,
     frame = module != NULL ? symbolizer_resolve(symbolizer, module, lookup)
                            : symbolizer_unknown(symbolizer, lookup);
     if (frame == NULL)
-        return &out_of_memory;
+        return &symbolizer_out_of_memory;
     if (symbol_ranges_find(&symbolizer->functions, lookup) != frame)
         (void)symbol_map_put(&symbolizer->by_address, lookup, frame);
     return frame;
+}
+
+size_t rp_symbolizer_lookup(struct rp_symbolizer *symbolizer, uintptr_t address,
+                            bool is_return_address, const struct rp_frame **frames,
+                            size_t room)
+{
+    uintptr_t lookup = is_return_address && address > 0 ? address - 1 : address;
+    if (room == 0)
+        return 0;
+    return symbolizer_expand(symbolizer, symbolizer_function_at(symbolizer, lookup),
+                             lookup, frames, room);
 }

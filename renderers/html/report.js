@@ -2,8 +2,8 @@
  * reqprof's HTML report: three views of the report embedded in the page
  * (#reqprof-report, the JSON report itself) with what only the C side
  * knows (#reqprof-view: which objects are system libraries, which frames
- * are shared between requests, and the shares the text view folds and
- * cuts at and reqprof ls marks at).
+ * are shared between requests, the names shown shortened, and the shares
+ * the text view folds and cuts at and reqprof ls marks at).
  *
  * All three views draw one "view tree" built from the report's tree: the
  * same nodes, except that runs of library frames become one fold node
@@ -23,6 +23,10 @@
   const settings = JSON.parse(document.getElementById("reqprof-view").textContent);
   const libraries = new Set(settings.libraries);
   const sharedFrames = new Set(settings.shared_frames);
+  /* Function name -> as the views show it, for names with long template
+   * arguments or parameters (renderers/function_name.c); the whole name
+   * is shown on hover. */
+  const shortNames = new Map(settings.short_names || []);
   const interval = report.interval_ms;
   const rootTotal = report.root.total;
 
@@ -117,6 +121,14 @@
     return view.kind === "node" && view.node.object === null && sharedFrames.has(view.node.function);
   }
 
+  /* A call the compiler inlined: its own frame, in its caller's code. */
+  function isInlined(view) {
+    return view.kind === "node" && view.node.inlined === true;
+  }
+
+  const INLINED_MEANING = "The compiler inlined this call: its code is part of its caller's, " +
+    "and the debug information says which instructions were this function's.";
+
   const SHARED_MEANING = "The bytes could not tell which of N requests this work was for, " +
     "so its samples are split evenly between them: it is not this request's alone.";
 
@@ -175,7 +187,12 @@
     if (view.kind === "self") return "[self]";
     if (view.kind === "fold") return "[" + view.members.length + " frames hidden] " + view.objects.join(", ");
     if (view.node === report.root) return "[request] " + report.request.method + " " + report.request.path;
-    return view.node.function;
+    return shortNames.get(view.node.function) || view.node.function;
+  }
+
+  /* The whole name of a node whose name is shown shortened, or null. */
+  function fullName(view) {
+    return view.kind === "node" && shortNames.has(view.node.function) ? view.node.function : null;
   }
 
   function matches(view) {
@@ -233,6 +250,7 @@
         row.classList.add("shared");
         row.title = SHARED_MEANING;
       }
+      if (fullName(view)) row.title = fullName(view);
     }
     if (matches(view)) row.classList.add("match");
     const bar = element("span", "share-bar");
@@ -250,6 +268,11 @@
     const name = element("span", "name");
     name.append(highlighted(viewName(view)));
     row.append(name);
+    if (isInlined(view)) {
+      const mark = element("span", "inlined-mark", "inlined");
+      mark.title = INLINED_MEANING;
+      row.append(mark);
+    }
     if (view.kind === "node" && view.node !== report.root) row.append(element("span", "location", location(view.node)));
     return row;
   }
@@ -327,6 +350,7 @@
       div.style.top = depth * CELL_HEIGHT + "px";
       div.style.backgroundColor = colour(view);
       if (isShared(view)) div.classList.add("shared");
+      if (isInlined(view)) div.classList.add("inlined");
       div.dataset.key = view.key;
       if (view.kind === "node" && view.node !== report.root) div.dataset.function = view.node.function;
       if (state.query) div.classList.add(matches(view) ? "match" : "dimmed");
@@ -487,7 +511,7 @@
   }
 
   function describe(view) {
-    const lines = [element("b", "", viewName(view))];
+    const lines = [element("b", "", fullName(view) || viewName(view))];
     if (view.kind === "node" && view.node !== report.root && location(view.node)) {
       lines.push(element("div", "dim", location(view.node)));
     }
@@ -495,6 +519,7 @@
       (100 * share(view.total)).toFixed(1) + "% of the request" +
       (view.self > 0 ? "; " + formatMs(view.self * interval) + " in itself" : "")));
     if (isShared(view)) lines.push(element("div", "dim", SHARED_MEANING));
+    if (isInlined(view)) lines.push(element("div", "dim", INLINED_MEANING));
     return lines;
   }
 

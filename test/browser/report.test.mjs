@@ -13,10 +13,7 @@
 // must have waited 81 ms on 127.0.0.1:5432 in 3 reads of 1200 bytes
 // (test_tool.py's with_waits), without it on nothing.
 
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
-import { chromium } from "playwright-core";
+import { check, expect, finish, openReport } from "./browser.mjs";
 
 const [reportPath, screenshotPath] = process.argv.slice(2);
 const expectTimeline = process.argv.includes("--timeline");
@@ -27,44 +24,8 @@ if (!reportPath || !screenshotPath) {
   process.exit(2);
 }
 
-let passed = 0;
-let failed = 0;
-
-async function check(name, test) {
-  try {
-    await test();
-    passed++;
-    console.log("ok   " + name);
-  } catch (error) {
-    failed++;
-    console.log("FAIL " + name + ": " + (error && error.message ? error.message : error));
-  }
-}
-
-function expect(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-// A fresh profile each run: nothing from an earlier run is reused.
-const profile = mkdtempSync(join(tmpdir(), "reqprof-chromium-"));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: "/usr/bin/chromium",
-  headless: true,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1280, height: 760 },
-  timeout: 60000,
-});
-
+const { page, errors, requests, close } = await openReport(reportPath);
 try {
-  const page = await browser.newPage();
-  const errors = [];
-  const requests = [];
-  page.on("pageerror", (error) => errors.push(String(error)));
-  page.on("console", (message) => { if (message.type() === "error") errors.push(message.text()); });
-  page.on("request", (request) => requests.push(request.url()));
-  await page.goto("file://" + resolve(reportPath));
-
   const row = (fn) => page.locator(`#tree .row[data-function="${fn}"]`).first();
   const rowVisible = async (fn) => (await page.locator(`#tree .row[data-function="${fn}"]`).count()) > 0;
 
@@ -215,9 +176,6 @@ try {
   await page.fill("#search", "burn_alpha");
   await page.screenshot({ path: screenshotPath, fullPage: true });
 } finally {
-  await browser.close();
-  rmSync(profile, { recursive: true, force: true });
+  await close();
 }
-
-console.log(`${passed} passed, ${failed} failed`);
-process.exit(failed === 0 ? 0 : 1);
+finish();

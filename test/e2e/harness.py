@@ -331,3 +331,24 @@ def functions(node):
     for child in node["children"]:
         names |= functions(child)
     return names
+
+
+BROWSER_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           "..", "browser")
+
+
+def run_browser_test(script, *arguments):
+    """Runs test/browser/SCRIPT under node with arguments: headless
+    chromium through a report page. Fails unless all its checks passed."""
+    assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
+        "node and chromium are needed: run test/install-deps"
+    assert os.path.isdir(os.path.join(BROWSER_DIR, "node_modules",
+                                      "playwright-core")), \
+        "playwright-core is missing: run test/install-deps"
+    result = subprocess.run(["node", script] + list(arguments),
+                            capture_output=True, timeout=110, cwd=BROWSER_DIR)
+    output = result.stdout.decode(errors="replace")
+    summary = [l for l in output.splitlines() if l.endswith(" failed")]
+    assert summary and summary[-1].endswith(" 0 failed") and \
+        result.returncode == 0, "browser test %s:\n%s%s" % (
+            script, output, result.stderr.decode(errors="replace"))

@@ -88,7 +88,7 @@ def test_make_install_gives_a_working_reqprof_run():
                 not in mapped
             said = server.stderr()
         assert report["request"]["path"] == "/burn?ms=200", report["request"]
-        assert (report["version"], report["reqprof"]) == (4, VERSION), report
+        assert (report["version"], report["reqprof"]) == (5, VERSION), report
         burnt = function_total(report["root"], "burn_alpha")
         assert burnt >= 0.8 * report["samples"] > 0, (burnt, report["samples"])
         with gzip.open(os.path.join(reports, report["stem"] + ".txt.gz"),

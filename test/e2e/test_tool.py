@@ -12,10 +12,10 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import BUILD, TOOL, Server, curl, function_total
+from harness import (BUILD, TEST_SERVER, TOOL, Server, curl, function_total,
+                     run_browser_test)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-BROWSER_TEST = os.path.join(HERE, "..", "browser", "report.test.mjs")
 
 # The requests every test reads, recorded once (see recorded()).
 REQUESTS = ["/burn?ms=60", "/burn?ms=60", "/burn?ms=60",
@@ -283,24 +283,203 @@ def test_pprof_totals_and_labels_match_the_json():
         assert counts == data["samples"], (counts, data["samples"])
         assert walls == data["samples"] * round(data["interval_ms"] * 1e6)
         named = {(strings[k], strings[v]) for k, v in labels}
+        request_id = "%d@%d" % (data["process"]["pid"],
+                                data["request"]["start_unix_us"])
         assert named == {("method", "GET"), ("path", "/mix?ms=200&pct=70"),
-                         ("status", "200")}, named
+                         ("route", "GET /mix"), ("status", "200"),
+                         ("request", request_id)}, named
         assert "burn_alpha" in strings
 
-        # pprof itself, where Debian's golang-go brings it.
-        if shutil.which("go"):
-            env = dict(os.environ, HOME=work, GOCACHE=os.path.join(work, "go"))
-            top = subprocess.run(
-                ["go", "tool", "pprof", "-top", "-sample_index=samples",
-                 profile], capture_output=True, env=env, timeout=120)
-            text = top.stdout.decode()
-            assert top.returncode == 0, top.stderr.decode()
-            assert "burn_alpha" in text and "burn_beta" in text, text
-            assert "of %d total" % data["samples"] in text, text
-            tags = subprocess.run(["go", "tool", "pprof", "-tags", profile],
-                                  capture_output=True, env=env, timeout=120)
-            text = tags.stdout.decode()
-            assert "/mix?ms=200&pct=70" in text and "GET" in text, text
+        # pprof itself (Debian's golang-go).
+        text = go_pprof("-top", "-sample_index=samples", profile)
+        assert "burn_alpha" in text and "burn_beta" in text, text
+        assert "of %d total" % data["samples"] in text, text
+        text = go_pprof("-tags", profile)
+        assert "/mix?ms=200&pct=70" in text and "GET /mix" in text, text
+    finally:
+        shutil.rmtree(work)
+
+
+def go_pprof(*arguments):
+    """Runs go tool pprof (Debian's golang-go: test/install-deps installs
+    it); returns its output."""
+    work = tempfile.mkdtemp(prefix="reqprof-go-")
+    try:
+        env = dict(os.environ, HOME=work, GOCACHE=os.path.join(work, "go"))
+        result = subprocess.run(["go", "tool", "pprof"] + list(arguments),
+                                capture_output=True, env=env, timeout=120)
+    finally:
+        shutil.rmtree(work)
+    assert result.returncode == 0, result.stderr.decode()
+    return result.stdout.decode()
+
+
+def raw_samples(raw):
+    """The samples of go tool pprof -raw's output: (count, labels text)."""
+    samples = []
+    lines = raw.split("Samples:\n", 1)[1].split("Locations\n", 1)[0]
+    for line in lines.splitlines()[1:]:
+        if ":" in line and line.split(":")[0].strip().split()[0].isdigit():
+            samples.append([int(line.split()[0]), ""])
+        elif samples and line.strip():
+            samples[-1][1] += line.strip()
+    return samples
+
+
+def elf_facts(path):
+    """An ELF file's GNU build ID and executable segment (start, end, file
+    offset), as readelf tells them."""
+    notes = subprocess.run(["readelf", "-n", path], capture_output=True,
+                           check=True).stdout.decode()
+    build_id = notes.split("Build ID: ", 1)[1].split()[0]
+    segments = subprocess.run(["readelf", "-lW", path], capture_output=True,
+                              check=True).stdout.decode()
+    for line in segments.splitlines():
+        fields = line.split()
+        if fields[:1] == ["LOAD"] and "E" in fields[6:-1]:
+            start = int(fields[2], 16)
+            return build_id, (start, start + int(fields[5], 16),
+                              int(fields[1], 16))
+    raise AssertionError("no executable segment in %s" % path)
+
+
+def test_pprof_has_real_addresses_and_build_ids():
+    """pprof's locations are at the functions' entries in their object, as
+    nm lists them, and its mappings carry the objects' build IDs and code
+    segments, as readelf reads them from the files."""
+    data = load_json(report_of("/mix?ms=200&pct=70"))
+    work = tempfile.mkdtemp(prefix="reqprof-pprof-")
+    try:
+        profile = os.path.join(work, "mix.pb.gz")
+        tool("convert", report_of("/mix?ms=200&pct=70"), "--to", "pprof",
+             "-o", profile)
+        raw = go_pprof("-raw", profile)
+    finally:
+        shutil.rmtree(work)
+    symbols = {}
+    for line in subprocess.run(["nm", TEST_SERVER], capture_output=True,
+                               check=True).stdout.decode().splitlines():
+        fields = line.split()
+        if len(fields) == 3:
+            symbols[fields[2]] = int(fields[0], 16)
+    locations = {}
+    for line in raw.split("Locations\n", 1)[1].split("Mappings\n")[0].splitlines():
+        fields = line.split()
+        locations[fields[3]] = (int(fields[1], 16), fields[2])
+    for function in ("burn_alpha", "burn_beta", "route_mix"):
+        assert locations[function][0] == symbols[function] != 0, (
+            function, locations[function], symbols[function])
+    mappings = {}
+    for line in raw.split("Mappings\n", 1)[1].splitlines():
+        fields = line.split()
+        if len(fields) >= 4 and fields[1].startswith("0x"):
+            mappings[fields[2]] = (fields[0].rstrip(":"), fields[1],
+                                   fields[3] if fields[3][0] != "[" else "")
+    build_id, (start, end, offset) = elf_facts(TEST_SERVER)
+    number, span, found_id = mappings["test_server"]
+    assert number == "1", mappings  # the program's, first
+    assert found_id == build_id, (found_id, build_id)
+    assert span == "%#x/%#x/%#x" % (start, end, offset), (span, start, end)
+    assert locations["burn_alpha"][1] == "M=1", locations["burn_alpha"]
+    # libc, from the path the server loaded it from.
+    libc = [line.split()[-1] for line in open("/proc/self/maps")
+            if "/libc.so.6" in line][0]
+    assert mappings["libc.so.6"][2] == elf_facts(libc)[0], mappings
+    assert data["objects"], data
+
+
+def test_merged_pprof_keeps_each_requests_labels():
+    """merge --to pprof labels each sample with its own request's route,
+    status and id, so go tool pprof -tagfocus splits the merge again."""
+    reports = [load_json(os.path.join(recorded(), line.split("\t")[8].strip()
+                                      + ".json.gz"))
+               for line in open(os.path.join(recorded(), "index.tsv"))]
+    work = tempfile.mkdtemp(prefix="reqprof-merge-")
+    try:
+        profile = os.path.join(work, "all.pb.gz")
+        tool("merge", recorded(), "--to", "pprof", "-o", profile)
+        everything = raw_samples(go_pprof("-raw", profile))
+        assert sum(count for count, _ in everything) == sum(
+            r["samples"] for r in reports)
+        for route in ("GET /burn", "GET /mix", "GET /sleep"):
+            kept = raw_samples(go_pprof("-raw", "-tagfocus",
+                                        "route=^%s$" % route, profile))
+            wanted = [r for r in reports
+                      if "%s %s" % (r["request"]["method"],
+                                    r["request"]["path"].split("?")[0]) == route]
+            assert wanted, route
+            assert sum(count for count, _ in kept) == sum(
+                r["samples"] for r in wanted), (route, kept)
+            ids = {"%d@%d" % (r["process"]["pid"], r["request"]["start_unix_us"])
+                   for r in wanted}
+            for _, labels in kept:
+                assert "route:[%s]" % route in labels, labels
+                assert "status:[200]" in labels, labels
+                assert any("request:[%s]" % i in labels for i in ids), labels
+    finally:
+        shutil.rmtree(work)
+
+
+SPEEDSCOPE = os.path.join(BUILD, "test", "speedscope", "package", "dist",
+                          "release")
+SPEEDSCOPE_IMPORT = os.path.join(HERE, "speedscope_import.js")
+
+
+def speedscope_reads(path):
+    """What speedscope's own import code (the npm package, in node) makes
+    of the file at path."""
+    assert os.path.isdir(SPEEDSCOPE), (
+        "no speedscope in %s: test/install-deps test %s installs it"
+        % (SPEEDSCOPE, BUILD))
+    result = subprocess.run(["node", SPEEDSCOPE_IMPORT, SPEEDSCOPE, path],
+                            capture_output=True, timeout=60)
+    assert result.returncode == 0, result.stderr.decode()
+    return json.loads(result.stdout)
+
+
+def test_speedscope_export_is_read_by_speedscope():
+    """speedscope reads the export with each function's time, and its Time
+    Order is the request's: /mix burns burn_alpha, then burn_beta."""
+    data = load_json(report_of("/mix?ms=200&pct=70"))
+    interval = data["interval_ms"]
+    work = tempfile.mkdtemp(prefix="reqprof-speedscope-")
+    try:
+        exported = os.path.join(work, "mix.speedscope.json")
+        tool("convert", report_of("/mix?ms=200&pct=70"), "--to", "speedscope",
+             "-o", exported)
+        with open(exported) as f:
+            assert json.load(f)["profiles"][0]["type"] == "evented"
+        read = speedscope_reads(exported)
+        profile = read["profiles"][0]
+        assert profile["unit"] == "milliseconds", profile["unit"]
+        # The request spans its duration; its samples, laid end to end
+        # where they overlap, end within what samples x interval may differ
+        # from the duration (an interval and 2%: timer overruns are
+        # counted in whole intervals).
+        duration = data["request"]["duration_ms"]
+        assert duration - 0.001 <= profile["total"] <= (
+            duration + interval + 0.02 * duration), (
+                profile["total"], duration, data["samples"])
+        for name in ("burn_alpha", "burn_beta", "route_mix"):
+            assert abs(profile["frames"][name]["total"] -
+                       function_total(data["root"], name) * interval) < 0.01, (
+                name, profile["frames"][name], function_total(data["root"], name))
+        assert function_total(data["root"], "burn_beta") * interval > 40
+        spans = profile["spans"]
+        assert spans["burn_alpha"][1] <= spans["burn_beta"][0], spans
+        assert profile["order"].index("burn_alpha") < profile["order"].index(
+            "burn_beta"), profile["order"]
+
+        # A merge has no timeline: a sampled profile of the summed tree.
+        merged = os.path.join(work, "burn.speedscope.json")
+        tool("merge", recorded(), "--path", "/burn", "--to", "speedscope",
+             "-o", merged)
+        out, _ = tool("merge", recorded(), "--path", "/burn", "--to", "json")
+        summed = json.loads(out)
+        profile = speedscope_reads(merged)["profiles"][0]
+        assert abs(profile["frames"]["burn_alpha"]["total"] - function_total(
+            summed["root"], "burn_alpha") * interval) < 0.01, profile["frames"]
+        assert abs(profile["total"] - summed["samples"] * interval) < 0.01
     finally:
         shutil.rmtree(work)
 
@@ -308,7 +487,8 @@ def test_pprof_totals_and_labels_match_the_json():
 def test_convert_refuses_unknown_formats_and_a_missing_to():
     report = report_of("/mix?ms=200&pct=70")
     _, stderr = tool("convert", report, "--to", "svg", expect=2)
-    assert "expected one of: text, json, html, pprof, collapsed" in stderr, stderr
+    assert ("expected one of: text, json, html, pprof, collapsed, speedscope"
+            in stderr), stderr
     _, stderr = tool("convert", report, expect=2)
     assert "--to" in stderr, stderr
 
@@ -400,7 +580,8 @@ def test_missing_corrupt_and_foreign_files_are_refused_clearly():
 def test_help_and_usage_errors():
     out, _ = tool("--help")
     assert b"usage: reqprof COMMAND" in out
-    for command in ("ls", "show", "open", "convert", "merge"):
+    for command in ("ls", "show", "open", "convert", "merge", "diff",
+                    "stats"):
         out, _ = tool(command, "--help")
         assert out.startswith(b"usage: reqprof " + command.encode()), out
     _, stderr = tool(expect=2)
@@ -413,6 +594,10 @@ def test_help_and_usage_errors():
     assert "expected one REPORT" in stderr, stderr
     _, stderr = tool("ls", "--slowest", "0", expect=2)
     assert "--slowest" in stderr, stderr
+    _, stderr = tool("diff", "a", expect=2)
+    assert "expected A and B" in stderr, stderr
+    _, stderr = tool("diff", "a", "b", "--to", "pprof", expect=2)
+    assert "expected text or html" in stderr, stderr
 
 
 def with_timeline(report, destination):
@@ -449,10 +634,12 @@ def with_shared(report, destination):
     root = data["root"]
     samples = data["samples"]
     work = {"function": "other_work", "object": "test_server", "file": None,
-            "line": None, "total": samples, "self": samples, "children": []}
+            "line": None, "address": None, "total": samples, "self": samples,
+            "children": []}
     root["children"].append(
         {"function": "[shared: 2 requests]", "object": None, "file": None,
-         "line": None, "total": samples, "self": 0, "children": [work]})
+         "line": None, "address": None, "total": samples, "self": 0,
+         "children": [work]})
     root["total"] += samples
     ordered = {}
     for key, value in data.items():
@@ -468,13 +655,12 @@ def with_shared(report, destination):
 def with_waits(source, destination):
     """Writes the report at source (JSON) to destination with what the
     browser test's --waits expects: 81 ms of 3 reads of 1200 bytes from
-    127.0.0.1:5432, after "attribution" or "requests", as the library
-    writes them."""
+    127.0.0.1:5432, before "objects", as the library writes them."""
     with open(source) as f:
         data = json.load(f)
     ordered = {}
     for key, value in data.items():
-        if key == "root":
+        if key == "objects":
             ordered["waits"] = [{"peer": "127.0.0.1:5432", "kind": "read",
                                  "calls": 3, "ms": 81.0, "bytes": 1200}]
         ordered[key] = value
@@ -482,21 +668,15 @@ def with_waits(source, destination):
         json.dump(ordered, f)
 
 
-def run_browser_test(page, screenshot, timeline, shared=False, waits=False):
-    arguments = ["node", BROWSER_TEST, page, screenshot]
+def run_report_browser_test(page, screenshot, timeline, shared=False, waits=False):
+    arguments = [page, screenshot]
     if timeline:
         arguments.append("--timeline")
     if shared:
         arguments.append("--shared")
     if waits:
         arguments.append("--waits")
-    result = subprocess.run(arguments, capture_output=True, timeout=110,
-                            cwd=os.path.dirname(BROWSER_TEST))
-    output = result.stdout.decode(errors="replace")
-    summary = [l for l in output.splitlines() if l.endswith(" failed")]
-    assert summary and summary[-1].endswith(" 0 failed") and \
-        result.returncode == 0, "browser test:\n%s%s" % (
-            output, result.stderr.decode(errors="replace"))
+    run_browser_test("report.test.mjs", *arguments)
     assert os.path.getsize(screenshot) > 10000, "screenshot is too small"
 
 
@@ -505,16 +685,11 @@ def test_html_report_in_a_real_browser():
     library wrote, one with a timeline (the tool's rendering), and one half
     of whose samples are shared with another request and that waited on
     an upstream."""
-    assert shutil.which("node") and os.path.exists("/usr/bin/chromium"), \
-        "node and chromium are needed: run test/install-deps"
-    assert os.path.isdir(os.path.join(os.path.dirname(BROWSER_TEST),
-                                      "node_modules", "playwright-core")), \
-        "playwright-core is missing: run test/install-deps"
     out_dir = os.path.abspath(os.path.join(BUILD, "test"))
     os.makedirs(out_dir, exist_ok=True)
     page = report_of("/mix?ms=200&pct=70", "html")
     has_timeline = bool(load_json(report_of("/mix?ms=200&pct=70"))["timeline"])
-    run_browser_test(page, os.path.join(out_dir, "browser-library.png"),
+    run_report_browser_test(page, os.path.join(out_dir, "browser-library.png"),
                      has_timeline)
     work = tempfile.mkdtemp(prefix="reqprof-browser-")
     try:
@@ -522,14 +697,14 @@ def test_html_report_in_a_real_browser():
         with_timeline(report_of("/mix?ms=200&pct=70"), source)
         converted = os.path.join(work, "mix.html")
         tool("convert", source, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
+        run_report_browser_test(converted, os.path.join(out_dir, "browser.png"), True)
         shared = os.path.join(work, "shared.json")
         with_shared(source, shared)
         waited = os.path.join(work, "waited.json")
         with_waits(shared, waited)
         converted = os.path.join(work, "shared.html")
         tool("convert", waited, "--to", "html", "-o", converted)
-        run_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
-                         True, shared=True, waits=True)
+        run_report_browser_test(converted, os.path.join(out_dir, "browser-shared.png"),
+                                True, shared=True, waits=True)
     finally:
         shutil.rmtree(work)

@@ -11,7 +11,7 @@
 /* Interns a frame with only a function name. */
 static uint32_t intern_function(struct rp_calltree *tree, const char *function)
 {
-    struct rp_frame frame = {function, NULL, NULL, 0};
+    struct rp_frame frame = {function, NULL, NULL, 0, false, 0};
 
     return rp_calltree_intern(tree, &frame);
 }
@@ -146,14 +146,15 @@ UNIT_TEST(interning_compares_every_field)
 {
     struct rp_calltree *tree = rp_calltree_new();
     char function[] = "burn";
-    struct rp_frame bare = {function, NULL, NULL, 0};
-    struct rp_frame in_object = {"burn", "server", NULL, 0};
-    struct rp_frame empty_object = {"burn", "", NULL, 0};
-    struct rp_frame at_line = {"burn", "server", "server.c", 40};
-    struct rp_frame other_line = {"burn", "server", "server.c", 41};
-    struct rp_frame no_line = {"burn", "server", "server.c", 0};
-    struct rp_frame no_function = {NULL, "server", NULL, 0};
-    uint32_t ids[6];
+    struct rp_frame bare = {function, NULL, NULL, 0, false, 0};
+    struct rp_frame in_object = {"burn", "server", NULL, 0, false, 0};
+    struct rp_frame empty_object = {"burn", "", NULL, 0, false, 0};
+    struct rp_frame at_line = {"burn", "server", "server.c", 40, false, 0};
+    struct rp_frame other_line = {"burn", "server", "server.c", 41, false, 0};
+    struct rp_frame no_line = {"burn", "server", "server.c", 0, false, 0};
+    struct rp_frame inlined = {"burn", "server", "server.c", 40, true, 0};
+    struct rp_frame no_function = {NULL, "server", NULL, 0, false, 0};
+    uint32_t ids[7];
 
     ids[0] = rp_calltree_intern(tree, &bare);
     ids[1] = rp_calltree_intern(tree, &in_object);
@@ -161,7 +162,8 @@ UNIT_TEST(interning_compares_every_field)
     ids[3] = rp_calltree_intern(tree, &at_line);
     ids[4] = rp_calltree_intern(tree, &other_line);
     ids[5] = rp_calltree_intern(tree, &no_line);
-    for (int i = 0; i < 6; i++) {
+    ids[6] = rp_calltree_intern(tree, &inlined);
+    for (int i = 0; i < 7; i++) {
         EXPECT_TRUE(ids[i] != RP_FRAME_ROOT);
         for (int j = 0; j < i; j++)
             EXPECT_TRUE(ids[i] != ids[j]);
@@ -169,7 +171,7 @@ UNIT_TEST(interning_compares_every_field)
     /* Equal contents give the same id, whoever owns the strings. */
     {
         char copy[] = "server.c";
-        struct rp_frame again = {"burn", "server", copy, 40};
+        struct rp_frame again = {"burn", "server", copy, 40, false, 0};
 
         EXPECT_INT_EQ(ids[3], rp_calltree_intern(tree, &again));
     }
@@ -180,6 +182,8 @@ UNIT_TEST(interning_compares_every_field)
     EXPECT_TRUE(rp_calltree_frame(tree, ids[0])->object == NULL);
     EXPECT_STR_EQ("", rp_calltree_frame(tree, ids[2])->object);
     EXPECT_INT_EQ(41, rp_calltree_frame(tree, ids[4])->line);
+    EXPECT_TRUE(rp_calltree_frame(tree, ids[6])->inlined);
+    EXPECT_TRUE(!rp_calltree_frame(tree, ids[3])->inlined);
     EXPECT_INT_EQ(RP_FRAME_ROOT, rp_calltree_intern(tree, &no_function));
     rp_calltree_free(tree);
 }
@@ -210,7 +214,7 @@ UNIT_TEST(lasting_frames_are_kept_uncopied_and_interned_by_contents)
     for (int i = 0; i < 3000; i++) {
         /* Every third frame repeats the contents of the one before. */
         snprintf(names[i], sizeof names[i], "function_%d", i - (i % 3 == 2));
-        frames[i] = (struct rp_frame){names[i], "server", "server.c", 10};
+        frames[i] = (struct rp_frame){names[i], "server", "server.c", 10, false, 0};
     }
     for (int round = 0; round < 2; round++) {
         uint32_t next = 0;
@@ -223,9 +227,9 @@ UNIT_TEST(lasting_frames_are_kept_uncopied_and_interned_by_contents)
     /* Not copied: the tree points at the caller's strings. */
     EXPECT_TRUE(rp_calltree_frame(tree, 0)->function == names[0]);
     /* Copied and lasting interning of equal contents agree. */
-    struct rp_frame same = {"function_0", "server", "server.c", 10};
+    struct rp_frame same = {"function_0", "server", "server.c", 10, false, 0};
     EXPECT_INT_EQ(0, rp_calltree_intern(tree, &same));
-    struct rp_frame other = {"function_0", "server", "server.c", 11};
+    struct rp_frame other = {"function_0", "server", "server.c", 11, false, 0};
     uint32_t copied = rp_calltree_intern(tree, &other);
     EXPECT_INT_EQ(copied, rp_calltree_intern_lasting(tree, &other));
     EXPECT_TRUE(rp_calltree_frame(tree, copied)->function != other.function);
@@ -236,7 +240,7 @@ UNIT_TEST(lasting_frames_are_kept_uncopied_and_interned_by_contents)
  * with copied and lasting frames; checks what a fresh tree would hold. */
 static void build_and_check(struct rp_calltree *tree, int width)
 {
-    static const struct rp_frame lasting = {"main", "server", "server.c", 1};
+    static const struct rp_frame lasting = {"main", "server", "server.c", 1, false, 0};
     uint32_t stack[2] = {rp_calltree_intern_lasting(tree, &lasting), 0};
     char name[32];
     size_t points;
@@ -307,11 +311,11 @@ UNIT_TEST(wide_tree_keeps_first_seen_order)
 UNIT_TEST(sort_puts_heaviest_first_then_orders_by_frame)
 {
     struct rp_calltree *tree = rp_calltree_new();
-    struct rp_frame zeta = {"zeta", NULL, NULL, 0};
-    struct rp_frame alpha_b = {"alpha", "b.so", NULL, 0};
-    struct rp_frame alpha_a = {"alpha", "a.so", NULL, 0};
-    struct rp_frame heavy = {"heavy", NULL, NULL, 0};
-    struct rp_frame light = {"light", NULL, NULL, 0};
+    struct rp_frame zeta = {"zeta", NULL, NULL, 0, false, 0};
+    struct rp_frame alpha_b = {"alpha", "b.so", NULL, 0, false, 0};
+    struct rp_frame alpha_a = {"alpha", "a.so", NULL, 0, false, 0};
+    struct rp_frame heavy = {"heavy", NULL, NULL, 0, false, 0};
+    struct rp_frame light = {"light", NULL, NULL, 0, false, 0};
     uint32_t frames[] = {
         rp_calltree_intern(tree, &zeta), rp_calltree_intern(tree, &alpha_b),
         rp_calltree_intern(tree, &alpha_a), rp_calltree_intern(tree, &heavy),
@@ -342,7 +346,7 @@ UNIT_TEST(sort_puts_heaviest_first_then_orders_by_frame)
     EXPECT_TRUE(child == NULL);
     /* Sorting keeps the tree extendable: new children still append. */
     {
-        struct rp_frame late = {"late", NULL, NULL, 0};
+        struct rp_frame late = {"late", NULL, NULL, 0, false, 0};
         uint32_t late_id = rp_calltree_intern(tree, &late);
         const struct rp_calltree_node *last;
 

@@ -2,13 +2,16 @@
  * Unit tests of the reqprof tool's commands on a report directory made
  * here: ls reads index lines of this version and of older ones and shows
  * each request's shared share, marking those over a tenth; merge adds up
- * shared samples and shared nodes.
+ * shared samples and shared nodes; show --latest and --slowest pick their
+ * request; stats groups by route, with percentiles by nearest rank; diff
+ * lines up two trees, per request when the sides differ in size.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "report_fixture.h"
 #include "unit.h"
 
 /* A fresh directory under /tmp, into dir (size bytes). */
@@ -184,8 +187,8 @@ static void write_report(const char *dir, const char *stem, uint64_t own,
 {
     char name[RP_SHARED_FRAME_NAME_MAX], path[512], error[RP_CLI_ERROR_MAX];
     struct rp_report report = {.status = 200, .interval_ms = 1, .pid = 7};
-    struct rp_frame work = {"work", "server", NULL, 0};
-    struct rp_frame shared_frame = {name, NULL, NULL, 0};
+    struct rp_frame work = {"work", "server", NULL, 0, false, 0};
+    struct rp_frame shared_frame = {name, NULL, NULL, 0, false, 0};
     struct rp_buffer json;
     uint32_t stack[2];
 
@@ -257,10 +260,188 @@ UNIT_TEST(merge_adds_up_shared_samples_and_nodes)
     remove_directory(dir);
 }
 
+
+UNIT_TEST(percentiles_are_by_nearest_rank)
+{
+    double hundred[100], ten[10], one = 7;
+
+    for (int i = 0; i < 100; i++)
+        hundred[i] = i + 1;
+    for (int i = 0; i < 10; i++)
+        ten[i] = 10 * (i + 1);
+    /* The smallest value that at least p% of the values are at or below. */
+    EXPECT_INT_EQ(50, rp_cli_percentile(hundred, 100, 50));
+    EXPECT_INT_EQ(90, rp_cli_percentile(hundred, 100, 90));
+    EXPECT_INT_EQ(99, rp_cli_percentile(hundred, 100, 99));
+    EXPECT_INT_EQ(100, rp_cli_percentile(hundred, 100, 100));
+    EXPECT_INT_EQ(50, rp_cli_percentile(ten, 10, 50));
+    EXPECT_INT_EQ(90, rp_cli_percentile(ten, 10, 90));
+    /* 9.9 of 10 values: the tenth. */
+    EXPECT_INT_EQ(100, rp_cli_percentile(ten, 10, 99));
+    EXPECT_INT_EQ(60, rp_cli_percentile(ten, 10, 51));
+    EXPECT_INT_EQ(10, rp_cli_percentile(ten, 10, 0));
+    EXPECT_INT_EQ(7, rp_cli_percentile(&one, 1, 99));
+    EXPECT_INT_EQ(0, rp_cli_percentile(NULL, 0, 50));
+}
+
+UNIT_TEST(route_keys_are_the_method_and_the_path_without_the_query)
+{
+    char key[RP_REPORT_METHOD_MAX + RP_REPORT_PATH_MAX];
+
+    rp_cli_route_key("GET", "/burn?ms=5&fn=beta", key, sizeof key);
+    EXPECT_STR_EQ("GET /burn", key);
+    rp_cli_route_key("POST", "/burn", key, sizeof key);
+    EXPECT_STR_EQ("POST /burn", key);
+    rp_cli_route_key("GET", "/?", key, sizeof key);
+    EXPECT_STR_EQ("GET /", key);
+    rp_cli_route_key("GET", "/a?b?c", key, sizeof key);
+    EXPECT_STR_EQ("GET /a", key);
+}
+
+UNIT_TEST(latest_and_slowest_pick_among_requests_with_a_report)
+{
+    /* The slowest and the latest have no report file: the next of each
+     * is taken, and those passed over counted. */
+    static const char index[] =
+        "1795000000000000\t7\tGET\t/a\t200\t50.000\t4.000\t50\ta\t0\n"
+        "1795000004000000\t7\tGET\t/e\t200\t1.000\t1.000\t1\t-\t0\n"
+        "1795000001000000\t7\tGET\t/b\t200\t90.000\t8.000\t90\tb\t0\n"
+        "1795000002000000\t7\tGET\t/c\t200\t99.000\t8.000\t99\t-max-reports\t0\n"
+        "1795000003000000\t7\tGET\t/d\t200\t20.000\t8.000\t20\td\t0\n";
+    char dir[64], path[512], expected[512], error[RP_CLI_ERROR_MAX];
+    size_t passed_over = 99;
+
+    scratch_directory(dir, sizeof dir);
+    write_file(dir, "index.tsv", index);
+    write_report(dir, "a", 50, 0, 2);
+    write_report(dir, "b", 90, 0, 2);
+    write_report(dir, "d", 20, 0, 2);
+    EXPECT_INT_EQ(0, rp_cli_index_pick(dir, RP_CLI_PICK_LATEST, path,
+                                       sizeof path, &passed_over, error,
+                                       sizeof error));
+    snprintf(expected, sizeof expected, "%s/d.json.gz", dir);
+    EXPECT_STR_EQ(expected, path);
+    EXPECT_INT_EQ(1, passed_over);
+    EXPECT_INT_EQ(0, rp_cli_index_pick(dir, RP_CLI_PICK_SLOWEST, path,
+                                       sizeof path, &passed_over, error,
+                                       sizeof error));
+    snprintf(expected, sizeof expected, "%s/b.json.gz", dir);
+    EXPECT_STR_EQ(expected, path);
+    EXPECT_INT_EQ(1, passed_over);
+    write_file(dir, "index.tsv", "1795000004000000\t7\tGET\t/e\t200\t"
+                                 "1.000\t1.000\t1\t-\t0\n");
+    EXPECT_INT_EQ(-1, rp_cli_index_pick(dir, RP_CLI_PICK_LATEST, path,
+                                        sizeof path, NULL, error,
+                                        sizeof error));
+    EXPECT_TRUE(strstr(error, "no request has a report file") != NULL);
+    remove_directory(dir);
+}
+
+UNIT_TEST(stats_groups_routes_and_names_their_top_functions)
+{
+    /* Three /lua requests (two queries) and one /other: CPU measured for
+     * two of the /lua ones, 30 ms of the 90 the three took. */
+    static const char index[] =
+        "1795000000000000\t7\tGET\t/lua?x=1\t200\t10.000\t5.000\t10\tone\t0\n"
+        "1795000001000000\t7\tGET\t/lua?x=2\t200\t50.000\t25.000\t50\ttwo\t0\n"
+        "1795000002000000\t7\tGET\t/lua\t200\t30.000\t-\t0\t-\t0\n"
+        "1795000003000000\t7\tPOST\t/other\t200\t5.000\t5.000\t5\t-\t0\n";
+    char dir[64], *output;
+    char *argv[] = {"stats", dir, NULL};
+    int status;
+
+    scratch_directory(dir, sizeof dir);
+    write_file(dir, "index.tsv", index);
+    write_report(dir, "one", 8, 0, 2);
+    write_report(dir, "two", 40, 0, 2);
+    output = run(rp_cli_stats, 2, argv, &status);
+    EXPECT_INT_EQ(RP_EXIT_OK, status);
+    EXPECT_TRUE(strstr(output, "GET /lua: 3 requests, 90.0 ms in all\n"
+                               "  duration  p50 30.0 ms  p90 50.0 ms  "
+                               "p99 50.0 ms\n"
+                               "  CPU       33.3% of the duration (2 of 3 "
+                               "requests measured)\n"
+                               "  self time, top 5 of 2 reports (48.0 ms "
+                               "sampled):\n"
+                               "        48.0 ms 100.0%  work  server\n") !=
+                NULL);
+    /* The route that took the most time comes first. */
+    EXPECT_TRUE(strstr(output, "GET /lua") < strstr(output, "POST /other"));
+    EXPECT_TRUE(strstr(output, "POST /other: 1 request, 5.0 ms in all\n") !=
+                NULL);
+    EXPECT_TRUE(strstr(output, "no JSON or HTML report to read") != NULL);
+    if (unit_current_failures > 0)
+        fprintf(stderr, "%s", output);
+    free(output);
+    remove_directory(dir);
+}
+
+/* A report of requests requests whose tree has the given samples in
+ * main > work and main > idle. */
+static void diff_side(struct rp_report *report, uint64_t requests,
+                      uint64_t work, uint64_t idle)
+{
+    struct rp_calltree *tree = fixture_report(report, "/lua", 7, "server");
+    uint32_t stack[2];
+
+    report->requests = requests;
+    stack[0] = fixture_frame(tree, "main", "server", "main.c", 3);
+    stack[1] = fixture_frame(tree, "work", "server", "main.c", 9);
+    if (work > 0)
+        rp_calltree_add_stack(tree, stack, 2, work);
+    stack[1] = fixture_frame(tree, "idle", "server", "main.c", 12);
+    if (idle > 0)
+        rp_calltree_add_stack(tree, stack, 2, idle);
+    report->samples = work + idle;
+}
+
+UNIT_TEST(diff_lines_up_both_trees_per_request_when_sizes_differ)
+{
+    struct rp_report a, b;
+    struct rp_text_options options = {.unicode = false, .threshold = 0.01};
+    struct rp_diff diff = {&a, &b, "before", "after", false};
+    struct rp_buffer out;
+
+    /* A: two requests, 40 ms of work in all; B: one, 30 ms of work and 10
+     * idle, which A never was. */
+    diff_side(&a, 2, 40, 0);
+    diff_side(&b, 1, 30, 10);
+    rp_buffer_init(&out);
+    diff.per_request = true;
+    EXPECT_INT_EQ(0, rp_render_diff_text(&diff, &options, &out));
+    EXPECT_TRUE(out.data != NULL &&
+                strstr(out.data, "Compared per request (averages): A sums 2 "
+                                 "and B 1 requests") != NULL);
+    EXPECT_TRUE(out.data != NULL &&
+                strstr(out.data,
+                       "     A ms     B ms      B-A\n"
+                       "     20.0     40.0    +20.0  [request]\n"
+                       "     20.0     40.0    +20.0  `- main  main.c:3\n"
+                       "     20.0     30.0    +10.0     |- work  main.c:9\n"
+                       "      0.0     10.0    +10.0     `- idle  main.c:12\n") !=
+                    NULL);
+    rp_buffer_reset(&out);
+    diff.per_request = false;
+    EXPECT_INT_EQ(0, rp_render_diff_text(&diff, &options, &out));
+    EXPECT_TRUE(out.data != NULL &&
+                strstr(out.data, "     40.0     30.0    -10.0     |- work  "
+                                 "main.c:9\n") != NULL);
+    if (unit_current_failures > 0)
+        fprintf(stderr, "%s", out.data ? out.data : "");
+    rp_buffer_free(&out);
+    rp_report_release(&a);
+    rp_report_release(&b);
+}
+
 int main(void)
 {
     UNIT_RUN(ls_shows_the_shared_share_and_marks_over_a_tenth);
     UNIT_RUN(index_lines_of_both_versions_are_read);
     UNIT_RUN(merge_adds_up_shared_samples_and_nodes);
+    UNIT_RUN(percentiles_are_by_nearest_rank);
+    UNIT_RUN(route_keys_are_the_method_and_the_path_without_the_query);
+    UNIT_RUN(latest_and_slowest_pick_among_requests_with_a_report);
+    UNIT_RUN(stats_groups_routes_and_names_their_top_functions);
+    UNIT_RUN(diff_lines_up_both_trees_per_request_when_sizes_differ);
     return unit_finish();
 }

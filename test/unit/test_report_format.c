@@ -38,7 +38,11 @@ static void report_make_burn(struct rp_report *report)
 
     stack[0] = fixture_frame(tree, "main", "test_server", "test_server.c", 120);
     stack[1] = fixture_frame(tree, "handle_request", "test_server", "test_server.c", 88);
-    stack[2] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 40);
+    /* burn_alpha's entry is known, and its object's build ID and code. */
+    stack[2] = rp_calltree_intern(tree, &(struct rp_frame){
+        "burn_alpha", "test_server", "test_server.c", 40, false, 0x1139});
+    rp_calltree_add_object(tree, &(struct rp_object){
+        "test_server", "0123abcd", 0x1000, 0x2000, 0x1000});
     stack[3] = fixture_frame(tree, "burn_beta", "test_server",
                              "/home/build/work/server/src/lib/burn_beta_impl.c", 52);
     rp_calltree_add_stack(tree, stack, 3, 150);
@@ -105,7 +109,7 @@ static bool trees_equal(const struct rp_calltree *tree_a,
         strcmp(frame_a->function, frame_b->function) != 0 ||
         !optional_equal(frame_a->object, frame_b->object) ||
         !optional_equal(frame_a->file, frame_b->file) ||
-        frame_a->line != frame_b->line) {
+        frame_a->line != frame_b->line || frame_a->inlined != frame_b->inlined) {
         UNIT_FAIL_AT("nodes differ: %s (%" PRIu64 "/%" PRIu64 ") and %s "
                      "(%" PRIu64 "/%" PRIu64 ")",
                      frame_a->function, a->total, a->self, frame_b->function,
@@ -204,6 +208,73 @@ UNIT_TEST(json_reads_back_the_same_report)
     rp_report_release(&read);
 }
 
+/*
+ * The burn with burn_beta inlined into burn_alpha, and handle_request
+ * calling a burn_beta of its own that was not: two frames, two nodes. JSON
+ * marks the inlined one (only it) and reads it back, text says it after
+ * the name, collapsed stacks end its frame in flamegraph.pl's "_[i]".
+ */
+UNIT_TEST(inlined_frames_are_marked_in_every_format)
+{
+    struct rp_report written, read;
+    struct rp_calltree *tree =
+        fixture_report(&written, "/burn?ms=200", 1234, "/usr/local/bin/test_server");
+    struct rp_frame beta = {"burn_beta", "test_server", "test_server.c", 52, true, 0};
+    struct rp_buffer json, again, text, collapsed;
+    char error[256];
+    uint32_t stack[3];
+
+    written.samples = 200;
+    stack[0] = fixture_frame(tree, "handle_request", "test_server", "test_server.c", 88);
+    stack[1] = fixture_frame(tree, "burn_alpha", "test_server", "test_server.c", 40);
+    stack[2] = rp_calltree_intern(tree, &beta);
+    rp_calltree_add_stack(tree, stack, 3, 150);
+    stack[1] = fixture_frame(tree, "burn_beta", "test_server", "test_server.c", 52);
+    EXPECT_TRUE(stack[1] != stack[2]);
+    rp_calltree_add_stack(tree, stack, 2, 50);
+    rp_calltree_sort(tree);
+
+    json = render_json(&written);
+    EXPECT_TRUE(strstr(json.data, "{\"function\": \"burn_beta\", \"object\": "
+                                  "\"test_server\", \"file\": \"test_server.c\", "
+                                  "\"line\": 52, \"inlined\": true, \"address\": null, "
+                                  "\"total\": 150") != NULL);
+    const char *mark = strstr(json.data, "\"inlined\"");
+    EXPECT_TRUE(mark != NULL && strstr(mark + 1, "\"inlined\"") == NULL);
+    EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
+                                         sizeof error));
+    EXPECT_STR_EQ("", error);
+    if (read.tree != NULL) {
+        trees_equal(written.tree, rp_calltree_root(written.tree), read.tree,
+                    rp_calltree_root(read.tree));
+        again = render_json(&read);
+        EXPECT_STR_EQ(json.data, again.data);
+        rp_buffer_free(&again);
+    }
+    rp_report_release(&read);
+
+    text = render_text(&written, true, false);
+    EXPECT_TRUE(strstr(text.data, " 150.0 burn_beta [inlined]  test_server.c:52\n") != NULL);
+    EXPECT_TRUE(strstr(text.data, " 50.0 burn_beta  test_server.c:52\n") != NULL);
+    rp_buffer_init(&collapsed);
+    EXPECT_INT_EQ(0, rp_render_collapsed(&written, &collapsed));
+    EXPECT_STR_EQ("handle_request;burn_alpha;burn_beta_[i] 150\n"
+                  "handle_request;burn_beta 50\n", collapsed.data);
+
+    /* Versions before 5 have no such member; true is its only value. */
+    struct rp_buffer version_4;
+    rp_buffer_init(&version_4);
+    fixture_json_as_version_4(json.data, &version_4);
+    EXPECT_REFUSED(version_4.data, "expected \"total\", found \"inlined\"");
+    rp_buffer_free(&version_4);
+    EXPECT_TRUE(text_replace(&json, "\"inlined\": true", "\"inlined\": false"));
+    EXPECT_REFUSED(json.data, "expected true");
+    rp_buffer_free(&json);
+    rp_buffer_free(&text);
+    rp_buffer_free(&collapsed);
+    rp_report_release(&written);
+}
+
 /* A request no sample landed in has no CPU time measured: null in JSON,
  * said in words in text, and read back as such. */
 UNIT_TEST(unmeasured_cpu_time_is_null_not_zero)
@@ -230,10 +301,42 @@ UNIT_TEST(unmeasured_cpu_time_is_null_not_zero)
     rp_report_release(&read);
 }
 
+/* A report of version 4 (no objects, no addresses) reads, and is written
+ * back as the current version with none known. */
+UNIT_TEST(version_4_is_read_without_objects_or_addresses)
+{
+    struct rp_report report, read;
+    struct rp_buffer json, older, again;
+    char error[256];
+
+    report_make_burn(&report);
+    json = render_json(&report);
+    rp_buffer_init(&older);
+    fixture_json_as_version_4(json.data, &older);
+    EXPECT_TRUE(strstr(older.data, "address") == NULL);
+    EXPECT_INT_EQ(0, rp_report_from_json(older.data, older.length, &read,
+                                         error, sizeof error));
+    EXPECT_STR_EQ("", error);
+    if (read.tree != NULL) {
+        size_t objects;
+
+        rp_calltree_objects(read.tree, &objects);
+        EXPECT_INT_EQ(0, objects);
+        again = render_json(&read);
+        EXPECT_TRUE(strstr(again.data, "\"objects\": [],\n \"root\"") != NULL);
+        EXPECT_TRUE(strstr(again.data, "\"address\": \"") == NULL);
+        rp_buffer_free(&again);
+    }
+    rp_buffer_free(&json);
+    rp_buffer_free(&older);
+    rp_report_release(&report);
+    rp_report_release(&read);
+}
+
 UNIT_TEST(json_has_the_documented_shape)
 {
     static const char start[] =
-        "{\"format\": \"reqprof-report\", \"version\": 4, "
+        "{\"format\": \"reqprof-report\", \"version\": 5, "
         "\"reqprof\": \"0.1.0\",\n \"request\": ";
     struct rp_report report;
     struct rp_buffer json;
@@ -244,14 +347,24 @@ UNIT_TEST(json_has_the_documented_shape)
     EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
     EXPECT_TRUE(strstr(json.data, "\"duration_ms\": 203.400, "
                                   "\"cpu_ms\": 201.200") != NULL);
+    EXPECT_TRUE(strstr(json.data, "\"requests\": 1,\n \"objects\": [\n"
+                                  "  {\"name\": \"test_server\", \"build_id\": "
+                                  "\"0123abcd\", \"text_start\": \"0x1000\", "
+                                  "\"text_end\": \"0x2000\", \"text_offset\": "
+                                  "\"0x1000\"}],\n \"root\": ") != NULL);
     EXPECT_TRUE(strstr(json.data, "\"root\": {\"function\": \"[request]\", "
                                   "\"object\": null, \"file\": null, "
-                                  "\"line\": null, \"total\": 203, "
-                                  "\"self\": 0, \"children\": [") != NULL);
+                                  "\"line\": null, \"address\": null, "
+                                  "\"total\": 203, \"self\": 0, "
+                                  "\"children\": [") != NULL);
+    EXPECT_TRUE(strstr(json.data, "{\"function\": \"burn_alpha\", \"object\": "
+                                  "\"test_server\", \"file\": \"test_server.c\", "
+                                  "\"line\": 40, \"address\": \"0x1139\", "
+                                  "\"total\": 200, ") != NULL);
     EXPECT_TRUE(strstr(json.data, "{\"function\": \"read\", \"object\": "
                                   "\"libc.so.6\", \"file\": null, \"line\": "
-                                  "null, \"total\": 1, \"self\": 1, "
-                                  "\"children\": []}") != NULL);
+                                  "null, \"address\": null, \"total\": 1, "
+                                  "\"self\": 1, \"children\": []}") != NULL);
     EXPECT_TRUE(json.data[json.length - 1] == '\n');
     rp_buffer_free(&json);
     rp_report_release(&report);
@@ -416,8 +529,28 @@ UNIT_TEST(foreign_and_broken_json_is_refused_with_a_reason)
     static const struct {
         const char *from, *to, *reason;
     } edits[] = {
-        {"\"version\": 4", "\"version\": 5", "version 5 is not supported"},
-        {"\"version\": 4", "\"version\": 0", "version 0 is not supported"},
+        {"\"version\": 5", "\"version\": 6", "version 6 is not supported"},
+        {"\"version\": 5", "\"version\": 0", "version 0 is not supported"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0x0\"",
+         "unknown address is written as null"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0X1139\"",
+         "expected an address"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0x01139\"",
+         "expected an address"},
+        {"\"address\": \"0x1139\"", "\"address\": \"0x11390000000000000\"",
+         "expected an address"},
+        {"\"build_id\": \"0123abcd\"", "\"build_id\": \"0123ABCD\"",
+         "not lowercase hex"},
+        {"\"build_id\": \"0123abcd\"", "\"build_id\": \"0123abc\"",
+         "not lowercase hex"},
+        {"\"text_end\": \"0x2000\"", "\"text_end\": \"0xfff\"",
+         "ends before it starts"},
+        {"\"text_offset\": \"0x1000\"}]",
+         "\"text_offset\": \"0x1000\"},\n  {\"name\": \"test_server\", "
+         "\"build_id\": null, \"text_start\": \"0x0\", \"text_end\": "
+         "\"0x0\", \"text_offset\": \"0x0\"}]",
+         "listed twice"},
+        {"{\"name\": \"test_server\"", "{\"name\": \"\"", "without a name"},
         {"\"reqprof\": \"\"", "\"reqprof\": 4", "expected a string"},
         {", \"reqprof\": \"\"", "", "expected \"reqprof\""},
         {"\"requests\": 1", "\"requests\": 0", "covers at least one"},
@@ -529,7 +662,7 @@ UNIT_TEST(version_1_is_read_as_one_request_without_timeline)
         rp_calltree_timeline(report.tree, &points);
         EXPECT_INT_EQ(0, points);
         again = render_json(&report);
-        EXPECT_TRUE(strstr(again.data, "\"version\": 4, \"reqprof\": \"\",") !=
+        EXPECT_TRUE(strstr(again.data, "\"version\": 5, \"reqprof\": \"\",") !=
                     NULL);
         EXPECT_TRUE(strstr(again.data, "\"requests\": 1,") != NULL);
         EXPECT_TRUE(strstr(again.data, ",\n \"timeline\": null}\n") != NULL);
@@ -827,11 +960,13 @@ UNIT_TEST(index_lines_have_the_documented_fields)
 int main(void)
 {
     UNIT_RUN(json_reads_back_the_same_report);
+    UNIT_RUN(inlined_frames_are_marked_in_every_format);
     UNIT_RUN(unmeasured_cpu_time_is_null_not_zero);
     UNIT_RUN(integers_are_formatted_as_printf_would);
     UNIT_RUN(fixed_point_keeps_its_leading_zeros);
     UNIT_RUN(index_lines_have_the_documented_fields);
     UNIT_RUN(json_has_the_documented_shape);
+    UNIT_RUN(version_4_is_read_without_objects_or_addresses);
     UNIT_RUN(text_has_pyinstrument_lines);
     UNIT_RUN(text_in_ascii_and_colour);
     UNIT_RUN(hostile_strings_give_valid_json_and_clean_text);

@@ -65,7 +65,7 @@ UNIT_TEST(shared_frames_are_named_and_told_apart)
         "[shared: 3 requests", "[request]", "shared",
     };
     char name[RP_SHARED_FRAME_NAME_MAX];
-    struct rp_frame frame = {name, NULL, NULL, 0};
+    struct rp_frame frame = {name, NULL, NULL, 0, false, 0};
 
     EXPECT_STR_EQ("[shared: 3 requests]", rp_shared_frame_name(name, 3));
     EXPECT_TRUE(rp_frame_is_shared(&frame));
@@ -135,7 +135,7 @@ UNIT_TEST(text_says_the_shared_share_in_its_header)
 UNIT_TEST(json_has_its_attribution_and_reads_it_back)
 {
     static const char start[] = "{\"format\": \"reqprof-report\", "
-                                "\"version\": 4, \"reqprof\": \"9.8.7\",\n";
+                                "\"version\": 5, \"reqprof\": \"9.8.7\",\n";
     struct rp_report report, read;
     struct rp_buffer json, again;
     char error[256];
@@ -147,10 +147,10 @@ UNIT_TEST(json_has_its_attribution_and_reads_it_back)
     EXPECT_HAS(json.data, "\"samples\": 200, \"samples_dropped\": 0, "
                           "\"requests\": 1,\n \"attribution\": "
                           "{\"shared_samples\": 50, \"shared_fraction\": "
-                          "0.2500},\n \"root\": ");
+                          "0.2500},\n \"objects\": [],\n \"root\": ");
     EXPECT_HAS(json.data, "{\"function\": \"[shared: 3 requests]\", "
                           "\"object\": null, \"file\": null, \"line\": null, "
-                          "\"total\": 50, ");
+                          "\"address\": null, \"total\": 50, ");
     EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error,
                                          sizeof error));
     EXPECT_STR_EQ("", error);
@@ -178,7 +178,7 @@ UNIT_TEST(a_report_that_shares_nothing_has_no_attribution)
     report.shared_samples = 0;
     json = render(&report, RP_FORMAT_JSON, false);
     EXPECT_TRUE(strstr(json.data, "attribution") == NULL);
-    EXPECT_HAS(json.data, "\"requests\": 1,\n \"root\": ");
+    EXPECT_HAS(json.data, "\"requests\": 1,\n \"objects\": [],\n \"root\": ");
     EXPECT_INT_EQ(-1, rp_report_from_json(json.data, json.length, &read, error,
                                           sizeof error));
     EXPECT_HAS(error, "the tree's [shared] nodes hold 50 samples but "
@@ -197,7 +197,10 @@ UNIT_TEST(versions_2_and_3_are_still_read)
     const char *after;
 
     report_make_shared(&report);
-    json = render(&report, RP_FORMAT_JSON, false);
+    rp_buffer_init(&json);
+    older = render(&report, RP_FORMAT_JSON, false);
+    fixture_json_as_version_4(older.data, &json);
+    rp_buffer_free(&older);
     after = strstr(json.data, "\"reqprof\": \"\"");
     EXPECT_TRUE(after != NULL);
     if (after != NULL) {
@@ -275,12 +278,12 @@ UNIT_TEST(attribution_that_does_not_add_up_is_refused)
                         "\"shared_fraction\": 0.2500}",
                         "", "hold 50 samples but attribution says 0");
     /* Version 3 has no "reqprof", and version 2 no "attribution". */
-    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 3",
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 3",
                         "expected \"request\", found \"reqprof\"");
-    EXPECT_EDIT_REFUSED("\"version\": 4, \"reqprof\": \"\"", "\"version\": 2",
+    EXPECT_EDIT_REFUSED("\"version\": 5, \"reqprof\": \"\"", "\"version\": 2",
                         "expected \"root\", found \"attribution\"");
-    EXPECT_EDIT_REFUSED("\"version\": 4", "\"version\": 5",
-                        "reads versions 1 to 4");
+    EXPECT_EDIT_REFUSED("\"version\": 5", "\"version\": 6",
+                        "reads versions 1 to 5");
 }
 
 UNIT_TEST(the_page_tells_its_script_which_frames_are_shared)

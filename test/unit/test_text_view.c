@@ -32,7 +32,7 @@ static void add(struct rp_report *report, uint64_t weight, ...)
     while ((name = va_arg(names, const char *)) != NULL) {
         char function[128];
         const char *at = strchr(name, '@');
-        struct rp_frame frame = {function, at + 1, NULL, 0};
+        struct rp_frame frame = {function, at + 1, NULL, 0, false, 0};
 
         snprintf(function, sizeof function, "%.*s", (int)(at - name), name);
         stack[depth++] = rp_calltree_intern(report->tree, &frame);
@@ -251,7 +251,7 @@ UNIT_TEST(which_objects_are_libraries)
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        struct rp_frame frame = {"f", cases[i].object, NULL, 0};
+        struct rp_frame frame = {"f", cases[i].object, NULL, 0, false, 0};
         const char *program = strcmp(cases[i].object, "libserver.so") == 0
                                   ? "/opt/libserver.so"
                                   : "/srv/bin/test_server";

@@ -140,7 +140,7 @@ $(EXPORTS_MAP): preload/exports.map.in preload/interposed.def
 $(TOOL): $(call objects_of,$(CLI_SOURCES)) $(TOOL_RENDERER_OBJECTS) $(CORE_ARCHIVE)
 	$(CC) -o $@ $^ $(FINAL_LDFLAGS) -lz -ldl
 
-$(CORE_ARCHIVE): $(LIBRARY_RENDERER_OBJECTS) $(call objects_of,$(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c)
+$(CORE_ARCHIVE): $(LIBRARY_RENDERER_OBJECTS) $(call objects_of,$(SYMBOLIZER_SOURCES) preload/heap.c preload/isolated.c preload/log.c preload/real.c preload/http_parser.c preload/pending.c preload/config.c preload/index_line.c preload/report_budget.c preload/path_redact.c preload/stretch_hold.c preload/peer_name.c preload/peer_waits.c)
 	@rm -f $@
 	ar rcs $@ $^
 

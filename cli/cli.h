@@ -143,6 +143,9 @@ struct rp_cli_request {
                               * requests; 0 when not known */
     bool shared_known; /* the line has them: lines written before they
                         * were counted have not */
+    double wait_ms;    /* blocked on its upstreams; 0 when not known */
+    bool wait_known;   /* the line has it: lines written before waits
+                        * were recorded have not */
 };
 
 /*

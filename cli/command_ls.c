@@ -17,8 +17,14 @@ static const char ls_usage[] =
     "environment or REQPROF_CONFIG's file as the library reads it, else\n"
     "./reqprof), oldest first: when each began (local time), method, path,\n"
     "status, duration and CPU time in ms (- where it was not measured),\n"
-    "samples, the share of them that is shared, and the report to give\n"
-    "reqprof show or open, or why the request has none.\n"
+    "the time it waited on its upstreams, samples, the share of them that\n"
+    "is shared, and the report to give reqprof show or open, or why the\n"
+    "request has none.\n"
+    "\n"
+    "WAIT is the wall time the request's calls blocked on its upstreams\n"
+    "(connect, read and write on sockets it connected or wrote to; its\n"
+    "report names each peer). A request whose index line was written\n"
+    "before reqprof recorded waits shows -.\n"
     "\n"
     "SHARED is the share of a request's samples that the bytes could not\n"
     "tell from other requests' (a thread had several requests open and\n"
@@ -40,6 +46,7 @@ enum {
     COLUMN_STATUS,
     COLUMN_DURATION,
     COLUMN_CPU,
+    COLUMN_WAIT,
     COLUMN_SAMPLES,
     COLUMN_SHARED,
     COLUMN_REPORT,
@@ -48,13 +55,13 @@ enum {
 
 static const char *const column_titles[COLUMN_COUNT] = {
     "TIME", "METHOD", "PATH",    "STATUS", "DURATION",
-    "CPU",  "SAMPLES", "SHARED", "REPORT",
+    "CPU",  "WAIT", "SAMPLES", "SHARED", "REPORT",
 };
 
 /* Numbers are right-aligned, as a reader compares their magnitudes. */
 static const bool column_numeric[COLUMN_COUNT] = {
     [COLUMN_STATUS] = true, [COLUMN_DURATION] = true, [COLUMN_CPU] = true,
-    [COLUMN_SAMPLES] = true, [COLUMN_SHARED] = true,
+    [COLUMN_WAIT] = true, [COLUMN_SAMPLES] = true, [COLUMN_SHARED] = true,
 };
 
 /* What follows the share of a request over RP_SHARED_MARK, and of any
@@ -130,6 +137,13 @@ static void request_cells(const char *dir, const struct rp_cli_request *request,
     rp_buffer_append(cells, " ms", 4);
     if (request->cpu_measured) {
         rp_buffer_put_decimal(cells, request->cpu_ms, 1);
+        rp_buffer_append(cells, " ms", 4);
+    } else {
+        rp_buffer_append(cells, RP_INDEX_UNMEASURED,
+                         sizeof RP_INDEX_UNMEASURED);
+    }
+    if (request->wait_known) {
+        rp_buffer_put_decimal(cells, request->wait_ms, 1);
         rp_buffer_append(cells, " ms", 4);
     } else {
         rp_buffer_append(cells, RP_INDEX_UNMEASURED,

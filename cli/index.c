@@ -16,12 +16,13 @@
 #include "cli.h"
 
 /* Fields of an index line: the file's is the 9th; the shared samples
- * follow it on lines written since they are counted, and are missing on
- * older ones (docs/report-format.md). */
-#define INDEX_FIELDS 10
+ * and the wait follow it on lines written since they are counted, and
+ * are missing on older ones (docs/report-format.md). */
+#define INDEX_FIELDS 11
 #define INDEX_FIELDS_BEFORE_SHARED 9
 #define INDEX_FILE_FIELD 8
 #define INDEX_SHARED_FIELD 9
+#define INDEX_WAIT_FIELD 10
 
 /* Undoes the index's %XX escapes into out (size bytes); false if bad. */
 static bool index_unescape(const char *text, char *out, size_t size)
@@ -96,7 +97,8 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
         *field++ = '\0';
     }
     /* Fields after the last one known are left for a later version's
-     * readers, as this one adds the shared samples after the file. */
+     * readers, as this one adds the shared samples and the wait after
+     * the file. */
     if (count < INDEX_FIELDS_BEFORE_SHARED)
         return false;
     memset(request, 0, sizeof *request);
@@ -131,6 +133,12 @@ static bool index_parse_line(char *line, struct rp_cli_request *request)
         request->shared_samples = strtoull(fields[INDEX_SHARED_FIELD], &end, 10);
         if (*end != '\0' || fields[INDEX_SHARED_FIELD][0] == '\0' ||
             request->shared_samples > request->samples)
+            return false;
+    }
+    request->wait_known = count > INDEX_WAIT_FIELD;
+    if (request->wait_known) {
+        request->wait_ms = strtod(fields[INDEX_WAIT_FIELD], &end);
+        if (*end != '\0' || fields[INDEX_WAIT_FIELD][0] == '\0' || !(request->wait_ms >= 0))
             return false;
     }
     return true;

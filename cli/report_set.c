@@ -53,6 +53,7 @@ int rp_cli_merge_add(struct rp_report *merged, const struct rp_report *report,
         merged->samples_dropped += report->samples_dropped;
         /* Each request's shared nodes add up as any frame does. */
         merged->shared_samples += report->shared_samples;
+        rp_report_waits_add(merged, report);
     }
     /* A report that is itself a sum stands for its requests. */
     merged->requests += report->requests > 0 ? report->requests : 1;

@@ -9,6 +9,7 @@
 #include "conn_table.h"
 #include "connection.h"
 #include "fd_map.h"
+#include "peer_name.h"
 #include "thread.h"
 
 enum follow_kind {
@@ -25,6 +26,8 @@ struct follow_entry {
     struct rp_conn *conn;  /* the connection of that request */
     uint8_t kind;          /* enum follow_kind */
     uint8_t options;       /* enum rp_follow_option bits */
+    uint16_t peer;         /* the address it is connected to, once named
+                            * (peer_name.h); RP_PEER_UNKNOWN: not yet */
 };
 
 static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
@@ -146,6 +149,7 @@ void rp_follow_forget(int fd)
     rp_atomic_store_relaxed(&entry->owner, 0);
     rp_atomic_store_relaxed(&entry->kind, FOLLOW_KIND_UNKNOWN);
     rp_atomic_store_relaxed(&entry->options, 0);
+    rp_atomic_store_relaxed(&entry->peer, RP_PEER_UNKNOWN);
 }
 
 void rp_follow_duplicated(int from, int to)
@@ -158,6 +162,7 @@ void rp_follow_duplicated(int from, int to)
         .conn = rp_atomic_load_relaxed(&source->conn),
         .kind = rp_atomic_load_relaxed(&source->kind),
         .options = rp_atomic_load_relaxed(&source->options),
+        .peer = rp_atomic_load_relaxed(&source->peer),
     };
     if (copy.owner == 0 && copy.kind == FOLLOW_KIND_UNKNOWN && copy.options == 0)
         return;
@@ -170,6 +175,36 @@ void rp_follow_duplicated(int from, int to)
     rp_atomic_store_relaxed(&entry->owner, copy.owner);
     rp_atomic_store_relaxed(&entry->kind, copy.kind);
     rp_atomic_store_relaxed(&entry->options, copy.options);
+    rp_atomic_store_relaxed(&entry->peer, copy.peer);
+}
+
+void rp_follow_name_peer(int fd, const struct sockaddr *address, socklen_t length)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    if (entry != NULL)
+        rp_atomic_store_relaxed(&entry->peer, rp_peer_name_intern(address, length));
+}
+
+uint16_t rp_follow_peer(int fd, uint64_t request_id)
+{
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, false);
+    if (entry == NULL || request_id == 0 ||
+        rp_atomic_load_relaxed(&entry->owner) != request_id)
+        return RP_PEER_UNKNOWN;
+    uint16_t peer = rp_atomic_load_relaxed(&entry->peer);
+    if (peer == RP_PEER_UNKNOWN) {
+        /* A socket connected before it was followed (a pooled upstream
+         * connection, made at start-up): named at its first counted call. */
+        struct sockaddr_storage address;
+        socklen_t length = sizeof address;
+        int saved_errno = errno;
+        peer = getpeername(fd, (struct sockaddr *)&address, &length) == 0
+                   ? rp_peer_name_intern((struct sockaddr *)&address, length)
+                   : RP_PEER_UNNAMED;
+        errno = saved_errno;
+        rp_atomic_store_relaxed(&entry->peer, peer);
+    }
+    return peer;
 }
 
 bool rp_follow_is_stream(int fd)

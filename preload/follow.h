@@ -16,6 +16,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct rp_thread;
 
@@ -29,6 +30,17 @@ void rp_follow_received(int fd);
  * client connection's answered request, or an upstream's owner; else 0.
  * Keeps errno. */
 uint64_t rp_follow_request_of(int fd);
+
+/* fd was connected to address (length bytes): its peer's name
+ * (peer_name.h), if fd is followed. Keeps errno. */
+void rp_follow_name_peer(int fd, const struct sockaddr *address, socklen_t length);
+
+/*
+ * The peer (peer_name.h) of fd if it is an upstream socket of request_id
+ * (not 0), named at its first call here unless connect named it; else
+ * RP_PEER_UNKNOWN. Keeps errno.
+ */
+uint16_t rp_follow_peer(int fd, uint64_t request_id);
 
 /* fd is being closed: it belongs to nobody any more. */
 void rp_follow_forget(int fd);

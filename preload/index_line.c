@@ -5,7 +5,7 @@
 
 /* Bytes of the line besides the path, the method and the file name: the
  * numbers at their longest and the tabs. */
-#define INDEX_LINE_NUMBERS_MAX 181
+#define INDEX_LINE_NUMBERS_MAX 203
 /* Fields before the file's (docs/report-format.md). */
 #define INDEX_FIELDS_BEFORE_FILE 8
 
@@ -81,9 +81,12 @@ void rp_index_line_append(struct rp_buffer *lines,
     *out++ = '\t';
     out = index_put_text(out, line->file, file_length);
     /* After the file, so that lines keep the fields' numbers of older
-     * versions, and readers of those (cut -f9) still find the file. */
+     * versions, and readers of those (cut -f9) still find the file; each
+     * new column goes at the end. */
     *out++ = '\t';
     out = rp_format_uint(out, line->shared_samples);
+    *out++ = '\t';
+    out = index_put_ms(out, line->wait_ns);
     *out++ = '\n';
     rp_buffer_commit(lines, (size_t)(out - start));
 }

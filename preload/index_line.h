@@ -29,6 +29,9 @@ struct rp_index_line {
     /* Of samples, those shared with other requests (rp_report's
      * shared_samples): the writer sets it where it sets samples. */
     uint64_t shared_samples;
+    /* Wall time its calls blocked on its upstreams (peer_wait.h), the sum
+     * of its report's waits. */
+    uint64_t wait_ns;
 };
 
 /* Appends the line, newline included. An allocation failure leaves the

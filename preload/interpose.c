@@ -28,12 +28,14 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "conn_table.h"
 #include "connection.h"
 #include "epoll_set.h"
 #include "follow.h"
 #include "handoff.h"
 #include "interpose.h"
+#include "peer_wait.h"
 #include "wait.h"
 #include "process.h"
 #include "real.h"
@@ -58,6 +60,18 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
         !rp_interpose_active() || !(rp_follow_options(fd) & RP_FOLLOW_TIMEOUT))
         return NULL;
     return rp_wait_begin(function);
+}
+
+/* Ends the quiet wait of a read or write call (rp_wait_end): the time it
+ * blocked is the call's wait on its peer, which the call's accounting
+ * takes (rp_peer_wait_account, after the call). */
+static void interpose_wait_end(struct rp_thread *quiet)
+{
+    if (quiet == NULL)
+        return;
+    uint64_t start_ns = quiet->wait_start_ns;
+    rp_wait_end(quiet);
+    quiet->peer_blocked_ns += rp_monotonic_ns() - start_ns;
 }
 
 /* What interpose_receive_begin and interpose_send_begin answer when the
@@ -146,8 +160,9 @@ static size_t interpose_message_length(const struct msghdr *message)
  * Before a read of fd into message's buffers (see interpose_probes; on a
  * socket with a timeout it is a quiet wait, interpose_begin). Returns the
  * probe's result, or INTERPOSE_CALL with the quiet wait (or NULL) in
- * *quiet for the caller to make the real call and rp_wait_end it. A read
- * of nothing is not probed: on a datagram socket it would take one.
+ * *quiet for the caller to make the real call and interpose_wait_end
+ * it. A read of nothing is not probed: on a datagram socket it would
+ * take one.
  */
 static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags,
                                        void *function, struct rp_thread **quiet)
@@ -200,7 +215,7 @@ static ssize_t interpose_send_rest(int fd, const struct msghdr *message, size_t 
     }
     struct rp_thread *waiting = rp_wait_begin(function);
     ssize_t result = RP_REAL(sendmsg)(fd, &rest_message, flags);
-    rp_wait_end(waiting);
+    interpose_wait_end(waiting);
     return result;
 }
 
@@ -251,6 +266,14 @@ static inline struct msghdr interpose_message(struct iovec *piece)
     return (struct msghdr){.msg_iov = piece, .msg_iovlen = 1};
 }
 
+/* A connect on fd succeeded after blocked_ns: a wait on its peer. */
+static void interpose_connected(int fd, uint64_t blocked_ns)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread != NULL && thread->current_request != 0)
+        rp_peer_wait_record(thread, fd, RP_PEER_WAIT_CONNECT, 0, blocked_ns);
+}
+
 /*
  * A socket the current request connects is that request's upstream from
  * the start: an event loop connects without blocking and writes the
@@ -262,11 +285,17 @@ RP_EXPORT int connect(int fd, const struct sockaddr *address, socklen_t length)
 {
     struct rp_thread *thread = rp_thread_state;
     bool on_request = thread != NULL && thread->current_request != 0;
+    uint64_t start_ns = on_request ? rp_monotonic_ns() : 0;
     struct rp_thread *quiet = interpose_begin(fd, (void *)RP_REAL(connect));
     int result = RP_REAL(connect)(fd, address, length);
     rp_wait_end(quiet);
-    if (on_request && rp_interpose_active() && (result == 0 || errno == EINPROGRESS))
+    if (on_request && rp_interpose_active() && (result == 0 || errno == EINPROGRESS)) {
         rp_follow_sent(fd);
+        rp_follow_name_peer(fd, address, length);
+        /* A connect under way (EINPROGRESS) did not wait. */
+        if (result == 0)
+            interpose_connected(fd, rp_monotonic_ns() - start_ns);
+    }
     return result;
 }
 
@@ -307,33 +336,49 @@ RP_EXPORT int listen(int fd, int backlog)
     return result;
 }
 
-/* The server read length bytes from fd into iov. */
+/* The server read length bytes from fd into iov (length: the call's
+ * result); the call's wait is counted once reqprof followed it. */
 static void interpose_received(int fd, const struct iovec *iov, int iov_count,
                                ssize_t length)
 {
-    if (length <= 0 || !rp_interpose_active())
-        return;
-    if (rp_conn_table_get(fd) != NULL) {
-        rp_connection_received(fd, iov, iov_count, (size_t)length);
-    } else {
+    if (length > 0 && rp_interpose_active()) {
+        if (rp_conn_table_get(fd) != NULL) {
+            rp_connection_received(fd, iov, iov_count, (size_t)length);
+            rp_peer_wait_forget(); /* a client is no peer */
+            return;
+        }
         rp_follow_received(fd);
         rp_handoff_fd_read(fd);
     }
+    rp_peer_wait_account(fd, RP_PEER_WAIT_READ, length);
 }
 
-/* The server wrote length bytes from iov to fd (iov NULL: unseen). */
+/* A read with MSG_PEEK returned result: its bytes will be read again,
+ * but its wait is the request's now. */
+static void interpose_peeked(int fd, ssize_t result)
+{
+    rp_peer_wait_account(fd, RP_PEER_WAIT_READ, result > 0 ? 0 : result);
+}
+
+/* The server wrote length bytes from iov to fd (iov NULL: unseen; length:
+ * the call's result); the call's wait is counted once reqprof followed
+ * it. */
 static void interpose_sent(int fd, const struct iovec *iov, int iov_count,
                            ssize_t length)
 {
-    if (length <= 0 || !rp_interpose_active())
-        return;
-    if (rp_conn_table_get(fd) == NULL) {
+    if (length > 0 && rp_interpose_active()) {
+        if (rp_conn_table_get(fd) != NULL) {
+            if (iov == NULL)
+                rp_connection_sent_unseen(fd, (size_t)length);
+            else
+                rp_connection_sent(fd, iov, iov_count, (size_t)length);
+            rp_peer_wait_forget(); /* a client is no peer */
+            return;
+        }
         rp_follow_sent(fd);
         rp_handoff_fd_written(fd);
-    } else if (iov == NULL)
-        rp_connection_sent_unseen(fd, (size_t)length);
-    else
-        rp_connection_sent(fd, iov, iov_count, (size_t)length);
+    }
+    rp_peer_wait_account(fd, RP_PEER_WAIT_WRITE, length);
 }
 
 static void interpose_received_buffer(int fd, void *buffer, ssize_t length)
@@ -375,7 +420,7 @@ RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
     ssize_t result = interpose_receive_begin(fd, &message, 0, (void *)RP_REAL(read), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(read)(fd, buffer, count);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_received_buffer(fd, buffer, result);
     return result;
@@ -393,7 +438,7 @@ RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
                                    : INTERPOSE_CALL;
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(__read_chk)(fd, buffer, count, size);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_received_buffer(fd, buffer, result);
     return result;
@@ -410,7 +455,7 @@ RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
                                    : INTERPOSE_CALL;
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(readv)(fd, iov, iov_count);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_received(fd, iov, iov_count, result);
     return result;
@@ -425,10 +470,12 @@ RP_EXPORT ssize_t recv(int fd, void *buffer, size_t count, int flags)
     ssize_t result = interpose_receive_begin(fd, &message, flags, (void *)RP_REAL(recv), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(recv)(fd, buffer, count, flags);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
+    else
+        interpose_peeked(fd, result);
     return result;
 }
 
@@ -444,10 +491,12 @@ RP_EXPORT ssize_t __recv_chk(int fd, void *buffer, size_t count, size_t size,
                                    : INTERPOSE_CALL;
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(__recv_chk)(fd, buffer, count, size, flags);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
+    else
+        interpose_peeked(fd, result);
     return result;
 }
 
@@ -484,10 +533,12 @@ RP_EXPORT ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size
                          : INTERPOSE_CALL;
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(__recvfrom_chk)(fd, buffer, count, size, flags, address, length);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
+    else
+        interpose_peeked(fd, result);
     return result;
 }
 
@@ -500,10 +551,12 @@ RP_EXPORT ssize_t recvfrom(int fd, void *buffer, size_t count, int flags,
                                               (void *)RP_REAL(recvfrom), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(recvfrom)(fd, buffer, count, flags, address, length);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     if (!(flags & MSG_PEEK))
         interpose_received_buffer(fd, buffer, result);
+    else
+        interpose_peeked(fd, result);
     return result;
 }
 
@@ -517,10 +570,12 @@ RP_EXPORT ssize_t recvmsg(int fd, struct msghdr *message, int flags)
                                              (void *)RP_REAL(recvmsg), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(recvmsg)(fd, message, flags);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     if (!(flags & MSG_PEEK))
         interpose_received(fd, message->msg_iov, (int)message->msg_iovlen, result);
+    else
+        interpose_peeked(fd, result);
     return result;
 }
 
@@ -532,7 +587,7 @@ RP_EXPORT ssize_t write(int fd, const void *buffer, size_t count)
     ssize_t result = interpose_send_begin(fd, &message, 0, (void *)RP_REAL(write), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(write)(fd, buffer, count);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_sent_buffer(fd, buffer, result);
     return result;
@@ -548,7 +603,7 @@ RP_EXPORT ssize_t writev(int fd, const struct iovec *iov, int iov_count)
                                    : INTERPOSE_CALL;
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(writev)(fd, iov, iov_count);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_sent(fd, iov, iov_count, result);
     return result;
@@ -562,7 +617,7 @@ RP_EXPORT ssize_t send(int fd, const void *buffer, size_t count, int flags)
     ssize_t result = interpose_send_begin(fd, &message, flags, (void *)RP_REAL(send), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(send)(fd, buffer, count, flags);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_sent_buffer(fd, buffer, result);
     return result;
@@ -579,7 +634,7 @@ RP_EXPORT ssize_t sendto(int fd, const void *buffer, size_t count, int flags,
     ssize_t result = interpose_send_begin(fd, &message, flags, (void *)RP_REAL(sendto), &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(sendto)(fd, buffer, count, flags, address, length);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_sent_buffer(fd, buffer, result);
     return result;
@@ -594,7 +649,7 @@ RP_EXPORT ssize_t sendmsg(int fd, const struct msghdr *message, int flags)
                                           &quiet);
     if (result == INTERPOSE_CALL) {
         result = RP_REAL(sendmsg)(fd, message, flags);
-        rp_wait_end(quiet);
+        interpose_wait_end(quiet);
     }
     interpose_sent(fd, message->msg_iov, (int)message->msg_iovlen, result);
     return result;

@@ -16,6 +16,7 @@
 #include "conn_table.h"
 #include "connection.h"
 #include "follow.h"
+#include "peer_name.h"
 #include "handoff.h"
 #include "interpose.h"
 #include "finish_queue.h"
@@ -63,6 +64,7 @@ static void reqprof_after_fork_in_child(void)
     rp_conn_table_after_fork(true);
     rp_connection_forget_counts();
     rp_follow_forget_owners();
+    rp_peer_name_after_fork();
     rp_handoff_forget_all();
     rp_finish_queue_init();
     rp_writer_forget();

@@ -41,6 +41,10 @@ enum rp_record_kind {
                          * stretch number, which a RESOLVED record names */
     RP_RECORD_RESOLVED, /* the stretch numbered value ended: its DEFERRED
                          * samples are request_id's (0: no request's) */
+    RP_RECORD_WAIT,     /* a call of request_id's on one of its upstreams
+                         * (peer_wait.h): value is the nanoseconds it
+                         * blocked; its peer, kind and bytes are in the
+                         * frames' room */
 };
 
 /* One record: this header, then frame_count frames. */

@@ -98,6 +98,10 @@ struct rp_thread {
     uint64_t wait_remainder_ns;  /* waited time not yet worth a sample */
     uint16_t wait_frame_count;   /* frames of the waiting call, leaf first */
     void *wait_frames[RP_STACK_MAX];
+    /* Wall time the socket call in progress blocked in its quiet waits
+     * (interpose.c), until the call's wait on its peer takes it
+     * (rp_peer_wait_account). */
+    uint64_t peer_blocked_ns;
     timer_t timer;        /* per-thread CLOCK_MONOTONIC timer */
     uint64_t phase_seed;  /* random first delays of the timer (thread.c) */
     bool has_timer;       /* timer_create succeeded */

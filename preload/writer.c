@@ -39,6 +39,7 @@
 #include "isolated.h"
 #include "log.h"
 #include "path_redact.h"
+#include "peer_wait.h"
 #include "process.h"
 #include "real.h"
 #include "report_budget.h"
@@ -103,6 +104,8 @@ struct writer_request {
                               * requests (writer_share) */
     uint64_t cpu_ns;
     bool cpu_measured;   /* a CPU record came: cpu_ns is measured time */
+    struct rp_peer_waits *waits; /* what it waited on; NULL until its
+                                  * first wait (most requests have none) */
     uint64_t last_round; /* round of the last sample, for discarding */
     struct writer_request *next; /* bucket chain, or the spare list */
 };
@@ -257,6 +260,8 @@ static void writer_request_done(struct writer *writer,
 {
     if (request == NULL)
         return;
+    rp_heap_free(request->waits);
+    request->waits = NULL;
     if (writer->spare_count >= WRITER_SPARE_MAX) {
         rp_calltree_free(request->tree);
         rp_heap_free(request);
@@ -350,6 +355,20 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
         request->samples_dropped += weight;
 }
 
+/* Adds a WAIT record to the request's waits, made at its first (a wait
+ * that finds no memory for them is dropped, and counted as a sample
+ * would be). */
+static void writer_add_wait(struct writer_request *request,
+                            const struct rp_record *record)
+{
+    if (request->waits == NULL &&
+        (request->waits = rp_heap_calloc(1, sizeof *request->waits)) == NULL) {
+        request->samples_dropped++;
+        return;
+    }
+    rp_peer_waits_add(request->waits, record);
+}
+
 /* The end of request id if the writer took it lately, or NULL. */
 static const struct writer_end *writer_ended(const struct writer *writer,
                                              uint64_t id)
@@ -389,11 +408,11 @@ static void writer_forget_ended(struct rp_thread *thread, uint64_t request_id)
 
 /*
  * Folds a stack record, standing for weight intervals, into request_id's
- * tree (under the frame shared, unless NULL), or a CPU record into its
- * time; a LOST record frees its samples. Once its end is taken, a
- * request's samples stamped after the end keep only the intervals before
- * it, and once it is finished its records open nothing (its report is
- * written or held).
+ * tree (under the frame shared, unless NULL), a CPU record into its time
+ * or a WAIT record into its waits; a LOST record frees its samples. Once
+ * its end is taken, a request's samples stamped after the end keep only
+ * the intervals before it, and once it is finished its records open
+ * nothing (its report is written or held).
  */
 static void writer_fold(struct writer *writer, struct rp_thread *thread,
                         const struct rp_record *record, uint64_t request_id,
@@ -423,6 +442,8 @@ static void writer_fold(struct writer *writer, struct rp_thread *thread,
         request->samples_dropped += record->dropped;
         if (stack) {
             writer_add_stack(writer, request, record, weight, time_ns, shared);
+        } else if (rp_peer_wait_is_record(record)) {
+            writer_add_wait(request, record);
         } else {
             request->cpu_ns += record->value;
             request->cpu_measured = true;
@@ -579,6 +600,9 @@ static struct rp_index_line writer_index_line(struct writer *writer,
                         (samples != NULL && samples->cpu_measured),
         .samples = samples != NULL ? rp_calltree_root(samples->tree)->total : 0,
         .shared_samples = samples != NULL ? samples->shared_samples : 0,
+        .wait_ns = samples != NULL && samples->waits != NULL
+                       ? rp_peer_waits_total_ns(samples->waits)
+                       : 0,
     };
 }
 
@@ -637,8 +661,11 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     snprintf(report.reqprof_version, sizeof report.reqprof_version, "%s",
              rp_version);
     report.tree = writer->empty_tree;
-    if (samples != NULL)
+    if (samples != NULL) {
+        if (samples->waits != NULL)
+            rp_peer_waits_to_report(samples->waits, &report);
         report.tree = samples->tree;
+    }
     /* Every sample says whether it ran, even in a tree that has none. */
     rp_calltree_set_cpu_known(report.tree);
     if (samples != NULL) {

@@ -971,6 +971,40 @@ static bool reader_attribution(struct json_reader *reader,
     return true;
 }
 
+/* Reads one wait of "waits": {peer, kind, calls, ms, bytes}. */
+static bool reader_wait(struct json_reader *reader, struct rp_report_wait *wait)
+{
+    if (!reader_open(reader, '{') || !reader_key(reader, "peer") ||
+        !reader_string_array(reader, wait->peer, sizeof wait->peer) ||
+        !reader_next_key(reader, "kind") ||
+        !reader_string_array(reader, wait->kind, sizeof wait->kind) ||
+        !reader_next_key(reader, "calls") || !reader_uint64(reader, &wait->calls) ||
+        !reader_next_key(reader, "ms") || !reader_milliseconds(reader, &wait->ms) ||
+        !reader_next_key(reader, "bytes") || !reader_uint64(reader, &wait->bytes) ||
+        !reader_close(reader, '}'))
+        return false;
+    if (wait->calls == 0)
+        return reader_fail(reader, "a wait of 0 calls on \"%.40s\"", wait->peer);
+    return true;
+}
+
+/*
+ * Reads "waits", which only a report with waits has (and none written
+ * before waits were recorded): at least one, at most RP_REPORT_WAITS_MAX.
+ */
+static bool reader_waits(struct json_reader *reader, struct rp_report *report)
+{
+    if (!reader_next_key(reader, "waits") || !reader_open(reader, '['))
+        return false;
+    do {
+        if (report->wait_count == RP_REPORT_WAITS_MAX)
+            return reader_fail(reader, "more than %d waits", RP_REPORT_WAITS_MAX);
+        if (!reader_wait(reader, &report->waits[report->wait_count++]))
+            return false;
+    } while (reader_accept(reader, ','));
+    return reader_close(reader, ']');
+}
+
 /* The samples under the root's "[shared: N requests]" children. */
 static uint64_t reader_tree_shared_samples(const struct rp_calltree *tree)
 {
@@ -1032,6 +1066,9 @@ static bool reader_rest(struct json_reader *reader, struct rp_report *report)
     if ((reader->version == 3 ||
          (reader->version >= 4 && reader_next_key_is(reader, "attribution"))) &&
         !reader_attribution(reader, report))
+        return false;
+    if (reader->version >= 5 && reader_next_key_is(reader, "waits") &&
+        !reader_waits(reader, report))
         return false;
     if (!reader_objects(reader) || !reader_next_key(reader, "root") ||
         !reader_node(reader, NULL, 0, &root))

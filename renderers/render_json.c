@@ -278,6 +278,30 @@ static void json_put_attribution(struct rp_buffer *out,
     rp_buffer_puts(out, "}");
 }
 
+/*
+ * Appends ", "waits": [...]": what the request waited on, peer by peer.
+ * Only a report with waits has it.
+ */
+static void json_put_waits(struct rp_buffer *out, const struct rp_report *report)
+{
+    rp_buffer_puts(out, ",\n \"waits\": [");
+    for (unsigned i = 0; i < report->wait_count; i++) {
+        const struct rp_report_wait *wait = &report->waits[i];
+        rp_buffer_puts(out, i == 0 ? "{\"peer\": " : ",\n  {\"peer\": ");
+        json_put_array(out, wait->peer);
+        rp_buffer_puts(out, ", \"kind\": ");
+        json_put_array(out, wait->kind);
+        rp_buffer_puts(out, ", \"calls\": ");
+        rp_buffer_put_uint(out, wait->calls);
+        rp_buffer_puts(out, ", \"ms\": ");
+        json_put_ms(out, wait->ms);
+        rp_buffer_puts(out, ", \"bytes\": ");
+        rp_buffer_put_uint(out, wait->bytes);
+        rp_buffer_puts(out, "}");
+    }
+    rp_buffer_puts(out, "]");
+}
+
 int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
 {
     rp_buffer_puts(out, "{\"format\": \"" RP_REPORT_JSON_FORMAT "\", "
@@ -323,6 +347,8 @@ int rp_render_json(const struct rp_report *report, struct rp_buffer *out)
     rp_buffer_put_uint(out, report->requests > 1 ? report->requests : 1);
     if (report->shared_samples > 0)
         json_put_attribution(out, report);
+    if (report->wait_count > 0)
+        json_put_waits(out, report);
     json_put_objects(out, report->tree);
     rp_buffer_puts(out, ",\n \"root\": ");
     json_put_node(out, report->tree, rp_calltree_root(report->tree), 0);

@@ -536,6 +536,16 @@ static void text_shared(struct text_renderer *renderer,
                         "are split evenly between them\n");
 }
 
+/* What the request waited on, a line per peer and kind of call. */
+static void text_waits(struct text_renderer *renderer, const struct rp_report *report)
+{
+    for (unsigned i = 0; i < report->wait_count; i++) {
+        rp_buffer_puts(renderer->out, i == 0 ? "Waited:  " : TEXT_HEADER_INDENT);
+        rp_report_wait_describe(renderer->out, &report->waits[i]);
+        rp_buffer_puts(renderer->out, "\n");
+    }
+}
+
 static void text_header(struct text_renderer *renderer,
                         const struct rp_report *report)
 {
@@ -624,6 +634,7 @@ static void text_header(struct text_renderer *renderer,
     rp_buffer_puts(out, " bytes in, ");
     rp_buffer_put_uint(out, report->response_bytes);
     rp_buffer_puts(out, merged ? " bytes out in all)\n" : " bytes out)\n");
+    text_waits(renderer, report);
     text_shared(renderer, report);
     rp_buffer_puts(out, "\n");
 }

@@ -21,6 +21,27 @@
 #define RP_REPORT_PROGRAM_MAX 256
 #define RP_REPORT_VERSION_MAX 32
 
+/* What a request waited on (docs/attribution.md): one peer and kind of
+ * call. */
+#define RP_REPORT_WAITS_MAX 9 /* 8 peers and kinds, and one row of others */
+#define RP_REPORT_PEER_MAX 112 /* "[v6 address]:port", a unix socket's path */
+#define RP_REPORT_WAIT_KIND_MAX 16
+
+/* The row of the peers beyond a report's rows (or that could not be
+ * named), and a row's kind when it holds calls of several kinds. */
+#define RP_REPORT_WAIT_OTHER_PEER "other"
+#define RP_REPORT_WAIT_MIXED_KIND "call"
+
+struct rp_report_wait {
+    char peer[RP_REPORT_PEER_MAX];      /* "127.0.0.1:5432", a unix path,
+                                         * or RP_REPORT_WAIT_OTHER_PEER */
+    char kind[RP_REPORT_WAIT_KIND_MAX]; /* "connect", "read", "write",
+                                         * or RP_REPORT_WAIT_MIXED_KIND */
+    uint64_t calls;
+    double ms;      /* wall time the calls blocked */
+    uint64_t bytes; /* read or written by them */
+};
+
 /* Everything one report says about one request. */
 struct rp_report {
     /* The request. */
@@ -58,6 +79,12 @@ struct rp_report {
      * (reqprof merge), where the fields above are totals or, if they
      * differ, blank. 0 counts as 1. */
     uint64_t requests;
+
+    /* What it waited on, in order of first call (none in a report of
+     * before waits were recorded); a merge's are its requests' added up
+     * (rp_report_waits_add). */
+    unsigned wait_count;
+    struct rp_report_wait waits[RP_REPORT_WAITS_MAX];
 
     /* Where the time went, and when (its timeline); owned by the report. */
     struct rp_calltree *tree;
@@ -158,6 +185,14 @@ void rp_buffer_put_decimal(struct rp_buffer *buffer, double value,
 void rp_buffer_put_printable(struct rp_buffer *buffer, const char *text,
                              size_t length, const char *replacement);
 
+/* Appends what wait says, as the text view's header has it: "81.2 ms on
+ * 127.0.0.1:5432 (3 reads, 1.2 kB)" (a connect's line has no bytes). */
+void rp_report_wait_describe(struct rp_buffer *out, const struct rp_report_wait *wait);
+
+/* Adds the waits of from to into's (a merge of requests): by peer and
+ * kind, those beyond into's rows in the row of others. */
+void rp_report_waits_add(struct rp_report *into, const struct rp_report *from);
+
 /*
  * What every text rendering begins with, so that a reader can tell a text
  * report from any other file.
@@ -201,7 +236,8 @@ int rp_render_text(const struct rp_report *report,
  * report, which does not know them). Version 5 is version 4 with
  * "objects" (each object's build ID and executable segment) and each
  * node's "address", for the exports that read the code again (pprof),
- * and with "inlined": true on the nodes of inlined calls.
+ * with "inlined": true on the nodes of inlined calls, and "waits" (what
+ * the request waited on) in a report that has any.
  * Version 4 is version 3 with "reqprof", the version of reqprof that recorded the
  * report, and "attribution" only in a report with shared samples (version
  * 3 had it in every report, and version 2 in none, since a reader of

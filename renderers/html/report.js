@@ -625,6 +625,30 @@
     line.hidden = false;
   }
 
+  /* Bytes as people count them, as the text view says them. */
+  function formatBytes(bytes) {
+    if (bytes < 1000) return bytes + (bytes === 1 ? " byte" : " bytes");
+    if (bytes < 1000000) return (bytes / 1e3).toFixed(1) + " kB";
+    return (bytes / 1e6).toFixed(1) + " MB";
+  }
+
+  /* What the request waited on, a line per peer and kind of call, as the
+   * text view says it (renderers/waits.c). */
+  function drawWaits() {
+    const waits = report.waits;
+    if (!waits || waits.length === 0) return;
+    const list = document.getElementById("waits");
+    for (const wait of waits) {
+      const calls = wait.calls + " " + wait.kind + (wait.calls === 1 ? "" : "s");
+      const line = element("div");
+      line.append("waited ", element("strong", "", wait.ms.toFixed(1) + " ms"), " on ",
+        element("strong", "", wait.peer),
+        " (" + calls + (wait.kind === "connect" ? "" : ", " + formatBytes(wait.bytes)) + ")");
+      list.append(line);
+    }
+    list.hidden = false;
+  }
+
   function drawHeader() {
     const request = report.request;
     const merged = report.requests > 1;
@@ -738,6 +762,7 @@
 
   drawHeader();
   drawAttribution();
+  drawWaits();
   rebuild();
   search();
   draw();

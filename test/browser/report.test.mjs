@@ -4,13 +4,15 @@
 // timeline, and checks what each shows. Ends with "N passed, N failed".
 //
 // Usage: node test/browser/report.test.mjs REPORT.html SCREENSHOT.png
-//            [--timeline] [--shared]
+//            [--timeline] [--shared] [--waited] [--waits]
 // REPORT.html must come from the test server's /mix?ms=...&pct=70 (frames
 // route_mix, burn_alpha, burn_beta; libc starting the thread). With
 // --timeline the report must have a timeline, without it must not. With
 // --shared half its samples must be shared, under "[shared: 2 requests]"
 // (test_tool.py's with_shared), without it none. With --waited every
-// sample of burn_beta waited and every other one ran (with_waited).
+// sample of burn_beta waited and every other one ran (with_waited). With
+// --waits the report must have waited 81 ms on 127.0.0.1:5432 in 3 reads
+// of 1200 bytes (test_tool.py's with_waits), without it on nothing.
 
 import { check, expect, finish, openReport } from "./browser.mjs";
 
@@ -18,8 +20,9 @@ const [reportPath, screenshotPath] = process.argv.slice(2);
 const expectTimeline = process.argv.includes("--timeline");
 const expectShared = process.argv.includes("--shared");
 const expectWaited = process.argv.includes("--waited");
+const expectWaits = process.argv.includes("--waits");
 if (!reportPath || !screenshotPath) {
-  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline] [--shared]");
+  console.error("usage: node report.test.mjs REPORT.html SCREENSHOT.png [--timeline] [--shared] [--waited] [--waits]");
   process.exit(2);
 }
 
@@ -108,6 +111,18 @@ try {
       expect(errors.length === 0, "errors: " + errors.join("; "));
     });
   }
+
+  await check(expectWaits ? "the header says what the request waited on"
+                          : "a report that waited on nothing says nothing of waits", async () => {
+    const waits = page.locator("#waits");
+    if (!expectWaits) {
+      expect(await waits.isHidden(), "the waits show");
+      return;
+    }
+    expect(await waits.isVisible(), "no waits");
+    const text = await waits.textContent();
+    expect(text === "waited 81.0 ms on 127.0.0.1:5432 (3 reads, 1.2 kB)", "waits read: " + text);
+  });
 
   await check("the call tree shows the server's frames and folds libc's", async () => {
     expect(await rowVisible("burn_alpha"), "no burn_alpha row");

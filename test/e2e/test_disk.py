@@ -45,7 +45,7 @@ def index_lines(directory):
     assert text == "" or text.endswith("\n"), "index ends in a partial line"
     lines = [line.split("\t") for line in text.splitlines()]
     for line in lines:
-        assert len(line) == 10, line
+        assert len(line) == 11, line
         if line[8].startswith(MAX_DISK_MARKER):
             assert line[8].rstrip(" ") == MAX_DISK_MARKER, line
             line[8] = MAX_DISK_MARKER

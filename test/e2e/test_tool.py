@@ -73,8 +73,8 @@ def test_ls_lists_every_request_in_order():
     out, _ = tool("ls", recorded())
     lines = out.decode().splitlines()
     assert lines[0].split() == ["TIME", "METHOD", "PATH", "STATUS",
-                                "DURATION", "CPU", "SAMPLES", "SHARED",
-                                "REPORT"], lines[0]
+                                "DURATION", "CPU", "WAIT", "SAMPLES",
+                                "SHARED", "REPORT"], lines[0]
     assert [line.split()[3] for line in lines[1:]] == REQUESTS, lines
     for line in lines[1:]:
         assert line.split()[-1].endswith(".json.gz"), line
@@ -688,8 +688,30 @@ def with_waited(report, destination):
         json.dump(data, f)
 
 
+def with_waits(source, destination):
+    """Writes the report at source (JSON) to destination with what the
+    browser test's --waits expects: 81 ms of 3 reads of 1200 bytes from
+    127.0.0.1:5432, before "objects", as the library writes them."""
+    with open(source) as f:
+        data = json.load(f)
+    ordered = {}
+    for key, value in data.items():
+        if key == "objects":
+            ordered["waits"] = [{"peer": "127.0.0.1:5432", "kind": "read",
+                                 "calls": 3, "ms": 81.0, "bytes": 1200}]
+        ordered[key] = value
+    with open(destination, "w") as f:
+        json.dump(ordered, f)
+
+
+def with_shared_and_waits(source, destination):
+    """with_shared's report, which also waited on an upstream (with_waits)."""
+    with_shared(source, destination)
+    with_waits(destination, destination)
+
+
 def run_report_browser_test(page, screenshot, timeline, shared=False,
-                            waited=False):
+                            waited=False, waits=False):
     arguments = [page, screenshot]
     if timeline:
         arguments.append("--timeline")
@@ -697,6 +719,8 @@ def run_report_browser_test(page, screenshot, timeline, shared=False,
         arguments.append("--shared")
     if waited:
         arguments.append("--waited")
+    if waits:
+        arguments.append("--waits")
     run_browser_test("report.test.mjs", *arguments)
     assert os.path.getsize(screenshot) > 10000, "screenshot is too small"
 
@@ -725,7 +749,8 @@ def browse_made(work, name, made_from, make, **expected):
 def test_html_report_in_a_real_browser():
     """Headless chromium expands, searches and draws a report: the page the
     library wrote, one with a timeline (the tool's rendering), and one half
-    of whose samples are shared with another request."""
+    of whose samples are shared with another request and that waited on
+    an upstream."""
     page = report_of("/mix?ms=200&pct=70", "html")
     has_timeline = bool(load_json(report_of("/mix?ms=200&pct=70"))["timeline"])
     run_report_browser_test(
@@ -735,7 +760,8 @@ def test_html_report_in_a_real_browser():
     try:
         source = browse_made(work, "timeline", report_of("/mix?ms=200&pct=70"),
                              with_timeline)
-        browse_made(work, "shared", source, with_shared, shared=True)
+        browse_made(work, "shared", source, with_shared_and_waits, shared=True,
+                    waits=True)
     finally:
         shutil.rmtree(work)
 

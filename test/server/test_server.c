@@ -51,6 +51,9 @@
  *                                     works on: after_response_burn,
  *                                     or after=wait:
  *                                     after_response_wait
+ *   GET  /upstream?port=N             upstream_ask: connects to      writev
+ *                                     127.0.0.1:N, writes a line,
+ *                                     reads until it closes
  *   anything else                     none (404, or 405)            writev
  *
  * Each connection gets a detached thread that serves keep-alive and pipelined
@@ -563,6 +566,46 @@ SERVER_FRAME static int route_waits_after(int fd, const struct request *req) {
     return rc;
 }
 
+/*
+ * Asks the TCP server on 127.0.0.1:port (a test's own upstream) with one
+ * line, blocking, and reads its answer until it closes the connection.
+ * Returns the bytes read, or -1.
+ */
+SERVER_FRAME static long upstream_ask(unsigned port) {
+    struct sockaddr_in address = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    char buffer[4096];
+    long total = 0;
+    ssize_t got;
+    int upstream = socket(AF_INET, SOCK_STREAM, 0);
+
+    if (upstream < 0)
+        return -1;
+    if (connect(upstream, (struct sockaddr *)&address, sizeof address) != 0 ||
+        write(upstream, "ask\n", 4) != 4) {
+        close(upstream);
+        return -1;
+    }
+    while ((got = read(upstream, buffer, sizeof buffer)) > 0)
+        total += got;
+    close(upstream);
+    return got < 0 ? -1 : total;
+}
+
+SERVER_FRAME static int route_upstream(int fd, const struct request *req) {
+    unsigned port = 0;
+    char body[64];
+    long answered;
+
+    if (query_uint(req->query, "port", 65535, &port) != 0 || port == 0)
+        return 400;
+    answered = upstream_ask(port);
+    if (answered < 0)
+        return 502;
+    snprintf(body, sizeof body, "upstream answered %ld bytes\n", answered);
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
 /* /handoff: the thread that read the request hands it to another, which
  * answers it. */
 struct handoff {
@@ -851,6 +894,7 @@ static const struct {
     {"GET", "/takeover", route_takeover},
     {"GET", "/loader", route_loader},
     {"GET", "/alloc", route_alloc},
+    {"GET", "/upstream", route_upstream},
 };
 
 /* Runs the route for REQ and answers any error status it returns, which also

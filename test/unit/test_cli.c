@@ -150,9 +150,10 @@ UNIT_TEST(index_lines_of_both_versions_are_read)
     static const char index[] =
         "1795000000000000\t7\tGET\t/older\t200\t5.000\t4.000\t5\tstem-1\n"
         "1795000001000000\t7\tGET\t/newer\t200\t9.000\t8.000\t9\tstem-2\t3\n"
-        "1795000002000000\t7\tGET\t/later\t200\t9.000\t8.000\t9\tstem-3\t3\tx\n"
+        "1795000002000000\t7\tGET\t/later\t200\t9.000\t8.000\t9\tstem-3\t3\t2.500\tx\n"
         "1795000003000000\t7\tGET\t/bad\t200\t9.000\t8.000\t9\tstem-4\t10\n"
-        "1795000004000000\t7\tGET\t/bad\t200\t9.000\t8.000\t9\tstem-5\tx\n";
+        "1795000004000000\t7\tGET\t/bad\t200\t9.000\t8.000\t9\tstem-5\tx\n"
+        "1795000005000000\t7\tGET\t/bad\t200\t9.000\t8.000\t9\tstem-6\t3\tx\n";
     struct rp_cli_request *requests = NULL;
     char dir[64], error[RP_CLI_ERROR_MAX];
     long count;
@@ -160,17 +161,20 @@ UNIT_TEST(index_lines_of_both_versions_are_read)
     scratch_directory(dir, sizeof dir);
     write_file(dir, "index.tsv", index);
     count = rp_cli_index_read(dir, NULL, &requests, error, sizeof error);
-    /* The last two hold more shared samples than samples, or no number. */
+    /* The last three hold more shared samples than samples, or no number
+     * where one goes. */
     EXPECT_INT_EQ(3, count);
     if (count == 3) {
         EXPECT_STR_EQ("stem-1", requests[0].stem);
         EXPECT_TRUE(!requests[0].shared_known);
+        EXPECT_TRUE(!requests[0].wait_known && !requests[1].wait_known);
         EXPECT_STR_EQ("stem-2", requests[1].stem);
         EXPECT_TRUE(requests[1].shared_known);
         EXPECT_INT_EQ(3, requests[1].shared_samples);
         /* A field a later version may add is left alone. */
         EXPECT_STR_EQ("stem-3", requests[2].stem);
         EXPECT_INT_EQ(3, requests[2].shared_samples);
+        EXPECT_TRUE(requests[2].wait_known && requests[2].wait_ms == 2.5);
     }
     free(requests);
     remove_directory(dir);

@@ -999,6 +999,7 @@ UNIT_TEST(index_lines_have_the_documented_fields)
         .cpu_measured = true,
         .samples = 203,
         .file = "20261121T132158.208Z_GET_a_b_200_203ms_1234-7",
+        .wait_ns = 81311499,
     };
     struct rp_buffer lines;
 
@@ -1007,20 +1008,22 @@ UNIT_TEST(index_lines_have_the_documented_fields)
     line.cpu_measured = false;
     line.duration_ns = 5;
     line.samples = 0;
+    line.wait_ns = 0;
     line.file = RP_INDEX_NO_FILE_OVER_MAX_REPORTS;
     rp_index_line_append(&lines, &line);
     /* The counts at their longest. */
     line.samples = UINT64_MAX;
     line.shared_samples = UINT64_MAX;
+    line.wait_ns = UINT64_MAX;
     rp_index_line_append(&lines, &line);
     EXPECT_STR_EQ("1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
                   "203.400\t201.201\t203\t"
-                  "20261121T132158.208Z_GET_a_b_200_203ms_1234-7\t0\n"
+                  "20261121T132158.208Z_GET_a_b_200_203ms_1234-7\t0\t81.311\n"
                   "1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
-                  "0.000\t-\t0\t-max-reports\t0\n"
+                  "0.000\t-\t0\t-max-reports\t0\t0.000\n"
                   "1795000000123456\t1234\tGET\t/a%20b%25%09%7F\xc3\xa9?q=1\t200\t"
                   "0.000\t-\t18446744073709551615\t-max-reports\t"
-                  "18446744073709551615\n",
+                  "18446744073709551615\t18446744073709.552\n",
                   lines.data);
     rp_buffer_free(&lines);
 }

@@ -344,7 +344,7 @@ UNIT_TEST(index_lines_end_with_the_shared_samples)
 
     rp_buffer_init(&lines);
     rp_index_line_append(&lines, &line);
-    EXPECT_STR_EQ("0\t0\tGET\t/lua\t200\t0.000\t-\t200\tstem-2\t50\n",
+    EXPECT_STR_EQ("0\t0\tGET\t/lua\t200\t0.000\t-\t200\tstem-2\t50\t0.000\n",
                   lines.data);
     file = rp_index_line_file(lines.data, lines.data + lines.length - 1,
                               &length);

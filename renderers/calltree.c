@@ -106,8 +106,7 @@ static uint64_t hash_frame(const struct rp_frame *frame)
     hash = hash_string(hash, frame->object);
     hash = hash_string(hash, frame->file);
     hash = rp_hash_mix(hash ^ (uint64_t)frame->inlined);
-    hash = rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
-    return rp_hash_mix(hash ^ frame->address);
+    return rp_hash_mix(hash ^ (uint64_t)(unsigned)frame->line);
 }
 
 static uint64_t hash_child(const struct rp_calltree_node *parent,
@@ -134,9 +133,7 @@ static int compare_frames(const struct rp_frame *a, const struct rp_frame *b)
         return order;
     if (a->line != b->line)
         return (a->line > b->line) - (a->line < b->line);
-    if (a->inlined != b->inlined)
-        return (a->inlined > b->inlined) - (a->inlined < b->inlined);
-    return (a->address > b->address) - (a->address < b->address);
+    return (a->inlined > b->inlined) - (a->inlined < b->inlined);
 }
 
 /* A copy of text (NULL stays NULL); false when out of memory. */
@@ -327,8 +324,14 @@ static uint32_t frame_intern(struct rp_calltree *tree,
         return RP_FRAME_ROOT;
     if (tree->frame_count > 0) {
         slot = frame_slot_find(tree, frame);
-        if (tree->frame_slots[slot] != FRAME_SLOT_EMPTY)
-            return tree->frame_slots[slot];
+        uint32_t found = tree->frame_slots[slot];
+        /* A report that knew the entry completes one that did not (a
+         * version 4 report merged first): a copy of ours takes it. */
+        if (found != FRAME_SLOT_EMPTY && tree->frame_copied[found] &&
+            tree->frames[found].address == 0)
+            tree->frames[found].address = frame->address;
+        if (found != FRAME_SLOT_EMPTY)
+            return found;
     }
     if (!frames_reserve_one(tree))
         return RP_FRAME_ROOT;
@@ -652,6 +655,11 @@ bool rp_calltree_cpu_known(const struct rp_calltree *tree)
 void rp_calltree_set_cpu_known(struct rp_calltree *tree)
 {
     tree->cpu_known = true;
+}
+
+void rp_calltree_forget_cpu(struct rp_calltree *tree)
+{
+    tree->cpu_known = false;
 }
 
 int rp_calltree_add_sample(struct rp_calltree *tree, const uint32_t *frames,

@@ -24,7 +24,10 @@ struct rp_frame {
     bool inlined;         /* the compiler inlined this call into the frame
                            * above: the function's code, in its caller's */
     uint64_t address;     /* its entry, as an address of its object (see
-                           * struct rp_object); 0 when unknown */
+                           * struct rp_object); 0 when unknown. Not part
+                           * of what makes two frames one: another build,
+                           * where the function moved, still names the
+                           * same function (diff, merge) */
 };
 
 /*
@@ -82,9 +85,9 @@ void rp_calltree_clear(struct rp_calltree *tree);
 
 /*
  * Returns the id of a frame equal to *frame (same function, object, file,
- * line, inlined mark and address; NULL equals only NULL), adding a copy if
- * the tree has none yet; RP_FRAME_ROOT when out of memory or
- * frame->function is NULL.
+ * line and inlined mark; NULL equals only NULL), adding a copy if the tree
+ * has none yet; RP_FRAME_ROOT when out of memory or frame->function is
+ * NULL. The tree's frame keeps the first address known of it.
  */
 uint32_t rp_calltree_intern(struct rp_calltree *tree,
                             const struct rp_frame *frame);
@@ -134,6 +137,10 @@ bool rp_calltree_cpu_known(const struct rp_calltree *tree);
 /* Marks the tree's CPU counts known, for a tree with no sample yet that
  * is read from a report that records them. */
 void rp_calltree_set_cpu_known(struct rp_calltree *tree);
+
+/* Marks them unknown: a sum with a tree that did not record them
+ * (rp_calltree_merge). */
+void rp_calltree_forget_cpu(struct rp_calltree *tree);
 
 /* Whether most of node's samples waited rather than ran: the views mark
  * such a node. Only meaningful when rp_calltree_cpu_known. */

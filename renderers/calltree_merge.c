@@ -33,8 +33,8 @@ static int merge_subtree(struct rp_calltree *tree, uint32_t **path,
         (*path)[depth - 1] = id;
     }
     /* Weight 0 still makes the node, as the source tree has it. A tree
-     * that knows no CPU counts adds none (its samples count as waiting in
-     * a merge with trees that do). */
+     * that knows no CPU counts adds none (and the sum knows none:
+     * rp_calltree_merge). */
     int added = rp_calltree_cpu_known(from)
                     ? rp_calltree_add_stack_cpu(tree, *path, depth, node->self, node->cpu_self)
                     : rp_calltree_add_stack(tree, *path, depth, node->self);
@@ -54,8 +54,17 @@ int rp_calltree_merge(struct rp_calltree *tree, const struct rp_calltree *from)
     size_t path_capacity = 0;
     size_t object_count;
     const struct rp_object *objects = rp_calltree_objects(from, &object_count);
+    const struct rp_calltree_node *root = rp_calltree_root(tree);
+    /* The sum knows what ran only if every part does: samples of a part
+     * that did not record it would count as waiting. */
+    bool knows_cpu = rp_calltree_cpu_known(from) &&
+                     (rp_calltree_cpu_known(tree) ||
+                      (root->total == 0 && root->first_child == NULL));
     int result = merge_subtree(tree, &path, &path_capacity, 0, from,
                                rp_calltree_root(from));
+
+    if (!knows_cpu)
+        rp_calltree_forget_cpu(tree);
 
     for (size_t i = 0; i < object_count && result == 0; i++)
         result = rp_calltree_add_object(tree, &objects[i]);

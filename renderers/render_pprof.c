@@ -50,6 +50,7 @@ enum {
     PROFILE_PERIOD_TYPE = 11,
     PROFILE_PERIOD = 12,
     PROFILE_COMMENT = 13,
+    PROFILE_DEFAULT_SAMPLE_TYPE = 14,
     VALUE_TYPE_TYPE = 1,
     VALUE_TYPE_UNIT = 2,
     SAMPLE_LOCATION_ID = 1,
@@ -110,7 +111,12 @@ struct rp_pprof {
     uint32_t *frame_ids;          /* a request's frame id → frames' id */
     size_t frame_ids_capacity;
     struct pprof_values values;   /* label values, after the fixed strings */
-    struct rp_buffer samples;     /* the Sample messages so far */
+    /* The Sample messages so far, with the values samples and wall, and
+     * with cpu as well: that type is written only if every request
+     * added knew what ran (a report of version 6 on). */
+    struct rp_buffer samples;
+    struct rp_buffer samples_with_cpu;
+    bool cpu_unknown;             /* a request added did not know it */
     struct rp_buffer labels;      /* the labels of the request being added */
     struct rp_buffer inner;       /* scratch: a message being built */
     struct rp_buffer innermost;   /* scratch: a message inside that */
@@ -182,6 +188,7 @@ struct rp_pprof *rp_pprof_new(void)
         return NULL;
     }
     rp_buffer_init(&pprof->samples);
+    rp_buffer_init(&pprof->samples_with_cpu);
     rp_buffer_init(&pprof->labels);
     rp_buffer_init(&pprof->inner);
     rp_buffer_init(&pprof->innermost);
@@ -198,6 +205,7 @@ void rp_pprof_free(struct rp_pprof *pprof)
         rp_heap_free(pprof->values.items[i]);
     rp_heap_free(pprof->values.items);
     rp_buffer_free(&pprof->samples);
+    rp_buffer_free(&pprof->samples_with_cpu);
     rp_buffer_free(&pprof->labels);
     rp_buffer_free(&pprof->inner);
     rp_buffer_free(&pprof->innermost);
@@ -292,12 +300,12 @@ static void pprof_request_labels(struct rp_pprof *pprof,
     }
 }
 
-/* A Sample for the samples that ended at node, at depth depth. */
-static void pprof_sample(struct rp_pprof *pprof, const struct rp_report *report,
-                         const struct rp_calltree_node *node, size_t depth)
+/* Appends to into a Sample for the samples that ended at node, at depth
+ * depth: its values samples and wall, and cpu if with_cpu. */
+static void pprof_sample_to(struct rp_pprof *pprof, const struct rp_calltree_node *node,
+                            size_t depth, uint64_t interval_ns, bool with_cpu,
+                            struct rp_buffer *into)
 {
-    uint64_t interval_ns = (uint64_t)(report->interval_ms * 1e6 + 0.5);
-
     /* Location ids, packed, leaf first. */
     for (size_t i = depth; i > 0; i--)
         pb_varint(&pprof->innermost, pprof->path[i - 1]);
@@ -305,13 +313,23 @@ static void pprof_sample(struct rp_pprof *pprof, const struct rp_report *report,
         pb_message(&pprof->inner, SAMPLE_LOCATION_ID, &pprof->innermost);
     pb_varint(&pprof->innermost, node->self);
     pb_varint(&pprof->innermost, node->self * interval_ns);
-    /* A report older than version 6 did not record what ran: 0. */
-    pb_varint(&pprof->innermost, rp_calltree_cpu_known(report->tree)
-                                     ? node->cpu_self * interval_ns
-                                     : 0);
+    if (with_cpu)
+        pb_varint(&pprof->innermost, node->cpu_self * interval_ns);
     pb_message(&pprof->inner, SAMPLE_VALUE, &pprof->innermost);
     pb_append(&pprof->inner, &pprof->labels);
-    pb_message(&pprof->samples, PROFILE_SAMPLE, &pprof->inner);
+    pb_message(into, PROFILE_SAMPLE, &pprof->inner);
+}
+
+/* The Samples for the samples that ended at node, at depth depth. */
+static void pprof_sample(struct rp_pprof *pprof, const struct rp_report *report,
+                         const struct rp_calltree_node *node, size_t depth)
+{
+    uint64_t interval_ns = (uint64_t)(report->interval_ms * 1e6 + 0.5);
+
+    pprof_sample_to(pprof, node, depth, interval_ns, false, &pprof->samples);
+    if (!pprof->cpu_unknown)
+        pprof_sample_to(pprof, node, depth, interval_ns, true,
+                        &pprof->samples_with_cpu);
 }
 
 /*
@@ -398,9 +416,14 @@ int rp_pprof_add(struct rp_pprof *pprof, const struct rp_report *report)
         pprof->failed = true;
         return -1;
     }
+    if (!rp_calltree_cpu_known(report->tree) && !pprof->cpu_unknown) {
+        /* It did not record what ran: no cpu type, rather than zeros. */
+        pprof->cpu_unknown = true;
+        rp_buffer_free(&pprof->samples_with_cpu);
+    }
     pprof_request_labels(pprof, report);
     pprof_samples(pprof, report, rp_calltree_root(report->tree), 0);
-    return pprof->failed || pprof->samples.failed ? -1 : 0;
+    return pprof->failed || pprof->samples.failed || pprof->samples_with_cpu.failed ? -1 : 0;
 }
 
 /* What rp_pprof_write needs beyond the profile: where each string goes. */
@@ -600,9 +623,10 @@ int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
                          STRING_COUNT);
         pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_WALL,
                          STRING_NANOSECONDS);
-        pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_CPU,
-                         STRING_NANOSECONDS);
-        pb_append(out, &pprof->samples);
+        if (!pprof->cpu_unknown)
+            pprof_value_type(&writing, PROFILE_SAMPLE_TYPE, STRING_CPU,
+                             STRING_NANOSECONDS);
+        pb_append(out, pprof->cpu_unknown ? &pprof->samples : &pprof->samples_with_cpu);
         pprof_mappings(&writing);
         pprof_functions_and_locations(&writing);
         pprof_strings(&writing, whole);
@@ -616,8 +640,12 @@ int rp_pprof_write(struct rp_pprof *pprof, const struct rp_report *whole,
         pb_uint(out, PROFILE_PERIOD, interval_ns);
         pb_key(out, PROFILE_COMMENT, WIRE_VARINT);
         pb_varint(out, pprof_comment_string(&writing));
+        /* Wall time is what a request took: pprof shows it first, not
+         * the last type, as it would by default. */
+        pb_uint(out, PROFILE_DEFAULT_SAMPLE_TYPE, STRING_WALL);
     }
-    if (pprof->samples.failed || pprof->labels.failed || pprof->inner.failed ||
+    if (pprof->samples.failed || pprof->samples_with_cpu.failed ||
+        pprof->labels.failed || pprof->inner.failed ||
         pprof->innermost.failed)
         out->failed = true;
     rp_heap_free(writing.frame_mapping);

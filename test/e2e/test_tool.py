@@ -297,6 +297,9 @@ def test_pprof_totals_and_labels_match_the_json():
         text = go_pprof("-top", "-sample_index=samples", profile)
         assert "burn_alpha" in text and "burn_beta" in text, text
         assert "of %d total" % data["samples"] in text, text
+        # Wall time is what pprof shows unless asked for another type.
+        text = go_pprof("-top", profile)
+        assert "Type: wall" in text, text
         text = go_pprof("-tags", profile)
         assert "/mix?ms=200&pct=70" in text and "GET /mix" in text, text
     finally:

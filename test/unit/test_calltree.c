@@ -185,6 +185,17 @@ UNIT_TEST(interning_compares_every_field)
     EXPECT_TRUE(rp_calltree_frame(tree, ids[6])->inlined);
     EXPECT_TRUE(!rp_calltree_frame(tree, ids[3])->inlined);
     EXPECT_INT_EQ(RP_FRAME_ROOT, rp_calltree_intern(tree, &no_function));
+    /* The entry's address is not what the frame is: another build, where
+     * the function moved, names the same function (diff, merge). The
+     * first address known is kept. */
+    {
+        struct rp_frame moved = {"burn", "server", "server.c", 40, false, 0x1139};
+        struct rp_frame moved_again = {"burn", "server", "server.c", 40, false, 0x2240};
+
+        EXPECT_INT_EQ(ids[3], rp_calltree_intern(tree, &moved));
+        EXPECT_INT_EQ(ids[3], rp_calltree_intern(tree, &moved_again));
+        EXPECT_INT_EQ(0x1139, rp_calltree_frame(tree, ids[3])->address);
+    }
     rp_calltree_free(tree);
 }
 
@@ -451,6 +462,31 @@ UNIT_TEST(merge_adds_every_sample_of_the_other_tree)
     rp_calltree_free(b);
 }
 
+/* A sum knows what ran only if each of its parts does: a report that did
+ * not record it would otherwise count as waiting. */
+UNIT_TEST(merge_knows_cpu_counts_only_when_every_part_does)
+{
+    struct rp_calltree *sum = rp_calltree_new(), *ran = rp_calltree_new(),
+                       *unknown = rp_calltree_new();
+    uint32_t ran_path[] = {intern_function(ran, "burn")};
+    uint32_t unknown_path[] = {intern_function(unknown, "burn")};
+
+    rp_calltree_add_stack_cpu(ran, ran_path, 1, 4, 4);
+    rp_calltree_add_stack(unknown, unknown_path, 1, 4);
+    EXPECT_INT_EQ(0, rp_calltree_merge(sum, ran));
+    EXPECT_TRUE(rp_calltree_cpu_known(sum));
+    EXPECT_INT_EQ(0, rp_calltree_merge(sum, ran));
+    EXPECT_TRUE(rp_calltree_cpu_known(sum));
+    EXPECT_INT_EQ(0, rp_calltree_merge(sum, unknown));
+    EXPECT_TRUE(!rp_calltree_cpu_known(sum));
+    EXPECT_INT_EQ(0, rp_calltree_merge(sum, ran));
+    EXPECT_TRUE(!rp_calltree_cpu_known(sum));
+    EXPECT_INT_EQ(16, rp_calltree_root(sum)->total);
+    rp_calltree_free(sum);
+    rp_calltree_free(ran);
+    rp_calltree_free(unknown);
+}
+
 UNIT_TEST(timeline_keeps_time_order_and_its_bound)
 {
     struct rp_calltree *tree = rp_calltree_new();
@@ -521,6 +557,7 @@ int main(void)
     UNIT_RUN(unknown_frame_id_is_refused_and_changes_nothing);
     UNIT_RUN(deep_stack_is_one_chain);
     UNIT_RUN(merge_adds_every_sample_of_the_other_tree);
+    UNIT_RUN(merge_knows_cpu_counts_only_when_every_part_does);
     UNIT_RUN(timeline_keeps_time_order_and_its_bound);
     return unit_finish();
 }

@@ -177,7 +177,7 @@ static void sampler_on_signal(int signal_number, siginfo_t *info, void *context)
         rp_ring_commit(&thread->ring, record);
     }
     if (deferred)
-        rp_thread_mark_stretch_from_handler(thread);
+        rp_thread_mark_stretch_from_handler(thread, cpu_ns);
     else
         rp_thread_mark_cpu_from_handler(thread, cpu_ns);
     rp_signal_fence();

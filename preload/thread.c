@@ -435,8 +435,7 @@ void rp_thread_share(struct rp_thread *thread, const uint64_t *requests, unsigne
         thread->open_requests[i] = requests[i];
     thread->share_queued = queued;
     thread->share_queued_seen = queued_seen;
-    if (queued != NULL)
-        thread->share_cpu_start_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
+    thread->share_cpu_start_ns = 0;
     thread->share_guess = queued != NULL ? RP_SHARE_GUESSED : RP_SHARE_KNOWN;
     /* The handler reads the count, then sharing: both published last. A
      * sample's weight counts from now, not from the wait before. */
@@ -546,17 +545,19 @@ void rp_thread_defer(struct rp_thread *thread)
     thread->deferring = 1;
 }
 
-void rp_thread_mark_stretch_from_handler(struct rp_thread *thread)
+void rp_thread_mark_stretch_from_handler(struct rp_thread *thread, uint64_t cpu_ns)
 {
-    bool settling = thread->sharing && thread->share_guess == RP_SHARE_GUESSED;
-    if (thread->stretch_sampled && !settling)
-        return;
-    uint64_t cpu_ns = rp_clock_ns(CLOCK_THREAD_CPUTIME_ID);
-    if (settling && cpu_ns - thread->share_cpu_start_ns >= RP_SHARE_GUESS_SETTLE_NS)
-        thread->share_guess = rp_atomic_load_relaxed(thread->share_queued) ==
-                                      thread->share_queued_seen
-                                  ? RP_SHARE_HELD
-                                  : RP_SHARE_FAILED;
+    if (thread->sharing && thread->share_guess == RP_SHARE_GUESSED) {
+        /* The guess's first sample marks the clock (the thread makes no
+         * system call for it); one RP_SHARE_GUESS_SETTLE_NS later settles. */
+        if (thread->share_cpu_start_ns == 0)
+            thread->share_cpu_start_ns = cpu_ns;
+        else if (cpu_ns - thread->share_cpu_start_ns >= RP_SHARE_GUESS_SETTLE_NS)
+            thread->share_guess = rp_atomic_load_relaxed(thread->share_queued) ==
+                                          thread->share_queued_seen
+                                      ? RP_SHARE_HELD
+                                      : RP_SHARE_FAILED;
+    }
     if (!thread->stretch_sampled) {
         thread->stretch_cpu_mark_ns = cpu_ns;
         thread->stretch_sampled = 1;

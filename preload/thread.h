@@ -84,7 +84,8 @@ struct rp_thread {
     volatile sig_atomic_t share_guess;  /* enum rp_share_guess */
     const unsigned *share_queued;       /* the object's count of jobs queued */
     unsigned share_queued_seen;         /* its value when the guess was made */
-    uint64_t share_cpu_start_ns;        /* thread CPU clock then */
+    uint64_t share_cpu_start_ns;        /* thread CPU clock at its first
+                                         * sample; 0: none yet */
 
     /* The thread's own. */
     struct rp_conn *current_conn; /* connection of current_request */
@@ -308,10 +309,12 @@ void rp_thread_block(struct rp_thread *thread);
  * on and goes on to the next queued one without waiting (no wake says
  * so) guesses instead: its job is one of the requests pending, unless a
  * job was queued before it took its own. queued is the object's count
- * of jobs queued, queued_seen its value now. Once the thread has run
- * RP_SHARE_GUESS_SETTLE_NS of CPU time since (taking a job from a queue
- * takes far less), the signal handler settles the guess: it holds if
- * the count did not move. It stands only if it held and the stretch ends
+ * of jobs queued, queued_seen its value now. The guess's first sample
+ * marks the thread's CPU clock (read by the handler anyway: no system
+ * call on the thread's path), and a sample RP_SHARE_GUESS_SETTLE_NS of
+ * CPU time after it (by then the thread took its job from the queue,
+ * which takes far less, even if the first sample came before) settles
+ * the guess: it holds if the count did not move. It stands only if it held and the stretch ends
  * in a hand-on (rp_thread_hand_on_share), or if a write names one of its
  * requests; otherwise its samples are nobody's (the thread found the
  * queue empty and waits, or took a job queued after the guess).
@@ -343,11 +346,11 @@ void rp_thread_hand_on_share(struct rp_thread *thread);
  */
 void rp_thread_stop_sharing(struct rp_thread *thread, uint64_t request_id);
 
-/* The signal handler took a deferred sample: the first of the stretch
- * means its end must be recorded, and the CPU clock is marked; a guessed
- * share is settled once it ran long enough (rp_thread_share).
- * Async-signal-safe. */
-void rp_thread_mark_stretch_from_handler(struct rp_thread *thread);
+/* The signal handler took a deferred sample, with the thread's CPU clock
+ * at cpu_ns: the first of the stretch means its end must be recorded, and
+ * the clock is marked; a guessed share is settled once it ran long enough
+ * (rp_thread_share). Async-signal-safe. */
+void rp_thread_mark_stretch_from_handler(struct rp_thread *thread, uint64_t cpu_ns);
 
 /* Deferred ticks in one stretch after which the handler treats ticks as
  * idle ones (and stops the timer): a loop thread busy with no I/O event

@@ -70,7 +70,7 @@ void rp_wait_end(struct rp_thread *thread)
         }
         rp_thread_record_finish(thread, record);
         if (shared)
-            rp_thread_mark_stretch_from_handler(thread);
+            rp_thread_mark_stretch_from_handler(thread, rp_clock_ns(CLOCK_THREAD_CPUTIME_ID));
     }
     if (rp_thread_has_work(thread))
         rp_thread_arm(thread);

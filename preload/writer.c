@@ -348,8 +348,12 @@ static void writer_add_stack(struct writer *writer, struct writer_request *reque
     memmove(&writer->frame_ids[depth], &writer->frame_ids[first],
             (capacity - first) * sizeof writer->frame_ids[0]);
     depth += capacity - first;
-    /* A share, or the part before an end, runs as the whole sample did. */
-    uint64_t cpu_weight = record->value != 0 ? record->cpu_value * weight / record->value : 0;
+    /* A share, or the part before an end, runs as the whole sample did,
+     * rounded to the nearest interval: truncated, the shares of a sample
+     * lost CPU (3 intervals, 2 ran, split 2 and 1: 1 + 0). */
+    uint64_t cpu_weight = record->value != 0
+                              ? (record->cpu_value * weight + record->value / 2) / record->value
+                              : 0;
     if (rp_calltree_add_sample(request->tree, writer->frame_ids, depth, weight, cpu_weight,
                                time_ns) != 0)
         request->samples_dropped += weight;

@@ -445,9 +445,17 @@ static void html_put_text(struct rp_buffer *out, const char *text)
     rp_buffer_free(&printable);
 }
 
-/* A frame's name and, in its title (on hover), where it is. */
+/* A frame's name, long lists shortened as in the text views, marked if
+ * the compiler inlined it, and, in its title (on hover), its whole name
+ * and where it is. */
 static void html_put_frame(struct rp_buffer *out, const struct rp_frame *frame)
 {
+    struct rp_buffer shown;
+
+    rp_buffer_init(&shown);
+    rp_function_name_put_short(&shown, frame->function, "…");
+    if (shown.failed)
+        out->failed = true;
     rp_buffer_puts(out, "<span class=\"frame\" title=\"");
     html_put_text(out, frame->function);
     if (frame->file != NULL || frame->object != NULL) {
@@ -457,8 +465,11 @@ static void html_put_frame(struct rp_buffer *out, const struct rp_frame *frame)
     if (frame->file != NULL && frame->line > 0)
         rp_buffer_printf(out, ":%d", frame->line);
     rp_buffer_puts(out, "\">");
-    html_put_text(out, frame->function);
+    html_put_text(out, shown.data != NULL ? shown.data : "");
+    rp_buffer_free(&shown);
     rp_buffer_puts(out, "</span>");
+    if (frame->inlined)
+        rp_buffer_puts(out, " <span class=\"where\">" RP_INLINED_MARK "</span>");
     if (frame->object != NULL) {
         rp_buffer_puts(out, " <span class=\"where\">");
         html_put_text(out, frame->object);

@@ -48,6 +48,16 @@ ssize_t __recv_chk(int fd, void *buffer, size_t count, size_t size, int flags);
 ssize_t __recvfrom_chk(int fd, void *buffer, size_t count, size_t size, int flags,
                        struct sockaddr *address, socklen_t *length);
 
+/* rp_wait_begin for a socket call, marking when the real call begins:
+ * the wait on its peer is the call's, not reqprof's walk of the stack. */
+static struct rp_thread *interpose_quiet_begin(void *function)
+{
+    struct rp_thread *quiet = rp_wait_begin(function);
+    if (quiet != NULL)
+        quiet->peer_call_start_ns = rp_monotonic_ns();
+    return quiet;
+}
+
 /*
  * Before a socket call that may block: on a socket with a timeout, while
  * the thread works on a request, the call is a quiet wait (see follow.h).
@@ -59,7 +69,7 @@ static inline struct rp_thread *interpose_begin(int fd, void *function)
     if (thread == NULL || (thread->current_request == 0 && !thread->armed) ||
         !rp_interpose_active() || !(rp_follow_options(fd) & RP_FOLLOW_TIMEOUT))
         return NULL;
-    return rp_wait_begin(function);
+    return interpose_quiet_begin(function);
 }
 
 /* Ends the quiet wait of a read or write call (rp_wait_end): the time it
@@ -69,9 +79,8 @@ static void interpose_wait_end(struct rp_thread *quiet)
 {
     if (quiet == NULL)
         return;
-    uint64_t start_ns = quiet->wait_start_ns;
+    quiet->peer_blocked_ns += rp_monotonic_ns() - quiet->peer_call_start_ns;
     rp_wait_end(quiet);
-    quiet->peer_blocked_ns += rp_monotonic_ns() - start_ns;
 }
 
 /* What interpose_receive_begin and interpose_send_begin answer when the
@@ -120,7 +129,7 @@ static bool interpose_probes(int fd, int flags)
 static ssize_t interpose_unprobed(int fd, void *function, struct rp_thread **quiet)
 {
     if (interpose_blocks(fd))
-        *quiet = rp_wait_begin(function);
+        *quiet = interpose_quiet_begin(function);
     return INTERPOSE_CALL;
 }
 
@@ -182,7 +191,7 @@ static ssize_t interpose_receive_begin(int fd, struct msghdr *message, int flags
     case INTERPOSE_PROBE_ANSWERS:
         return result;
     case INTERPOSE_PROBE_BLOCKS:
-        *quiet = rp_wait_begin(function);
+        *quiet = interpose_quiet_begin(function);
         return INTERPOSE_CALL;
     default:
         return INTERPOSE_CALL;
@@ -213,7 +222,7 @@ static ssize_t interpose_send_rest(int fd, const struct msghdr *message, size_t 
         done = 0;
         rest[rest_message.msg_iovlen++] = piece;
     }
-    struct rp_thread *waiting = rp_wait_begin(function);
+    struct rp_thread *waiting = interpose_quiet_begin(function);
     ssize_t result = RP_REAL(sendmsg)(fd, &rest_message, flags);
     interpose_wait_end(waiting);
     return result;

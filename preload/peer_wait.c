@@ -14,7 +14,10 @@ void rp_peer_wait_record(struct rp_thread *thread, int fd, enum rp_peer_wait_kin
     uint64_t request_id = thread->current_request; /* read once: thread.h */
     int saved_errno = errno;
     uint16_t peer = rp_follow_peer(fd, request_id);
-    if (peer == RP_PEER_UNKNOWN) {
+    /* A socket with no peer to name (an unconnected UDP socket's
+     * datagrams to a metrics daemon) is a wait only when it blocked: each
+     * of its quick calls would otherwise cost a record and show a row. */
+    if (peer == RP_PEER_UNKNOWN || (peer == RP_PEER_UNNAMED && blocked_ns == 0)) {
         errno = saved_errno;
         return;
     }

@@ -103,6 +103,8 @@ struct rp_thread {
      * (interpose.c), until the call's wait on its peer takes it
      * (rp_peer_wait_account). */
     uint64_t peer_blocked_ns;
+    uint64_t peer_call_start_ns; /* when the real call of the quiet wait
+                                  * in progress began */
     timer_t timer;        /* per-thread CLOCK_MONOTONIC timer */
     uint64_t phase_seed;  /* random first delays of the timer (thread.c) */
     bool has_timer;       /* timer_create succeeded */

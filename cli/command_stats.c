@@ -242,7 +242,7 @@ static void route_print(const struct stats_route *route)
     if (route->cpu_reports > 0 && route->cpu_sampled_ms > 0)
         printf("  waiting   %.1f%% of the sampled time (%zu of %zu reports "
                "know what ran)\n", 100 * route->waited_ms / route->cpu_sampled_ms,
-               route->cpu_reports, route->count);
+               route->cpu_reports, route->reports);
     else
         printf("  waiting   - (no report knows what ran)\n");
     if (route->reports == 0) {

@@ -414,6 +414,7 @@ RP_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length,
 
 RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
+    struct rp_disk_read disk = rp_disk_read_begin(fd);
     struct iovec piece = {buffer, count};
     struct msghdr message = interpose_message(&piece);
     struct rp_thread *quiet;
@@ -422,6 +423,7 @@ RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
         result = RP_REAL(read)(fd, buffer, count);
         interpose_wait_end(quiet);
     }
+    rp_disk_read_end(disk, result);
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
@@ -429,6 +431,7 @@ RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 /* A count beyond the buffer's size goes to the real call, which aborts. */
 RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
 {
+    struct rp_disk_read disk = rp_disk_read_begin(fd);
     struct iovec piece = {buffer, count};
     struct msghdr message = interpose_message(&piece);
     struct rp_thread *quiet = NULL;
@@ -440,12 +443,14 @@ RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
         result = RP_REAL(__read_chk)(fd, buffer, count, size);
         interpose_wait_end(quiet);
     }
+    rp_disk_read_end(disk, result);
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
 {
+    struct rp_disk_read disk = rp_disk_read_begin(fd);
     struct msghdr message = {.msg_iov = (struct iovec *)iov,
                              .msg_iovlen = iov_count > 0 ? (size_t)iov_count : 0};
     struct rp_thread *quiet = NULL;
@@ -457,6 +462,7 @@ RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
         result = RP_REAL(readv)(fd, iov, iov_count);
         interpose_wait_end(quiet);
     }
+    rp_disk_read_end(disk, result);
     interpose_received(fd, iov, iov_count, result);
     return result;
 }

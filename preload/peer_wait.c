@@ -5,19 +5,14 @@
 #include <errno.h>
 #include <string.h>
 
+#include "clock.h"
 #include "follow.h"
 #include "peer_name.h"
 
-void rp_peer_wait_record(struct rp_thread *thread, int fd, enum rp_peer_wait_kind kind,
-                         ssize_t result, uint64_t blocked_ns)
+/* Puts a WAIT record of peer in the thread's ring. */
+static void peer_wait_put(struct rp_thread *thread, uint64_t request_id, uint16_t peer,
+                          enum rp_peer_wait_kind kind, ssize_t result, uint64_t blocked_ns)
 {
-    uint64_t request_id = thread->current_request; /* read once: thread.h */
-    int saved_errno = errno;
-    uint16_t peer = rp_follow_peer(fd, request_id);
-    if (peer == RP_PEER_UNKNOWN) {
-        errno = saved_errno;
-        return;
-    }
     struct rp_record *record = rp_thread_record_start(thread, RP_PEER_WAIT_PAYLOAD_FRAMES);
     if (record != NULL) {
         struct rp_peer_wait_payload payload = {
@@ -34,5 +29,38 @@ void rp_peer_wait_record(struct rp_thread *thread, int fd, enum rp_peer_wait_kin
         memcpy(record->frames, &payload, sizeof payload);
     }
     rp_thread_record_finish(thread, record);
+}
+
+void rp_peer_wait_record(struct rp_thread *thread, int fd, enum rp_peer_wait_kind kind,
+                         ssize_t result, uint64_t blocked_ns)
+{
+    uint64_t request_id = thread->current_request; /* read once: thread.h */
+    int saved_errno = errno;
+    uint16_t peer = rp_follow_peer(fd, request_id);
+    if (peer != RP_PEER_UNKNOWN)
+        peer_wait_put(thread, request_id, peer, kind, result, blocked_ns);
+    errno = saved_errno;
+}
+
+struct rp_disk_read rp_disk_read_start(int fd)
+{
+    uint16_t file = rp_follow_file(fd);
+    if (file == RP_PEER_UNKNOWN)
+        return (struct rp_disk_read){.file = RP_PEER_UNKNOWN};
+    return (struct rp_disk_read){.file = file, .start_ns = rp_monotonic_ns()};
+}
+
+void rp_disk_read_finish(struct rp_disk_read read, ssize_t result)
+{
+    uint64_t end_ns = rp_monotonic_ns();
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || result <= 0)
+        return;
+    uint64_t request_id = thread->current_request; /* read once: thread.h */
+    if (request_id == 0)
+        return;
+    int saved_errno = errno;
+    peer_wait_put(thread, request_id, read.file, RP_PEER_WAIT_READ, result,
+                  end_ns - read.start_ns);
     errno = saved_errno;
 }

@@ -7,7 +7,9 @@
  * with errno as it would have left it. Most act after the real call: only
  * for an fd in the connection table or a request's upstream do they tell
  * the connection module what happened; for every other fd (files, pipes,
- * eventfds, the listening socket) the cost is a table lookup or two. Two
+ * eventfds, the listening socket) the cost is a table lookup or two, and
+ * a read of a regular file while the thread works on a request reads the
+ * clock before and after the real call (a disk read: peer_wait.h). Two
  * act before it:
  * - a call that may block while the thread's timer runs for a request is
  *   kept out of the timer's way, by a first try without blocking whose

@@ -121,7 +121,7 @@ def test_disk_reads_are_named_by_the_files_path():
     preads. Each report's waits name that file's path, kind read, with
     those calls and bytes, and no more time than the server measured
     around the calls; the pipe each request reads first is no disk and
-    no row. The text header and reqprof ls say it."""
+    no row. The text and HTML headers and reqprof ls say it."""
     with tempfile.TemporaryDirectory() as directory:
         directory = os.path.realpath(directory)
         files = {"read": (os.path.join(directory, "read.bin"), 1 << 20, 16),
@@ -129,7 +129,7 @@ def test_disk_reads_are_named_by_the_files_path():
         for path, size, _ in files.values():
             with open(path, "wb") as f:
                 f.write(os.urandom(size))
-        with Server(env={"REQPROF_OUTPUT": "json,text"}) as server:
+        with Server(env={"REQPROF_OUTPUT": "json,text,html"}) as server:
             answers = curl(*(server.url("/readfile?path=%s&call=%s" % (path, call))
                              for call, (path, _, _) in files.items()))
             server_us = [int(us) for us in re.findall(r"read \d+ bytes in (\d+) us", answers)]
@@ -162,4 +162,7 @@ def check_disk_reads(server, files, reports, server_us):
             "MB" if size >= 1e6 else "kB")
         assert re.search(r"^Waited:  " + re.escape(line) + "$", text, re.M), \
             "no line %r in the text header:\n%s" % (line, text)
+        html = subprocess.run([TOOL, "convert", stem + ".html", "--to", "text"],
+                              capture_output=True, timeout=60)
+        assert line in html.stdout.decode(), html.stdout.decode() + html.stderr.decode()
         assert row[rows[0].index("WAIT")] == "%.1f ms" % wait["ms"], (listing, wait)

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "follow.h"
+#include "interpose.h"
 #include "peer_name.h"
 
 /* Puts a WAIT record of peer in the thread's ring. */
@@ -44,6 +45,10 @@ void rp_peer_wait_record(struct rp_thread *thread, int fd, enum rp_peer_wait_kin
 
 struct rp_disk_read rp_disk_read_start(int fd)
 {
+    /* A vfork child runs on its parent's thread state: its reads are not
+     * the parent's request's. */
+    if (!rp_interpose_active())
+        return (struct rp_disk_read){.file = RP_PEER_UNKNOWN};
     uint16_t file = rp_follow_file(fd);
     if (file == RP_PEER_UNKNOWN)
         return (struct rp_disk_read){.file = RP_PEER_UNKNOWN};

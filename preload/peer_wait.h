@@ -45,6 +45,7 @@ const char *rp_peer_wait_kind_name(enum rp_peer_wait_kind kind);
 struct rp_peer_wait_payload {
     uint16_t peer;  /* peer_name.h */
     uint16_t kind;  /* enum rp_peer_wait_kind */
+    uint32_t calls; /* 1, or a disk read sum's (rp_disk_read_flush) */
     uint64_t bytes; /* the call's result, when it read or wrote */
 };
 
@@ -93,8 +94,14 @@ static inline void rp_peer_wait_forget(void)
  * of kind read: the call's wall time, two clock reads around the real
  * call, whether it blocked or found its pages in the cache. The timer is
  * left armed: a read that blocks restarts under SA_RESTART and is
- * sampled where it blocks. Only reads that returned bytes count.
+ * sampled where it blocks. Only reads that returned bytes count. A
+ * thread sums its reads of one file for one request (thread.h's
+ * disk_sum) and puts the sum in its ring when the file or the request
+ * changes, every RP_DISK_READ_SUM_CALLS calls, and when its current
+ * request changes (thread.c), before a request's end is told.
  */
+#define RP_DISK_READ_SUM_CALLS 64
+
 struct rp_disk_read {
     uint16_t file;     /* peer_name.h; RP_PEER_UNKNOWN: not a disk read */
     uint64_t start_ns; /* before the real call */
@@ -105,6 +112,10 @@ struct rp_disk_read rp_disk_read_start(int fd);
 
 /* Out of line: records the read that returned result. Keeps errno. */
 void rp_disk_read_finish(struct rp_disk_read read, ssize_t result);
+
+/* Puts the thread's sum of disk reads, if any, in its ring. Keeps
+ * errno. */
+void rp_disk_read_flush(struct rp_thread *thread);
 
 /* Before a read of fd: a disk read if fd is a regular file and the thread
  * works on a request. Keeps errno. */

@@ -54,7 +54,7 @@ void rp_peer_waits_add(struct rp_peer_waits *waits, const struct rp_record *reco
         return;
     memcpy(&payload, record->frames, sizeof payload);
     struct rp_peer_wait_row *row = peer_waits_row(waits, payload.peer, (uint8_t)payload.kind);
-    row->calls++;
+    row->calls += payload.calls;
     row->ns += record->value;
     row->bytes += payload.bytes;
 }

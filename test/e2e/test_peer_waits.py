@@ -118,14 +118,18 @@ def test_a_wait_on_an_upstream_is_named_with_its_time_and_bytes():
 def test_disk_reads_are_named_by_the_files_path():
     """/readfile reads a file of the test's own to its end: 1 MiB in 16
     reads of 64 kB, then (a second request) 256 kB and 100 bytes in 5
-    preads. Each report's waits name that file's path, kind read, with
-    those calls and bytes, and no more time than the server measured
-    around the calls; the pipe each request reads first is no disk and
-    no row. The text and HTML headers and reqprof ls say it."""
+    preads, then (a third) another such file in 4098 reads of 64 bytes,
+    more records than a thread's ring holds, were each read one. Each
+    report's waits name that file's path, kind read, with those calls and
+    bytes, and no more time than the server measured around the calls;
+    the pipe each request reads first is no disk and no row. The text and
+    HTML headers and reqprof ls say it."""
     with tempfile.TemporaryDirectory() as directory:
         directory = os.path.realpath(directory)
-        files = {"read": (os.path.join(directory, "read.bin"), 1 << 20, 16),
-                 "pread": (os.path.join(directory, "pread.bin"), (256 << 10) + 100, 5)}
+        size = (256 << 10) + 100
+        files = {"read&chunk=65536": (os.path.join(directory, "read.bin"), 1 << 20, 16),
+                 "pread&chunk=65536": (os.path.join(directory, "pread.bin"), size, 5),
+                 "read&chunk=64": (os.path.join(directory, "small.bin"), size, 4098)}
         for path, size, _ in files.values():
             with open(path, "wb") as f:
                 f.write(os.urandom(size))
@@ -133,7 +137,7 @@ def test_disk_reads_are_named_by_the_files_path():
             answers = curl(*(server.url("/readfile?path=%s&call=%s" % (path, call))
                              for call, (path, _, _) in files.items()))
             server_us = [int(us) for us in re.findall(r"read \d+ bytes in (\d+) us", answers)]
-            reports = server.wait_reports(2)
+            reports = server.wait_reports(len(files))
             check_disk_reads(server, files, reports, server_us)
 
 
@@ -142,7 +146,8 @@ def check_disk_reads(server, files, reports, server_us):
     listing = subprocess.run([TOOL, "ls", server.report_dir], capture_output=True,
                              timeout=60).stdout.decode()
     rows = [re.split(r"\s{2,}", line.strip()) for line in listing.splitlines()]
-    assert len(rows) == 3 and len(reports) == len(server_us) == 2, (listing, server_us)
+    assert len(rows) == len(reports) + 1 == len(server_us) + 1 == len(files) + 1, \
+        (listing, server_us)
     for (call, (path, size, calls)), report, us, row in zip(files.items(), reports,
                                                               server_us, rows[1:]):
         waits = report.get("waits", [])

@@ -198,7 +198,8 @@ static void add_wait(struct rp_peer_waits *waits, uint16_t peer,
 {
     struct wait_record record = {.header = {.kind = RP_RECORD_WAIT, .value = ns,
                                             .frame_count = RP_PEER_WAIT_PAYLOAD_FRAMES}};
-    struct rp_peer_wait_payload payload = {.peer = peer, .kind = kind, .bytes = bytes};
+    struct rp_peer_wait_payload payload = {.peer = peer, .kind = kind, .calls = 1,
+                                           .bytes = bytes};
 
     memcpy(record.header.frames, &payload, sizeof payload);
     EXPECT_TRUE(rp_peer_wait_is_record(&record.header));

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include "atomic.h"
 #include "conn_table.h"
@@ -16,7 +17,10 @@ enum follow_kind {
     FOLLOW_KIND_UNKNOWN, /* not looked at since it was opened */
     FOLLOW_KIND_STREAM,  /* a stream socket (TCP, unix stream) */
     FOLLOW_KIND_SOCKET,  /* another socket (UDP, unix datagram, seqpacket) */
-    FOLLOW_KIND_OTHER,   /* a file, pipe or eventfd: never followed */
+    FOLLOW_KIND_OTHER,   /* a pipe, eventfd, tty, or a file of no disk:
+                          * never followed */
+    FOLLOW_KIND_FILE,    /* a regular file: its reads are disk reads
+                          * (rp_follow_file), never followed */
 };
 
 /* One fd; fields are read by other threads without a lock. A torn pair
@@ -26,13 +30,23 @@ struct follow_entry {
     struct rp_conn *conn;  /* the connection of that request */
     uint8_t kind;          /* enum follow_kind */
     uint8_t options;       /* enum rp_follow_option bits */
-    uint16_t peer;         /* the address it is connected to, once named
-                            * (peer_name.h); RP_PEER_UNKNOWN: not yet */
+    uint16_t peer;         /* the address it is connected to, or a file's
+                            * path, once named (peer_name.h);
+                            * RP_PEER_UNKNOWN: not yet */
 };
 
 static struct rp_fd_map follow_map = RP_FD_MAP_INIT(struct follow_entry);
 
-/* What kind of fd this is: one getsockopt per fd while it stays open. */
+/* A non-socket's kind: a regular file, or other. */
+static enum follow_kind follow_kind_of_file(int fd)
+{
+    struct stat status;
+    return fstat(fd, &status) == 0 && S_ISREG(status.st_mode) ? FOLLOW_KIND_FILE
+                                                              : FOLLOW_KIND_OTHER;
+}
+
+/* What kind of fd this is: one getsockopt per fd while it stays open (and
+ * one fstat if it is no socket). */
 static enum follow_kind follow_kind_of(int fd, struct follow_entry *entry)
 {
     uint8_t kind = rp_atomic_load_relaxed(&entry->kind);
@@ -40,7 +54,7 @@ static enum follow_kind follow_kind_of(int fd, struct follow_entry *entry)
         int type;
         socklen_t length = sizeof type;
         kind = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0
-                   ? FOLLOW_KIND_OTHER
+                   ? follow_kind_of_file(fd)
                : type == SOCK_STREAM ? FOLLOW_KIND_STREAM
                                      : FOLLOW_KIND_SOCKET;
         rp_atomic_store_relaxed(&entry->kind, kind);
@@ -52,7 +66,8 @@ static enum follow_kind follow_kind_of(int fd, struct follow_entry *entry)
  * only sockets are followed. */
 static bool follow_is_socket(int fd, struct follow_entry *entry)
 {
-    return follow_kind_of(fd, entry) != FOLLOW_KIND_OTHER;
+    enum follow_kind kind = follow_kind_of(fd, entry);
+    return kind == FOLLOW_KIND_STREAM || kind == FOLLOW_KIND_SOCKET;
 }
 
 /*
@@ -205,6 +220,25 @@ uint16_t rp_follow_peer(int fd, uint64_t request_id)
         rp_atomic_store_relaxed(&entry->peer, peer);
     }
     return peer;
+}
+
+uint16_t rp_follow_file(int fd)
+{
+    int saved_errno = errno;
+    struct follow_entry *entry = rp_fd_map_entry(&follow_map, fd, true);
+    uint16_t file = RP_PEER_UNKNOWN;
+    if (entry != NULL && follow_kind_of(fd, entry) == FOLLOW_KIND_FILE) {
+        file = rp_atomic_load_relaxed(&entry->peer);
+        if (file == RP_PEER_UNKNOWN) {
+            file = rp_peer_name_file(fd);
+            if (file == RP_PEER_UNKNOWN) /* a file of no disk */
+                rp_atomic_store_relaxed(&entry->kind, FOLLOW_KIND_OTHER);
+            else
+                rp_atomic_store_relaxed(&entry->peer, file);
+        }
+    }
+    errno = saved_errno;
+    return file;
 }
 
 bool rp_follow_is_stream(int fd)

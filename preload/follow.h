@@ -42,6 +42,14 @@ void rp_follow_name_peer(int fd, const struct sockaddr *address, socklen_t lengt
  */
 uint16_t rp_follow_peer(int fd, uint64_t request_id);
 
+/*
+ * The file (peer_name.h's number of its path) that fd is, if it is a
+ * regular file on a disk: named at its first call here (one fstat and
+ * one readlink per fd while it stays open); else RP_PEER_UNKNOWN. Keeps
+ * errno. Async-signal-safe.
+ */
+uint16_t rp_follow_file(int fd);
+
 /* fd is being closed: it belongs to nobody any more. */
 void rp_follow_forget(int fd);
 

@@ -7,7 +7,9 @@
  * with errno as it would have left it. Most act after the real call: only
  * for an fd in the connection table or a request's upstream do they tell
  * the connection module what happened; for every other fd (files, pipes,
- * eventfds, the listening socket) the cost is a table lookup or two. Two
+ * eventfds, the listening socket) the cost is a table lookup or two, and
+ * a read of a regular file while the thread works on a request reads the
+ * clock before and after the real call (a disk read: peer_wait.h). Two
  * act before it:
  * - a call that may block while the thread's timer runs for a request is
  *   kept out of the timer's way, by a first try without blocking whose
@@ -423,6 +425,7 @@ RP_EXPORT int accept4(int fd, struct sockaddr *address, socklen_t *length,
 
 RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 {
+    struct rp_disk_read disk = rp_disk_read_begin(fd);
     struct iovec piece = {buffer, count};
     struct msghdr message = interpose_message(&piece);
     struct rp_thread *quiet;
@@ -431,6 +434,7 @@ RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
         result = RP_REAL(read)(fd, buffer, count);
         interpose_wait_end(quiet);
     }
+    rp_disk_read_end(disk, result);
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
@@ -438,6 +442,7 @@ RP_EXPORT ssize_t read(int fd, void *buffer, size_t count)
 /* A count beyond the buffer's size goes to the real call, which aborts. */
 RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
 {
+    struct rp_disk_read disk = rp_disk_read_begin(fd);
     struct iovec piece = {buffer, count};
     struct msghdr message = interpose_message(&piece);
     struct rp_thread *quiet = NULL;
@@ -449,12 +454,14 @@ RP_EXPORT ssize_t __read_chk(int fd, void *buffer, size_t count, size_t size)
         result = RP_REAL(__read_chk)(fd, buffer, count, size);
         interpose_wait_end(quiet);
     }
+    rp_disk_read_end(disk, result);
     interpose_received_buffer(fd, buffer, result);
     return result;
 }
 
 RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
 {
+    struct rp_disk_read disk = rp_disk_read_begin(fd);
     struct msghdr message = {.msg_iov = (struct iovec *)iov,
                              .msg_iovlen = iov_count > 0 ? (size_t)iov_count : 0};
     struct rp_thread *quiet = NULL;
@@ -466,6 +473,7 @@ RP_EXPORT ssize_t readv(int fd, const struct iovec *iov, int iov_count)
         result = RP_REAL(readv)(fd, iov, iov_count);
         interpose_wait_end(quiet);
     }
+    rp_disk_read_end(disk, result);
     interpose_received(fd, iov, iov_count, result);
     return result;
 }

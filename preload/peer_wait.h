@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "peer_name.h"
 #include "report.h"
 #include "sample_ring.h"
 #include "thread.h"
@@ -32,7 +33,8 @@
  * it as reports do. */
 enum rp_peer_wait_kind {
     RP_PEER_WAIT_CONNECT,
-    RP_PEER_WAIT_READ,  /* read, recv, recvfrom, recvmsg, readv */
+    RP_PEER_WAIT_READ,  /* read, recv, recvfrom, recvmsg, readv; of a
+                         * file: read, readv, pread, preadv */
     RP_PEER_WAIT_WRITE, /* write, send, sendto, sendmsg, writev, sendfile */
     RP_PEER_WAIT_KINDS
 };
@@ -43,6 +45,7 @@ const char *rp_peer_wait_kind_name(enum rp_peer_wait_kind kind);
 struct rp_peer_wait_payload {
     uint16_t peer;  /* peer_name.h */
     uint16_t kind;  /* enum rp_peer_wait_kind */
+    uint32_t calls; /* 1, or a disk read sum's (rp_disk_read_flush) */
     uint64_t bytes; /* the call's result, when it read or wrote */
 };
 
@@ -85,6 +88,54 @@ static inline void rp_peer_wait_forget(void)
 }
 
 /*
+ * Disk reads: a read of a regular file (follow.h's rp_follow_file: not a
+ * pipe, an eventfd, a tty, nor a file of /proc, /sys or /dev) while the
+ * thread works on a request is a wait on that file, named by its path,
+ * of kind read: the call's wall time, two clock reads around the real
+ * call, whether it blocked or found its pages in the cache. The timer is
+ * left armed: a read that blocks restarts under SA_RESTART and is
+ * sampled where it blocks. Only reads that returned bytes count. A
+ * thread sums its reads of one file for one request (thread.h's
+ * disk_sum) and puts the sum in its ring when the file or the request
+ * changes, every RP_DISK_READ_SUM_CALLS calls, and when its current
+ * request changes (thread.c), before a request's end is told.
+ */
+#define RP_DISK_READ_SUM_CALLS 64
+
+struct rp_disk_read {
+    uint16_t file;     /* peer_name.h; RP_PEER_UNKNOWN: not a disk read */
+    uint64_t start_ns; /* before the real call */
+};
+
+/* Out of line: the file fd is, and the clock. Keeps errno. */
+struct rp_disk_read rp_disk_read_start(int fd);
+
+/* Out of line: records the read that returned result. Keeps errno. */
+void rp_disk_read_finish(struct rp_disk_read read, ssize_t result);
+
+/* Puts the thread's sum of disk reads, if any, in its ring. Keeps
+ * errno. */
+void rp_disk_read_flush(struct rp_thread *thread);
+
+/* Before a read of fd: a disk read if fd is a regular file and the thread
+ * works on a request. Keeps errno. */
+static inline struct rp_disk_read rp_disk_read_begin(int fd)
+{
+    struct rp_thread *thread = rp_thread_state;
+    if (thread == NULL || thread->current_request == 0)
+        return (struct rp_disk_read){.file = RP_PEER_UNKNOWN};
+    return rp_disk_read_start(fd);
+}
+
+/* After the read that rp_disk_read_begin began returned result: counted
+ * if it was a disk read. Keeps errno. */
+static inline void rp_disk_read_end(struct rp_disk_read read, ssize_t result)
+{
+    if (read.file != RP_PEER_UNKNOWN)
+        rp_disk_read_finish(read, result);
+}
+
+/*
  * The writer's sum of one request's waits. Rows are in order of first
  * call; calls beyond the table's rows go to the row of other peers.
  */
@@ -116,7 +167,9 @@ void rp_peer_waits_add(struct rp_peer_waits *waits, const struct rp_record *reco
 /* The wall time of every wait in waits. */
 uint64_t rp_peer_waits_total_ns(const struct rp_peer_waits *waits);
 
-/* Fills report's waits from waits, peers named (writer thread). */
-void rp_peer_waits_to_report(const struct rp_peer_waits *waits, struct rp_report *report);
+/* Fills report's waits from waits, peers named (writer thread); files'
+ * paths without query values if redact_query. */
+void rp_peer_waits_to_report(const struct rp_peer_waits *waits, bool redact_query,
+                             struct rp_report *report);
 
 #endif

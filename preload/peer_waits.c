@@ -54,7 +54,7 @@ void rp_peer_waits_add(struct rp_peer_waits *waits, const struct rp_record *reco
         return;
     memcpy(&payload, record->frames, sizeof payload);
     struct rp_peer_wait_row *row = peer_waits_row(waits, payload.peer, (uint8_t)payload.kind);
-    row->calls++;
+    row->calls += payload.calls;
     row->ns += record->value;
     row->bytes += payload.bytes;
 }
@@ -67,9 +67,10 @@ uint64_t rp_peer_waits_total_ns(const struct rp_peer_waits *waits)
     return total;
 }
 
-static void peer_waits_put(const struct rp_peer_wait_row *row, struct rp_report_wait *wait)
+static void peer_waits_put(const struct rp_peer_wait_row *row, bool redact_query,
+                           struct rp_report_wait *wait)
 {
-    rp_peer_name_format(row->peer, wait->peer, sizeof wait->peer);
+    rp_peer_name_format(row->peer, redact_query, wait->peer, sizeof wait->peer);
     snprintf(wait->kind, sizeof wait->kind, "%s",
              rp_peer_wait_kind_name((enum rp_peer_wait_kind)row->kind));
     wait->calls = row->calls;
@@ -77,11 +78,12 @@ static void peer_waits_put(const struct rp_peer_wait_row *row, struct rp_report_
     wait->bytes = row->bytes;
 }
 
-void rp_peer_waits_to_report(const struct rp_peer_waits *waits, struct rp_report *report)
+void rp_peer_waits_to_report(const struct rp_peer_waits *waits, bool redact_query,
+                             struct rp_report *report)
 {
     report->wait_count = 0;
     for (unsigned i = 0; i < waits->count; i++)
-        peer_waits_put(&waits->rows[i], &report->waits[report->wait_count++]);
+        peer_waits_put(&waits->rows[i], redact_query, &report->waits[report->wait_count++]);
     if (waits->other.calls != 0)
-        peer_waits_put(&waits->other, &report->waits[report->wait_count++]);
+        peer_waits_put(&waits->other, redact_query, &report->waits[report->wait_count++]);
 }

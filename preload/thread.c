@@ -20,6 +20,7 @@
 #include "atomic.h"
 #include "clock.h"
 #include "log.h"
+#include "peer_wait.h"
 #include "process.h"
 #include "unwind.h"
 
@@ -291,6 +292,8 @@ static struct rp_thread_cpu thread_switch(struct rp_thread *thread,
     thread->switching++;
     rp_signal_fence();
     uint64_t previous = thread->current_request;
+    /* The request's disk reads are in the ring before its end is told. */
+    rp_disk_read_flush(thread);
     bool marked = previous != 0 && thread->cpu_request == previous;
     uint64_t mark_ns = thread->cpu_mark_ns;
     bool read_cpu_first = request_id == 0;

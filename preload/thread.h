@@ -105,6 +105,18 @@ struct rp_thread {
     uint64_t peer_blocked_ns;
     uint64_t peer_call_start_ns; /* when the real call of the quiet wait
                                   * in progress began */
+    /* The disk reads of one file for one request not yet in the ring
+     * (peer_wait.c: summed on the thread, so that a request of many small
+     * reads does not fill its ring); calls == 0: none. summing is set
+     * while the sum changes, for a signal handler's read to leave it be. */
+    struct rp_thread_disk_sum {
+        uint64_t request_id;
+        uint64_t ns;
+        uint64_t bytes;
+        uint32_t calls;
+        uint16_t file;
+        bool summing;
+    } disk_sum;
     timer_t timer;        /* per-thread CLOCK_MONOTONIC timer */
     uint64_t phase_seed;  /* random first delays of the timer (thread.c) */
     bool has_timer;       /* timer_create succeeded */

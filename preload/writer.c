@@ -667,7 +667,7 @@ static void writer_report(struct writer *writer, const struct rp_finished *finis
     report.tree = writer->empty_tree;
     if (samples != NULL) {
         if (samples->waits != NULL)
-            rp_peer_waits_to_report(samples->waits, &report);
+            rp_peer_waits_to_report(samples->waits, rp_process.config.redact_query, &report);
         report.tree = samples->tree;
     }
     /* Every sample says whether it ran, even in a tree that has none. */

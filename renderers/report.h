@@ -24,7 +24,8 @@
 /* What a request waited on (docs/attribution.md): one peer and kind of
  * call. */
 #define RP_REPORT_WAITS_MAX 9 /* 8 peers and kinds, and one row of others */
-#define RP_REPORT_PEER_MAX 112 /* "[v6 address]:port", a unix socket's path */
+#define RP_REPORT_PEER_MAX 256 /* "[v6 address]:port", a unix socket's path,
+                                * a file's (255 bytes) */
 #define RP_REPORT_WAIT_KIND_MAX 16
 
 /* The row of the peers beyond a report's rows (or that could not be

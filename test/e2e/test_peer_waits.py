@@ -7,6 +7,7 @@ import os
 import re
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -112,3 +113,61 @@ def test_a_wait_on_an_upstream_is_named_with_its_time_and_bytes():
                     wait_cells, total_ms, listing)
     finally:
         upstream.close()
+
+
+def test_disk_reads_are_named_by_the_files_path():
+    """/readfile reads a file of the test's own to its end: 1 MiB in 16
+    reads of 64 kB, then (a second request) 256 kB and 100 bytes in 5
+    preads, then (a third) another such file in 4098 reads of 64 bytes,
+    more records than a thread's ring holds, were each read one. Each
+    report's waits name that file's path, kind read, with those calls and
+    bytes, and no more time than the server measured around the calls;
+    the pipe each request reads first is no disk and no row. The text and
+    HTML headers and reqprof ls say it."""
+    with tempfile.TemporaryDirectory() as directory:
+        directory = os.path.realpath(directory)
+        size = (256 << 10) + 100
+        files = {"read&chunk=65536": (os.path.join(directory, "read.bin"), 1 << 20, 16),
+                 "pread&chunk=65536": (os.path.join(directory, "pread.bin"), size, 5),
+                 "read&chunk=64": (os.path.join(directory, "small.bin"), size, 4098)}
+        for path, size, _ in files.values():
+            with open(path, "wb") as f:
+                f.write(os.urandom(size))
+        with Server(env={"REQPROF_OUTPUT": "json,text,html"}) as server:
+            answers = curl(*(server.url("/readfile?path=%s&call=%s" % (path, call))
+                             for call, (path, _, _) in files.items()))
+            server_us = [int(us) for us in re.findall(r"read \d+ bytes in (\d+) us", answers)]
+            reports = server.wait_reports(len(files))
+            check_disk_reads(server, files, reports, server_us)
+
+
+def check_disk_reads(server, files, reports, server_us):
+    """Each report of /readfile (in the order of files) names its file."""
+    listing = subprocess.run([TOOL, "ls", server.report_dir], capture_output=True,
+                             timeout=60).stdout.decode()
+    rows = [re.split(r"\s{2,}", line.strip()) for line in listing.splitlines()]
+    assert len(rows) == len(reports) + 1 == len(server_us) + 1 == len(files) + 1, \
+        (listing, server_us)
+    for (call, (path, size, calls)), report, us, row in zip(files.items(), reports,
+                                                              server_us, rows[1:]):
+        waits = report.get("waits", [])
+        assert [(wait["peer"], wait["kind"], wait["calls"], wait["bytes"])
+                for wait in waits] == [(path, "read", calls, size)], \
+            "%s: waits %s, expected %d reads of %d bytes of %s" % (
+                call, waits, calls, size, path)
+        [wait] = waits
+        # Timed inside the server's own clock reads around each call.
+        assert 0 < wait["ms"] <= us / 1000 + 0.05, (call, wait, us)
+
+        stem = os.path.join(server.report_dir, report["stem"])
+        with gzip.open(stem + ".txt.gz", "rt") as f:
+            text = f.read()
+        line = "%.1f ms on %s (%d reads, %.1f %s)" % (
+            wait["ms"], path, calls, size / 1e6 if size >= 1e6 else size / 1e3,
+            "MB" if size >= 1e6 else "kB")
+        assert re.search(r"^Waited:  " + re.escape(line) + "$", text, re.M), \
+            "no line %r in the text header:\n%s" % (line, text)
+        html = subprocess.run([TOOL, "convert", stem + ".html", "--to", "text"],
+                              capture_output=True, timeout=60)
+        assert line in html.stdout.decode(), html.stdout.decode() + html.stderr.decode()
+        assert row[rows[0].index("WAIT")] == "%.1f ms" % wait["ms"], (listing, wait)

@@ -54,6 +54,12 @@
  *   GET  /upstream?port=N             upstream_ask: connects to      writev
  *                                     127.0.0.1:N, writes a line,
  *                                     reads until it closes
+ *   GET  /readfile?path=P&chunk=65536 file_read: reads the file P    writev
+ *        &call=read                   to its end in reads (or
+ *                                     call=pread: preads) of chunk
+ *                                     bytes; first passes 4 kB
+ *                                     through a pipe of its own. The
+ *                                     body says the reads' wall time
  *   anything else                     none (404, or 405)            writev
  *
  * Each connection gets a detached thread that serves keep-alive and pipelined
@@ -606,6 +612,76 @@ SERVER_FRAME static int route_upstream(int fd, const struct request *req) {
     return response_send(fd, IO_WRITEV, req, 200, body);
 }
 
+/* Writes 4 kB into a pipe and reads them back: a read of no disk in the
+ * request. Returns 0, or -1. */
+static int pipe_round_trip(void) {
+    char bytes[4096] = {0};
+    int ends[2];
+    ssize_t got = -1;
+
+    if (pipe(ends) != 0)
+        return -1;
+    if (write(ends[1], bytes, sizeof bytes) == (ssize_t)sizeof bytes)
+        got = read(ends[0], bytes, sizeof bytes);
+    close(ends[0]);
+    close(ends[1]);
+    return got == (ssize_t)sizeof bytes ? 0 : -1;
+}
+
+/* Reads the file at path to its end, chunk bytes a call, with read or
+ * (use_pread) pread, and adds the calls' wall time to *call_ns. Returns
+ * the bytes read, or -1. */
+SERVER_FRAME static long file_read(const char *path, size_t chunk, bool use_pread,
+                                   uint64_t *call_ns) {
+    char *buffer = malloc(chunk);
+    long total = 0;
+    ssize_t got;
+    int file = open(path, O_RDONLY | O_CLOEXEC);
+
+    if (file < 0 || buffer == NULL) {
+        if (file >= 0)
+            close(file);
+        free(buffer);
+        return -1;
+    }
+    do {
+        uint64_t start_ns = clock_ns(CLOCK_MONOTONIC);
+        got = use_pread ? pread(file, buffer, chunk, total) : read(file, buffer, chunk);
+        if (got > 0) {
+            *call_ns += clock_ns(CLOCK_MONOTONIC) - start_ns;
+            total += got;
+        }
+    } while (got > 0);
+    close(file);
+    free(buffer);
+    return got < 0 ? -1 : total;
+}
+
+SERVER_FRAME static int route_readfile(int fd, const struct request *req) {
+    char path[512], call[8] = "read", body[64];
+    unsigned chunk = 65536;
+    size_t length;
+    uint64_t call_ns = 0;
+    long total;
+
+    if (query_string(req->query, "path", path, sizeof path) != 0 ||
+        query_uint(req->query, "chunk", 1 << 20, &chunk) != 0 || chunk == 0)
+        return 400;
+    if (query_find(req->query, "call", &length) != NULL &&
+        query_string(req->query, "call", call, sizeof call) != 0)
+        return 400;
+    if (strcmp(call, "read") != 0 && strcmp(call, "pread") != 0)
+        return 400;
+    if (pipe_round_trip() != 0)
+        return 500;
+    total = file_read(path, chunk, strcmp(call, "pread") == 0, &call_ns);
+    if (total < 0)
+        return 404;
+    snprintf(body, sizeof body, "read %ld bytes in %llu us\n", total,
+             (unsigned long long)(call_ns / 1000));
+    return response_send(fd, IO_WRITEV, req, 200, body);
+}
+
 /* /handoff: the thread that read the request hands it to another, which
  * answers it. */
 struct handoff {
@@ -895,6 +971,7 @@ static const struct {
     {"GET", "/loader", route_loader},
     {"GET", "/alloc", route_alloc},
     {"GET", "/upstream", route_upstream},
+    {"GET", "/readfile", route_readfile},
 };
 
 /* Runs the route for REQ and answers any error status it returns, which also

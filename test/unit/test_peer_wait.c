@@ -1,15 +1,20 @@
 /*
  * Unit tests of waits named and summed (preload/peer_name.c,
  * preload/peer_waits.c, renderers/waits.c): peers interned once and named
- * as people write addresses, a request's waits summed by peer and kind
+ * as people write addresses, files by their paths, a request's waits summed by peer and kind
  * with the rest in one row, "waits" in JSON (read back, and optional)
  * and in the text header, and a merge's waits added up.
  */
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 #include "peer_name.h"
 #include "peer_wait.h"
@@ -29,7 +34,7 @@ static void expect_name(const char *expected, uint16_t peer)
 {
     char name[RP_REPORT_PEER_MAX];
 
-    rp_peer_name_format(peer, name, sizeof name);
+    rp_peer_name_format(peer, false, name, sizeof name);
     EXPECT_STR_EQ(expected, name);
 }
 
@@ -78,6 +83,110 @@ UNIT_TEST(a_full_table_leaves_new_peers_unnamed)
     EXPECT_INT_EQ(first, intern_ipv4("10.0.0.1", 1));
 }
 
+/* A fresh directory for files to name, its real path in dir (PATH_MAX). */
+static void make_directory(char *dir)
+{
+    char template[] = "/tmp/reqprof-files-XXXXXX";
+
+    EXPECT_TRUE(mkdtemp(template) != NULL);
+    EXPECT_TRUE(realpath(template, dir) != NULL);
+}
+
+static int remove_entry(const char *path, const struct stat *status, int type,
+                        struct FTW *walk)
+{
+    return remove(path);
+}
+
+/* Removes dir and all in it. */
+static void remove_directory(const char *dir)
+{
+    EXPECT_INT_EQ(0, nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS));
+}
+
+/* Creates dir/name and opens it for reading. */
+static int open_file(const char *dir, const char *name)
+{
+    char path[3 * PATH_MAX];
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    close(open(path, O_WRONLY | O_CREAT, 0600));
+    return open(path, O_RDONLY);
+}
+
+static void expect_file_name(const char *expected, bool redact_query, uint16_t file)
+{
+    char name[RP_REPORT_PEER_MAX];
+
+    rp_peer_name_format(file, redact_query, name, sizeof name);
+    EXPECT_STR_EQ(expected, name);
+}
+
+UNIT_TEST(files_are_named_by_their_path_once)
+{
+    char dir[PATH_MAX], expected[PATH_MAX + 32];
+    int fd, again, status = open("/proc/self/status", O_RDONLY);
+    uint16_t file;
+
+    make_directory(dir);
+    fd = open_file(dir, "cache?key=SECRET");
+    file = rp_peer_name_file(fd);
+    EXPECT_TRUE(file >= RP_PEER_FILE_FIRST && file != RP_PEER_UNNAMED);
+    snprintf(expected, sizeof expected, "%s/cache?key=SECRET", dir);
+    expect_file_name(expected, false, file);
+    /* Another fd of the same file is the same file. */
+    again = open(expected, O_RDONLY);
+    EXPECT_INT_EQ(file, rp_peer_name_file(again));
+    /* REQPROF_REDACT=query keeps a URL's values out of a file's name too. */
+    snprintf(expected, sizeof expected, "%s/cache?key=", dir);
+    expect_file_name(expected, true, file);
+    /* A file of /proc is no disk's. */
+    EXPECT_INT_EQ(RP_PEER_UNKNOWN, rp_peer_name_file(status));
+    close(fd);
+    close(again);
+    close(status);
+    remove_directory(dir);
+}
+
+UNIT_TEST(files_past_the_table_or_too_long_are_other_and_sockets_still_named)
+{
+    char dir[PATH_MAX], name[PATH_MAX + 256], first_name[PATH_MAX + 8];
+    char long_name[201];
+    uint16_t first = RP_PEER_UNKNOWN;
+
+    make_directory(dir);
+    for (unsigned i = 0; i < RP_PEER_FILE_MAX; i++) {
+        snprintf(name, sizeof name, "f%u", i);
+        int fd = open_file(dir, name);
+        uint16_t file = rp_peer_name_file(fd);
+        EXPECT_TRUE(file >= RP_PEER_FILE_FIRST && file != RP_PEER_UNNAMED);
+        if (i == 0)
+            first = file;
+        close(fd);
+    }
+    int fd = open_file(dir, "one-more");
+    EXPECT_INT_EQ(RP_PEER_UNNAMED, rp_peer_name_file(fd));
+    expect_file_name("other", false, RP_PEER_UNNAMED);
+    close(fd);
+    snprintf(first_name, sizeof first_name, "%s/f0", dir);
+    expect_file_name(first_name, false, first);
+
+    /* A path longer than kept (255 bytes) is other, not cut short. */
+    memset(long_name, 'x', sizeof long_name - 1);
+    long_name[sizeof long_name - 1] = '\0';
+    snprintf(name, sizeof name, "%s/%s", dir, long_name);
+    EXPECT_INT_EQ(0, mkdir(name, 0700));
+    snprintf(name, sizeof name, "%s/%s", long_name, long_name);
+    fd = open_file(dir, name);
+    EXPECT_TRUE(fd >= 0);
+    EXPECT_INT_EQ(RP_PEER_UNNAMED, rp_peer_name_file(fd));
+    close(fd);
+    remove_directory(dir);
+
+    /* Files have a table of their own: upstreams are still named. */
+    EXPECT_TRUE(intern_ipv4("127.0.0.1", 6379) < RP_PEER_FILE_FIRST);
+}
+
 /* A WAIT record as the server thread writes it (peer_wait.c). */
 struct wait_record {
     struct rp_record header;
@@ -89,7 +198,8 @@ static void add_wait(struct rp_peer_waits *waits, uint16_t peer,
 {
     struct wait_record record = {.header = {.kind = RP_RECORD_WAIT, .value = ns,
                                             .frame_count = RP_PEER_WAIT_PAYLOAD_FRAMES}};
-    struct rp_peer_wait_payload payload = {.peer = peer, .kind = kind, .bytes = bytes};
+    struct rp_peer_wait_payload payload = {.peer = peer, .kind = kind, .calls = 1,
+                                           .bytes = bytes};
 
     memcpy(record.header.frames, &payload, sizeof payload);
     EXPECT_TRUE(rp_peer_wait_is_record(&record.header));
@@ -113,7 +223,7 @@ UNIT_TEST(waits_are_summed_by_peer_and_kind_and_the_rest_is_other)
     add_wait(&waits, RP_PEER_UNNAMED, RP_PEER_WAIT_READ, 2000000, 10);
 
     memset(&report, 0, sizeof report);
-    rp_peer_waits_to_report(&waits, &report);
+    rp_peer_waits_to_report(&waits, false, &report);
     EXPECT_INT_EQ(RP_REPORT_WAITS_MAX, report.wait_count);
     EXPECT_STR_EQ("127.0.0.1:5432", report.waits[0].peer);
     EXPECT_STR_EQ("read", report.waits[0].kind);
@@ -274,6 +384,8 @@ int main(void)
 {
     UNIT_RUN(peers_are_kept_once_and_named_as_written);
     UNIT_RUN(a_full_table_leaves_new_peers_unnamed);
+    UNIT_RUN(files_are_named_by_their_path_once);
+    UNIT_RUN(files_past_the_table_or_too_long_are_other_and_sockets_still_named);
     UNIT_RUN(waits_are_summed_by_peer_and_kind_and_the_rest_is_other);
     UNIT_RUN(waits_are_in_json_and_read_back);
     UNIT_RUN(a_wait_of_no_call_is_refused);

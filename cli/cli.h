@@ -158,6 +158,11 @@ long rp_cli_index_read(const char *dir, const char *pattern,
                        struct rp_cli_request **requests, char *error,
                        size_t error_size);
 
+/* rp_cli_index_read for a command: the reason, if it fails, is said on
+ * stderr ("reqprof: DIR/index.tsv: ..."). */
+long rp_cli_index_read_or_say(const char *dir, const char *pattern,
+                              struct rp_cli_request **requests);
+
 /*
  * Whether a request target matches a shell pattern: the path without its
  * query string ("/burn" matches "/burn?ms=100"), or the whole target

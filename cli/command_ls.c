@@ -238,7 +238,7 @@ int rp_cli_ls(int argc, char **argv)
     struct rp_cli_request *requests;
     struct rp_config config;
     const char *dir, *pattern = NULL;
-    char error[RP_CLI_ERROR_MAX], *end;
+    char *end;
     long slowest = -1, count;
     int option, status;
 
@@ -262,11 +262,9 @@ int rp_cli_ls(int argc, char **argv)
     if ((status = rp_cli_directory_argument(argc, argv, ls_usage, &config,
                                             &dir)) != RP_EXIT_OK)
         return status;
-    count = rp_cli_index_read(dir, pattern, &requests, error, sizeof error);
-    if (count < 0) {
-        fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);
+    count = rp_cli_index_read_or_say(dir, pattern, &requests);
+    if (count < 0)
         return RP_EXIT_FAILURE;
-    }
     if (slowest > 0) {
         qsort(requests, (size_t)count, sizeof *requests,
               request_compare_slowest);

@@ -405,7 +405,6 @@ int rp_cli_stats(int argc, char **argv)
     struct rp_cli_request *requests;
     struct rp_config config;
     const char *dir, *pattern = NULL;
-    char error[RP_CLI_ERROR_MAX];
     long count;
     int option, status;
 
@@ -420,11 +419,9 @@ int rp_cli_stats(int argc, char **argv)
     if ((status = rp_cli_directory_argument(argc, argv, stats_usage, &config,
                                             &dir)) != RP_EXIT_OK)
         return status;
-    count = rp_cli_index_read(dir, pattern, &requests, error, sizeof error);
-    if (count < 0) {
-        fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);
+    count = rp_cli_index_read_or_say(dir, pattern, &requests);
+    if (count < 0)
         return RP_EXIT_FAILURE;
-    }
     if (count == 0)
         fprintf(stderr, "reqprof: no request in %s/index.tsv%s%s\n", dir,
                 pattern ? " matches " : "", pattern ? pattern : "");

@@ -229,6 +229,17 @@ long rp_cli_index_read(const char *dir, const char *pattern,
     return (long)count;
 }
 
+long rp_cli_index_read_or_say(const char *dir, const char *pattern,
+                              struct rp_cli_request **requests)
+{
+    char error[RP_CLI_ERROR_MAX];
+    long count = rp_cli_index_read(dir, pattern, requests, error, sizeof error);
+
+    if (count < 0)
+        fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);
+    return count;
+}
+
 int rp_cli_report_of(const char *dir, const struct rp_cli_request *request,
                      bool text_too, char *path, size_t size)
 {

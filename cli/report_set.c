@@ -70,14 +70,11 @@ int rp_cli_merge_directory(const char *dir, const char *pattern,
 {
     struct rp_cli_request *requests;
     char error[RP_CLI_ERROR_MAX], path[4096];
-    long count = rp_cli_index_read(dir, pattern, &requests, error,
-                                   sizeof error);
+    long count = rp_cli_index_read_or_say(dir, pattern, &requests);
     int status = RP_EXIT_OK;
 
-    if (count < 0) {
-        fprintf(stderr, "reqprof: %s/index.tsv: %s\n", dir, error);
+    if (count < 0)
         return RP_EXIT_FAILURE;
-    }
     for (long i = 0; i < count && status == RP_EXIT_OK; i++) {
         struct rp_report report;
 

@@ -1,8 +1,8 @@
 /*
  * What the unit tests of reports share: a report's request and process
- * fields filled as the tests' requests have them, and frames interned by
- * their parts. Each test sets what its case is about: durations, samples
- * and the tree's stacks.
+ * fields filled as the tests' requests have them, frames interned by
+ * their parts, and rendering with a check of what came out. Each test
+ * sets what its case is about: durations, samples and the tree's stacks.
  */
 #ifndef REQPROF_TEST_REPORT_FIXTURE_H
 #define REQPROF_TEST_REPORT_FIXTURE_H
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "unit.h"
 
 /* A fixed start, so that rendered reports compare byte for byte. */
 #define FIXTURE_START_UNIX_US INT64_C(1795000000123456)
@@ -71,5 +72,25 @@ static inline void fixture_json_as_version_4(const char *json,
         }
     }
 }
+
+/* The report rendered in format (Unicode text, with ANSI colour if
+ * color); the test fails if rendering does. */
+static inline struct rp_buffer fixture_render(const struct rp_report *report,
+                                              enum rp_format format, bool color)
+{
+    struct rp_text_options options = {.color = color, .unicode = true};
+    struct rp_buffer out;
+
+    rp_buffer_init(&out);
+    EXPECT_INT_EQ(0, rp_render(report, format, &options, &out));
+    return out;
+}
+
+/* Whether text holds part; says what it holds when not. */
+#define EXPECT_HAS(text, part)                                               \
+    do {                                                                     \
+        if (strstr((text), (part)) == NULL)                                  \
+            UNIT_FAIL_AT("\"%s\" not in:\n%s", (part), (text));              \
+    } while (0)
 
 #endif

@@ -256,22 +256,6 @@ static void report_make_waited(struct rp_report *report)
     report->waits[1] = (struct rp_report_wait){"127.0.0.1:5432", "read", 3, 81.0, 1200};
 }
 
-static struct rp_buffer render(const struct rp_report *report, enum rp_format format)
-{
-    struct rp_text_options options = {.unicode = true};
-    struct rp_buffer out;
-
-    rp_buffer_init(&out);
-    EXPECT_INT_EQ(0, rp_render(report, format, &options, &out));
-    return out;
-}
-
-#define EXPECT_HAS(text, part)                                               \
-    do {                                                                     \
-        if (strstr((text), (part)) == NULL)                                  \
-            UNIT_FAIL_AT("\"%s\" not in:\n%s", (part), (text));              \
-    } while (0)
-
 UNIT_TEST(waits_are_in_json_and_read_back)
 {
     struct rp_report written, read;
@@ -279,7 +263,7 @@ UNIT_TEST(waits_are_in_json_and_read_back)
     char error[256];
 
     report_make_waited(&written);
-    json = render(&written, RP_FORMAT_JSON);
+    json = fixture_render(&written, RP_FORMAT_JSON, false);
     EXPECT_HAS(json.data, "\"waits\": [{\"peer\": \"127.0.0.1:5432\", \"kind\": "
                           "\"connect\", \"calls\": 1, \"ms\": 0.310, \"bytes\": 0},\n"
                           "  {\"peer\": \"127.0.0.1:5432\", \"kind\": \"read\", "
@@ -289,7 +273,7 @@ UNIT_TEST(waits_are_in_json_and_read_back)
     EXPECT_INT_EQ(2, read.wait_count);
     EXPECT_STR_EQ("read", read.waits[1].kind);
     EXPECT_INT_EQ(3, read.waits[1].calls);
-    again = render(&read, RP_FORMAT_JSON);
+    again = fixture_render(&read, RP_FORMAT_JSON, false);
     EXPECT_STR_EQ(json.data, again.data);
     rp_report_release(&read);
     rp_buffer_free(&again);
@@ -297,7 +281,7 @@ UNIT_TEST(waits_are_in_json_and_read_back)
 
     /* No waits, no member: a reader of reports without it reads it. */
     written.wait_count = 0;
-    json = render(&written, RP_FORMAT_JSON);
+    json = fixture_render(&written, RP_FORMAT_JSON, false);
     EXPECT_TRUE(strstr(json.data, "\"waits\"") == NULL);
     EXPECT_INT_EQ(0, rp_report_from_json(json.data, json.length, &read, error, sizeof error));
     EXPECT_INT_EQ(0, read.wait_count);
@@ -314,7 +298,7 @@ UNIT_TEST(a_wait_of_no_call_is_refused)
     char *zero;
 
     report_make_waited(&written);
-    json = render(&written, RP_FORMAT_JSON);
+    json = fixture_render(&written, RP_FORMAT_JSON, false);
     zero = strstr(json.data, "\"calls\": 3");
     EXPECT_TRUE(zero != NULL);
     if (zero != NULL)
@@ -332,13 +316,13 @@ UNIT_TEST(the_text_header_says_each_wait)
 
     report_make_waited(&report);
     report.waits[1].bytes = 12;
-    text = render(&report, RP_FORMAT_TEXT);
+    text = fixture_render(&report, RP_FORMAT_TEXT, false);
     EXPECT_HAS(text.data, "\nWaited:  0.3 ms on 127.0.0.1:5432 (1 connect)\n"
                           "         81.0 ms on 127.0.0.1:5432 (3 reads, 12 bytes)\n");
     rp_buffer_free(&text);
     report.waits[1].bytes = 1200;
     report.waits[1].calls = 1;
-    text = render(&report, RP_FORMAT_TEXT);
+    text = fixture_render(&report, RP_FORMAT_TEXT, false);
     EXPECT_HAS(text.data, "81.0 ms on 127.0.0.1:5432 (1 read, 1.2 kB)\n");
     rp_buffer_free(&text);
     rp_report_release(&report);

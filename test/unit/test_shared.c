@@ -39,24 +39,6 @@ static void report_make_shared(struct rp_report *report)
     rp_calltree_sort(tree);
 }
 
-static struct rp_buffer render(const struct rp_report *report,
-                               enum rp_format format, bool color)
-{
-    struct rp_text_options options = {.color = color, .unicode = true};
-    struct rp_buffer out;
-
-    rp_buffer_init(&out);
-    EXPECT_INT_EQ(0, rp_render(report, format, &options, &out));
-    return out;
-}
-
-/* Whether text holds part; says what it holds when not. */
-#define EXPECT_HAS(text, part)                                               \
-    do {                                                                     \
-        if (strstr((text), (part)) == NULL)                                  \
-            UNIT_FAIL_AT("\"%s\" not in:\n%s", (part), (text));              \
-    } while (0)
-
 UNIT_TEST(shared_frames_are_named_and_told_apart)
 {
     static const char *const not_shared[] = {
@@ -113,17 +95,17 @@ UNIT_TEST(text_says_the_shared_share_in_its_header)
     struct rp_buffer text, color, alone;
 
     report_make_shared(&report);
-    text = render(&report, RP_FORMAT_TEXT, false);
+    text = fixture_render(&report, RP_FORMAT_TEXT, false);
     EXPECT_HAS(text.data, line);
     EXPECT_HAS(text.data, tree);
     /* Over the mark its share is yellow, and the node is not drawn as one
      * of the request's functions (bold). */
-    color = render(&report, RP_FORMAT_TEXT, true);
+    color = fixture_render(&report, RP_FORMAT_TEXT, true);
     EXPECT_HAS(color.data, "Shared:  \033[33m50.0 ms (25.0%)\033[0m under");
     EXPECT_HAS(color.data, "\033[2m[shared: 3 requests]\033[0m\n");
     /* A request of its own alone says nothing of sharing. */
     report.shared_samples = 0;
-    alone = render(&report, RP_FORMAT_TEXT, false);
+    alone = fixture_render(&report, RP_FORMAT_TEXT, false);
     EXPECT_TRUE(strstr(alone.data, "Shared:") == NULL);
     EXPECT_HAS(alone.data, "0 bytes out)\n\n200.0 [request]");
     rp_buffer_free(&text);
@@ -142,7 +124,7 @@ UNIT_TEST(json_has_its_attribution_and_reads_it_back)
 
     report_make_shared(&report);
     strcpy(report.reqprof_version, "9.8.7");
-    json = render(&report, RP_FORMAT_JSON, false);
+    json = fixture_render(&report, RP_FORMAT_JSON, false);
     EXPECT_TRUE(strncmp(json.data, start, strlen(start)) == 0);
     EXPECT_HAS(json.data, "\"samples\": 200, \"cpu_samples\": null, \"samples_dropped\": 0, "
                           "\"requests\": 1,\n \"attribution\": "
@@ -157,7 +139,7 @@ UNIT_TEST(json_has_its_attribution_and_reads_it_back)
     EXPECT_INT_EQ(50, read.shared_samples);
     EXPECT_STR_EQ("9.8.7", read.reqprof_version);
     if (read.tree != NULL) {
-        again = render(&read, RP_FORMAT_JSON, false);
+        again = fixture_render(&read, RP_FORMAT_JSON, false);
         EXPECT_STR_EQ(json.data, again.data);
         rp_buffer_free(&again);
     }
@@ -176,7 +158,7 @@ UNIT_TEST(a_report_that_shares_nothing_has_no_attribution)
 
     report_make_shared(&report);
     report.shared_samples = 0;
-    json = render(&report, RP_FORMAT_JSON, false);
+    json = fixture_render(&report, RP_FORMAT_JSON, false);
     EXPECT_TRUE(strstr(json.data, "attribution") == NULL);
     EXPECT_HAS(json.data, "\"requests\": 1,\n \"objects\": [],\n \"root\": ");
     EXPECT_INT_EQ(-1, rp_report_from_json(json.data, json.length, &read, error,
@@ -198,7 +180,7 @@ UNIT_TEST(versions_2_and_3_are_still_read)
 
     report_make_shared(&report);
     rp_buffer_init(&json);
-    older = render(&report, RP_FORMAT_JSON, false);
+    older = fixture_render(&report, RP_FORMAT_JSON, false);
     fixture_json_as_version_4(older.data, &json);
     rp_buffer_free(&older);
     after = strstr(json.data, "\"reqprof\": \"\"");
@@ -231,7 +213,7 @@ static void expect_edit_refused(const char *from, const char *to,
     char *at;
 
     report_make_shared(&report);
-    json = render(&report, RP_FORMAT_JSON, false);
+    json = fixture_render(&report, RP_FORMAT_JSON, false);
     at = strstr(json.data, from);
     if (at == NULL) {
         UNIT_FAIL_AT("(line %d) \"%s\" not in the report", line, from);
@@ -295,7 +277,7 @@ UNIT_TEST(the_page_tells_its_script_which_frames_are_shared)
     char error[256];
 
     report_make_shared(&report);
-    html = render(&report, RP_FORMAT_HTML, false);
+    html = fixture_render(&report, RP_FORMAT_HTML, false);
     EXPECT_HAS(html.data, "\"shared_mark\": 0.100");
     EXPECT_HAS(html.data, "\"shared_frames\": [\"[shared: 3 requests]\"]");
     EXPECT_HAS(html.data, "<p id=\"attribution\" class=\"attribution\" hidden>");
@@ -313,11 +295,11 @@ UNIT_TEST(exports_keep_the_shared_node_as_a_frame)
     struct rp_buffer collapsed, pprof;
 
     report_make_shared(&report);
-    collapsed = render(&report, RP_FORMAT_COLLAPSED, false);
+    collapsed = fixture_render(&report, RP_FORMAT_COLLAPSED, false);
     EXPECT_HAS(collapsed.data, "run_poll_loop;handle_request 150\n");
     EXPECT_HAS(collapsed.data,
                "[shared: 3 requests];run_poll_loop;lua_burn 50\n");
-    pprof = render(&report, RP_FORMAT_PPROF, false);
+    pprof = fixture_render(&report, RP_FORMAT_PPROF, false);
     /* The function's name is in the string table, whole. */
     EXPECT_TRUE(memmem(pprof.data, pprof.length, "[shared: 3 requests]",
                        strlen("[shared: 3 requests]")) != NULL);
